@@ -1,0 +1,1076 @@
+//! Pass 1, the finder: reads the page once through lol_html and decides every edit.
+//!
+//! It follows the open elements on its own stack (in step with lol_html's), the page's
+//! visible text (normalized, in a short window) and every rule match. Removals are only
+//! *candidates* until the element's own end tag is seen; at the end of the page each
+//! candidate is checked by the safety guard (own end tag, protected elements, share of
+//! the page's text) and the survivors become byte-range edits for pass 2. Nothing here
+//! writes output: lol_html's own output goes to a sink that drops it.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use lol_html::html_content::{Element, TextType};
+use lol_html::{
+    AsciiCompatibleEncoding, DocumentContentHandlers, ElementContentHandlers, HtmlRewriter,
+    MemorySettings, Settings,
+};
+
+use super::{CleanError, Guard, Refusal, Removal};
+use crate::rules::compile::{Compiled, Target};
+use crate::rules::selector::ElementView;
+use crate::rules::{Action, Rule};
+use crate::text::Normalizer;
+
+/// One byte-range change to the input, applied by pass 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Drop bytes `start..end`.
+    Cut { start: u64, end: u64 },
+    /// Change attributes inside the start tag at `start..end`: each op names the byte
+    /// offset where an attribute's name begins.
+    Attrs {
+        start: u64,
+        end: u64,
+        ops: Vec<(u64, AttrEdit)>,
+    },
+}
+
+impl Edit {
+    fn start(&self) -> u64 {
+        match self {
+            Edit::Cut { start, .. } | Edit::Attrs { start, .. } => *start,
+        }
+    }
+    fn end(&self) -> u64 {
+        match self {
+            Edit::Cut { end, .. } | Edit::Attrs { end, .. } => *end,
+        }
+    }
+}
+
+/// What happens to one attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrEdit {
+    /// Remove the attribute (name and value).
+    Drop,
+    /// Give the attribute another name, keeping its value.
+    Rename(&'static str),
+}
+
+/// What the finder decided.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Sorted, non-overlapping edits.
+    pub edits: Vec<Edit>,
+    pub removals: Vec<Removal>,
+    pub refused: Vec<Refusal>,
+    pub unwrapped: usize,
+    pub attributes_changed: usize,
+    /// Bytes read.
+    pub len: u64,
+}
+
+/// Tags that do not break words: text on both sides runs on.
+fn is_inline(tag: &str) -> bool {
+    matches!(
+        tag,
+        "a" | "abbr" | "b" | "bdi" | "bdo" | "cite" | "code" | "data" | "dfn" | "em" | "font"
+            | "i" | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub"
+            | "sup" | "time" | "u" | "var" | "wbr"
+    )
+}
+
+/// Start tags that close an open `<p>` (HTML's "close a p element" list).
+fn closes_p(tag: &str) -> bool {
+    matches!(
+        tag,
+        "address" | "article" | "aside" | "blockquote" | "center" | "details" | "dialog" | "dir"
+            | "div" | "dl" | "fieldset" | "figcaption" | "figure" | "footer" | "form" | "h1"
+            | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "hgroup" | "hr" | "main" | "menu"
+            | "nav" | "ol" | "p" | "pre" | "listing" | "section" | "summary" | "table" | "ul"
+            | "li" | "dd" | "dt" | "plaintext" | "xmp"
+    )
+}
+
+/// Elements that bound the scopes in which an open `p`/`li`/`dd` can be closed implicitly.
+fn is_scope_boundary(tag: &str) -> bool {
+    matches!(
+        tag,
+        "applet" | "caption" | "html" | "table" | "td" | "th" | "marquee" | "object"
+            | "template" | "button" | "svg" | "math"
+    )
+}
+
+fn is_heading(tag: &str) -> bool {
+    matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
+/// The kind of element a candidate removal names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CandKind {
+    Element,
+    Cut,
+}
+
+/// Why a candidate cannot be removed yet, or at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CandState {
+    Open,
+    Closed,
+    Unsafe(&'static str),
+}
+
+#[derive(Debug)]
+struct Cand {
+    rule: u32,
+    kind: CandKind,
+    start: u64,
+    end: u64,
+    text_start: u64,
+    text_len: u64,
+    state: CandState,
+    element: String,
+    preview: String,
+    preview_done: bool,
+    /// A protected element (by tag) this removal would take: itself or one inside it.
+    protected: Option<&'static str>,
+}
+
+#[derive(Debug)]
+struct Open {
+    tag: Box<str>,
+    start: u64,
+    tag_end: u64,
+    text_start: u64,
+    /// Count of `<article>`/`<main>` start tags seen before this element's content.
+    protected_before: u64,
+    /// HTML would have closed this element before its end tag (e.g. a `<p>` followed by a `<div>`).
+    implied: bool,
+    cand: Option<u32>,
+    unwrap: Option<u32>,
+    /// `cut_after` found a marker in a child: (child's start, child's text start, rule).
+    cut: Option<(u64, u64, u32)>,
+    /// Groups this element is a `within` candidate for (empty for most elements).
+    groups: Vec<u32>,
+    desc: Option<Box<str>>,
+}
+
+struct Unwrap {
+    start: u64,
+    tag_end: u64,
+    end_tag: Option<(u64, u64)>,
+}
+
+/// Bytes of normalized text kept behind the scan point.
+const WINDOW_KEEP: usize = 4096;
+/// `remove_matching` looks at elements whose text is at most this long.
+const REGEX_MAX_TEXT: u64 = 2048;
+const PREVIEW_CHARS: usize = 80;
+
+struct Finder {
+    rules: Arc<Compiled>,
+    guard: Guard,
+    stack: Vec<Open>,
+    /// Indices into `stack` of elements with `groups`, innermost last.
+    tcands: Vec<usize>,
+    cands: Vec<Cand>,
+    unwraps: Vec<(u32, Unwrap)>,
+    attr_edits: Vec<Edit>,
+    attr_edit_owner: Option<u64>,
+    norm: Normalizer,
+    window: String,
+    window_base: u64,
+    scanned: u64,
+    protected_seen: u64,
+    open_p: Vec<usize>,
+    open_li: Vec<usize>,
+    open_dd: Vec<usize>,
+    open_cell: Vec<usize>,
+    boundaries: Vec<usize>,
+    lists: Vec<usize>,
+    tables: Vec<usize>,
+    previews: Vec<u32>,
+    /// `remove_matching` per rule: text start of the last element removed, so ancestors
+    /// holding the same text are not removed too.
+    regex_last: Vec<u64>,
+    /// A candidate made by `remove_matching` for the element being closed.
+    regex_cand: Option<u32>,
+    /// A void element whose close waits until its other handlers have run.
+    pending_void: Option<usize>,
+}
+
+struct View<'a> {
+    tag: &'a str,
+    attrs: &'a [(String, String)],
+}
+
+impl ElementView for View<'_> {
+    fn tag(&self) -> &str {
+        self.tag
+    }
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Finder {
+    fn new(rules: Arc<Compiled>, guard: Guard) -> Finder {
+        let n = rules.rules.len();
+        Finder {
+            rules,
+            guard,
+            stack: Vec::new(),
+            tcands: Vec::new(),
+            cands: Vec::new(),
+            unwraps: Vec::new(),
+            attr_edits: Vec::new(),
+            attr_edit_owner: None,
+            norm: Normalizer::default(),
+            window: String::new(),
+            window_base: 0,
+            scanned: 0,
+            protected_seen: 0,
+            open_p: Vec::new(),
+            open_li: Vec::new(),
+            open_dd: Vec::new(),
+            open_cell: Vec::new(),
+            boundaries: Vec::new(),
+            lists: Vec::new(),
+            tables: Vec::new(),
+            previews: Vec::new(),
+            regex_last: vec![u64::MAX; n],
+            regex_cand: None,
+            pending_void: None,
+        }
+    }
+
+    /// Absolute position in the normalized text stream.
+    fn pos(&self) -> u64 {
+        self.window_base + self.window.len() as u64
+    }
+
+    fn rule(&self, n: u32) -> &Rule {
+        &self.rules.rules[n as usize]
+    }
+
+    /// Closes a void element left open for its other handlers.
+    fn settle(&mut self) {
+        if let Some(depth) = self.pending_void.take()
+            && self.stack.len() == depth + 1
+        {
+            let at = self.stack[depth].tag_end;
+            let tag = self.stack[depth].tag.to_string();
+            self.close(Some((&tag, (at, at))));
+        }
+    }
+
+    fn text(&mut self, chunk: &str) {
+        self.settle();
+        self.norm.push(chunk, true, &mut self.window);
+    }
+
+    fn boundary(&mut self, tag: &str) {
+        if !is_inline(tag) {
+            self.norm.boundary(&mut self.window);
+        }
+    }
+
+    /// Marks open elements that HTML would close implicitly at a start tag `tag`.
+    fn implied_closes(&mut self, tag: &str) {
+        let bound = self.boundaries.last().copied();
+        let above = |i: usize, b: Option<usize>| b.is_none_or(|b| i > b);
+        if closes_p(tag)
+            && let Some(&i) = self.open_p.last()
+            && above(i, bound)
+        {
+            self.stack[i].implied = true;
+        }
+        if tag == "li"
+            && let Some(&i) = self.open_li.last()
+            && above(i, bound.max(self.lists.last().copied()))
+        {
+            self.stack[i].implied = true;
+        }
+        if matches!(tag, "dd" | "dt")
+            && let Some(&i) = self.open_dd.last()
+            && above(i, bound.max(self.lists.last().copied()))
+        {
+            self.stack[i].implied = true;
+        }
+        if matches!(tag, "td" | "th" | "tr" | "tbody" | "thead" | "tfoot")
+            && let Some(&i) = self.open_cell.last()
+            && above(i, self.tables.last().copied())
+        {
+            self.stack[i].implied = true;
+        }
+        if is_heading(tag)
+            && let Some(top) = self.stack.last_mut()
+            && is_heading(&top.tag)
+        {
+            top.implied = true;
+        }
+    }
+
+    fn on_element(&mut self, el: &mut Element<'_, '_>) -> usize {
+        self.settle();
+        self.scan();
+        let tag = el.tag_name();
+        self.implied_closes(&tag);
+        self.boundary(&tag);
+        let loc = el.source_location().bytes();
+        let depth = self.stack.len();
+        let protected_before = self.protected_seen;
+        if matches!(tag.as_str(), "article" | "main") {
+            self.protected_seen += 1;
+        }
+        match tag.as_str() {
+            "p" => self.open_p.push(depth),
+            "li" => self.open_li.push(depth),
+            "dd" | "dt" => self.open_dd.push(depth),
+            "td" | "th" | "tr" => self.open_cell.push(depth),
+            "ul" | "ol" => self.lists.push(depth),
+            "table" => self.tables.push(depth),
+            t if is_scope_boundary(t) => self.boundaries.push(depth),
+            _ => {}
+        }
+        let rules = self.rules.clone();
+        let attrs: Vec<(String, String)> = el
+            .attributes()
+            .iter()
+            .map(|a| (a.name(), a.value()))
+            .collect();
+        self.stack.push(Open {
+            tag: tag.clone().into_boxed_str(),
+            start: loc.start as u64,
+            tag_end: loc.end as u64,
+            text_start: self.pos(),
+            protected_before,
+            implied: false,
+            cand: None,
+            unwrap: None,
+            cut: None,
+            groups: Vec::new(),
+            desc: None,
+        });
+        let view = View {
+            tag: &tag,
+            attrs: &attrs,
+        };
+        let mut hits: Vec<Target> = Vec::new();
+        rules
+            .index
+            .for_each_match(&view, attrs.iter().map(|(n, _)| n.as_str()), |t| {
+                hits.push(t)
+            });
+        if !hits.is_empty() {
+            // Lower rule numbers first: the first rule written wins an element.
+            hits.sort_by_key(|t| match t {
+                Target::Rule(n) => (0, *n),
+                Target::Group(g) => (1, *g),
+            });
+            for t in hits {
+                self.hit(t, el, &attrs);
+            }
+        }
+        depth
+    }
+
+    /// Describes the element on top of the stack for reports: `div#id.class.class`.
+    fn describe(&mut self, depth: usize, attrs: &[(String, String)]) {
+        let o = &mut self.stack[depth];
+        if o.desc.is_some() {
+            return;
+        }
+        let mut d = o.tag.to_string();
+        for (n, v) in attrs {
+            if n == "id" && !v.is_empty() {
+                d.push('#');
+                d.push_str(v);
+            }
+        }
+        for (n, v) in attrs {
+            if n == "class" {
+                for c in v.split_ascii_whitespace() {
+                    d.push('.');
+                    d.push_str(c);
+                }
+            }
+        }
+        if d.len() > 120 {
+            let mut cut = 117;
+            while !d.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            d.truncate(cut);
+            d.push_str("...");
+        }
+        o.desc = Some(d.into_boxed_str());
+    }
+
+    /// A selector matched the current element (top of the stack).
+    fn hit(&mut self, t: Target, el: &Element<'_, '_>, attrs: &[(String, String)]) {
+        let depth = self.stack.len() - 1;
+        match t {
+            Target::Group(g) => {
+                let o = &mut self.stack[depth];
+                if !o.groups.contains(&g) {
+                    if o.groups.is_empty() {
+                        self.tcands.push(depth);
+                    }
+                    o.groups.push(g);
+                    self.describe(depth, attrs);
+                }
+            }
+            Target::Rule(n) => match &self.rules.clone().rules[n as usize].action {
+                Action::Remove(_) => {
+                    self.describe(depth, attrs);
+                    self.candidate(depth, n, true);
+                }
+                Action::Unwrap(_) => {
+                    let o = &mut self.stack[depth];
+                    if o.unwrap.is_none() {
+                        o.unwrap = Some(n);
+                    }
+                }
+                Action::DropAttributes { globs, .. } => {
+                    let ops: Vec<(u64, AttrEdit)> = el
+                        .attributes()
+                        .iter()
+                        .filter(|a| globs.iter().any(|g| glob_match(g, &a.name())))
+                        .filter_map(|a| a.name_source_location())
+                        .map(|l| (l.bytes().start as u64, AttrEdit::Drop))
+                        .collect();
+                    self.attr_ops(depth, ops);
+                }
+                Action::LazyImages { .. } => {
+                    let ops = lazy_image_ops(el);
+                    self.attr_ops(depth, ops);
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn attr_ops(&mut self, depth: usize, ops: Vec<(u64, AttrEdit)>) {
+        if ops.is_empty() {
+            return;
+        }
+        let o = &self.stack[depth];
+        let (start, end) = (o.start, o.tag_end);
+        if self.attr_edit_owner != Some(start) {
+            self.attr_edit_owner = Some(start);
+            self.attr_edits.push(Edit::Attrs {
+                start,
+                end,
+                ops: Vec::new(),
+            });
+        }
+        let Some(Edit::Attrs { ops: have, .. }) = self.attr_edits.last_mut() else {
+            unreachable!()
+        };
+        for (at, op) in ops {
+            match have.iter_mut().find(|(a, _)| *a == at) {
+                // A rename (lazy image) wins over a drop of the same attribute.
+                Some(slot) => {
+                    if matches!(op, AttrEdit::Rename(_)) {
+                        slot.1 = op;
+                    }
+                }
+                None => have.push((at, op)),
+            }
+        }
+        have.sort_by_key(|(a, _)| *a);
+    }
+
+    /// Makes the element at `depth` a removal candidate of rule `n` (first rule wins).
+    fn candidate(&mut self, depth: usize, n: u32, from_start: bool) {
+        if self.stack[depth].cand.is_some() {
+            return;
+        }
+        let o = &self.stack[depth];
+        let id = self.cands.len() as u32;
+        let mut c = Cand {
+            rule: n,
+            kind: CandKind::Element,
+            start: o.start,
+            end: u64::MAX,
+            text_start: o.text_start,
+            text_len: 0,
+            state: CandState::Open,
+            element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+            preview: String::new(),
+            preview_done: false,
+            protected: None,
+        };
+        if !from_start {
+            self.fill_preview(&mut c, false);
+        }
+        if !c.preview_done {
+            self.previews.push(id);
+        }
+        self.cands.push(c);
+        self.stack[depth].cand = Some(id);
+    }
+
+    fn fill_preview(&self, c: &mut Cand, closed: bool) {
+        if c.preview_done {
+            return;
+        }
+        let from = c.text_start.max(self.window_base);
+        let s = &self.window[(from - self.window_base) as usize..];
+        let s = s.trim_start();
+        if s.chars().count() >= PREVIEW_CHARS || closed {
+            let limit = if c.kind == CandKind::Element && c.text_len > 0 {
+                c.text_len as usize
+            } else {
+                s.len()
+            };
+            let s = &s[..floor(s, limit.min(s.len()))];
+            c.preview = s.chars().take(PREVIEW_CHARS).collect::<String>().trim_end().to_string();
+            c.preview_done = true;
+        }
+    }
+
+    /// Looks for phrases in the text that arrived since the last scan.
+    fn scan(&mut self) {
+        let pos = self.pos();
+        if pos == self.scanned {
+            return;
+        }
+        if let Some(ac) = self.rules.phrases.clone().as_ref() {
+            let back = self.rules.max_phrase.saturating_sub(1) as u64;
+            let from = self.scanned.saturating_sub(back).max(self.window_base);
+            let mut idx = (from - self.window_base) as usize;
+            while !self.window.is_char_boundary(idx) {
+                idx -= 1;
+            }
+            let base = self.window_base + idx as u64;
+            let mut found: Vec<(u32, u64)> = Vec::new();
+            let hay = &self.window[idx..];
+            for m in ac.find_overlapping_iter(hay) {
+                if base + (m.end() as u64) <= self.scanned {
+                    continue;
+                }
+                // Whole words only: "donate" must not match "donated".
+                let before = hay[..m.start()].chars().next_back();
+                let after = hay[m.end()..].chars().next();
+                let first = hay[m.start()..].chars().next();
+                let last = hay[..m.end()].chars().next_back();
+                let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+                if (word(first) && word(before)) || (word(last) && word(after)) {
+                    continue;
+                }
+                found.push((self.rules.phrase_rule[m.pattern().as_usize()], base + m.start() as u64));
+            }
+            for (rule, at) in found {
+                self.on_phrase(rule, at);
+            }
+        }
+        self.scanned = pos;
+        self.update_previews();
+        self.trim_window();
+    }
+
+    fn update_previews(&mut self) {
+        if self.previews.is_empty() {
+            return;
+        }
+        let mut keep = Vec::new();
+        for id in std::mem::take(&mut self.previews) {
+            let mut c = std::mem::replace(
+                &mut self.cands[id as usize],
+                Cand {
+                    rule: 0,
+                    kind: CandKind::Cut,
+                    start: 0,
+                    end: 0,
+                    text_start: 0,
+                    text_len: 0,
+                    state: CandState::Open,
+                    element: String::new(),
+                    preview: String::new(),
+                    preview_done: true,
+                    protected: None,
+                },
+            );
+            let closed = c.state != CandState::Open;
+            self.fill_preview(&mut c, closed);
+            if !c.preview_done {
+                keep.push(id);
+            }
+            self.cands[id as usize] = c;
+        }
+        self.previews = keep;
+    }
+
+    fn trim_window(&mut self) {
+        if self.window.len() < 2 * WINDOW_KEEP {
+            return;
+        }
+        let mut keep_from = self.pos() - WINDOW_KEEP as u64;
+        for &id in &self.previews {
+            keep_from = keep_from.min(self.cands[id as usize].text_start);
+        }
+        let mut cut = (keep_from.saturating_sub(self.window_base)) as usize;
+        while cut > 0 && !self.window.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut > WINDOW_KEEP {
+            self.window.drain(..cut);
+            self.window_base += cut as u64;
+        }
+    }
+
+    /// A phrase of rule `n` starts at `at` in the text stream.
+    fn on_phrase(&mut self, n: u32, at: u64) {
+        let Some(g) = self.rules.rule_group[n as usize] else {
+            return;
+        };
+        let Some(depth) = self
+            .tcands
+            .iter()
+            .rev()
+            .copied()
+            .find(|&d| self.stack[d].text_start <= at && self.stack[d].groups.contains(&g))
+        else {
+            return;
+        };
+        match self.rule(n).action {
+            Action::RemoveContaining { .. } => self.candidate(depth, n, false),
+            Action::CutAfter { .. } => {
+                // Climb out of inline wrappers that hold nothing before the marker:
+                // `<p><strong>Related</strong>…` cuts from the `<p>`.
+                let mut m = depth;
+                while m > 0
+                    && is_inline(&self.stack[m].tag)
+                    && self.stack[m - 1].text_start == self.stack[m].text_start
+                {
+                    m -= 1;
+                }
+                if m == 0 {
+                    return;
+                }
+                let (start, ts) = (self.stack[m].start, self.stack[m].text_start);
+                let parent = &mut self.stack[m - 1];
+                if parent.cut.is_none() {
+                    parent.cut = Some((start, ts, n));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The end of the element at `depth`: `end` is the end tag's byte range, `own` whether
+    /// it is this element's own end tag.
+    fn on_end(&mut self, depth: usize, end_name: &str, end: (u64, u64)) {
+        self.settle();
+        self.scan();
+        // Elements lol_html never reported closed (none expected): close them unsafely.
+        while self.stack.len() > depth + 1 {
+            self.close(None);
+        }
+        if self.stack.len() == depth + 1 {
+            self.close(Some((end_name, end)));
+        }
+    }
+
+    /// Pops the top element. `end` is `None` when it ends without an end tag (EOF, void).
+    fn close(&mut self, end: Option<(&str, (u64, u64))>) {
+        let depth = self.stack.len() - 1;
+        let pos = self.pos();
+        let o = self.stack.pop().expect("close on an empty stack");
+        for v in [
+            &mut self.open_p,
+            &mut self.open_li,
+            &mut self.open_dd,
+            &mut self.open_cell,
+            &mut self.lists,
+            &mut self.tables,
+            &mut self.boundaries,
+        ] {
+            if v.last() == Some(&depth) {
+                v.pop();
+            }
+        }
+        let own = match end {
+            Some((name, _)) => name.eq_ignore_ascii_case(&o.tag) && !o.implied,
+            None => false,
+        };
+        let text_len = pos - o.text_start;
+        let contains_protected = self.protected_seen > o.protected_before;
+        let protected = if matches!(&*o.tag, "html" | "head" | "body" | "main" | "article") {
+            Some(tag_static(&o.tag))
+        } else if contains_protected {
+            Some("article")
+        } else {
+            None
+        };
+        let unsafe_reason = match end {
+            None => "no end tag: open at the end of the page",
+            Some(_) if o.implied => "end tag implied, not written: HTML closed it earlier",
+            Some(_) => "end tag implied, not written: closed by an ancestor's end tag",
+        };
+        if !o.groups.is_empty() {
+            self.tcands.pop();
+            self.regex_candidates(&o, depth, text_len, pos);
+        }
+        if let Some(id) = o.cand.or(self.regex_cand.take()) {
+            let c = &mut self.cands[id as usize];
+            c.text_len = text_len;
+            c.protected = protected;
+            if let (true, Some((_, (_, e)))) = (own, end) {
+                c.end = e;
+                c.state = CandState::Closed;
+            } else {
+                c.state = CandState::Unsafe(unsafe_reason);
+            }
+        }
+        if let Some(n) = o.unwrap {
+            self.unwraps.push((
+                n,
+                Unwrap {
+                    start: o.start,
+                    tag_end: o.tag_end,
+                    end_tag: match end {
+                        Some((_, r)) if own => Some(r),
+                        _ => None,
+                    },
+                },
+            ));
+        }
+        if let Some((start, ts, n)) = o.cut {
+            let id = self.cands.len() as u32;
+            let mut c = Cand {
+                rule: n,
+                kind: CandKind::Cut,
+                start,
+                end: u64::MAX,
+                text_start: ts,
+                text_len: pos - ts,
+                state: CandState::Unsafe(unsafe_reason),
+                element: format!("{} (from the marker to the end)", o.desc.as_deref().unwrap_or(&o.tag)),
+                preview: String::new(),
+                preview_done: false,
+                protected: if contains_protected { Some("article") } else { None },
+            };
+            if let (true, Some((_, (s, _)))) = (own, end) {
+                c.end = s;
+                c.state = CandState::Closed;
+            }
+            self.fill_preview(&mut c, true);
+            self.cands.push(c);
+            let _ = id;
+        }
+        if let Some((name, _)) = end {
+            self.boundary(name);
+        }
+    }
+
+    /// `remove_matching` rules, tested when a `within` element ends.
+    fn regex_candidates(&mut self, o: &Open, depth: usize, text_len: u64, pos: u64) {
+        if o.cand.is_some() || text_len > REGEX_MAX_TEXT || o.text_start < self.window_base {
+            return;
+        }
+        let rules = self.rules.clone();
+        let text = self.window[(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize].trim();
+        for &g in &o.groups {
+            for &n in &rules.group_regex[g as usize] {
+                let last = self.regex_last[n as usize];
+                if last != u64::MAX && last >= o.text_start {
+                    continue; // a smaller element inside already matched
+                }
+                if let Action::RemoveMatching { regex, .. } = &rules.rules[n as usize].action
+                    && regex.is_match(text)
+                {
+                    self.regex_last[n as usize] = o.text_start;
+                    let id = self.cands.len() as u32;
+                    self.cands.push(Cand {
+                        rule: n,
+                        kind: CandKind::Element,
+                        start: o.start,
+                        end: u64::MAX,
+                        text_start: o.text_start,
+                        text_len,
+                        state: CandState::Open,
+                        element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+                        preview: text.chars().take(PREVIEW_CHARS).collect(),
+                        preview_done: true,
+                        protected: None,
+                    });
+                    self.regex_cand = Some(id);
+                    let _ = depth;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// End of the page: close what is open, run the guard, and order the edits.
+    fn finish(mut self, len: u64) -> Plan {
+        self.settle();
+        self.norm.finish(&mut self.window);
+        self.scan();
+        while !self.stack.is_empty() {
+            self.close(None);
+        }
+        self.update_previews();
+        let total = self.pos().max(1);
+        let mut plan = Plan {
+            len,
+            ..Plan::default()
+        };
+        let mut edits: Vec<(Edit, Option<usize>)> = Vec::new();
+        let mut refused: Vec<(u64, Refusal)> = Vec::new();
+        for c in &self.cands {
+            let rule = &self.rules.rules[c.rule as usize];
+            let share = c.text_len as f64 / total as f64;
+            let limit = if rule.generic {
+                self.guard.generic_max_share
+            } else {
+                self.guard.site_max_share
+            };
+            let reason = match c.state {
+                CandState::Unsafe(r) => Some(r.to_string()),
+                CandState::Open => Some("no end tag: open at the end of the page".to_string()),
+                CandState::Closed => match c.protected {
+                    Some(t @ ("html" | "head" | "body")) => Some(format!("protected element <{t}>")),
+                    Some(t) if rule.generic => Some(format!("protected element <{t}> (or one inside it)")),
+                    _ if share > limit => Some(format!(
+                        "holds {:.0}% of the page's text (limit {:.0}%)",
+                        share * 100.0,
+                        limit * 100.0
+                    )),
+                    _ => None,
+                },
+            };
+            let mut r = Removal {
+                rule: rule.id.clone(),
+                category: rule.category,
+                origin: rule.origin.to_string(),
+                action: rule.action.key(),
+                element: c.element.clone(),
+                bytes: if c.end == u64::MAX { 0 } else { c.end - c.start },
+                text: c.preview.clone(),
+            };
+            match reason {
+                Some(reason) => {
+                    r.bytes = 0;
+                    refused.push((c.start, Refusal { removal: r, reason }));
+                }
+                None => {
+                    plan.removals.push(r);
+                    edits.push((
+                        Edit::Cut {
+                            start: c.start,
+                            end: c.end,
+                        },
+                        Some(plan.removals.len() - 1),
+                    ));
+                }
+            }
+        }
+        for (_, u) in &self.unwraps {
+            edits.push((
+                Edit::Cut {
+                    start: u.start,
+                    end: u.tag_end,
+                },
+                None,
+            ));
+            if let Some((s, e)) = u.end_tag {
+                edits.push((Edit::Cut { start: s, end: e }, None));
+            }
+        }
+        plan.unwrapped = self.unwraps.len();
+        for e in self.attr_edits {
+            edits.push((e, None));
+        }
+        // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
+        edits.sort_by(|a, b| a.0.start().cmp(&b.0.start()).then(b.0.end().cmp(&a.0.end())));
+        let mut covered = 0u64;
+        let mut kept_removals = vec![false; plan.removals.len()];
+        let mut cuts: Vec<(u64, u64)> = Vec::new();
+        for (e, rem) in edits {
+            if e.start() < covered {
+                continue;
+            }
+            if let Edit::Cut { end, start } = e {
+                covered = end;
+                cuts.push((start, end));
+            } else {
+                plan.attributes_changed += 1;
+            }
+            if let Some(i) = rem {
+                kept_removals[i] = true;
+            }
+            plan.edits.push(e);
+        }
+        let mut i = 0;
+        plan.removals.retain(|_| {
+            i += 1;
+            kept_removals[i - 1]
+        });
+        // Refusals inside something removed anyway are not worth a word.
+        refused.sort_by_key(|(s, _)| *s);
+        plan.refused = refused
+            .into_iter()
+            .filter(|(s, _)| {
+                let k = cuts.partition_point(|(cs, _)| cs <= s);
+                k == 0 || cuts[k - 1].1 <= *s
+            })
+            .map(|(_, r)| r)
+            .collect();
+        plan
+    }
+}
+
+fn floor(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn tag_static(tag: &str) -> &'static str {
+    match tag {
+        "html" => "html",
+        "head" => "head",
+        "body" => "body",
+        "main" => "main",
+        _ => "article",
+    }
+}
+
+/// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
+pub fn glob_match(glob: &str, name: &str) -> bool {
+    match glob.split_once('*') {
+        None => glob == name,
+        Some((pre, post)) => {
+            name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
+        }
+    }
+}
+
+/// `data-src` → `src` (and `data-srcset` → `srcset`) when the real attribute is missing
+/// or holds a placeholder.
+fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
+    let mut ops = Vec::new();
+    for (real, lazies) in [
+        ("src", &["data-src", "data-lazy-src", "data-original", "data-lazy"][..]),
+        ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
+    ] {
+        let Some(lazy) = el.attributes().iter().find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty()) else {
+            continue;
+        };
+        let Some(lazy_at) = lazy.name_source_location() else { continue };
+        if let Some(cur) = el.attributes().iter().find(|a| a.name() == real) {
+            let v = cur.value();
+            let v = v.trim();
+            let placeholder = v.is_empty()
+                || v.starts_with("data:")
+                || v.contains("placeholder")
+                || v.contains("blank.")
+                || v.contains("spacer")
+                || v.contains("lazy")
+                || v == lazy.value().trim();
+            if !placeholder {
+                continue;
+            }
+            if let Some(at) = cur.name_source_location() {
+                ops.push((at.bytes().start as u64, AttrEdit::Drop));
+            }
+        }
+        ops.push((lazy_at.bytes().start as u64, AttrEdit::Rename(real)));
+    }
+    ops
+}
+
+/// Reads the page once (`feed` hands over its chunks) and decides the edits.
+pub fn find(
+    rules: Arc<Compiled>,
+    guard: Guard,
+    encoding: &'static encoding_rs::Encoding,
+    max_memory: usize,
+    mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
+) -> Result<Plan, CleanError> {
+    let complex = rules.complex.clone();
+    let finder = Rc::new(RefCell::new(Finder::new(rules, guard)));
+    let f1 = finder.clone();
+    let mut settings = Settings::new()
+        .with_encoding(AsciiCompatibleEncoding::new(encoding).ok_or_else(|| {
+            CleanError::Encoding(format!("{} is not ASCII-compatible", encoding.name()))
+        })?)
+        .with_adjust_charset_on_meta_tag(true)
+        .with_strict(false)
+        .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(max_memory))
+        .append_element_content_handler(lol_html::element!("*", move |el| {
+            let depth = f1.borrow_mut().on_element(el);
+            if let Some(handlers) = el.end_tag_handlers() {
+                let f2 = f1.clone();
+                handlers.push(lol_html::end_tag!(move |end| {
+                    let loc = end.source_location().bytes();
+                    f2.borrow_mut()
+                        .on_end(depth, &end.name(), (loc.start as u64, loc.end as u64));
+                    Ok(())
+                }));
+            } else {
+                // Void elements: the start tag is the whole element. Closed once the
+                // element's other handlers have run.
+                f1.borrow_mut().pending_void = Some(depth);
+            }
+            Ok(())
+        }));
+    for (sel, t) in complex {
+        let f = finder.clone();
+        settings = settings.append_element_content_handler((
+            Cow::Owned(sel),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let mut f = f.borrow_mut();
+                let attrs: Vec<(String, String)> = el
+                    .attributes()
+                    .iter()
+                    .map(|a| (a.name(), a.value()))
+                    .collect();
+                f.hit(t, el, &attrs);
+                Ok(())
+            }),
+        ));
+    }
+    let f3 = finder.clone();
+    settings = settings.append_document_content_handler(DocumentContentHandlers::default().text(
+        move |t: &mut lol_html::html_content::TextChunk<'_>| {
+            if t.text_type() == TextType::Data {
+                f3.borrow_mut().text(t.as_str());
+            }
+            Ok(())
+        },
+    ));
+    let mut len = 0u64;
+    {
+        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
+        feed(&mut |chunk: &[u8]| {
+            len += chunk.len() as u64;
+            rw.write(chunk).map_err(rewriting_error)
+        })?;
+        rw.end().map_err(rewriting_error)?;
+    }
+    let finder = Rc::try_unwrap(finder)
+        .map_err(|_| CleanError::Engine("finder still shared after the pass".into()))?
+        .into_inner();
+    Ok(finder.finish(len))
+}
+
+fn rewriting_error(e: lol_html::errors::RewritingError) -> CleanError {
+    match e {
+        lol_html::errors::RewritingError::MemoryLimitExceeded(_) => CleanError::TooComplex(
+            "a single tag or text run needs more memory than the limit (for example a huge attribute)".into(),
+        ),
+        other => CleanError::Engine(other.to_string()),
+    }
+}

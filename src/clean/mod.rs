@@ -1,0 +1,420 @@
+//! The engine: one article in, the cleaned article out, and a report of what went.
+//!
+//! Pure and synchronous: bytes and compiled rules in, bytes and a [`Report`] out. It knows
+//! nothing of tokio, inotify or folders. An HTML page is read twice:
+//!
+//! 1. [`find`] — lol_html parses the page; one handler follows every element, its text and
+//!    every rule match, and decides the edits (byte ranges to drop, attributes to change).
+//!    A removal is only made when the element's own end tag was seen and the safety
+//!    guard allows it.
+//! 2. [`splice`] — the input is copied to the output, leaving out the ranges decided.
+//!    Bytes no rule touches pass through unchanged (encoding included).
+//!
+//! Files are read twice from disk (the page cache) rather than held in memory, so memory
+//! does not grow with the page. Plain-text articles go through [`plain`].
+
+pub mod find;
+pub mod plain;
+pub mod site;
+mod splice;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use crate::rules::{Categories, Category, RuleBook};
+pub use site::UrlSource;
+
+/// How much of a page's text one removal may take: a removal holding more is refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Guard {
+    /// For rules from generic files (share of the page's visible text, 0–1).
+    pub generic_max_share: f64,
+    /// For rules from the site's own file.
+    pub site_max_share: f64,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            generic_max_share: 0.25,
+            site_max_share: 0.6,
+        }
+    }
+}
+
+/// What kind of document the input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Html,
+    Text,
+}
+
+/// How to clean one page.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The page's URL, when known (`--url`): overrides what the page says.
+    pub url: Option<String>,
+    /// A host named by where the file came from (an inbox sub-folder).
+    pub site_hint: Option<String>,
+    pub categories: Categories,
+    /// Bytes read at a time.
+    pub chunk_size: usize,
+    /// HTML or text; `None` decides from the file name and content.
+    pub kind: Option<Kind>,
+    pub guard: Guard,
+    /// Bound on lol_html's own buffers (a single tag or text run), in bytes.
+    pub max_memory: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            url: None,
+            site_hint: None,
+            categories: Categories::defaults(),
+            chunk_size: 64 * 1024,
+            kind: None,
+            guard: Guard::default(),
+            max_memory: 32 << 20,
+        }
+    }
+}
+
+/// Where the page comes from. A path is read twice; bytes are used as they are.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    Path(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// One element (or text block) a rule removed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Removal {
+    pub rule: String,
+    pub category: Category,
+    /// `file:line` of the rule.
+    pub origin: String,
+    /// The rule's action key (`remove`, `remove_containing`, …).
+    pub action: &'static str,
+    /// `tag#id.class` of the element.
+    pub element: String,
+    pub bytes: u64,
+    /// The first 80 characters of its text (normalized).
+    pub text: String,
+}
+
+/// A removal the safety guard refused, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Refusal {
+    #[serde(flatten)]
+    pub removal: Removal,
+    pub reason: String,
+}
+
+/// What cleaning one page did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub kind: Kind,
+    pub encoding: &'static str,
+    pub url: Option<String>,
+    pub url_source: Option<UrlSource>,
+    /// The host whose site rules were looked up.
+    pub site: Option<String>,
+    /// Site rule files that applied.
+    pub site_files: Vec<String>,
+    /// Rules in force for this page.
+    pub rules: usize,
+    pub removals: Vec<Removal>,
+    pub refused: Vec<Refusal>,
+    pub unwrapped: usize,
+    pub attributes_changed: usize,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+impl Report {
+    /// Number of removals per category, for logs.
+    pub fn per_category(&self) -> Vec<(Category, usize)> {
+        Category::ALL
+            .into_iter()
+            .map(|c| (c, self.removals.iter().filter(|r| r.category == c).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// Why a page could not be cleaned. The daemon writes this as the reason beside a failed
+/// file, so each says what is wrong with the input in plain words.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanError {
+    #[error("cannot read the input: {0}")]
+    Read(#[source] io::Error),
+    #[error("cannot write the output: {0}")]
+    Write(#[source] io::Error),
+    #[error("not HTML or text: {0}")]
+    NotText(String),
+    #[error("unsupported encoding: {0}")]
+    Encoding(String),
+    #[error("too complex to clean within the memory limit: {0}")]
+    TooComplex(String),
+    #[error("the input changed while it was being cleaned")]
+    Changed,
+    #[error("HTML engine error: {0}")]
+    Engine(String),
+}
+
+/// How many bytes of the start are read to sniff the kind, encoding and URL.
+const HEAD: usize = 512 * 1024;
+
+/// Cleans one page into `out`.
+pub fn clean(
+    input: Input<'_>,
+    book: &RuleBook,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<Report, CleanError> {
+    let head = read_head(input)?;
+    let bom = encoding_rs::Encoding::for_bom(&head);
+    if let Some((enc, _)) = bom
+        && (enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE)
+    {
+        return Err(CleanError::Encoding(format!(
+            "{} (byte order mark); save the page as UTF-8",
+            enc.name()
+        )));
+    }
+    if let Some(what) = sniff_binary(&head) {
+        return Err(CleanError::NotText(what));
+    }
+    let kind = opts.kind.unwrap_or_else(|| match input {
+        Input::Path(p) => kind_by_name(p).unwrap_or_else(|| sniff_kind(&head)),
+        Input::Bytes(_) => sniff_kind(&head),
+    });
+    let encoding = match bom {
+        Some((enc, _)) => enc,
+        None if kind == Kind::Html => meta_charset(&head).unwrap_or(encoding_rs::UTF_8),
+        None => {
+            if std::str::from_utf8(&head).is_ok() || head.len() == HEAD {
+                encoding_rs::UTF_8
+            } else {
+                encoding_rs::WINDOWS_1252
+            }
+        }
+    };
+    let (url, url_source) = match (&opts.url, &opts.site_hint) {
+        (Some(u), _) => (Some(u.clone()), Some(UrlSource::Given)),
+        (None, Some(h)) => (Some(h.clone()), Some(UrlSource::Folder)),
+        (None, None) if kind == Kind::Html => match site::detect(&head) {
+            Some((u, s)) => (Some(u), Some(s)),
+            None => (None, None),
+        },
+        _ => (None, None),
+    };
+    let host = url.as_deref().and_then(site::host_of);
+    let compiled = book.for_site(host.as_deref(), opts.categories);
+    let mut report = Report {
+        kind,
+        encoding: encoding.name(),
+        url,
+        url_source,
+        site: host,
+        site_files: compiled
+            .site_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        rules: compiled.rules.len(),
+        removals: Vec::new(),
+        refused: Vec::new(),
+        unwrapped: 0,
+        attributes_changed: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+    };
+    match kind {
+        Kind::Text => {
+            let all = match input {
+                Input::Bytes(b) => std::borrow::Cow::Borrowed(b),
+                Input::Path(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?),
+            };
+            let (keep, removals, refused) = plain::plan(&all, encoding, &compiled, opts.guard);
+            let mut written = 0;
+            for (s, e) in keep {
+                out.write_all(&all[s..e]).map_err(CleanError::Write)?;
+                written += (e - s) as u64;
+            }
+            report.removals = removals;
+            report.refused = refused;
+            report.bytes_in = all.len() as u64;
+            report.bytes_out = written;
+        }
+        Kind::Html => {
+            let plan = find::find(compiled.clone(), opts.guard, encoding, opts.max_memory, |sink| {
+                feed(input, opts.chunk_size, sink)
+            })?;
+            let mut splicer = splice::Splicer::new(&plan.edits, out);
+            feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
+            report.bytes_out = splicer.finish(plan.len)?;
+            report.bytes_in = plan.len;
+            report.removals = plan.removals;
+            report.refused = plan.refused;
+            report.unwrapped = plan.unwrapped;
+            report.attributes_changed = plan.attributes_changed;
+        }
+    }
+    out.flush().map_err(CleanError::Write)?;
+    Ok(report)
+}
+
+fn read_head(input: Input<'_>) -> Result<Vec<u8>, CleanError> {
+    match input {
+        Input::Bytes(b) => Ok(b[..b.len().min(HEAD)].to_vec()),
+        Input::Path(p) => {
+            let f = File::open(p).map_err(CleanError::Read)?;
+            let mut v = Vec::new();
+            f.take(HEAD as u64)
+                .read_to_end(&mut v)
+                .map_err(CleanError::Read)?;
+            Ok(v)
+        }
+    }
+}
+
+/// Hands the input to `sink` in chunks of `size` bytes.
+fn feed(
+    input: Input<'_>,
+    size: usize,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), CleanError>,
+) -> Result<(), CleanError> {
+    let size = size.max(1);
+    match input {
+        Input::Bytes(b) => {
+            for c in b.chunks(size) {
+                sink(c)?;
+            }
+        }
+        Input::Path(p) => {
+            let mut f = File::open(p).map_err(CleanError::Read)?;
+            let mut buf = vec![0u8; size];
+            loop {
+                let n = match f.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(CleanError::Read(e)),
+                };
+                sink(&buf[..n])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind_by_name(p: &Path) -> Option<Kind> {
+    let ext = p.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" | "xhtml" | "shtml" | "mhtml" => Some(Kind::Html),
+        "txt" | "text" | "md" => Some(Kind::Text),
+        _ => None,
+    }
+}
+
+/// HTML when the start looks like markup; text otherwise.
+fn sniff_kind(head: &[u8]) -> Kind {
+    let start = &head[..head.len().min(4096)];
+    let lower: Vec<u8> = start.iter().map(u8::to_ascii_lowercase).collect();
+    let first = lower.iter().position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    let begins_tag = first.is_some_and(|i| lower[i] == b'<');
+    let has = |n: &[u8]| lower.windows(n.len()).any(|w| w == n);
+    if begins_tag || has(b"<html") || has(b"<body") || has(b"<!doctype") || has(b"<div") || has(b"<p>") {
+        Kind::Html
+    } else {
+        Kind::Text
+    }
+}
+
+/// Names well-known binary formats, and anything with NUL bytes.
+fn sniff_binary(head: &[u8]) -> Option<String> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"GIF8", "a GIF image"),
+        (b"\x1f\x8b", "gzip-compressed data"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"%PDF-", "a PDF document"),
+        (b"RIFF", "a RIFF (WebP/WAV/AVI) file"),
+        (b"\x7fELF", "an executable"),
+        (b"BZh", "bzip2-compressed data"),
+        (b"\xfd7zXZ\x00", "xz-compressed data"),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    ];
+    for (m, what) in MAGIC {
+        if head.starts_with(m) {
+            return Some(format!("looks like {what}"));
+        }
+    }
+    let probe = &head[..head.len().min(8192)];
+    if probe.contains(&0) {
+        return Some("binary data (NUL bytes)".into());
+    }
+    None
+}
+
+/// The encoding a page declares in a `<meta>` in its first 4 KiB (`charset=…` or the
+/// `http-equiv` form), if it is one lol_html can read.
+fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let start = &head[..head.len().min(4096)];
+    let lower: Vec<u8> = start.iter().map(u8::to_ascii_lowercase).collect();
+    let mut from = 0;
+    while let Some(i) = find(&lower[from..], b"<meta") {
+        let at = from + i;
+        let end = lower[at..].iter().position(|&b| b == b'>').map_or(lower.len(), |p| at + p);
+        let tag = &lower[at..end];
+        if let Some(c) = find(tag, b"charset=") {
+            let v = &tag[c + 8..];
+            let v: Vec<u8> = v
+                .iter()
+                .copied()
+                .skip_while(|b| *b == b'"' || *b == b'\'' || b.is_ascii_whitespace())
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'))
+                .collect();
+            if let Some(enc) = encoding_rs::Encoding::for_label(&v) {
+                // HTML: a page that declares UTF-16 in ASCII bytes is read as UTF-8.
+                return Some(if enc.is_ascii_compatible() { enc } else { encoding_rs::UTF_8 });
+            }
+        }
+        from = end.max(at + 1);
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_charsets() {
+        assert_eq!(meta_charset(b"<meta charset=\"windows-1251\">"), Some(encoding_rs::WINDOWS_1251));
+        assert_eq!(
+            meta_charset(b"<META HTTP-EQUIV=Content-Type CONTENT='text/html; charset=Shift_JIS'>"),
+            Some(encoding_rs::SHIFT_JIS)
+        );
+        assert_eq!(meta_charset(b"<meta charset=utf-16>"), Some(encoding_rs::UTF_8));
+        assert_eq!(meta_charset(b"<p>no meta</p>"), None);
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff_kind(b"  <!DOCTYPE html><p>x"), Kind::Html);
+        assert_eq!(sniff_kind(b"Support The Moscow Times!\n\nLavrov"), Kind::Text);
+        assert!(sniff_binary(b"\x89PNG\r\n\x1a\nxxxx").unwrap().contains("PNG"));
+        assert!(sniff_binary(b"<html>\0</html>").unwrap().contains("NUL"));
+        assert_eq!(sniff_binary(b"<html></html>"), None);
+    }
+}

@@ -1,0 +1,786 @@
+//! Rule files: load a set of rules folders, validate every rule, and pick the rules for a
+//! site.
+//!
+//! A rule file is TOML (see `docs/RULES.md`). Loading checks everything a running engine
+//! would trip over — bad TOML, unknown keys, selectors lol_html cannot parse, bad regexes,
+//! duplicate ids — and reports each problem as `path:line:col: message`. The rules module
+//! knows nothing of tokio, folders being watched, or output: it turns files into
+//! [`RuleBook`]s and a `RuleBook` plus a host into a [`compile::Compiled`] set.
+
+pub mod compile;
+pub mod schema;
+pub mod selector;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use regex::Regex;
+use toml::Spanned;
+
+use crate::text::normalize;
+use schema::{RawExample, RawFile, RawRule};
+use selector::{Compound, parse_compound, split_list};
+
+/// What kind of clutter a rule removes. Logs, reports and the on/off switches use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Paywall,
+    Donation,
+    Newsletter,
+    Related,
+    Social,
+    Promo,
+    Tracking,
+    Consent,
+    /// Site navigation, header and footer outside the article: off unless asked for.
+    Chrome,
+    Other,
+}
+
+impl Category {
+    /// Every category, in the order reports list them.
+    pub const ALL: [Category; 10] = [
+        Category::Paywall,
+        Category::Donation,
+        Category::Newsletter,
+        Category::Related,
+        Category::Social,
+        Category::Promo,
+        Category::Tracking,
+        Category::Consent,
+        Category::Chrome,
+        Category::Other,
+    ];
+
+    /// The name used in rule files, logs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Paywall => "paywall",
+            Category::Donation => "donation",
+            Category::Newsletter => "newsletter",
+            Category::Related => "related",
+            Category::Social => "social",
+            Category::Promo => "promo",
+            Category::Tracking => "tracking",
+            Category::Consent => "consent",
+            Category::Chrome => "chrome",
+            Category::Other => "other",
+        }
+    }
+
+    /// Parses a category name as written in a rule file.
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// Whether a category is applied when the user has not said.
+    pub fn on_by_default(self) -> bool {
+        self != Category::Chrome
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of categories (a bit set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Categories(u16);
+
+impl Categories {
+    /// The categories applied by default: all but `chrome`.
+    pub fn defaults() -> Self {
+        let mut s = Categories(0);
+        for c in Category::ALL {
+            if c.on_by_default() {
+                s.insert(c);
+            }
+        }
+        s
+    }
+    pub fn contains(self, c: Category) -> bool {
+        self.0 & (1 << c as u16) != 0
+    }
+    pub fn insert(&mut self, c: Category) {
+        self.0 |= 1 << c as u16;
+    }
+    pub fn remove(&mut self, c: Category) {
+        self.0 &= !(1 << c as u16);
+    }
+}
+
+impl Default for Categories {
+    fn default() -> Self {
+        Categories::defaults()
+    }
+}
+
+/// Where a rule was written: for logs, reports and `pare explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: Arc<Path>,
+    pub line: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A validated selector list: the simple parts (indexable) and the rest (for lol_html).
+#[derive(Debug, Clone)]
+pub struct Selectors {
+    pub source: String,
+    pub simple: Vec<Compound>,
+    pub complex: Vec<String>,
+}
+
+/// What a rule does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Remove every element matching the selectors.
+    Remove(Selectors),
+    /// Remove the smallest `within` element whose text contains one of the phrases
+    /// (already normalized: lowercase, folded quotes, single spaces).
+    RemoveContaining {
+        phrases: Vec<String>,
+        within: Selectors,
+    },
+    /// Remove the smallest `within` element whose whole text matches the regex.
+    RemoveMatching { regex: Regex, within: Selectors },
+    /// Remove the smallest `within` element holding the marker and everything after it
+    /// in its parent.
+    CutAfter { marker: String, within: Selectors },
+    /// Drop the tags of matching elements, keep their content.
+    Unwrap(Selectors),
+    /// Drop attributes whose names match a glob (`on*`, `data-*`).
+    DropAttributes {
+        globs: Vec<String>,
+        selector: Selectors,
+    },
+    /// Turn lazy images into real ones (`data-src` → `src`, `data-srcset` → `srcset`).
+    LazyImages { selector: Selectors },
+    /// Plain text only: drop the paragraphs from the one holding `start` to the one
+    /// holding `end`.
+    DropBetween { start: String, end: String },
+}
+
+impl Action {
+    /// The action's key as written in a rule file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::Remove(_) => "remove",
+            Action::RemoveContaining { .. } => "remove_containing",
+            Action::RemoveMatching { .. } => "remove_matching",
+            Action::CutAfter { .. } => "cut_after",
+            Action::Unwrap(_) => "unwrap",
+            Action::DropAttributes { .. } => "drop_attributes",
+            Action::LazyImages { .. } => "lazy_images",
+            Action::DropBetween { .. } => "drop_between",
+        }
+    }
+}
+
+/// One validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub category: Category,
+    pub action: Action,
+    pub origin: Origin,
+    /// From a generic file (the safety guard is stricter for these).
+    pub generic: bool,
+    pub note: Option<String>,
+}
+
+/// One validated rule file.
+#[derive(Debug)]
+pub struct RuleFile {
+    pub path: Arc<Path>,
+    /// Lowercased domains; empty for a generic file.
+    pub domains: Vec<String>,
+    pub generic: bool,
+    pub disable: Vec<String>,
+    pub rules: Vec<Arc<Rule>>,
+    pub examples: Vec<(u32, RawExample)>,
+}
+
+impl RuleFile {
+    /// Does this site file cover `host` (the domain itself or a subdomain)?
+    pub fn covers(&self, host: &str) -> bool {
+        self.domains.iter().any(|d| domain_covers(d, host))
+    }
+}
+
+/// `example.com` covers `example.com` and `*.example.com`.
+pub fn domain_covers(domain: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case(domain)
+        || (host.len() > domain.len()
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+            && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain))
+}
+
+/// A rule-file problem, located as `path:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{col}: {message}", path.display())]
+pub struct RuleError {
+    pub path: PathBuf,
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// All the rule files pare runs with, and a cache of rule sets compiled per site.
+#[derive(Debug)]
+pub struct RuleBook {
+    pub files: Vec<RuleFile>,
+    pub dirs: Vec<PathBuf>,
+    cache: Mutex<HashMap<(Vec<usize>, Categories), Arc<compile::Compiled>>>,
+}
+
+impl RuleBook {
+    /// Loads every `*.toml` file in `dirs`. A file in a later folder replaces the file of
+    /// the same name in an earlier one (local rules override shipped ones). Returns every
+    /// problem found, not just the first.
+    pub fn load(dirs: &[PathBuf]) -> Result<RuleBook, Vec<RuleError>> {
+        let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for dir in dirs {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(RuleError {
+                        path: dir.clone(),
+                        line: 0,
+                        col: 0,
+                        message: format!("cannot read rules folder: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let mut names: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .collect();
+            names.sort();
+            for p in names {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                by_name.insert(name, p);
+            }
+        }
+        let mut files = Vec::new();
+        for path in by_name.into_values() {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match parse_file(&path, &text) {
+                    Ok(f) => files.push(f),
+                    Err(mut es) => errors.append(&mut es),
+                },
+                Err(e) => errors.push(RuleError {
+                    path: path.clone(),
+                    line: 0,
+                    col: 0,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            check_across_files(&files, &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(RuleBook::from_files(files, dirs.to_vec()))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// A rule book from files already parsed (used by `load` and tests).
+    pub fn from_files(files: Vec<RuleFile>, dirs: Vec<PathBuf>) -> RuleBook {
+        RuleBook {
+            files,
+            dirs,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Number of rules over all files.
+    pub fn rule_count(&self) -> usize {
+        self.files.iter().map(|f| f.rules.len()).sum()
+    }
+
+    /// The site files covering `host`, most specific domain first.
+    pub fn site_files(&self, host: Option<&str>) -> Vec<usize> {
+        let Some(host) = host else { return Vec::new() };
+        let mut v: Vec<(usize, usize)> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.generic && f.covers(host))
+            .map(|(i, f)| {
+                let best = f
+                    .domains
+                    .iter()
+                    .filter(|d| domain_covers(d, host))
+                    .map(|d| d.len())
+                    .max()
+                    .unwrap_or(0);
+                (i, best)
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// The compiled rules for a page of `host` (generic rules, minus those the site
+    /// disables, plus the site's own), limited to `categories`. Compiled once per
+    /// combination and cached.
+    pub fn for_site(&self, host: Option<&str>, categories: Categories) -> Arc<compile::Compiled> {
+        let sites = self.site_files(host);
+        let key = (sites.clone(), categories);
+        if let Some(c) = self.cache.lock().unwrap().get(&key) {
+            return c.clone();
+        }
+        let disabled: HashSet<&str> = sites
+            .iter()
+            .flat_map(|&i| self.files[i].disable.iter().map(String::as_str))
+            .collect();
+        let mut rules: Vec<Arc<Rule>> = Vec::new();
+        for f in self.files.iter().filter(|f| f.generic) {
+            rules.extend(
+                f.rules
+                    .iter()
+                    .filter(|r| !disabled.contains(r.id.as_str()))
+                    .cloned(),
+            );
+        }
+        for &i in &sites {
+            rules.extend(self.files[i].rules.iter().cloned());
+        }
+        rules.retain(|r| categories.contains(r.category));
+        let site_paths = sites.iter().map(|&i| self.files[i].path.clone()).collect();
+        let compiled = Arc::new(compile::Compiled::new(rules, site_paths));
+        self.cache.lock().unwrap().insert(key, compiled.clone());
+        compiled
+    }
+}
+
+/// Checks that need every file: generic ids are unique, and `disable` names a generic rule.
+fn check_across_files(files: &[RuleFile], errors: &mut Vec<RuleError>) {
+    let mut generic_ids: HashMap<&str, &Origin> = HashMap::new();
+    for f in files.iter().filter(|f| f.generic) {
+        for r in &f.rules {
+            if let Some(first) = generic_ids.insert(&r.id, &r.origin) {
+                errors.push(RuleError {
+                    path: r.origin.file.to_path_buf(),
+                    line: r.origin.line,
+                    col: 1,
+                    message: format!(
+                        "generic rule id `{}` is already used at {}",
+                        r.id, first
+                    ),
+                });
+            }
+        }
+    }
+    // `disable` entries are checked against the generic ids only when generic files are
+    // loaded at all: a local folder checked on its own may disable shipped rules.
+    if generic_ids.is_empty() {
+        return;
+    }
+    for f in files.iter().filter(|f| !f.generic) {
+        for d in &f.disable {
+            if !generic_ids.contains_key(d.as_str()) {
+                errors.push(RuleError {
+                    path: f.path.to_path_buf(),
+                    line: 0,
+                    col: 0,
+                    message: format!("`disable` names `{d}`, which is no generic rule"),
+                });
+            }
+        }
+    }
+}
+
+/// Line and column (1-based, column in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() as u32 + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+    errors: Vec<RuleError>,
+}
+
+impl Ctx<'_> {
+    fn err_at(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, col) = line_col(self.text, offset);
+        self.errors.push(RuleError {
+            path: self.path.to_path_buf(),
+            line,
+            col,
+            message: message.into(),
+        });
+    }
+    fn err<T>(&mut self, s: &Spanned<T>, message: impl Into<String>) {
+        self.err_at(s.span().start, message)
+    }
+}
+
+/// Parses and validates one rule file.
+pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
+    let mut cx = Ctx {
+        path,
+        text,
+        errors: Vec::new(),
+    };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let at = e.span().map(|s| s.start).unwrap_or(0);
+            cx.err_at(at, e.message().trim_end().to_string());
+            return Err(cx.errors);
+        }
+    };
+    let generic = raw.generic.as_ref().is_some_and(|g| *g.get_ref());
+    let mut domains = Vec::new();
+    match (&raw.domains, &raw.generic) {
+        (Some(d), Some(g)) if *g.get_ref() => {
+            cx.err(d, "a file is either `generic = true` or for `domains`, not both")
+        }
+        (None, Some(g)) if !*g.get_ref() => cx.err(g, "`generic = false` needs `domains = [...]`"),
+        (None, None) => cx.err_at(
+            0,
+            "say which pages this file is for: `domains = [\"example.com\"]` or `generic = true`",
+        ),
+        _ => {}
+    }
+    if let Some(d) = &raw.domains {
+        if d.get_ref().is_empty() {
+            cx.err(d, "`domains` is empty");
+        }
+        for dom in d.get_ref() {
+            let v = dom.get_ref().trim().trim_start_matches('.').to_ascii_lowercase();
+            if v.is_empty() || v.contains(['/', ':', ' ', '*']) {
+                cx.err(
+                    dom,
+                    format!("`{}` is not a domain (write `example.com`, no scheme or path)", dom.get_ref()),
+                );
+            } else {
+                domains.push(v);
+            }
+        }
+    }
+    if generic && !raw.disable.is_empty() {
+        cx.err(&raw.disable[0], "`disable` belongs in site files, not generic ones");
+    }
+    let file: Arc<Path> = Arc::from(path);
+    let mut rules = Vec::new();
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    for r in &raw.rules {
+        let (line, _) = line_col(text, r.span().start);
+        if let Some(rule) = validate_rule(&mut cx, r, &file, line, generic) {
+            if let Some(prev) = ids.insert(rule.id.clone(), line) {
+                let id = r.get_ref().id.as_ref().unwrap();
+                cx.err(id, format!("rule id `{}` is already used on line {prev}", rule.id));
+            }
+            rules.push(Arc::new(rule));
+        }
+    }
+    let examples = raw
+        .examples
+        .iter()
+        .map(|e| {
+            if e.get_ref().html.is_some() == e.get_ref().file.is_some() {
+                cx.err(e, "an example needs exactly one of `html` or `file`");
+            }
+            (line_col(text, e.span().start).0, e.get_ref().clone())
+        })
+        .collect();
+    if cx.errors.is_empty() {
+        Ok(RuleFile {
+            path: file,
+            domains,
+            generic,
+            disable: raw.disable.iter().map(|d| d.get_ref().clone()).collect(),
+            rules,
+            examples,
+        })
+    } else {
+        Err(cx.errors)
+    }
+}
+
+/// The `within` used when a text rule does not give one.
+pub const DEFAULT_WITHIN: &str = "div, section, aside, form, p, li, figure, blockquote, span, a";
+/// The `within` used by `cut_after` when the rule does not give one.
+pub const DEFAULT_CUT_WITHIN: &str = "h1, h2, h3, h4, h5, h6, p, div, span, strong, b";
+
+fn validate_rule(
+    cx: &mut Ctx<'_>,
+    spanned: &Spanned<RawRule>,
+    file: &Arc<Path>,
+    line: u32,
+    generic: bool,
+) -> Option<Rule> {
+    let r = spanned.get_ref();
+    let before = cx.errors.len();
+    let id = match &r.id {
+        Some(id) if id.get_ref().trim().is_empty() => {
+            cx.err(id, "`id` is empty");
+            String::new()
+        }
+        Some(id) => id.get_ref().trim().to_string(),
+        None => {
+            cx.err(spanned, "rule has no `id`");
+            String::new()
+        }
+    };
+    let category = match &r.category {
+        Some(c) => Category::parse(c.get_ref()).unwrap_or_else(|| {
+            cx.err(
+                c,
+                format!(
+                    "unknown category `{}` (expected one of: {})",
+                    c.get_ref(),
+                    Category::ALL.map(|c| c.name()).join(", ")
+                ),
+            );
+            Category::Other
+        }),
+        None => {
+            cx.err(spanned, "rule has no `category`");
+            Category::Other
+        }
+    };
+    let mut keys = Vec::new();
+    macro_rules! key {
+        ($f:ident) => {
+            if r.$f.is_some() {
+                keys.push(stringify!($f));
+            }
+        };
+    }
+    key!(remove);
+    key!(remove_containing);
+    key!(remove_matching);
+    key!(cut_after);
+    key!(unwrap);
+    key!(drop_attributes);
+    key!(lazy_images);
+    key!(drop_between);
+    if keys.len() != 1 {
+        let msg = if keys.is_empty() {
+            "rule has no action (one of: remove, remove_containing, remove_matching, cut_after, unwrap, drop_attributes, lazy_images, drop_between)".to_string()
+        } else {
+            format!("rule has {} actions ({}); write one rule per action", keys.len(), keys.join(", "))
+        };
+        cx.err(spanned, msg);
+        return None;
+    }
+    let text_action = r.remove_containing.is_some() || r.remove_matching.is_some() || r.cut_after.is_some();
+    if r.within.is_some() && !text_action {
+        cx.err(r.within.as_ref().unwrap(), "`within` goes with remove_containing, remove_matching or cut_after");
+    }
+    let attr_action = r.drop_attributes.is_some() || r.lazy_images.is_some();
+    if r.selector.is_some() && !attr_action {
+        cx.err(r.selector.as_ref().unwrap(), "`selector` goes with drop_attributes or lazy_images (for removal write `remove = \"...\"`)");
+    }
+    let within = |cx: &mut Ctx<'_>, default: &str| match &r.within {
+        Some(w) => selectors(cx, w),
+        None => Some(selectors_unchecked(default)),
+    };
+    let action = if let Some(s) = &r.remove {
+        Action::Remove(selectors(cx, s)?)
+    } else if let Some(list) = &r.remove_containing {
+        if list.get_ref().is_empty() {
+            cx.err(list, "`remove_containing` is empty");
+        }
+        let mut phrases = Vec::new();
+        for p in list.get_ref() {
+            match phrase(cx, p) {
+                Some(p) => phrases.push(p),
+                None => return None,
+            }
+        }
+        Action::RemoveContaining {
+            phrases,
+            within: within(cx, DEFAULT_WITHIN)?,
+        }
+    } else if let Some(re) = &r.remove_matching {
+        let regex = match regex::RegexBuilder::new(re.get_ref()).size_limit(1 << 20).build() {
+            Ok(x) => x,
+            Err(e) => {
+                let msg = e.to_string();
+                let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                cx.err(re, format!("bad regex: {}", last.trim().trim_start_matches("error: ")));
+                return None;
+            }
+        };
+        Action::RemoveMatching {
+            regex,
+            within: within(cx, DEFAULT_WITHIN)?,
+        }
+    } else if let Some(m) = &r.cut_after {
+        Action::CutAfter {
+            marker: phrase(cx, m)?,
+            within: within(cx, DEFAULT_CUT_WITHIN)?,
+        }
+    } else if let Some(s) = &r.unwrap {
+        Action::Unwrap(selectors(cx, s)?)
+    } else if let Some(globs) = &r.drop_attributes {
+        if globs.get_ref().is_empty() {
+            cx.err(globs, "`drop_attributes` is empty");
+        }
+        for g in globs.get_ref() {
+            let v = g.get_ref();
+            if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '=' || c == '>') || v.matches('*').count() > 1 {
+                cx.err(g, format!("`{v}` is not an attribute name or a pattern like `on*` or `data-*`"));
+            }
+        }
+        Action::DropAttributes {
+            globs: globs.get_ref().iter().map(|g| g.get_ref().to_ascii_lowercase()).collect(),
+            selector: match &r.selector {
+                Some(s) => selectors(cx, s)?,
+                None => selectors_unchecked("*"),
+            },
+        }
+    } else if let Some(l) = &r.lazy_images {
+        if !*l.get_ref() {
+            cx.err(l, "`lazy_images = false` does nothing; remove the rule instead");
+        }
+        Action::LazyImages {
+            selector: match &r.selector {
+                Some(s) => selectors(cx, s)?,
+                None => selectors_unchecked("img, source, iframe"),
+            },
+        }
+    } else if let Some(b) = &r.drop_between {
+        let b = b.get_ref();
+        Action::DropBetween {
+            start: phrase(cx, &b.start)?,
+            end: phrase(cx, &b.end)?,
+        }
+    } else {
+        unreachable!("one action key was counted")
+    };
+    if cx.errors.len() > before {
+        return None;
+    }
+    Some(Rule {
+        id,
+        category,
+        action,
+        origin: Origin {
+            file: file.clone(),
+            line,
+        },
+        generic,
+        note: r.note.clone(),
+    })
+}
+
+fn phrase(cx: &mut Ctx<'_>, p: &Spanned<String>) -> Option<String> {
+    let n = normalize(p.get_ref());
+    if n.is_empty() {
+        cx.err(p, "empty phrase");
+        return None;
+    }
+    if n.len() > 512 {
+        cx.err(p, "phrase longer than 512 bytes");
+        return None;
+    }
+    Some(n)
+}
+
+/// Validates a selector list with lol_html's own parser, then sorts its parts into
+/// indexable and not.
+fn selectors(cx: &mut Ctx<'_>, s: &Spanned<String>) -> Option<Selectors> {
+    let src = s.get_ref();
+    if src.trim().is_empty() {
+        cx.err(s, "empty selector");
+        return None;
+    }
+    if let Err(e) = src.parse::<lol_html::Selector>() {
+        cx.err(s, format!("bad selector `{src}`: {e}"));
+        return None;
+    }
+    Some(selectors_unchecked(src))
+}
+
+/// Sorts an already validated selector list into indexable and not.
+pub fn selectors_unchecked(src: &str) -> Selectors {
+    let mut simple = Vec::new();
+    let mut complex = Vec::new();
+    for part in split_list(src) {
+        match parse_compound(part) {
+            Some(c) => simple.push(c),
+            None => complex.push(part.to_string()),
+        }
+    }
+    Selectors {
+        source: src.to_string(),
+        simple,
+        complex,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(text: &str) -> Vec<String> {
+        parse_file(Path::new("r.toml"), text)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn domain_matching_includes_subdomains_only() {
+        assert!(domain_covers("example.com", "example.com"));
+        assert!(domain_covers("example.com", "www.example.com"));
+        assert!(domain_covers("example.com", "WWW.Example.com."));
+        assert!(!domain_covers("example.com", "badexample.com"));
+        assert!(!domain_covers("www.example.com", "example.com"));
+    }
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("ab", 0), (1, 1));
+    }
+
+    #[test]
+    fn a_file_must_say_what_it_is_for() {
+        assert_eq!(
+            errs("[[rule]]\nid='a'\ncategory='promo'\nremove='.x'\n"),
+            vec!["r.toml:1:1: say which pages this file is for: `domains = [\"example.com\"]` or `generic = true`"]
+        );
+    }
+
+    #[test]
+    fn two_actions_in_one_rule_are_refused() {
+        let e = errs("generic = true\n[[rule]]\nid='a'\ncategory='promo'\nremove='.x'\nunwrap='b'\n");
+        assert_eq!(e, vec!["r.toml:2:1: rule has 2 actions (remove, unwrap); write one rule per action"]);
+    }
+}

@@ -1,0 +1,417 @@
+//! Selectors: the ones simple enough to index, and the rest, which lol_html matches.
+//!
+//! A *simple* selector is one compound selector (`div`, `.promo`, `#id`,
+//! `aside.related[data-x="y"]`): it can be checked against one element's tag and
+//! attributes without knowing its ancestors. Simple selectors go into [`Index`], which
+//! finds the candidates for an element by hash lookups on its id, classes, attribute
+//! names and tag, so the cost per element does not grow with the number of rules.
+//! Anything else (descendant and child combinators, `:nth-child`, `:not`, …) is handed to
+//! lol_html as a selector of its own.
+
+use std::collections::HashMap;
+
+/// How an attribute selector compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrOp {
+    /// `[a]`
+    Exists,
+    /// `[a=v]`
+    Equals,
+    /// `[a~=v]`: v is one of the whitespace-separated words.
+    Word,
+    /// `[a|=v]`: v, or v followed by `-`.
+    DashPrefix,
+    /// `[a^=v]`
+    Prefix,
+    /// `[a$=v]`
+    Suffix,
+    /// `[a*=v]`
+    Contains,
+}
+
+/// One `[name op value]` part of a compound selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrSel {
+    pub name: String,
+    pub op: AttrOp,
+    pub value: String,
+    pub ignore_case: bool,
+}
+
+impl AttrSel {
+    fn matches(&self, actual: &str) -> bool {
+        let (a, v);
+        let (actual, value) = if self.ignore_case {
+            a = actual.to_ascii_lowercase();
+            v = self.value.to_ascii_lowercase();
+            (a.as_str(), v.as_str())
+        } else {
+            (actual, self.value.as_str())
+        };
+        match self.op {
+            AttrOp::Exists => true,
+            AttrOp::Equals => actual == value,
+            AttrOp::Word => !value.is_empty() && actual.split_ascii_whitespace().any(|w| w == value),
+            AttrOp::DashPrefix => {
+                actual == value
+                    || (actual.starts_with(value) && actual.as_bytes().get(value.len()) == Some(&b'-'))
+            }
+            AttrOp::Prefix => !value.is_empty() && actual.starts_with(value),
+            AttrOp::Suffix => !value.is_empty() && actual.ends_with(value),
+            AttrOp::Contains => !value.is_empty() && actual.contains(value),
+        }
+    }
+}
+
+/// A compound selector: `tag#id.class.class[attr…]`, every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compound {
+    /// Lowercased tag name; `None` for `*` or no tag.
+    pub tag: Option<String>,
+    pub id: Option<String>,
+    pub classes: Vec<String>,
+    pub attrs: Vec<AttrSel>,
+}
+
+/// What the engine knows of an element when it matches simple selectors.
+pub trait ElementView {
+    fn tag(&self) -> &str;
+    fn attr(&self, name: &str) -> Option<&str>;
+    fn id(&self) -> Option<&str> {
+        self.attr("id")
+    }
+    fn class(&self) -> Option<&str> {
+        self.attr("class")
+    }
+}
+
+impl Compound {
+    /// Does this element match every part?
+    pub fn matches(&self, el: &dyn ElementView) -> bool {
+        if let Some(t) = &self.tag
+            && t != el.tag()
+        {
+            return false;
+        }
+        if let Some(id) = &self.id
+            && el.id() != Some(id.as_str())
+        {
+            return false;
+        }
+        if !self.classes.is_empty() {
+            let Some(class) = el.class() else { return false };
+            if !self
+                .classes
+                .iter()
+                .all(|c| class.split_ascii_whitespace().any(|w| w == c))
+            {
+                return false;
+            }
+        }
+        self.attrs
+            .iter()
+            .all(|a| el.attr(&a.name).is_some_and(|v| a.matches(v)))
+    }
+}
+
+/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes).
+pub fn split_list(list: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0usize);
+    for (i, c) in list.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(list[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(list[start..].trim());
+    parts
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii()
+}
+
+/// Parses one selector (no commas) as a compound selector, or `None` when it is not one
+/// (combinators, pseudo-classes, escapes): such selectors go to lol_html instead.
+pub fn parse_compound(sel: &str) -> Option<Compound> {
+    let s = sel.trim();
+    if s.is_empty() || s.contains('\\') {
+        return None;
+    }
+    let b: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut c = Compound::default();
+    let ident = |i: &mut usize| -> Option<String> {
+        let st = *i;
+        while *i < b.len() && is_ident_char(b[*i]) {
+            *i += 1;
+        }
+        (*i > st).then(|| b[st..*i].iter().collect())
+    };
+    if b[0] == '*' {
+        i = 1;
+    } else if is_ident_char(b[0]) {
+        c.tag = Some(ident(&mut i)?.to_ascii_lowercase());
+    }
+    while i < b.len() {
+        match b[i] {
+            '#' => {
+                i += 1;
+                if c.id.is_some() {
+                    return None;
+                }
+                c.id = Some(ident(&mut i)?);
+            }
+            '.' => {
+                i += 1;
+                c.classes.push(ident(&mut i)?);
+            }
+            '[' => {
+                i += 1;
+                let skip_ws = |i: &mut usize| {
+                    while *i < b.len() && b[*i].is_whitespace() {
+                        *i += 1;
+                    }
+                };
+                skip_ws(&mut i);
+                let name = ident(&mut i)?.to_ascii_lowercase();
+                skip_ws(&mut i);
+                let op = match b.get(i)? {
+                    ']' => AttrOp::Exists,
+                    '=' => AttrOp::Equals,
+                    '~' => AttrOp::Word,
+                    '|' => AttrOp::DashPrefix,
+                    '^' => AttrOp::Prefix,
+                    '$' => AttrOp::Suffix,
+                    '*' => AttrOp::Contains,
+                    _ => return None,
+                };
+                let mut value = String::new();
+                let mut ignore_case = false;
+                if op != AttrOp::Exists {
+                    if op != AttrOp::Equals {
+                        i += 1;
+                    }
+                    if b.get(i) != Some(&'=') {
+                        return None;
+                    }
+                    i += 1;
+                    skip_ws(&mut i);
+                    match b.get(i)? {
+                        q @ ('"' | '\'') => {
+                            let q = *q;
+                            i += 1;
+                            let st = i;
+                            while i < b.len() && b[i] != q {
+                                i += 1;
+                            }
+                            if i >= b.len() {
+                                return None;
+                            }
+                            value = b[st..i].iter().collect();
+                            i += 1;
+                        }
+                        _ => value = ident(&mut i)?,
+                    }
+                    skip_ws(&mut i);
+                    if matches!(b.get(i), Some('i' | 'I')) {
+                        ignore_case = true;
+                        i += 1;
+                        skip_ws(&mut i);
+                    } else if matches!(b.get(i), Some('s' | 'S')) {
+                        i += 1;
+                        skip_ws(&mut i);
+                    }
+                }
+                if b.get(i) != Some(&']') {
+                    return None;
+                }
+                i += 1;
+                c.attrs.push(AttrSel {
+                    name,
+                    op,
+                    value,
+                    ignore_case,
+                });
+            }
+            _ => return None,
+        }
+    }
+    Some(c)
+}
+
+/// Finds, for one element, every simple selector that matches it, by hash lookups.
+///
+/// Each entry carries a caller-chosen payload `T` (a rule or a group number).
+#[derive(Debug)]
+pub struct Index<T> {
+    compounds: Vec<(Compound, T)>,
+    by_id: HashMap<String, Vec<u32>>,
+    by_class: HashMap<String, Vec<u32>>,
+    by_attr: HashMap<String, Vec<u32>>,
+    by_tag: HashMap<String, Vec<u32>>,
+    universal: Vec<u32>,
+}
+
+impl<T> Default for Index<T> {
+    fn default() -> Self {
+        Index {
+            compounds: Vec::new(),
+            by_id: HashMap::new(),
+            by_class: HashMap::new(),
+            by_attr: HashMap::new(),
+            by_tag: HashMap::new(),
+            universal: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Index<T> {
+    /// Adds a compound selector under its most selective key: id, then a class, then an
+    /// attribute name, then the tag.
+    pub fn insert(&mut self, c: Compound, payload: T) {
+        let n = self.compounds.len() as u32;
+        if let Some(id) = &c.id {
+            self.by_id.entry(id.clone()).or_default().push(n);
+        } else if let Some(cl) = c.classes.first() {
+            self.by_class.entry(cl.clone()).or_default().push(n);
+        } else if let Some(a) = c.attrs.first() {
+            self.by_attr.entry(a.name.clone()).or_default().push(n);
+        } else if let Some(t) = &c.tag {
+            self.by_tag.entry(t.clone()).or_default().push(n);
+        } else {
+            self.universal.push(n);
+        }
+        self.compounds.push((c, payload));
+    }
+
+    /// Number of selectors held.
+    pub fn len(&self) -> usize {
+        self.compounds.len()
+    }
+
+    /// True when the index holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.compounds.is_empty()
+    }
+
+    /// True when some selector is keyed on an attribute name (so callers must offer
+    /// every attribute name of each element).
+    pub fn wants_attribute_names(&self) -> bool {
+        !self.by_attr.is_empty()
+    }
+
+    /// Calls `hit` with the payload of every selector that matches `el`.
+    /// `attr_names` lists the element's attribute names (only read when
+    /// [`wants_attribute_names`](Self::wants_attribute_names)).
+    pub fn for_each_match<'a>(
+        &self,
+        el: &dyn ElementView,
+        attr_names: impl Iterator<Item = &'a str>,
+        mut hit: impl FnMut(T),
+    ) {
+        let mut check = |ns: Option<&Vec<u32>>| {
+            for &n in ns.into_iter().flatten() {
+                let (c, p) = &self.compounds[n as usize];
+                if c.matches(el) {
+                    hit(*p);
+                }
+            }
+        };
+        if !self.by_id.is_empty()
+            && let Some(id) = el.id()
+        {
+            check(self.by_id.get(id));
+        }
+        if !self.by_class.is_empty()
+            && let Some(class) = el.class()
+        {
+            // A class written twice must not match twice.
+            let mut seen: Vec<&str> = Vec::new();
+            for w in class.split_ascii_whitespace() {
+                if !seen.contains(&w) {
+                    seen.push(w);
+                    check(self.by_class.get(w));
+                }
+            }
+        }
+        if !self.by_attr.is_empty() {
+            for name in attr_names {
+                check(self.by_attr.get(name));
+            }
+        }
+        check(self.by_tag.get(el.tag()));
+        check(Some(&self.universal));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct El(&'static str, Vec<(&'static str, &'static str)>);
+    impl ElementView for El {
+        fn tag(&self) -> &str {
+            self.0
+        }
+        fn attr(&self, name: &str) -> Option<&str> {
+            self.1.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn parses_compounds_and_rejects_combinators() {
+        let c = parse_compound("aside.related.box#x[data-kind^='promo' i]").unwrap();
+        assert_eq!(c.tag.as_deref(), Some("aside"));
+        assert_eq!(c.id.as_deref(), Some("x"));
+        assert_eq!(c.classes, vec!["related", "box"]);
+        assert_eq!(c.attrs[0].op, AttrOp::Prefix);
+        assert!(c.attrs[0].ignore_case);
+        assert!(parse_compound("div p").is_none());
+        assert!(parse_compound("div > p").is_none());
+        assert!(parse_compound("li:nth-child(2)").is_none());
+        assert!(parse_compound(".a:not(.b)").is_none());
+    }
+
+    #[test]
+    fn index_matches_by_every_key() {
+        let mut ix = Index::default();
+        for (i, s) in ["#main", ".promo", "[data-ad]", "aside", "*[hidden]", "div.a.b"]
+            .iter()
+            .enumerate()
+        {
+            ix.insert(parse_compound(s).unwrap(), i);
+        }
+        let el = El(
+            "div",
+            vec![("id", "main"), ("class", "b promo a promo"), ("data-ad", "1")],
+        );
+        let mut got = Vec::new();
+        ix.for_each_match(&el, ["id", "class", "data-ad"].into_iter(), |p| got.push(p));
+        got.sort();
+        assert_eq!(got, vec![0, 1, 2, 5]);
+    }
+
+    #[test]
+    fn attribute_operators() {
+        let el = El("a", vec![("class", "x-y z"), ("lang", "en-GB")]);
+        let m = |s: &str| parse_compound(s).unwrap().matches(&el);
+        assert!(m("[class~=z]"));
+        assert!(!m("[class~=x]"));
+        assert!(m("[lang|=en]"));
+        assert!(m("[class*='-y']"));
+        assert!(m("[class$=z]"));
+        assert!(m("[LANG='EN-gb' i]"));
+        assert!(!m("[lang='EN-gb']"));
+        assert!(!m("[class*='']"));
+    }
+}

@@ -1,0 +1,241 @@
+//! Text normalization shared by rules and the engine: what "the text contains this
+//! phrase" means.
+//!
+//! Both a rule's phrase and a page's text go through the same steps: HTML entities are
+//! decoded (the page's text arrives raw from lol_html, entities and all), letters are
+//! lowercased, typographic quotes and dashes are folded to ASCII, and every run of
+//! white space becomes one space. The streaming form, [`Normalizer`], accepts text in
+//! chunks that may end in the middle of an entity.
+
+/// Normalizes a whole string (rule phrases, plain-text paragraphs).
+pub fn normalize(s: &str) -> String {
+    let mut n = Normalizer::default();
+    let mut out = String::with_capacity(s.len());
+    n.push(s, true, &mut out);
+    n.finish(&mut out);
+    out.trim().to_string()
+}
+
+/// Streaming normalizer: feed chunks with [`push`](Self::push), break words at tags with
+/// [`boundary`](Self::boundary).
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    /// The last character written was a space (or nothing was written yet).
+    space: bool,
+    started: bool,
+    /// An entity begun at the end of the previous chunk (`&am`).
+    pending: String,
+}
+
+/// Longest entity we look for, with `&` and `;`.
+const MAX_ENTITY: usize = 12;
+
+/// Where an entity whose first `have` bytes were already seen ends in `s`: after its `;`,
+/// before the first character that cannot belong to it, or at the length limit. `None`
+/// when `s` ends while the entity is still open.
+fn entity_end(s: &str, have: usize) -> Option<usize> {
+    for (i, c) in s.char_indices() {
+        if c == ';' {
+            return Some(i + 1);
+        }
+        if !(c.is_ascii_alphanumeric() || c == '#') {
+            return Some(i);
+        }
+        if have + i + 1 >= MAX_ENTITY {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+impl Normalizer {
+    /// Appends the normalized form of `chunk` to `out`. With `decode_entities`, `&name;`
+    /// and `&#n;` are decoded (for HTML text); plain text is taken literally.
+    pub fn push(&mut self, chunk: &str, decode_entities: bool, out: &mut String) {
+        if !decode_entities {
+            for c in chunk.chars() {
+                self.put(c, out);
+            }
+            return;
+        }
+        let mut rest = chunk;
+        if !self.pending.is_empty() {
+            // Complete the entity begun in the previous chunk.
+            let mut buf = std::mem::take(&mut self.pending);
+            match entity_end(rest, buf.len()) {
+                Some(e) => {
+                    buf.push_str(&rest[..e]);
+                    rest = &rest[e..];
+                    self.entity_or_literal(&buf, out);
+                }
+                None => {
+                    buf.push_str(rest);
+                    self.pending = buf;
+                    return;
+                }
+            }
+        }
+        while let Some(amp) = rest.find('&') {
+            for c in rest[..amp].chars() {
+                self.put(c, out);
+            }
+            let tail = &rest[amp..];
+            match entity_end(&tail[1..], 1) {
+                Some(e) => {
+                    self.entity_or_literal(&tail[..e + 1], out);
+                    rest = &tail[e + 1..];
+                }
+                None => {
+                    self.pending = tail.to_string();
+                    return;
+                }
+            }
+        }
+        for c in rest.chars() {
+            self.put(c, out);
+        }
+    }
+
+    /// A tag between two texts: words on either side do not run together.
+    pub fn boundary(&mut self, out: &mut String) {
+        self.flush(out);
+        if !self.space && self.started {
+            out.push(' ');
+            self.space = true;
+        }
+    }
+
+    /// Writes out an entity left open at the end of the input.
+    pub fn finish(&mut self, out: &mut String) {
+        self.flush(out);
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        if !self.pending.is_empty() {
+            let p = std::mem::take(&mut self.pending);
+            self.entity_or_literal(&p, out);
+        }
+    }
+
+    fn entity_or_literal(&mut self, ent: &str, out: &mut String) {
+        match decode_entity(ent) {
+            Some(c) => self.put(c, out),
+            None => {
+                for c in ent.chars() {
+                    self.put(c, out);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, c: char, out: &mut String) {
+        let c = fold(c);
+        if c.is_whitespace() {
+            if !self.space && self.started {
+                out.push(' ');
+                self.space = true;
+            }
+            return;
+        }
+        self.started = true;
+        self.space = false;
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// Folds typographic variants to their plain form.
+#[inline]
+fn fold(c: char) -> char {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{2032}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => '"',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+        '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{200B}' => ' ',
+        c => c,
+    }
+}
+
+/// Decodes `&name;` or `&#n;` / `&#xh;`; `None` when it is not an entity we know.
+fn decode_entity(ent: &str) -> Option<char> {
+    let body = ent.strip_prefix('&')?;
+    let body = body.strip_suffix(';').unwrap_or(body);
+    if let Some(num) = body.strip_prefix('#') {
+        let n = if let Some(h) = num.strip_prefix(['x', 'X']) {
+            u32::from_str_radix(h, 16).ok()?
+        } else {
+            num.parse::<u32>().ok()?
+        };
+        return char::from_u32(n).or(Some('\u{FFFD}'));
+    }
+    Some(match body {
+        "amp" | "AMP" => '&',
+        "lt" | "LT" => '<',
+        "gt" | "GT" => '>',
+        "quot" | "QUOT" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "rsquo" | "lsquo" | "sbquo" | "prime" => '\'',
+        "rdquo" | "ldquo" | "bdquo" | "laquo" | "raquo" => '"',
+        "mdash" | "ndash" | "minus" | "hyphen" => '-',
+        "hellip" => '…',
+        "copy" => '©',
+        "reg" => '®',
+        "trade" => '™',
+        "middot" => '·',
+        "bull" => '•',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "aacute" => 'á',
+        "agrave" => 'à',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "auml" => 'ä',
+        "szlig" => 'ß',
+        "ccedil" => 'ç',
+        "iacute" => 'í',
+        "oacute" => 'ó',
+        "uacute" => 'ú',
+        "ntilde" => 'ñ',
+        "zwnj" | "zwj" | "shy" => return Some('\u{200B}'),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_quotes_space_and_entities() {
+        assert_eq!(normalize("  Don’t   MISS\n&amp; &#8220;Sign&nbsp;up&rdquo; "), "don't miss & \"sign up\"");
+        assert_eq!(normalize("a &bogus; b &#x41;"), "a &bogus; b a");
+    }
+
+    #[test]
+    fn entities_split_across_chunks_decode_the_same() {
+        let whole = "Tom &amp; Jerry&#8217;s &rsquo; &notanentity x&";
+        let expect = {
+            let mut n = Normalizer::default();
+            let mut o = String::new();
+            n.push(whole, true, &mut o);
+            n.finish(&mut o);
+            o
+        };
+        for size in 1..8 {
+            let mut n = Normalizer::default();
+            let mut o = String::new();
+            let chars: Vec<char> = whole.chars().collect();
+            for part in chars.chunks(size) {
+                n.push(&part.iter().collect::<String>(), true, &mut o);
+            }
+            n.finish(&mut o);
+            assert_eq!(o, expect, "chunk size {size}");
+        }
+        assert_eq!(expect, "tom & jerry's ' &notanentity x&");
+    }
+}
