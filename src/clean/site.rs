@@ -140,6 +140,8 @@ pub fn host_of(url: &str) -> Option<String> {
         &u[i + 3..]
     } else if let Some(r) = u.strip_prefix("//") {
         r
+    } else if u.contains([':', '@']) {
+        return None; // another scheme (mailto:, javascript:, …)
     } else {
         u
     };
