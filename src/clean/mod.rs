@@ -16,7 +16,7 @@
 pub mod find;
 pub mod plain;
 pub mod site;
-mod splice;
+pub mod splice;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
