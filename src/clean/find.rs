@@ -77,9 +77,31 @@ pub struct Plan {
 fn is_inline(tag: &str) -> bool {
     matches!(
         tag,
-        "a" | "abbr" | "b" | "bdi" | "bdo" | "cite" | "code" | "data" | "dfn" | "em" | "font"
-            | "i" | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub"
-            | "sup" | "time" | "u" | "var" | "wbr"
+        "a" | "abbr"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "cite"
+            | "code"
+            | "data"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "u"
+            | "var"
+            | "wbr"
     )
 }
 
@@ -87,11 +109,46 @@ fn is_inline(tag: &str) -> bool {
 fn closes_p(tag: &str) -> bool {
     matches!(
         tag,
-        "address" | "article" | "aside" | "blockquote" | "center" | "details" | "dialog" | "dir"
-            | "div" | "dl" | "fieldset" | "figcaption" | "figure" | "footer" | "form" | "h1"
-            | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "hgroup" | "hr" | "main" | "menu"
-            | "nav" | "ol" | "p" | "pre" | "listing" | "section" | "summary" | "table" | "ul"
-            | "li" | "dd" | "dt" | "plaintext" | "xmp"
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "center"
+            | "details"
+            | "dialog"
+            | "dir"
+            | "div"
+            | "dl"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "listing"
+            | "section"
+            | "summary"
+            | "table"
+            | "ul"
+            | "li"
+            | "dd"
+            | "dt"
+            | "plaintext"
+            | "xmp"
     )
 }
 
@@ -99,8 +156,18 @@ fn closes_p(tag: &str) -> bool {
 fn is_scope_boundary(tag: &str) -> bool {
     matches!(
         tag,
-        "applet" | "caption" | "html" | "table" | "td" | "th" | "marquee" | "object"
-            | "template" | "button" | "svg" | "math"
+        "applet"
+            | "caption"
+            | "html"
+            | "table"
+            | "td"
+            | "th"
+            | "marquee"
+            | "object"
+            | "template"
+            | "button"
+            | "svg"
+            | "math"
     )
 }
 
@@ -156,6 +223,8 @@ struct Open {
     /// Groups this element is a `within` candidate for (empty for most elements).
     groups: Vec<u32>,
     desc: Option<Box<str>>,
+    /// A `keep` rule matched this element.
+    keep: Option<u32>,
 }
 
 struct Unwrap {
@@ -200,6 +269,20 @@ struct Finder {
     regex_cand: Option<u32>,
     /// A void element whose close waits until its other handlers have run.
     pending_void: Option<usize>,
+    /// Elements a `keep` rule matched that ended with their own end tag.
+    keeps: Vec<Kept>,
+    /// The body's content: (start, text start) once `<body>` opened, end once it closed.
+    body: Option<(u64, u64)>,
+    body_end: Option<(u64, u64)>,
+}
+
+/// An element a `keep` rule matched.
+struct Kept {
+    rule: u32,
+    start: u64,
+    end: u64,
+    text_len: u64,
+    element: String,
 }
 
 struct View<'a> {
@@ -247,6 +330,9 @@ impl Finder {
             regex_last: vec![u64::MAX; n],
             regex_cand: None,
             pending_void: None,
+            keeps: Vec::new(),
+            body: None,
+            body_end: None,
         }
     }
 
@@ -357,7 +443,11 @@ impl Finder {
             cut: None,
             groups: Vec::new(),
             desc: None,
+            keep: None,
         });
+        if tag == "body" && self.body.is_none() {
+            self.body = Some((loc.end as u64, self.pos()));
+        }
         let view = View {
             tag: &tag,
             attrs: &attrs,
@@ -436,6 +526,13 @@ impl Finder {
                     let o = &mut self.stack[depth];
                     if o.unwrap.is_none() {
                         o.unwrap = Some(n);
+                    }
+                }
+                Action::Keep(_) => {
+                    self.describe(depth, attrs);
+                    let o = &mut self.stack[depth];
+                    if o.keep.is_none() {
+                        o.keep = Some(n);
                     }
                 }
                 Action::DropAttributes { globs, .. } => {
@@ -532,7 +629,12 @@ impl Finder {
                 s.len()
             };
             let s = &s[..floor(s, limit.min(s.len()))];
-            c.preview = s.chars().take(PREVIEW_CHARS).collect::<String>().trim_end().to_string();
+            c.preview = s
+                .chars()
+                .take(PREVIEW_CHARS)
+                .collect::<String>()
+                .trim_end()
+                .to_string();
             c.preview_done = true;
         }
     }
@@ -566,7 +668,10 @@ impl Finder {
                 if (word(first) && word(before)) || (word(last) && word(after)) {
                     continue;
                 }
-                found.push((self.rules.phrase_rule[m.pattern().as_usize()], base + m.start() as u64));
+                found.push((
+                    self.rules.phrase_rule[m.pattern().as_usize()],
+                    base + m.start() as u64,
+                ));
             }
             for (rule, at) in found {
                 self.on_phrase(rule, at);
@@ -731,6 +836,21 @@ impl Finder {
                 c.state = CandState::Unsafe(unsafe_reason);
             }
         }
+        if let (Some(n), true, Some((_, (_, e)))) = (o.keep, own, end) {
+            self.keeps.push(Kept {
+                rule: n,
+                start: o.start,
+                end: e,
+                text_len,
+                element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+            });
+        }
+        if &*o.tag == "body" && self.body_end.is_none() {
+            self.body_end = Some(match end {
+                Some((_, (s, _))) if own => (s, pos),
+                _ => (u64::MAX, pos),
+            });
+        }
         if let Some(n) = o.unwrap {
             self.unwraps.push((
                 n,
@@ -754,10 +874,17 @@ impl Finder {
                 text_start: ts,
                 text_len: pos - ts,
                 state: CandState::Unsafe(unsafe_reason),
-                element: format!("{} (from the marker to the end)", o.desc.as_deref().unwrap_or(&o.tag)),
+                element: format!(
+                    "{} (from the marker to the end)",
+                    o.desc.as_deref().unwrap_or(&o.tag)
+                ),
                 preview: String::new(),
                 preview_done: false,
-                protected: if contains_protected { Some("article") } else { None },
+                protected: if contains_protected {
+                    Some("article")
+                } else {
+                    None
+                },
             };
             if let (true, Some((_, (s, _)))) = (own, end) {
                 c.end = s;
@@ -778,7 +905,9 @@ impl Finder {
             return;
         }
         let rules = self.rules.clone();
-        let text = self.window[(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize].trim();
+        let text = self.window
+            [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
+            .trim();
         for &g in &o.groups {
             for &n in &rules.group_regex[g as usize] {
                 let last = self.regex_last[n as usize];
@@ -811,6 +940,100 @@ impl Finder {
         }
     }
 
+    /// `keep` rules: cut the body's content around the kept elements. Returns the kept
+    /// ranges (empty when nothing is kept, or the guard refused).
+    fn keep_gaps(
+        &self,
+        len: u64,
+        total: u64,
+        plan: &mut Plan,
+        edits: &mut Vec<(Edit, Option<usize>)>,
+        refused: &mut Vec<(u64, Refusal)>,
+    ) -> Vec<(u64, u64)> {
+        let Some(first) = self.keeps.first() else {
+            return Vec::new();
+        };
+        let mut keeps: Vec<&Kept> = self.keeps.iter().collect();
+        keeps.sort_by_key(|k| (k.start, std::cmp::Reverse(k.end)));
+        let mut ranges: Vec<&Kept> = Vec::new();
+        for k in keeps {
+            if ranges.last().is_none_or(|l| k.start >= l.end) {
+                ranges.push(k);
+            }
+        }
+        let rule = &self.rules.rules[first.rule as usize];
+        let mut r = Removal {
+            rule: rule.id.clone(),
+            category: rule.category,
+            origin: rule.origin.to_string(),
+            action: rule.action.key(),
+            element: format!(
+                "everything in <body> outside {}",
+                ranges
+                    .iter()
+                    .map(|k| k.element.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            bytes: 0,
+            text: String::new(),
+        };
+        let (Some((body_start, body_text)), Some((body_end, body_text_end))) =
+            (self.body, self.body_end)
+        else {
+            refused.push((
+                first.start,
+                Refusal {
+                    removal: r,
+                    reason: "no <body> element to keep things in".into(),
+                },
+            ));
+            return Vec::new();
+        };
+        let body_end = body_end.min(len);
+        let kept_text: u64 = ranges.iter().map(|k| k.text_len).sum();
+        let body_text = body_text_end.saturating_sub(body_text);
+        let share = body_text.saturating_sub(kept_text) as f64 / total as f64;
+        let limit = if rule.generic {
+            self.guard.generic_max_share
+        } else {
+            self.guard.site_max_share
+        };
+        if share > limit
+            || ranges
+                .iter()
+                .any(|k| k.start < body_start || k.end > body_end)
+        {
+            refused.push((
+                first.start,
+                Refusal {
+                    removal: r,
+                    reason: format!(
+                        "keeping only this would drop {:.0}% of the page's text (limit {:.0}%)",
+                        share * 100.0,
+                        limit * 100.0
+                    ),
+                },
+            ));
+            return Vec::new();
+        }
+        let mut at = body_start;
+        let mut gaps = Vec::new();
+        for k in &ranges {
+            gaps.push((at, k.start));
+            at = k.end;
+        }
+        gaps.push((at, body_end));
+        gaps.retain(|(s, e)| e > s);
+        r.bytes = gaps.iter().map(|(s, e)| e - s).sum();
+        plan.removals.push(r);
+        let idx = plan.removals.len() - 1;
+        for (s, e) in gaps {
+            edits.push((Edit::Cut { start: s, end: e }, Some(idx)));
+        }
+        ranges.iter().map(|k| (k.start, k.end)).collect()
+    }
+
     /// End of the page: close what is open, run the guard, and order the edits.
     fn finish(mut self, len: u64) -> Plan {
         self.settle();
@@ -827,7 +1050,12 @@ impl Finder {
         };
         let mut edits: Vec<(Edit, Option<usize>)> = Vec::new();
         let mut refused: Vec<(u64, Refusal)> = Vec::new();
+        let kept = self.keep_gaps(len, total, &mut plan, &mut edits, &mut refused);
         for c in &self.cands {
+            // Nothing may take an element that a `keep` rule kept.
+            if kept.iter().any(|&(s, e)| c.start <= s && e <= c.end) {
+                continue;
+            }
             let rule = &self.rules.rules[c.rule as usize];
             let share = c.text_len as f64 / total as f64;
             let limit = if rule.generic {
@@ -839,8 +1067,12 @@ impl Finder {
                 CandState::Unsafe(r) => Some(r.to_string()),
                 CandState::Open => Some("no end tag: open at the end of the page".to_string()),
                 CandState::Closed => match c.protected {
-                    Some(t @ ("html" | "head" | "body")) => Some(format!("protected element <{t}>")),
-                    Some(t) if rule.generic => Some(format!("protected element <{t}> (or one inside it)")),
+                    Some(t @ ("html" | "head" | "body")) => {
+                        Some(format!("protected element <{t}>"))
+                    }
+                    Some(t) if rule.generic => {
+                        Some(format!("protected element <{t}> (or one inside it)"))
+                    }
                     _ if share > limit => Some(format!(
                         "holds {:.0}% of the page's text (limit {:.0}%)",
                         share * 100.0,
@@ -855,7 +1087,11 @@ impl Finder {
                 origin: rule.origin.to_string(),
                 action: rule.action.key(),
                 element: c.element.clone(),
-                bytes: if c.end == u64::MAX { 0 } else { c.end - c.start },
+                bytes: if c.end == u64::MAX {
+                    0
+                } else {
+                    c.end - c.start
+                },
                 text: c.preview.clone(),
             };
             match reason {
@@ -892,7 +1128,11 @@ impl Finder {
             edits.push((e, None));
         }
         // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
-        edits.sort_by(|a, b| a.0.start().cmp(&b.0.start()).then(b.0.end().cmp(&a.0.end())));
+        edits.sort_by(|a, b| {
+            a.0.start()
+                .cmp(&b.0.start())
+                .then(b.0.end().cmp(&a.0.end()))
+        });
         let mut covered = 0u64;
         let mut kept_removals = vec![false; plan.removals.len()];
         let mut cuts: Vec<(u64, u64)> = Vec::new();
@@ -962,13 +1202,22 @@ pub fn glob_match(glob: &str, name: &str) -> bool {
 fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
     let mut ops = Vec::new();
     for (real, lazies) in [
-        ("src", &["data-src", "data-lazy-src", "data-original", "data-lazy"][..]),
+        (
+            "src",
+            &["data-src", "data-lazy-src", "data-original", "data-lazy"][..],
+        ),
         ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
     ] {
-        let Some(lazy) = el.attributes().iter().find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty()) else {
+        let Some(lazy) = el
+            .attributes()
+            .iter()
+            .find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty())
+        else {
             continue;
         };
-        let Some(lazy_at) = lazy.name_source_location() else { continue };
+        let Some(lazy_at) = lazy.name_source_location() else {
+            continue;
+        };
         if let Some(cur) = el.attributes().iter().find(|a| a.name() == real) {
             let v = cur.value();
             let v = v.trim();

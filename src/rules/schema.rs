@@ -44,6 +44,7 @@ pub struct RawRule {
     pub drop_attributes: Option<Spanned<Vec<Spanned<String>>>>,
     pub lazy_images: Option<Spanned<bool>>,
     pub drop_between: Option<Spanned<RawBetween>>,
+    pub keep: Option<Spanned<String>>,
 
     // Modifiers.
     /// For text actions: which elements may be removed (the smallest one holding the text).
