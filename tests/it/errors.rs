@@ -1,0 +1,133 @@
+//! The errors a user sees for bad rule files, word for word, from the real binary.
+
+use std::path::Path;
+use std::process::Command;
+
+fn pare() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pare"))
+}
+
+/// Writes `files` into a fresh rules folder and runs `pare check` on it.
+fn check(files: &[(&str, &str)]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out = pare()
+        .arg("check")
+        .arg("--rules")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr)
+        .unwrap()
+        .replace(&format!("{}/", dir.path().display()), "");
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        stderr,
+    )
+}
+
+#[test]
+fn bad_selector() {
+    let (code, _, err) = check(&[(
+        "a.toml",
+        "generic = true\n[[rule]]\nid = \"a\"\ncategory = \"promo\"\nremove = \"div + p\"\n",
+    )]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "a.toml:5:10: bad selector `div + p`: Unsupported combinator `+` in selector.\n\
+         error: 1 problem(s) in rule files; nothing was cleaned\n"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    let (code, _, err) = check(&[(
+        "k.toml",
+        "generic = true\n[[rule]]\nid = \"b\"\ncategory = \"promo\"\nremvoe = \".x\"\n",
+    )]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("k.toml:5:1: unknown field `remvoe`, expected one of `id`, `category`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_regex_bad_category_missing_id_and_bad_toml() {
+    let (code, _, err) = check(&[
+        (
+            "re.toml",
+            "generic = true\n[[rule]]\nid = \"c\"\ncategory = \"promo\"\nremove_matching = \"(unclosed\"\n",
+        ),
+        (
+            "cat.toml",
+            "generic = true\n\n[[rule]]\nid = \"e\"\ncategory = \"ads\"\nremove = \".ad\"\n\n[[rule]]\ncategory = \"promo\"\nremove = \".x\"\n",
+        ),
+        ("syntax.toml", "generic = true\n[[rule]\nid = \"d\"\n"),
+        (
+            "example.com.toml",
+            "domains = [\"https://example.com/\"]\n[[rule]]\nid = \"f\"\ncategory = \"promo\"\nremove = \".x\"\n",
+        ),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "cat.toml:5:12: unknown category `ads` (expected one of: paywall, donation, newsletter, related, social, promo, tracking, consent, chrome, other)\n\
+         cat.toml:8:1: rule has no `id`\n\
+         example.com.toml:1:12: `https://example.com/` is not a domain (write `example.com`, no scheme or path)\n\
+         re.toml:5:19: bad regex: unclosed group\n\
+         syntax.toml:2:8: unclosed array table, expected `]`\n\
+         error: 5 problem(s) in rule files; nothing was cleaned\n"
+    );
+}
+
+#[test]
+fn two_actions_and_duplicate_ids() {
+    let (_, _, err) = check(&[(
+        "g.toml",
+        "generic = true\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\nremove = \".a\"\n\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\nremove = \".b\"\nunwrap = \"span\"\n\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\nremove = \".c\"\n",
+    )]);
+    assert_eq!(
+        err,
+        "g.toml:7:1: rule has 2 actions (remove, unwrap); write one rule per action\n\
+         g.toml:14:6: rule id `x` is already used on line 2\n\
+         error: 2 problem(s) in rule files; nothing was cleaned\n"
+    );
+}
+
+#[test]
+fn shipped_rules_check_clean() {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let out = pare().arg("check").arg("--rules").arg(&rules).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("generic.toml: "), "{stdout}");
+    assert!(stdout.contains("themoscowtimes.com.toml: "), "{stdout}");
+    assert!(stdout.lines().last().unwrap().starts_with("ok: "), "{stdout}");
+}
+
+#[test]
+fn clean_refuses_to_run_on_bad_rules_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("r.toml"),
+        "generic = true\n[[rule]]\nid = \"a\"\ncategory = \"promo\"\nremove = \"p:has(a)\"\n",
+    )
+    .unwrap();
+    let page = dir.path().join("p.html");
+    std::fs::write(&page, "<p>x</p>").unwrap();
+    let out = pare()
+        .args(["clean", "--rules"])
+        .arg(dir.path())
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("r.toml:5:10: bad selector `p:has(a)`"), "{err}");
+}

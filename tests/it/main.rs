@@ -1,0 +1,4 @@
+//! One integration-test binary (faster to build than many): a module per area.
+
+mod errors;
+mod golden;
