@@ -53,9 +53,7 @@ impl Normalizer {
     /// and `&#n;` are decoded (for HTML text); plain text is taken literally.
     pub fn push(&mut self, chunk: &str, decode_entities: bool, out: &mut String) {
         if !decode_entities {
-            for c in chunk.chars() {
-                self.put(c, out);
-            }
+            self.put_run(chunk, out);
             return;
         }
         let mut rest = chunk;
@@ -76,9 +74,7 @@ impl Normalizer {
             }
         }
         while let Some(amp) = rest.find('&') {
-            for c in rest[..amp].chars() {
-                self.put(c, out);
-            }
+            self.put_run(&rest[..amp], out);
             let tail = &rest[amp..];
             match entity_end(&tail[1..], 1) {
                 Some(e) => {
@@ -91,8 +87,36 @@ impl Normalizer {
                 }
             }
         }
-        for c in rest.chars() {
-            self.put(c, out);
+        self.put_run(rest, out);
+    }
+
+    /// Appends a run without entities: ASCII words are copied and lowercased in bulk.
+    fn put_run(&mut self, s: &str, out: &mut String) {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c >= 0x80 {
+                let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
+                self.put(ch, out);
+                i += ch.len_utf8();
+            } else if c.is_ascii_whitespace() {
+                if !self.space && self.started {
+                    out.push(' ');
+                    self.space = true;
+                }
+                i += 1;
+            } else {
+                let start = i;
+                while i < b.len() && b[i] < 0x80 && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let at = out.len();
+                out.push_str(&s[start..i]);
+                out[at..].make_ascii_lowercase();
+                self.started = true;
+                self.space = false;
+            }
         }
     }
 
@@ -130,6 +154,19 @@ impl Normalizer {
 
     #[inline]
     fn put(&mut self, c: char, out: &mut String) {
+        if c.is_ascii() {
+            if c.is_ascii_whitespace() {
+                if !self.space && self.started {
+                    out.push(' ');
+                    self.space = true;
+                }
+            } else {
+                self.started = true;
+                self.space = false;
+                out.push(c.to_ascii_lowercase());
+            }
+            return;
+        }
         let c = fold(c);
         if c.is_whitespace() {
             if !self.space && self.started {

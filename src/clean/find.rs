@@ -12,12 +12,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use lol_html::html_content::{Element, TextType};
+use lol_html::html_content::Element;
 use lol_html::{
-    AsciiCompatibleEncoding, DocumentContentHandlers, ElementContentHandlers, HtmlRewriter,
-    MemorySettings, Settings,
+    AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, Settings,
 };
 
+use super::gap::{Context, Gaps, Stop, TagName, tag_name_len};
 use super::{CleanError, Guard, Refusal, Removal};
 use crate::rules::compile::{Compiled, Target};
 use crate::rules::selector::ElementView;
@@ -72,6 +72,30 @@ pub struct Plan {
     /// Bytes read.
     pub len: u64,
 }
+
+/// Elements whose content is parsed but not visible text.
+fn is_hidden(tag: &str) -> bool {
+    matches!(tag, "template" | "head" | "select" | "object")
+}
+
+/// Elements whose content is raw text, ended only by their own end tag (HTML namespace).
+fn is_raw_text(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "noscript"
+            | "textarea"
+            | "title"
+            | "iframe"
+            | "noembed"
+            | "noframes"
+            | "xmp"
+    )
+}
+
+/// How far down the open elements an end tag looks for its element.
+const MAX_END_TAG_SEARCH: usize = 1024;
 
 /// Tags that do not break words: text on both sides runs on.
 fn is_inline(tag: &str) -> bool {
@@ -208,7 +232,9 @@ struct Cand {
 
 #[derive(Debug)]
 struct Open {
-    tag: Box<str>,
+    tag: TagName,
+    /// Raw text inside (script, style, title, …): only its own end tag ends it.
+    raw: bool,
     start: u64,
     tag_end: u64,
     text_start: u64,
@@ -221,8 +247,9 @@ struct Open {
     /// `cut_after` found a marker in a child: (child's start, child's text start, rule).
     cut: Option<(u64, u64, u32)>,
     /// Groups this element is a `within` candidate for (empty for most elements).
-    groups: Vec<u32>,
-    desc: Option<Box<str>>,
+    groups: Groups,
+    id: Option<Box<str>>,
+    class: Option<Box<str>>,
     /// A `keep` rule matched this element.
     keep: Option<u32>,
 }
@@ -231,6 +258,65 @@ struct Unwrap {
     start: u64,
     tag_end: u64,
     end_tag: Option<(u64, u64)>,
+}
+
+/// The `within` groups an element belongs to: a bit set for the first 64 groups (no
+/// allocation for the common case), a list beyond.
+#[derive(Debug, Default)]
+struct Groups {
+    low: u64,
+    more: Vec<u32>,
+}
+
+impl Groups {
+    fn is_empty(&self) -> bool {
+        self.low == 0 && self.more.is_empty()
+    }
+    fn contains(&self, g: u32) -> bool {
+        if g < 64 {
+            self.low & (1 << g) != 0
+        } else {
+            self.more.contains(&g)
+        }
+    }
+    fn insert(&mut self, g: u32) -> bool {
+        if self.contains(g) {
+            return false;
+        }
+        if g < 64 {
+            self.low |= 1 << g;
+        } else {
+            self.more.push(g);
+        }
+        true
+    }
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..64u32)
+            .filter(|g| self.low & (1 << g) != 0)
+            .chain(self.more.iter().copied())
+    }
+}
+
+/// `tag#id.class.class` for reports, at most 120 bytes.
+fn describe(o: &Open) -> String {
+    let mut d = o.tag.as_str().to_string();
+    if let Some(id) = o.id.as_deref().filter(|v| !v.is_empty()) {
+        d.push('#');
+        d.push_str(id);
+    }
+    for c in o.class.as_deref().unwrap_or("").split_ascii_whitespace() {
+        d.push('.');
+        d.push_str(c);
+    }
+    if d.len() > 120 {
+        let mut cut = 117;
+        while !d.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        d.truncate(cut);
+        d.push_str("...");
+    }
+    d
 }
 
 /// Bytes of normalized text kept behind the scan point.
@@ -271,6 +357,15 @@ struct Finder {
     pending_void: Option<usize>,
     /// Elements a `keep` rule matched that ended with their own end tag.
     keeps: Vec<Kept>,
+    /// Reused buffer for one element's selector matches.
+    hits: Vec<Target>,
+    /// The raw input between reported tags, read as text.
+    gaps: Gaps,
+    /// How many open elements hide their text (head, template, …).
+    hidden: u32,
+    /// Reused buffers: text runs of one read, attribute names of one element.
+    runs: Vec<(usize, usize)>,
+    names: String,
     /// The body's content: (start, text start) once `<body>` opened, end once it closed.
     body: Option<(u64, u64)>,
     body_end: Option<(u64, u64)>,
@@ -285,25 +380,30 @@ struct Kept {
     element: String,
 }
 
-struct View<'a> {
+struct View<'a, 'b, 'c> {
     tag: &'a str,
-    attrs: &'a [(String, String)],
+    id: Option<&'a str>,
+    class: Option<&'a str>,
+    el: &'a Element<'b, 'c>,
 }
 
-impl ElementView for View<'_> {
+impl ElementView for View<'_, '_, '_> {
     fn tag(&self) -> &str {
         self.tag
     }
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.el.get_attribute(name).map(Cow::Owned)
+    }
+    fn id(&self) -> Option<&str> {
+        self.id
+    }
+    fn class(&self) -> Option<&str> {
+        self.class
     }
 }
 
 impl Finder {
-    fn new(rules: Arc<Compiled>, guard: Guard) -> Finder {
+    fn new(rules: Arc<Compiled>, guard: Guard, encoding: &'static encoding_rs::Encoding) -> Finder {
         let n = rules.rules.len();
         Finder {
             rules,
@@ -331,6 +431,11 @@ impl Finder {
             regex_cand: None,
             pending_void: None,
             keeps: Vec::new(),
+            hits: Vec::new(),
+            gaps: Gaps::new(encoding),
+            hidden: 0,
+            runs: Vec::new(),
+            names: String::new(),
             body: None,
             body_end: None,
         }
@@ -356,9 +461,60 @@ impl Finder {
         }
     }
 
-    fn text(&mut self, chunk: &str) {
-        self.settle();
-        self.norm.push(chunk, true, &mut self.window);
+    /// How the text at the read position is to be taken.
+    fn context(&self) -> Context {
+        match self.stack.last() {
+            Some(o) if o.raw => Context::Raw(o.tag.clone()),
+            _ if self.hidden > 0 => Context::Hidden,
+            _ => Context::Visible,
+        }
+    }
+
+    /// Reads the input up to `upto` (a reported start tag when `bounded`), handling the
+    /// end tags found there in order.
+    fn pump(&mut self, upto: u64, bounded: bool) {
+        loop {
+            self.settle();
+            let cx = self.context();
+            let mut runs = std::mem::take(&mut self.runs);
+            runs.clear();
+            let stop = self.gaps.read(upto, &cx, bounded, &mut runs);
+            let (norm, window) = (&mut self.norm, &mut self.window);
+            self.gaps.emit(&runs, &mut |t| norm.push(t, true, window));
+            self.runs = runs;
+            match stop {
+                Stop::Done => return,
+                Stop::EndTag { name, start, end } => self.end_tag(name, start, end),
+            }
+        }
+    }
+
+    /// After lol_html took a chunk: read what is certain, drop what was read.
+    fn drain(&mut self) {
+        let end = self.gaps.end();
+        self.pump(end, false);
+        self.gaps.compact();
+    }
+
+    /// An end tag: closes the nearest open element of that name and, unsafely, anything
+    /// open inside it. A stray end tag closes nothing.
+    fn end_tag(&mut self, name: TagName, start: u64, end: u64) {
+        self.scan();
+        let found = self
+            .stack
+            .iter()
+            .rev()
+            .take(MAX_END_TAG_SEARCH)
+            .position(|o| o.tag == name)
+            .map(|up| self.stack.len() - 1 - up);
+        if let Some(depth) = found {
+            while self.stack.len() > depth + 1 {
+                self.close(Some((name.as_str(), (start, end))));
+            }
+            self.close(Some((name.as_str(), (start, end))));
+        } else {
+            self.boundary(name.as_str());
+        }
     }
 
     fn boundary(&mut self, tag: &str) {
@@ -404,18 +560,27 @@ impl Finder {
     }
 
     fn on_element(&mut self, el: &mut Element<'_, '_>) -> usize {
-        self.settle();
-        self.scan();
-        let tag = el.tag_name();
-        self.implied_closes(&tag);
-        self.boundary(&tag);
         let loc = el.source_location().bytes();
+        self.pump(loc.start as u64, true);
+        self.gaps.skip_to(loc.end as u64);
+        self.scan();
+        let raw_tag = self.gaps.bytes(loc.start as u64 + 1, loc.end as u64);
+        let tag_name = TagName::new(&raw_tag[..tag_name_len(raw_tag)]);
+        let tag = tag_name.as_str();
+        let content = el.can_have_content();
+        self.implied_closes(tag);
+        self.boundary(tag);
+        if is_hidden(tag) && content {
+            self.hidden += 1;
+        }
+        let raw =
+            content && is_raw_text(tag) && el.namespace_uri() == "http://www.w3.org/1999/xhtml";
         let depth = self.stack.len();
         let protected_before = self.protected_seen;
-        if matches!(tag.as_str(), "article" | "main") {
+        if matches!(tag, "article" | "main") {
             self.protected_seen += 1;
         }
-        match tag.as_str() {
+        match tag {
             "p" => self.open_p.push(depth),
             "li" => self.open_li.push(depth),
             "dd" | "dt" => self.open_dd.push(depth),
@@ -426,13 +591,55 @@ impl Finder {
             _ => {}
         }
         let rules = self.rules.clone();
-        let attrs: Vec<(String, String)> = el
-            .attributes()
-            .iter()
-            .map(|a| (a.name(), a.value()))
-            .collect();
+        let (mut id, mut class) = (None, None);
+        let mut names = std::mem::take(&mut self.names);
+        names.clear();
+        let want_names = rules.index.attribute_key_count() > 0;
+        for a in el.attributes().iter() {
+            let Some(nl) = a.name_source_location() else {
+                continue;
+            };
+            let nl = nl.bytes();
+            let name = self.gaps.bytes(nl.start as u64, nl.end as u64);
+            let value = || {
+                a.value_source_location()
+                    .map(|v| {
+                        let v = v.bytes();
+                        String::from_utf8_lossy(self.gaps.bytes(v.start as u64, v.end as u64))
+                            .into_owned()
+                    })
+                    .unwrap_or_default()
+            };
+            if name.eq_ignore_ascii_case(b"id") {
+                id = Some(value());
+            } else if name.eq_ignore_ascii_case(b"class") {
+                class = Some(value());
+            } else if want_names {
+                names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
+                names.push('\0');
+            }
+        }
+        if tag == "body" && self.body.is_none() {
+            self.body = Some((loc.end as u64, self.pos()));
+        }
+        let mut hits = std::mem::take(&mut self.hits);
+        {
+            let view = View {
+                tag,
+                id: id.as_deref(),
+                class: class.as_deref(),
+                el,
+            };
+            rules
+                .index
+                .for_each_match(&view, names.split('\0').filter(|n| !n.is_empty()), |t| {
+                    hits.push(t)
+                });
+        }
+        self.names = names;
         self.stack.push(Open {
-            tag: tag.clone().into_boxed_str(),
+            raw,
+            tag: tag_name.clone(),
             start: loc.start as u64,
             tag_end: loc.end as u64,
             text_start: self.pos(),
@@ -441,85 +648,39 @@ impl Finder {
             cand: None,
             unwrap: None,
             cut: None,
-            groups: Vec::new(),
-            desc: None,
+            groups: Groups::default(),
+            id: id.map(String::into_boxed_str),
+            class: class.map(String::into_boxed_str),
             keep: None,
         });
-        if tag == "body" && self.body.is_none() {
-            self.body = Some((loc.end as u64, self.pos()));
-        }
-        let view = View {
-            tag: &tag,
-            attrs: &attrs,
-        };
-        let mut hits: Vec<Target> = Vec::new();
-        rules
-            .index
-            .for_each_match(&view, attrs.iter().map(|(n, _)| n.as_str()), |t| {
-                hits.push(t)
-            });
         if !hits.is_empty() {
             // Lower rule numbers first: the first rule written wins an element.
             hits.sort_by_key(|t| match t {
                 Target::Rule(n) => (0, *n),
                 Target::Group(g) => (1, *g),
             });
-            for t in hits {
-                self.hit(t, el, &attrs);
+            for &t in &hits {
+                self.hit(t, el);
             }
+            hits.clear();
         }
+        self.hits = hits;
         depth
     }
 
-    /// Describes the element on top of the stack for reports: `div#id.class.class`.
-    fn describe(&mut self, depth: usize, attrs: &[(String, String)]) {
-        let o = &mut self.stack[depth];
-        if o.desc.is_some() {
-            return;
-        }
-        let mut d = o.tag.to_string();
-        for (n, v) in attrs {
-            if n == "id" && !v.is_empty() {
-                d.push('#');
-                d.push_str(v);
-            }
-        }
-        for (n, v) in attrs {
-            if n == "class" {
-                for c in v.split_ascii_whitespace() {
-                    d.push('.');
-                    d.push_str(c);
-                }
-            }
-        }
-        if d.len() > 120 {
-            let mut cut = 117;
-            while !d.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            d.truncate(cut);
-            d.push_str("...");
-        }
-        o.desc = Some(d.into_boxed_str());
-    }
-
     /// A selector matched the current element (top of the stack).
-    fn hit(&mut self, t: Target, el: &Element<'_, '_>, attrs: &[(String, String)]) {
+    fn hit(&mut self, t: Target, el: &Element<'_, '_>) {
         let depth = self.stack.len() - 1;
         match t {
             Target::Group(g) => {
                 let o = &mut self.stack[depth];
-                if !o.groups.contains(&g) {
-                    if o.groups.is_empty() {
-                        self.tcands.push(depth);
-                    }
-                    o.groups.push(g);
-                    self.describe(depth, attrs);
+                let first = o.groups.is_empty();
+                if o.groups.insert(g) && first {
+                    self.tcands.push(depth);
                 }
             }
             Target::Rule(n) => match &self.rules.clone().rules[n as usize].action {
                 Action::Remove(_) => {
-                    self.describe(depth, attrs);
                     self.candidate(depth, n, true);
                 }
                 Action::Unwrap(_) => {
@@ -529,7 +690,6 @@ impl Finder {
                     }
                 }
                 Action::Keep(_) => {
-                    self.describe(depth, attrs);
                     let o = &mut self.stack[depth];
                     if o.keep.is_none() {
                         o.keep = Some(n);
@@ -600,7 +760,7 @@ impl Finder {
             text_start: o.text_start,
             text_len: 0,
             state: CandState::Open,
-            element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+            element: describe(o),
             preview: String::new(),
             preview_done: false,
             protected: None,
@@ -655,7 +815,7 @@ impl Finder {
             let base = self.window_base + idx as u64;
             let mut found: Vec<(u32, u64)> = Vec::new();
             let hay = &self.window[idx..];
-            for m in ac.find_overlapping_iter(hay) {
+            for m in ac.find_iter(hay) {
                 if base + (m.end() as u64) <= self.scanned {
                     continue;
                 }
@@ -742,7 +902,7 @@ impl Finder {
             .iter()
             .rev()
             .copied()
-            .find(|&d| self.stack[d].text_start <= at && self.stack[d].groups.contains(&g))
+            .find(|&d| self.stack[d].text_start <= at && self.stack[d].groups.contains(g))
         else {
             return;
         };
@@ -771,25 +931,14 @@ impl Finder {
         }
     }
 
-    /// The end of the element at `depth`: `end` is the end tag's byte range, `own` whether
-    /// it is this element's own end tag.
-    fn on_end(&mut self, depth: usize, end_name: &str, end: (u64, u64)) {
-        self.settle();
-        self.scan();
-        // Elements lol_html never reported closed (none expected): close them unsafely.
-        while self.stack.len() > depth + 1 {
-            self.close(None);
-        }
-        if self.stack.len() == depth + 1 {
-            self.close(Some((end_name, end)));
-        }
-    }
-
     /// Pops the top element. `end` is `None` when it ends without an end tag (EOF, void).
     fn close(&mut self, end: Option<(&str, (u64, u64))>) {
         let depth = self.stack.len() - 1;
         let pos = self.pos();
         let o = self.stack.pop().expect("close on an empty stack");
+        if is_hidden(&o.tag) && self.hidden > 0 && end.is_none_or(|(_, (s, e))| s != e) {
+            self.hidden -= 1;
+        }
         for v in [
             &mut self.open_p,
             &mut self.open_li,
@@ -842,7 +991,7 @@ impl Finder {
                 start: o.start,
                 end: e,
                 text_len,
-                element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+                element: describe(&o),
             });
         }
         if &*o.tag == "body" && self.body_end.is_none() {
@@ -874,10 +1023,7 @@ impl Finder {
                 text_start: ts,
                 text_len: pos - ts,
                 state: CandState::Unsafe(unsafe_reason),
-                element: format!(
-                    "{} (from the marker to the end)",
-                    o.desc.as_deref().unwrap_or(&o.tag)
-                ),
+                element: format!("{} (from the marker to the end)", describe(&o)),
                 preview: String::new(),
                 preview_done: false,
                 protected: if contains_protected {
@@ -908,7 +1054,7 @@ impl Finder {
         let text = self.window
             [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
             .trim();
-        for &g in &o.groups {
+        for g in o.groups.iter() {
             for &n in &rules.group_regex[g as usize] {
                 let last = self.regex_last[n as usize];
                 if last != u64::MAX && last >= o.text_start {
@@ -927,7 +1073,7 @@ impl Finder {
                         text_start: o.text_start,
                         text_len,
                         state: CandState::Open,
-                        element: o.desc.as_deref().unwrap_or(&o.tag).to_string(),
+                        element: describe(o),
                         preview: text.chars().take(PREVIEW_CHARS).collect(),
                         preview_done: true,
                         protected: None,
@@ -1036,6 +1182,7 @@ impl Finder {
 
     /// End of the page: close what is open, run the guard, and order the edits.
     fn finish(mut self, len: u64) -> Plan {
+        self.pump(u64::MAX, true);
         self.settle();
         self.norm.finish(&mut self.window);
         self.scan();
@@ -1249,7 +1396,7 @@ pub fn find(
     mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
     let complex = rules.complex.clone();
-    let finder = Rc::new(RefCell::new(Finder::new(rules, guard)));
+    let finder = Rc::new(RefCell::new(Finder::new(rules, guard, encoding)));
     let f1 = finder.clone();
     let mut settings = Settings::new()
         .with_encoding(AsciiCompatibleEncoding::new(encoding).ok_or_else(|| {
@@ -1259,19 +1406,12 @@ pub fn find(
         .with_strict(false)
         .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(max_memory))
         .append_element_content_handler(lol_html::element!("*", move |el| {
-            let depth = f1.borrow_mut().on_element(el);
-            if let Some(handlers) = el.end_tag_handlers() {
-                let f2 = f1.clone();
-                handlers.push(lol_html::end_tag!(move |end| {
-                    let loc = end.source_location().bytes();
-                    f2.borrow_mut()
-                        .on_end(depth, &end.name(), (loc.start as u64, loc.end as u64));
-                    Ok(())
-                }));
-            } else {
+            let mut f = f1.borrow_mut();
+            let depth = f.on_element(el);
+            if !el.can_have_content() {
                 // Void elements: the start tag is the whole element. Closed once the
                 // element's other handlers have run.
-                f1.borrow_mut().pending_void = Some(depth);
+                f.pending_void = Some(depth);
             }
             Ok(())
         }));
@@ -1281,31 +1421,20 @@ pub fn find(
             Cow::Owned(sel),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut f = f.borrow_mut();
-                let attrs: Vec<(String, String)> = el
-                    .attributes()
-                    .iter()
-                    .map(|a| (a.name(), a.value()))
-                    .collect();
-                f.hit(t, el, &attrs);
+                f.hit(t, el);
                 Ok(())
             }),
         ));
     }
-    let f3 = finder.clone();
-    settings = settings.append_document_content_handler(DocumentContentHandlers::default().text(
-        move |t: &mut lol_html::html_content::TextChunk<'_>| {
-            if t.text_type() == TextType::Data {
-                f3.borrow_mut().text(t.as_str());
-            }
-            Ok(())
-        },
-    ));
     let mut len = 0u64;
     {
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
         feed(&mut |chunk: &[u8]| {
             len += chunk.len() as u64;
-            rw.write(chunk).map_err(rewriting_error)
+            finder.borrow_mut().gaps.push(chunk);
+            rw.write(chunk).map_err(rewriting_error)?;
+            finder.borrow_mut().drain();
+            Ok(())
         })?;
         rw.end().map_err(rewriting_error)?;
     }

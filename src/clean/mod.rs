@@ -14,6 +14,7 @@
 //! does not grow with the page. Plain-text articles go through [`plain`].
 
 pub mod find;
+mod gap;
 pub mod plain;
 pub mod site;
 pub mod splice;

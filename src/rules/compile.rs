@@ -117,6 +117,7 @@ impl Compiled {
         let phrases = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&patterns)
                 .expect("phrases are short, validated strings")
         });

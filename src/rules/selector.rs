@@ -9,6 +9,34 @@
 //! lol_html as a selector of its own.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast hasher for short keys (tag names, class tokens): the index is probed
+/// several times for every element of every page, where SipHash's strength buys nothing.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// How an attribute selector compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,16 +104,13 @@ pub struct Compound {
     pub attrs: Vec<AttrSel>,
 }
 
-/// What the engine knows of an element when it matches simple selectors.
+/// What the engine knows of an element when it matches simple selectors. `id` and
+/// `class` are asked of every element; other attributes only when a selector needs them.
 pub trait ElementView {
     fn tag(&self) -> &str;
-    fn attr(&self, name: &str) -> Option<&str>;
-    fn id(&self) -> Option<&str> {
-        self.attr("id")
-    }
-    fn class(&self) -> Option<&str> {
-        self.attr("class")
-    }
+    fn attr(&self, name: &str) -> Option<std::borrow::Cow<'_, str>>;
+    fn id(&self) -> Option<&str>;
+    fn class(&self) -> Option<&str>;
 }
 
 impl Compound {
@@ -113,9 +138,11 @@ impl Compound {
                 return false;
             }
         }
-        self.attrs
-            .iter()
-            .all(|a| el.attr(&a.name).is_some_and(|v| a.matches(v)))
+        self.attrs.iter().all(|a| match a.name.as_str() {
+            "id" => el.id().is_some_and(|v| a.matches(v)),
+            "class" => el.class().is_some_and(|v| a.matches(v)),
+            n => el.attr(n).is_some_and(|v| a.matches(&v)),
+        })
     }
 }
 
@@ -254,16 +281,21 @@ pub fn parse_compound(sel: &str) -> Option<Compound> {
     Some(c)
 }
 
+/// Index keys for compounds keyed on having an id or a class attribute (kept apart from
+/// the attribute names callers list, which never include these).
+const ID_KEY: &str = " id";
+const CLASS_KEY: &str = " class";
+
 /// Finds, for one element, every simple selector that matches it, by hash lookups.
 ///
 /// Each entry carries a caller-chosen payload `T` (a rule or a group number).
 #[derive(Debug)]
 pub struct Index<T> {
     compounds: Vec<(Compound, T)>,
-    by_id: HashMap<String, Vec<u32>>,
-    by_class: HashMap<String, Vec<u32>>,
-    by_attr: HashMap<String, Vec<u32>>,
-    by_tag: HashMap<String, Vec<u32>>,
+    by_id: FastMap<String, Vec<u32>>,
+    by_class: FastMap<String, Vec<u32>>,
+    by_attr: FastMap<String, Vec<u32>>,
+    by_tag: FastMap<String, Vec<u32>>,
     universal: Vec<u32>,
 }
 
@@ -271,10 +303,10 @@ impl<T> Default for Index<T> {
     fn default() -> Self {
         Index {
             compounds: Vec::new(),
-            by_id: HashMap::new(),
-            by_class: HashMap::new(),
-            by_attr: HashMap::new(),
-            by_tag: HashMap::new(),
+            by_id: FastMap::default(),
+            by_class: FastMap::default(),
+            by_attr: FastMap::default(),
+            by_tag: FastMap::default(),
             universal: Vec::new(),
         }
     }
@@ -289,6 +321,13 @@ impl<T: Copy> Index<T> {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
             self.by_class.entry(cl.clone()).or_default().push(n);
+        } else if let Some(t) = c.tag.as_ref().filter(|_| !c.attrs.is_empty()) {
+            // `img[width="1"]`: the tag is known without asking for attributes.
+            self.by_tag.entry(t.clone()).or_default().push(n);
+        } else if let Some(a) = c.attrs.iter().find(|a| a.name == "id" || a.name == "class") {
+            // `[id^="ad-"]`: every element's id and class are read anyway.
+            let key = if a.name == "id" { ID_KEY } else { CLASS_KEY };
+            self.by_attr.entry(key.to_string()).or_default().push(n);
         } else if let Some(a) = c.attrs.first() {
             self.by_attr.entry(a.name.clone()).or_default().push(n);
         } else if let Some(t) = &c.tag {
@@ -313,6 +352,22 @@ impl<T: Copy> Index<T> {
     /// every attribute name of each element).
     pub fn wants_attribute_names(&self) -> bool {
         !self.by_attr.is_empty()
+    }
+
+    /// The attribute names selectors are keyed on (callers with few of these may probe
+    /// an element for each instead of listing its attributes).
+    pub fn attribute_keys(&self) -> impl Iterator<Item = &str> {
+        self.by_attr
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with(' '))
+    }
+
+    /// Number of distinct attribute names (other than id and class) selectors are keyed on.
+    pub fn attribute_key_count(&self) -> usize {
+        self.by_attr.len()
+            - self.by_attr.contains_key(ID_KEY) as usize
+            - self.by_attr.contains_key(CLASS_KEY) as usize
     }
 
     /// Calls `hit` with the payload of every selector that matches `el`.
@@ -350,6 +405,12 @@ impl<T: Copy> Index<T> {
             }
         }
         if !self.by_attr.is_empty() {
+            if el.id().is_some() {
+                check(self.by_attr.get(ID_KEY));
+            }
+            if el.class().is_some() {
+                check(self.by_attr.get(CLASS_KEY));
+            }
             for name in attr_names {
                 check(self.by_attr.get(name));
             }
@@ -368,8 +429,17 @@ mod tests {
         fn tag(&self) -> &str {
             self.0
         }
-        fn attr(&self, name: &str) -> Option<&str> {
-            self.1.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        fn attr(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+            self.1
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).into())
+        }
+        fn id(&self) -> Option<&str> {
+            self.1.iter().find(|(n, _)| *n == "id").map(|(_, v)| *v)
+        }
+        fn class(&self) -> Option<&str> {
+            self.1.iter().find(|(n, _)| *n == "class").map(|(_, v)| *v)
         }
     }
 

@@ -102,12 +102,24 @@ fn two_actions_and_duplicate_ids() {
 #[test]
 fn shipped_rules_check_clean() {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let out = pare().arg("check").arg("--rules").arg(&rules).output().unwrap();
+    let out = pare()
+        .arg("check")
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("generic.toml: "), "{stdout}");
     assert!(stdout.contains("themoscowtimes.com.toml: "), "{stdout}");
-    assert!(stdout.lines().last().unwrap().starts_with("ok: "), "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap().starts_with("ok: "),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -129,5 +141,8 @@ fn clean_refuses_to_run_on_bad_rules_and_names_the_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("r.toml:5:10: bad selector `p:has(a)`"), "{err}");
+    assert!(
+        err.contains("r.toml:5:10: bad selector `p:has(a)`"),
+        "{err}"
+    );
 }
