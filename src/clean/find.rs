@@ -19,6 +19,10 @@ use lol_html::{
 
 use super::gap::{Context, Gaps, Stop, TagName, tag_name_len};
 use super::{CleanError, Guard, Refusal, Removal};
+use aho_corasick::Anchored;
+use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::StateID;
+
 use crate::rules::compile::{Compiled, Target};
 use crate::rules::selector::ElementView;
 use crate::rules::{Action, Rule};
@@ -365,6 +369,13 @@ struct Finder {
     hidden: u32,
     /// Reused buffers: text runs of one read, attribute names of one element.
     runs: Vec<(usize, usize)>,
+    /// The phrase automaton's state after the last byte scanned.
+    ac_state: StateID,
+    /// Phrases that end at the last byte scanned, waiting for the next character:
+    /// (rule, start, whether the phrase ends in a letter or digit).
+    pending: Vec<(u32, u64, bool)>,
+    /// Reused buffer of phrases found in one scan.
+    found: Vec<(u32, u64)>,
     names: String,
     /// The body's content: (start, text start) once `<body>` opened, end once it closed.
     body: Option<(u64, u64)>,
@@ -404,6 +415,11 @@ impl ElementView for View<'_, '_, '_> {
 
 impl Finder {
     fn new(rules: Arc<Compiled>, guard: Guard, encoding: &'static encoding_rs::Encoding) -> Finder {
+        let ac_start = rules
+            .phrases
+            .as_ref()
+            .and_then(|d| d.start_state(Anchored::No).ok())
+            .unwrap_or_default();
         let n = rules.rules.len();
         Finder {
             rules,
@@ -436,6 +452,9 @@ impl Finder {
             hidden: 0,
             runs: Vec::new(),
             names: String::new(),
+            ac_state: ac_start,
+            pending: Vec::new(),
+            found: Vec::new(),
             body: None,
             body_end: None,
         }
@@ -499,7 +518,7 @@ impl Finder {
     /// An end tag: closes the nearest open element of that name and, unsafely, anything
     /// open inside it. A stray end tag closes nothing.
     fn end_tag(&mut self, name: TagName, start: u64, end: u64) {
-        self.scan();
+        self.scan(true);
         let found = self
             .stack
             .iter()
@@ -563,7 +582,7 @@ impl Finder {
         let loc = el.source_location().bytes();
         self.pump(loc.start as u64, true);
         self.gaps.skip_to(loc.end as u64);
-        self.scan();
+        self.scan(false);
         let raw_tag = self.gaps.bytes(loc.start as u64 + 1, loc.end as u64);
         let tag_name = TagName::new(&raw_tag[..tag_name_len(raw_tag)]);
         let tag = tag_name.as_str();
@@ -800,42 +819,62 @@ impl Finder {
     }
 
     /// Looks for phrases in the text that arrived since the last scan.
-    fn scan(&mut self) {
+    /// Looks for phrases in the text that arrived since the last scan, stepping the
+    /// phrase automaton one byte at a time from where it stopped (no text is searched
+    /// twice). `at_end`: the text of an element ends here, so a phrase that ends at the
+    /// last byte ends a word.
+    fn scan(&mut self, at_end: bool) {
         let pos = self.pos();
-        if pos == self.scanned {
-            return;
-        }
-        if let Some(ac) = self.rules.phrases.clone().as_ref() {
-            let back = self.rules.max_phrase.saturating_sub(1) as u64;
-            let from = self.scanned.saturating_sub(back).max(self.window_base);
-            let mut idx = (from - self.window_base) as usize;
-            while !self.window.is_char_boundary(idx) {
-                idx -= 1;
+        let rules = self.rules.clone();
+        if let Some(dfa) = rules.phrases.as_ref() {
+            let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+            let mut found = std::mem::take(&mut self.found);
+            let start = (self.scanned - self.window_base) as usize;
+            let w = self.window.as_str();
+            // Phrases that ended exactly at the last scan point: the next character is
+            // known now (or the element ended).
+            if !self.pending.is_empty() && (pos > self.scanned || at_end) {
+                let after = w[start..].chars().next();
+                for (rule, at, last_is_word) in self.pending.drain(..) {
+                    if !(last_is_word && word(after)) {
+                        found.push((rule, at));
+                    }
+                }
             }
-            let base = self.window_base + idx as u64;
-            let mut found: Vec<(u32, u64)> = Vec::new();
-            let hay = &self.window[idx..];
-            for m in ac.find_iter(hay) {
-                if base + (m.end() as u64) <= self.scanned {
+            let mut sid = self.ac_state;
+            for (k, &b) in w.as_bytes()[start..].iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if !dfa.is_match(sid) {
                     continue;
                 }
-                // Whole words only: "donate" must not match "donated".
-                let before = hay[..m.start()].chars().next_back();
-                let after = hay[m.end()..].chars().next();
-                let first = hay[m.start()..].chars().next();
-                let last = hay[..m.end()].chars().next_back();
-                let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-                if (word(first) && word(before)) || (word(last) && word(after)) {
-                    continue;
+                let end = start + k + 1;
+                for m in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, m);
+                    let Some(s_idx) = end.checked_sub(dfa.pattern_len(pid)) else {
+                        continue;
+                    };
+                    // Whole words only: "donate" must not match "donated".
+                    let before = w[..s_idx].chars().next_back();
+                    let first = w[s_idx..].chars().next();
+                    if word(first) && word(before) {
+                        continue;
+                    }
+                    let rule = self.rules.phrase_rule[pid.as_usize()];
+                    let at = self.window_base + s_idx as u64;
+                    let last_is_word = word(w[..end].chars().next_back());
+                    if end == w.len() && !at_end {
+                        self.pending.push((rule, at, last_is_word));
+                    } else if !(last_is_word && word(w[end..].chars().next())) {
+                        found.push((rule, at));
+                    }
                 }
-                found.push((
-                    self.rules.phrase_rule[m.pattern().as_usize()],
-                    base + m.start() as u64,
-                ));
             }
-            for (rule, at) in found {
+            self.ac_state = sid;
+            for &(rule, at) in &found {
                 self.on_phrase(rule, at);
             }
+            found.clear();
+            self.found = found;
         }
         self.scanned = pos;
         self.update_previews();
@@ -1185,7 +1224,7 @@ impl Finder {
         self.pump(u64::MAX, true);
         self.settle();
         self.norm.finish(&mut self.window);
-        self.scan();
+        self.scan(true);
         while !self.stack.is_empty() {
             self.close(None);
         }

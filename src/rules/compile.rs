@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::MatchKind;
 
 use super::selector::Index;
 use super::{Action, Rule, Selectors};
@@ -36,8 +36,9 @@ pub struct Compiled {
     pub groups: usize,
     /// For each text rule (by rule number), its group.
     pub rule_group: Vec<Option<u32>>,
-    /// Every phrase of every `remove_containing` and `cut_after` rule.
-    pub phrases: Option<AhoCorasick>,
+    /// Every phrase of every `remove_containing` and `cut_after` rule, as a DFA the
+    /// finder steps through one byte at a time.
+    pub phrases: Option<aho_corasick::dfa::DFA>,
     /// Pattern number → rule number.
     pub phrase_rule: Vec<u32>,
     /// Length in bytes of the longest phrase.
@@ -115,9 +116,8 @@ impl Compiled {
         }
         let max_phrase = patterns.iter().map(String::len).max().unwrap_or(0);
         let phrases = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
+            aho_corasick::dfa::Builder::new()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&patterns)
                 .expect("phrases are short, validated strings")
         });
