@@ -54,7 +54,8 @@ pub struct Config {
     pub stuck_after: Duration,
     pub state_file: PathBuf,
     pub categories: Categories,
-    /// Creates inbox, outbox and failed when missing (always for the no-file defaults).
+    /// Creates inbox, outbox and failed at start-up when missing (default true; false
+    /// suits mount points that must not be replaced by an empty folder).
     pub create_dirs: bool,
 }
 
@@ -92,6 +93,27 @@ impl Config {
             categories: Categories::defaults(),
             create_dirs: true,
         }
+    }
+
+    /// The same config with every path made absolute (from the current folder), as the
+    /// watcher reports absolute paths.
+    pub fn absolute(mut self) -> std::io::Result<Config> {
+        for p in [
+            &mut self.inbox,
+            &mut self.outbox,
+            &mut self.failed,
+            &mut self.work,
+            &mut self.state_file,
+        ] {
+            *p = std::path::absolute(&*p)?;
+        }
+        if let Processed::Move(d) = &mut self.processed {
+            *d = std::path::absolute(&*d)?;
+        }
+        for r in &mut self.rules {
+            *r = std::path::absolute(&*r)?;
+        }
+        Ok(self)
     }
 
     /// Reads and validates a config file. Relative paths in it are taken from the
@@ -146,7 +168,7 @@ impl Config {
             abs(&raw.failed)?,
             rules,
         );
-        c.create_dirs = raw.create_dirs.unwrap_or(false);
+        c.create_dirs = raw.create_dirs.unwrap_or(true);
         if let Some(w) = &raw.work {
             c.work = abs(w)?;
             c.state_file = c.work.join("status.json");

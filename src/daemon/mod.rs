@@ -55,7 +55,14 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         None if Path::new(DEFAULT_PATH).exists() => Config::load(Path::new(DEFAULT_PATH)),
         None => Ok(Config::local_defaults()),
     };
-    let config = match config {
+    let config = match config.and_then(|c| {
+        c.absolute().map_err(|e| crate::config::ConfigError {
+            path: args.config.clone().unwrap_or_default(),
+            line: 0,
+            col: 0,
+            message: format!("cannot resolve paths: {e}"),
+        })
+    }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -476,7 +483,7 @@ impl State {
                     .collect();
                 info!(
                     file = %rel.display(),
-                    site = report.site.as_deref().unwrap_or("-"),
+                    site = %report.site.as_deref().unwrap_or("-"),
                     rules = report.rules,
                     removed = %if removed.is_empty() { "none".to_string() } else { removed.join(",") },
                     bytes_in = report.bytes_in,
@@ -530,7 +537,7 @@ impl State {
         match load_rules(&self.config.rules).await {
             Ok(book) => {
                 info!(
-                    reason = why,
+                    reason = %why,
                     files = book.files.len(),
                     rules = book.rule_count(),
                     "rules reloaded"
@@ -545,7 +552,7 @@ impl State {
                     error!(problem = %e, "rule file");
                 }
                 error!(
-                    reason = why,
+                    reason = %why,
                     problems = errors.len(),
                     "rules not reloaded; the previous rules stay in force"
                 );

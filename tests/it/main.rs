@@ -1,0 +1,3 @@
+//! Integration tests on the real `pare` binary, one module per area.
+
+mod daemon;
