@@ -227,20 +227,17 @@ fn quarantine(work: &Path, dest: &Path, reason: &str, cx: &Ctx<'_>) -> io::Resul
         ));
     }
     std::fs::create_dir_all(dest.parent().expect("has a folder"))?;
-    // The reason goes beside the name the file will get; when that name is taken, the
-    // numbered one (x (2).html gets x (2).html.reason).
-    let mut n = 1;
-    let target = loop {
-        let cand = publish::numbered(dest, n);
-        if std::fs::symlink_metadata(&cand).is_err() {
-            break cand;
-        }
-        n += 1;
-    };
+    // The reason goes beside the name the file will get: the first free one, or one
+    // already holding this very file (a quarantine redone after a crash).
+    let (target, identical) = publish::slot(work, dest)?;
     let mut sidecar = target.clone().into_os_string();
     sidecar.push(".reason");
     let text = format!("{reason}\n");
     publish::write_replace(Path::new(&sidecar), failed, &cx.tag, text.as_bytes())?;
+    if identical {
+        std::fs::remove_file(work)?;
+        return Ok(target);
+    }
     let to = publish::move_to(work, &target, failed, &cx.tag)?;
     if to != target {
         // Someone took the name meanwhile; keep the reason beside the file.

@@ -160,8 +160,9 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Moves `from` (a claimed file, or a link or FIFO) to `dest` or a free numbered variant,
-/// never replacing anything. Across filesystems a regular file is copied, a symbolic link
-/// recreated, and any other entry (FIFO, device: no content) only removed.
+/// never replacing anything. A name already holding the same content counts as done
+/// (a move redone after a crash). Across filesystems a regular file is copied, a
+/// symbolic link recreated, and any other entry (FIFO, device: no content) only removed.
 pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<PathBuf> {
     let dir = dest.parent().expect("destination has a folder");
     if !root.is_dir() {
@@ -171,7 +172,11 @@ pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<P
         ));
     }
     std::fs::create_dir_all(dir)?;
-    let free = free_name(dest)?;
+    let (free, identical) = slot(from, dest)?;
+    if identical {
+        std::fs::remove_file(from)?;
+        return Ok(free);
+    }
     match std::fs::hard_link(from, &free) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(18) /* EXDEV */ => {
@@ -181,7 +186,7 @@ pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<P
             } else if meta.is_file() {
                 let mut t = TempFile::create(root, tag)?;
                 io::copy(&mut File::open(from)?, t.file())?;
-                return t.place(dest).and_then(|(p, _)| {
+                return t.place(&free).and_then(|(p, _)| {
                     std::fs::remove_file(from)?;
                     Ok(p)
                 });
@@ -197,17 +202,19 @@ pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<P
     }
 }
 
-/// The first of `dest`, `dest (2)`, … that does not exist.
-fn free_name(dest: &Path) -> io::Result<PathBuf> {
-    (1..=MAX_NUMBER)
-        .map(|n| numbered(dest, n))
-        .find(|p| std::fs::symlink_metadata(p).is_err())
-        .ok_or_else(|| {
-            io::Error::other(format!(
-                "{MAX_NUMBER} files named like {} already",
-                dest.display()
-            ))
-        })
+/// Where `from` goes: the first of `dest`, `dest (2)`, … that is free, or that already
+/// holds the same content (then `true`).
+pub fn slot(from: &Path, dest: &Path) -> io::Result<(PathBuf, bool)> {
+    for n in 1..=MAX_NUMBER {
+        let cand = numbered(dest, n);
+        if std::fs::symlink_metadata(&cand).is_err() {
+            return Ok((cand, false));
+        }
+        if same_content(from, &cand)? {
+            return Ok((cand, true));
+        }
+    }
+    Err(io::Error::other(format!("{MAX_NUMBER} files named like {} already", dest.display())))
 }
 
 /// Writes `text` durably as `path` (replacing it): through a temporary file in `root`.
@@ -299,5 +306,9 @@ mod tests {
             d.path().join("f/x (2).html")
         );
         assert!(!a.exists() && !b.exists());
+        // Redone after a crash: the same content is recognised, not numbered again.
+        std::fs::write(&a, "a").unwrap();
+        assert_eq!(move_to(&a, &dest, d.path(), "3").unwrap(), dest);
+        assert!(!a.exists() && !d.path().join("f/x (3).html").exists());
     }
 }

@@ -646,3 +646,228 @@ fn without_a_config_file_it_works_in_the_current_folder() {
     });
     assert!(status.unwrap().success());
 }
+
+/// A small xorshift generator: random kill moments without a crate.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        Rng(t | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `scripts/kill-test.sh`: `kill -9` at random moments during a burst, restart, and
+/// check that every input ends up exactly once in the outbox, or in failed with a
+/// reason, and that no partial or temporary file is left in the outbox.
+#[test]
+#[ignore = "slow; run by scripts/kill-test.sh"]
+fn kill_nine_during_bursts_loses_nothing() {
+    let iterations = env_num("PARE_KILL_ITERATIONS", 3);
+    let n = env_num("PARE_KILL_FILES", 2000);
+    let mut rng = Rng::seeded();
+    let (mut kills, mut redone) = (0, 0);
+    for it in 0..iterations {
+        let env = Env::new("");
+        let staging = env.dir.path().join("staging");
+        let mut garbage = 0;
+        for i in 0..n {
+            // One in fifty is an image: it must end in failed with a reason.
+            if i % 50 == 49 {
+                fs::write(
+                    staging.join(format!("k{i}.html")),
+                    b"\x89PNG\r\n\x1a\n\0\0\0\0",
+                )
+                .unwrap();
+                garbage += 1;
+            } else {
+                fs::write(staging.join(format!("k{i}.html")), page(i)).unwrap();
+            }
+        }
+        let mut d = env.start();
+        for i in 0..n {
+            let name = format!("k{i}.html");
+            fs::rename(staging.join(&name), env.inbox.join(&name)).unwrap();
+        }
+        // Kill, restart, kill again… at random moments while the burst is worked on.
+        for _ in 0..3 {
+            let wait = Duration::from_millis(rng.below(400));
+            let t = Instant::now();
+            while t.elapsed() < wait {
+                std::thread::sleep(Duration::from_millis(5)); // the random moment itself
+            }
+            d.signal("-KILL");
+            let _ = d.child.wait();
+            kills += 1;
+            d = env.start();
+        }
+        wait_for("every file finished", Duration::from_secs(120), || {
+            files(&env.outbox).len() + files(&env.failed).len() / 2 >= n && claims(&env).is_empty()
+        });
+        assert!(d.stop().success());
+        let out = files(&env.outbox);
+        let failed = files(&env.failed);
+        assert!(
+            inputs(&env).is_empty() && claims(&env).is_empty(),
+            "iteration {it}: inputs left"
+        );
+        assert!(
+            out.iter()
+                .all(|f| !f.contains('/') && !f.starts_with('.') && !f.contains('(')),
+            "iteration {it}: temporary or duplicate files in the outbox: {out:?}"
+        );
+        assert!(
+            !failed.iter().any(|f| f.contains('(') || f.starts_with('.')),
+            "{failed:?}"
+        );
+        assert_eq!(out.len(), n - garbage, "iteration {it}");
+        assert_eq!(failed.len(), 2 * garbage, "iteration {it}: {failed:?}");
+        for f in &out {
+            let body = fs::read_to_string(env.outbox.join(f)).unwrap();
+            assert!(
+                body.ends_with("</body></html>") && !body.contains("Buy now"),
+                "partial {f}"
+            );
+        }
+        for i in (49..n).step_by(50) {
+            let reason = fs::read_to_string(env.failed.join(format!("k{i}.html.reason"))).unwrap();
+            assert!(reason.contains("PNG"), "{reason}");
+        }
+        let log = fs::read_dir(env.dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("log-"))
+            .map(|e| fs::read_to_string(e.path()).unwrap())
+            .collect::<String>();
+        redone += log.matches("already_there=true").count();
+        println!(
+            "iteration {it}: {n} files, {} cleaned, {garbage} failed, 3 kills: ok",
+            out.len()
+        );
+    }
+    println!(
+        "kill test: {iterations} iterations, {kills} kill -9, {redone} outputs redone identically, nothing lost"
+    );
+}
+
+/// `scripts/bench-daemon.sh`: throughput of the daemon against `pare clean -o` over the
+/// same files, then the latency of one file into an idle inbox. Prints, asserts nothing
+/// timed: run it with `--release`.
+#[test]
+#[ignore = "benchmark; run by scripts/bench-daemon.sh"]
+fn bench_daemon() {
+    let n = env_num("PARE_BENCH_FILES", 10_000);
+    let drops = env_num("PARE_BENCH_DROPS", 200);
+    let env = Env::new("");
+    // Same worker count for both: the machine's cores.
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    fs::write(
+        &env.config,
+        fs::read_to_string(&env.config)
+            .unwrap()
+            .replace("workers = 2", &format!("workers = {cores}")),
+    )
+    .unwrap();
+    let src = env.dir.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    let names: Vec<String> = (0..n).map(|i| format!("p{i}.html")).collect();
+    for (i, name) in names.iter().enumerate() {
+        fs::write(src.join(name), page(i)).unwrap();
+    }
+    let bytes = n as u64 * page(0).len() as u64;
+
+    // One process, all files.
+    let once = env.dir.path().join("once");
+    let t = Instant::now();
+    let st = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["clean", "--rules"])
+        .arg(&env.rules)
+        .arg("-j")
+        .arg(cores.to_string())
+        .arg("-o")
+        .arg(&once)
+        .args(names.iter().map(|n| src.join(n)))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let one = t.elapsed().as_secs_f64();
+    assert!(st.success());
+    assert_eq!(files(&once).len(), n);
+
+    // The daemon: all files renamed in at once.
+    let drop_dir = env.dir.path().join("staging");
+    for name in &names {
+        fs::hard_link(src.join(name), drop_dir.join(name)).unwrap();
+    }
+    let d = env.start();
+    let t = Instant::now();
+    for name in &names {
+        fs::rename(drop_dir.join(name), env.inbox.join(name)).unwrap();
+    }
+    let count = || fs::read_dir(&env.outbox).unwrap().count();
+    while count() < n + 1 {
+        // + 1: the .pare-tmp folder
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(t.elapsed() < Duration::from_secs(600), "daemon too slow");
+    }
+    let daemon = t.elapsed().as_secs_f64();
+
+    // Latency into an idle inbox.
+    let mut lat = Vec::new();
+    for i in 0..drops {
+        let name = format!("l{i}.html");
+        let tmp = drop_dir.join(&name);
+        fs::write(&tmp, page(i)).unwrap();
+        let out = env.outbox.join(&name);
+        let t = Instant::now();
+        fs::rename(&tmp, env.inbox.join(&name)).unwrap();
+        while !out.exists() {
+            std::thread::sleep(Duration::from_micros(200));
+            assert!(t.elapsed() < DEADLINE, "no output for {name}");
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    assert!(d.stop().success());
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+    println!(
+        "files: {n} pages of {} bytes, {cores} workers",
+        page(0).len()
+    );
+    println!(
+        "pare clean -o (one process): {one:.2} s, {:.0} files/s, {:.1} MB/s",
+        n as f64 / one,
+        bytes as f64 / one / 1e6
+    );
+    println!(
+        "pare run (daemon, end to end): {daemon:.2} s, {:.0} files/s, {:.1} MB/s",
+        n as f64 / daemon,
+        bytes as f64 / daemon / 1e6
+    );
+    println!(
+        "daemon / one process throughput: {:.0}%",
+        one / daemon * 100.0
+    );
+    println!(
+        "idle latency over {drops} drops: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.5),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
+}
