@@ -423,6 +423,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses() {
+        let c = Config::parse(
+            Path::new("examples/pare.toml"),
+            include_str!("../examples/pare.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.max_file_size, 50 << 20);
+    }
+
+    #[test]
     fn move_needs_done() {
         let c = parse("processed = \"move\"\ndone = \"/done\"\n").unwrap();
         assert_eq!(c.processed, Processed::Move(PathBuf::from("/done")));

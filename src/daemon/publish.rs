@@ -121,8 +121,47 @@ pub fn numbered(dest: &Path, n: u32) -> PathBuf {
 }
 
 /// Makes a folder's entries (a new name, a removed name) durable.
+///
+/// Group commit: workers publishing into the same folder at once share fsyncs. A
+/// caller returns once an fsync that *started after its call* has finished — its own,
+/// or one another worker ran meanwhile.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    use std::collections::HashMap;
+    use std::sync::{Condvar, Mutex, OnceLock};
+    /// Per folder: fsyncs asked for, fsyncs covered, one running.
+    #[derive(Default)]
+    struct Gen {
+        asked: u64,
+        done: u64,
+        running: bool,
+    }
+    static SYNCS: OnceLock<(Mutex<HashMap<PathBuf, Gen>>, Condvar)> = OnceLock::new();
+    let (lock, cv) = SYNCS.get_or_init(Default::default);
+    let mut map = lock.lock().expect("sync lock");
+    let g = map.entry(dir.to_path_buf()).or_default();
+    g.asked += 1;
+    let mine = g.asked;
+    loop {
+        let g = map.get_mut(dir).expect("entry kept");
+        if g.done >= mine {
+            return Ok(());
+        }
+        if !g.running {
+            g.running = true;
+            let covers = g.asked;
+            drop(map);
+            let r = File::open(dir).and_then(|f| f.sync_all());
+            map = lock.lock().expect("sync lock");
+            let g = map.get_mut(dir).expect("entry kept");
+            g.running = false;
+            if r.is_ok() {
+                g.done = covers;
+            }
+            cv.notify_all();
+            return r;
+        }
+        map = cv.wait(map).expect("sync lock");
+    }
 }
 
 fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
@@ -214,7 +253,10 @@ pub fn slot(from: &Path, dest: &Path) -> io::Result<(PathBuf, bool)> {
             return Ok((cand, true));
         }
     }
-    Err(io::Error::other(format!("{MAX_NUMBER} files named like {} already", dest.display())))
+    Err(io::Error::other(format!(
+        "{MAX_NUMBER} files named like {} already",
+        dest.display()
+    )))
 }
 
 /// Writes `text` durably as `path` (replacing it): through a temporary file in `root`.
