@@ -31,6 +31,8 @@ pub enum Command {
     Clean(CleanArgs),
     /// Validate rule files and count their rules.
     Check(RulesArgs),
+    /// Run the inbox daemon (see docs/DAEMON.md).
+    Run(crate::daemon::RunArgs),
 }
 
 /// Where rules come from.
@@ -129,6 +131,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Clean(a) => clean_command(a),
         Command::Check(a) => check_command(a),
+        Command::Run(a) => crate::daemon::run_command(a),
     }
 }
 

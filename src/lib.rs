@@ -4,9 +4,16 @@
 //!
 //! The library is organised as the data flows (see ARCHITECTURE.md):
 //! [`rules`] loads and compiles rule files; [`clean`] is the engine (bytes in, bytes and a
-//! report out); [`cli`] holds the commands the `pare` binary runs.
+//! report out); [`cli`] holds the commands the `pare` binary runs. [`daemon`] is `pare run`:
+//! [`watch`] finds complete files in the inbox, the daemon cleans and publishes them, with
+//! [`config`], [`systemd`] and [`logging`] around it.
 
 pub mod clean;
 pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod logging;
 pub mod rules;
+pub mod systemd;
 pub mod text;
+pub mod watch;

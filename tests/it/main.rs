@@ -1,4 +1,5 @@
 //! One integration-test binary (faster to build than many): a module per area.
 
+mod daemon;
 mod errors;
 mod golden;

@@ -1,0 +1,441 @@
+//! The daemon's configuration: one TOML file (`/etc/pare/pare.toml` by default), read
+//! strictly — unknown keys and bad values are errors located as `path:line:col`.
+//!
+//! This module only turns text into a validated [`Config`]; it creates no folders and
+//! knows nothing of watching or cleaning. `docs/DAEMON.md` and `examples/pare.toml`
+//! describe every key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::rules::{Categories, line_col};
+
+/// Where the config file is looked for when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/pare/pare.toml";
+
+/// What happens to an original once its cleaned copy is safely in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// Delete it.
+    Delete,
+    /// Move it into this folder (same relative path, never overwriting).
+    Move(PathBuf),
+}
+
+/// A validated daemon configuration, with every path absolute or as given.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub inbox: PathBuf,
+    pub outbox: PathBuf,
+    pub failed: PathBuf,
+    /// Claimed files wait here while they are cleaned; same filesystem as the inbox.
+    pub work: PathBuf,
+    pub processed: Processed,
+    /// Rules folders in load order: the shipped one, then the local one (whose files
+    /// replace shipped files of the same name).
+    pub rules: Vec<PathBuf>,
+    pub workers: usize,
+    pub max_file_size: u64,
+    /// File-name patterns to take (`*` and `?` wildcards); empty means every name.
+    pub take: Vec<String>,
+    /// File-name patterns never to take (added to the built-in temporary names).
+    pub ignore: Vec<String>,
+    /// Poll the inbox instead of inotify (network filesystems).
+    pub poll: bool,
+    pub poll_interval: Duration,
+    /// How long a file's size and mtime must stay still before it is taken when no
+    /// close or rename event says it is complete.
+    pub quiet: Duration,
+    pub shutdown_timeout: Duration,
+    /// A worker busy on one file longer than this stops the systemd watchdog pings.
+    pub stuck_after: Duration,
+    pub state_file: PathBuf,
+    pub categories: Categories,
+    /// Creates inbox, outbox and failed at start-up when missing (default true; false
+    /// suits mount points that must not be replaced by an empty folder).
+    pub create_dirs: bool,
+}
+
+impl Config {
+    /// The configuration `pare run` uses with no config file: everything in the current
+    /// folder.
+    pub fn local_defaults() -> Config {
+        Config::with_paths(
+            PathBuf::from("inbox"),
+            PathBuf::from("outbox"),
+            PathBuf::from("failed"),
+            vec![PathBuf::from("rules")],
+        )
+    }
+
+    fn with_paths(inbox: PathBuf, outbox: PathBuf, failed: PathBuf, rules: Vec<PathBuf>) -> Config {
+        let work = inbox.join(".pare-work");
+        Config {
+            state_file: work.join("status.json"),
+            work,
+            inbox,
+            outbox,
+            failed,
+            processed: Processed::Delete,
+            rules,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_file_size: 50 << 20,
+            take: Vec::new(),
+            ignore: Vec::new(),
+            poll: false,
+            poll_interval: Duration::from_secs(2),
+            quiet: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
+            stuck_after: Duration::from_secs(300),
+            categories: Categories::defaults(),
+            create_dirs: true,
+        }
+    }
+
+    /// The same config with every path made absolute (from the current folder), as the
+    /// watcher reports absolute paths.
+    pub fn absolute(mut self) -> std::io::Result<Config> {
+        for p in [
+            &mut self.inbox,
+            &mut self.outbox,
+            &mut self.failed,
+            &mut self.work,
+            &mut self.state_file,
+        ] {
+            *p = std::path::absolute(&*p)?;
+        }
+        if let Processed::Move(d) = &mut self.processed {
+            *d = std::path::absolute(&*d)?;
+        }
+        for r in &mut self.rules {
+            *r = std::path::absolute(&*r)?;
+        }
+        Ok(self)
+    }
+
+    /// Reads and validates a config file. Relative paths in it are taken from the
+    /// config file's folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read config: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text; `path` locates errors and anchors relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let err_at = |offset: usize, message: String| {
+            let (line, col) = line_col(text, offset);
+            ConfigError {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message,
+            }
+        };
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            err_at(offset, e.message().trim().to_string())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let abs = |p: &Spanned<PathBuf>| -> Result<PathBuf, ConfigError> {
+            let v = p.get_ref();
+            if v.as_os_str().is_empty() {
+                return Err(err_at(p.span().start, "empty path".into()));
+            }
+            Ok(if v.is_absolute() {
+                v.clone()
+            } else {
+                base.join(v)
+            })
+        };
+        let mut rules = vec![match &raw.rules {
+            Some(r) => abs(r)?,
+            None => PathBuf::from("/usr/share/pare/rules"),
+        }];
+        if let Some(l) = &raw.local_rules {
+            rules.push(abs(l)?);
+        }
+        let mut c = Config::with_paths(
+            abs(&raw.inbox)?,
+            abs(&raw.outbox)?,
+            abs(&raw.failed)?,
+            rules,
+        );
+        c.create_dirs = raw.create_dirs.unwrap_or(true);
+        if let Some(w) = &raw.work {
+            c.work = abs(w)?;
+            c.state_file = c.work.join("status.json");
+        }
+        if let Some(s) = &raw.state_file {
+            c.state_file = abs(s)?;
+        }
+        c.processed = match (
+            raw.processed.as_ref().map(|p| (p.get_ref(), p.span())),
+            &raw.done,
+        ) {
+            (None | Some((ProcessedKey::Delete, _)), None) => Processed::Delete,
+            (None | Some((ProcessedKey::Move, _)), Some(d)) => Processed::Move(abs(d)?),
+            (Some((ProcessedKey::Move, span)), None) => {
+                return Err(err_at(
+                    span.start,
+                    "`processed = \"move\"` needs a `done` folder".into(),
+                ));
+            }
+            (Some((ProcessedKey::Delete, _)), Some(d)) => {
+                return Err(err_at(
+                    d.span().start,
+                    "`done` is only used with `processed = \"move\"`".into(),
+                ));
+            }
+        };
+        if let Some(w) = &raw.workers {
+            if *w.get_ref() == 0 || *w.get_ref() > 1024 {
+                return Err(err_at(
+                    w.span().start,
+                    "workers must be between 1 and 1024".into(),
+                ));
+            }
+            c.workers = *w.get_ref() as usize;
+        }
+        if let Some(m) = &raw.max_file_size {
+            c.max_file_size = parse_size(m.get_ref()).map_err(|e| err_at(m.span().start, e))?;
+        }
+        for (list, out) in [(&raw.take, &mut c.take), (&raw.ignore, &mut c.ignore)] {
+            for p in list.iter().flatten() {
+                if p.get_ref().is_empty() || p.get_ref().contains('/') {
+                    return Err(err_at(
+                        p.span().start,
+                        "a pattern matches a file name: not empty, no `/`".into(),
+                    ));
+                }
+                out.push(p.get_ref().clone());
+            }
+        }
+        c.poll = raw.poll.unwrap_or(false);
+        let ms = |v: &Option<Spanned<i64>>,
+                  min: i64,
+                  max: i64,
+                  what: &str|
+         -> Result<Option<Duration>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(v) if (min..=max).contains(v.get_ref()) => {
+                    Ok(Some(Duration::from_millis(*v.get_ref() as u64)))
+                }
+                Some(v) => Err(err_at(
+                    v.span().start,
+                    format!("{what} must be between {min} and {max} ms"),
+                )),
+            }
+        };
+        if let Some(d) = ms(&raw.poll_interval_ms, 50, 3_600_000, "poll_interval_ms")? {
+            c.poll_interval = d;
+        }
+        if let Some(d) = ms(&raw.quiet_ms, 10, 3_600_000, "quiet_ms")? {
+            c.quiet = d;
+        }
+        if let Some(d) = ms(
+            &raw.shutdown_timeout_ms,
+            0,
+            3_600_000,
+            "shutdown_timeout_ms",
+        )? {
+            c.shutdown_timeout = d;
+        }
+        if let Some(d) = ms(&raw.stuck_after_ms, 100, 86_400_000, "stuck_after_ms")? {
+            c.stuck_after = d;
+        }
+        if let Some(cat) = &raw.categories {
+            c.categories = crate::cli::parse_categories(cat.get_ref())
+                .map_err(|e| err_at(cat.span().start, e))?;
+        }
+        Ok(c)
+    }
+}
+
+/// The file as written, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    inbox: Spanned<PathBuf>,
+    outbox: Spanned<PathBuf>,
+    failed: Spanned<PathBuf>,
+    work: Option<Spanned<PathBuf>>,
+    done: Option<Spanned<PathBuf>>,
+    processed: Option<Spanned<ProcessedKey>>,
+    rules: Option<Spanned<PathBuf>>,
+    local_rules: Option<Spanned<PathBuf>>,
+    workers: Option<Spanned<i64>>,
+    max_file_size: Option<Spanned<Size>>,
+    take: Option<Vec<Spanned<String>>>,
+    ignore: Option<Vec<Spanned<String>>>,
+    poll: Option<bool>,
+    poll_interval_ms: Option<Spanned<i64>>,
+    quiet_ms: Option<Spanned<i64>>,
+    shutdown_timeout_ms: Option<Spanned<i64>>,
+    stuck_after_ms: Option<Spanned<i64>>,
+    state_file: Option<Spanned<PathBuf>>,
+    categories: Option<Spanned<String>>,
+    create_dirs: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ProcessedKey {
+    Delete,
+    Move,
+}
+
+/// A size: a number of bytes, or a string such as `"20 MB"` / `"512KiB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(i64),
+    Text(String),
+}
+
+fn parse_size(s: &Size) -> Result<u64, String> {
+    let bad = || {
+        "max_file_size must be a positive number of bytes or a size such as \"20 MB\"".to_string()
+    };
+    match s {
+        Size::Bytes(n) if *n > 0 => Ok(*n as u64),
+        Size::Bytes(_) => Err(bad()),
+        Size::Text(t) => {
+            let t = t.trim();
+            let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let n: u64 = t[..split].parse().map_err(|_| bad())?;
+            let mult: u64 = match t[split..].trim().to_ascii_lowercase().as_str() {
+                "" | "b" => 1,
+                "k" | "kb" => 1_000,
+                "kib" => 1 << 10,
+                "m" | "mb" => 1_000_000,
+                "mib" => 1 << 20,
+                "g" | "gb" => 1_000_000_000,
+                "gib" => 1 << 30,
+                _ => return Err(bad()),
+            };
+            match n.checked_mul(mult) {
+                Some(v) if v > 0 => Ok(v),
+                _ => Err(bad()),
+            }
+        }
+    }
+}
+
+/// A config problem, located as `path:line:col` (line 0 when the file cannot be read).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}:{line}:{col}: {message}", path.display())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "inbox = \"/in\"\noutbox = \"/out\"\nfailed = \"/failed\"\n";
+
+    fn parse(extra: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/pare/pare.toml"), &format!("{MIN}{extra}"))
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.inbox, PathBuf::from("/in"));
+        assert_eq!(c.work, PathBuf::from("/in/.pare-work"));
+        assert_eq!(c.state_file, PathBuf::from("/in/.pare-work/status.json"));
+        assert_eq!(c.processed, Processed::Delete);
+        assert_eq!(c.rules, vec![PathBuf::from("/usr/share/pare/rules")]);
+        assert!(c.workers >= 1);
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let c = Config::parse(
+            Path::new("/srv/pare/pare.toml"),
+            "inbox = \"in\"\noutbox = \"out\"\nfailed = \"f\"\nrules = \"r\"\nlocal_rules = \"/l\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.inbox, PathBuf::from("/srv/pare/in"));
+        assert_eq!(
+            c.rules,
+            vec![PathBuf::from("/srv/pare/r"), PathBuf::from("/l")]
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let e = parse("\nworkres = 3\n").unwrap_err();
+        assert_eq!((e.line, e.col), (5, 1), "{e}");
+        assert!(
+            e.to_string().starts_with("/etc/pare/pare.toml:5:1: "),
+            "{e}"
+        );
+        assert!(e.message.contains("workres"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = parse("workers = 0\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.col, e.message.as_str()),
+            (4, 11, "workers must be between 1 and 1024")
+        );
+        let e = parse("max_file_size = \"12 parsecs\"\n").unwrap_err();
+        assert_eq!((e.line, e.col), (4, 17));
+        let e = parse("processed = \"shred\"\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        let e = parse("processed = \"move\"\n").unwrap_err();
+        assert!(e.message.contains("done"), "{e}");
+        let e = parse("quiet_ms = 1\n").unwrap_err();
+        assert_eq!((e.line, e.col), (4, 12));
+        let e = parse("take = [\"a/b\"]\n").unwrap_err();
+        assert_eq!((e.line, e.col), (4, 9));
+        let e = parse("categories = \"nope\"\n").unwrap_err();
+        assert!(e.message.contains("unknown category"), "{e}");
+    }
+
+    #[test]
+    fn missing_required_key() {
+        let e = Config::parse(Path::new("p.toml"), "inbox = \"/in\"\n").unwrap_err();
+        assert!(e.message.contains("outbox"), "{e}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size(&Size::Text("20 MB".into())), Ok(20_000_000));
+        assert_eq!(parse_size(&Size::Text("512KiB".into())), Ok(512 * 1024));
+        assert_eq!(parse_size(&Size::Bytes(100)), Ok(100));
+        assert!(parse_size(&Size::Bytes(0)).is_err());
+        assert!(parse_size(&Size::Text("MB".into())).is_err());
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let c = Config::parse(
+            Path::new("examples/pare.toml"),
+            include_str!("../examples/pare.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.rules.len(), 2);
+        assert_eq!(c.max_file_size, 50 << 20);
+    }
+
+    #[test]
+    fn move_needs_done() {
+        let c = parse("processed = \"move\"\ndone = \"/done\"\n").unwrap();
+        assert_eq!(c.processed, Processed::Move(PathBuf::from("/done")));
+    }
+}

@@ -1,0 +1,425 @@
+//! The inbox watcher: filesystem events in, paths of files that are complete out.
+//!
+//! A file is complete when it was closed after writing (`Access(Close(Write))`), renamed
+//! into the inbox (`Modify(Name(To))`), or — when neither event comes (polling, hard
+//! links, writers that never close) — once its size and mtime have stayed still for the
+//! quiet period. This module owns that quiet-period logic and nothing else: it never
+//! opens, moves or cleans a file, and it may report a path twice (the daemon's claim
+//! makes that harmless).
+//!
+//! notify's handler runs on notify's own thread and must never block; it only forwards
+//! events into an unbounded channel read by [`Watch`]'s task.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+/// What the watcher reports to the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// A complete file (or a non-regular entry to refuse), relative to the inbox.
+    File(PathBuf),
+    /// The first scan of the inbox has been reported in full.
+    ScanDone,
+}
+
+/// Which names in the inbox are articles to take.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub inbox: PathBuf,
+    /// Folders inside the inbox that are not input (work, done…), absolute.
+    pub skip: Vec<PathBuf>,
+    /// Patterns a file name must match (any); empty means every name.
+    pub take: Vec<String>,
+    /// Patterns a file name must not match, on top of the built-in temporary names.
+    pub ignore: Vec<String>,
+}
+
+/// Names of files still being written by common producers: never taken until renamed.
+const TEMPORARY: &[&str] = &["*.part", "*.crdownload", "*.tmp", "*~", "*.swp"];
+
+impl Filter {
+    /// The path relative to the inbox, if it names something pare should take: no part
+    /// of it is hidden (a dot-name), it is outside the skipped folders, and its name
+    /// passes the patterns.
+    pub fn wanted(&self, path: &Path) -> Option<PathBuf> {
+        if self.skip.iter().any(|s| path.starts_with(s)) {
+            return None;
+        }
+        let rel = path.strip_prefix(&self.inbox).ok()?;
+        let mut parts = 0;
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) if !n.as_encoded_bytes().starts_with(b".") => parts += 1,
+                _ => return None,
+            }
+        }
+        if parts == 0 {
+            return None;
+        }
+        let name = rel
+            .file_name()?
+            .to_str()
+            .map_or_else(|| rel.file_name().unwrap().to_string_lossy(), Into::into);
+        if TEMPORARY.iter().any(|p| glob(p, &name)) || self.ignore.iter().any(|p| glob(p, &name)) {
+            return None;
+        }
+        if !self.take.is_empty() && !self.take.iter().any(|p| glob(p, &name)) {
+            return None;
+        }
+        Some(rel.to_path_buf())
+    }
+
+    /// Whether a path is inside the inbox, outside the skipped folders, and not hidden.
+    fn visible(&self, path: &Path) -> bool {
+        if self.skip.iter().any(|s| path.starts_with(s)) {
+            return false;
+        }
+        match path.strip_prefix(&self.inbox) {
+            Ok(rel) => rel.components().all(
+                |c| matches!(c, Component::Normal(n) if !n.as_encoded_bytes().starts_with(b".")),
+            ),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Shell-style match of a whole name: `*` any run, `?` one character.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// How the inbox is watched.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub filter: Filter,
+    pub poll: Option<Duration>,
+    pub quiet: Duration,
+}
+
+/// A running watch. Dropping it stops the events and the task.
+pub struct Watch {
+    _watcher: Box<dyn Watcher + Send>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Watch {
+    /// Starts watching (recursively), then scans what is already there, reporting on
+    /// `out`. Files in the scan last written within the quiet period wait for it, in
+    /// case a writer is still busy with them.
+    pub fn start(settings: Settings, out: mpsc::UnboundedSender<Found>) -> notify::Result<Watch> {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let handler = move |ev: notify::Result<notify::Event>| {
+            // Never blocks: an unbounded send only fails once the task has gone.
+            let _ = raw_tx.send(ev);
+        };
+        let mut watcher: Box<dyn Watcher + Send> = match settings.poll {
+            Some(every) => Box::new(notify::PollWatcher::new(
+                handler,
+                notify::Config::default()
+                    .with_poll_interval(every)
+                    .with_follow_symlinks(false),
+            )?),
+            None => Box::new(notify::RecommendedWatcher::new(
+                handler,
+                notify::Config::default().with_follow_symlinks(false),
+            )?),
+        };
+        watcher.watch(&settings.filter.inbox, RecursiveMode::Recursive)?;
+        let task = tokio::spawn(Quiet::new(settings, out).run(raw_rx));
+        Ok(Watch {
+            _watcher: watcher,
+            task,
+        })
+    }
+}
+
+/// A file seen changing, with no event yet saying it is complete.
+#[derive(Debug)]
+struct Pending {
+    size: u64,
+    mtime: Option<SystemTime>,
+    since: Instant,
+}
+
+/// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
+struct Quiet {
+    settings: Settings,
+    out: mpsc::UnboundedSender<Found>,
+    pending: HashMap<PathBuf, Pending>,
+}
+
+impl Quiet {
+    fn new(settings: Settings, out: mpsc::UnboundedSender<Found>) -> Quiet {
+        Quiet {
+            settings,
+            out,
+            pending: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, mut raw: mpsc::UnboundedReceiver<notify::Result<notify::Event>>) {
+        let inbox = self.settings.filter.inbox.clone();
+        self.scan(&inbox);
+        let _ = self.out.send(Found::ScanDone);
+        let step =
+            (self.settings.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(500));
+        let mut tick = tokio::time::interval(step);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                ev = raw.recv() => match ev {
+                    Some(Ok(ev)) => self.event(ev),
+                    Some(Err(e)) => warn!(error = %e, "inbox watch error"),
+                    None => return,
+                },
+                _ = tick.tick(), if !self.pending.is_empty() => self.check_pending(),
+            }
+        }
+    }
+
+    fn ready(&mut self, path: &Path) {
+        self.pending.remove(path);
+        if let Some(rel) = self.settings.filter.wanted(path) {
+            let _ = self.out.send(Found::File(rel));
+        }
+    }
+
+    fn event(&mut self, ev: notify::Event) {
+        if ev.need_rescan() {
+            warn!("inbox event queue overflowed; rescanning the inbox");
+            let inbox = self.settings.filter.inbox.clone();
+            self.scan(&inbox);
+            return;
+        }
+        for path in &ev.paths {
+            if !self.settings.filter.visible(path) {
+                continue;
+            }
+            match ev.kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.ready(path),
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                    match std::fs::symlink_metadata(path) {
+                        Ok(m) if m.is_dir() => self.scan(path),
+                        Ok(_) => self.ready(path),
+                        Err(_) => {}
+                    }
+                }
+                // The paired `Both` event repeats the `To` path; `From` means gone.
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both | RenameMode::From))
+                | EventKind::Remove(_) => {
+                    self.pending.remove(path);
+                }
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any | EventKind::Other => {
+                    match std::fs::symlink_metadata(path) {
+                        // A new folder may already hold files written before its watch.
+                        Ok(m) if m.is_dir() => {
+                            if matches!(ev.kind, EventKind::Create(_))
+                                && *path != self.settings.filter.inbox
+                            {
+                                self.scan(path);
+                            }
+                        }
+                        // Links, FIFOs, devices: nothing will be written; refuse now.
+                        Ok(m) if !m.is_file() => self.ready(path),
+                        Ok(m) => self.touch(path, &m),
+                        Err(_) => {
+                            self.pending.remove(path);
+                        }
+                    }
+                }
+                EventKind::Access(_) => {}
+            }
+        }
+    }
+
+    /// Notes a change to a file, restarting its quiet period.
+    fn touch(&mut self, path: &Path, m: &std::fs::Metadata) {
+        if self.settings.filter.wanted(path).is_none() {
+            return;
+        }
+        self.pending.insert(
+            path.to_path_buf(),
+            Pending {
+                size: m.len(),
+                mtime: m.modified().ok(),
+                since: Instant::now(),
+            },
+        );
+    }
+
+    fn check_pending(&mut self) {
+        let now = Instant::now();
+        let quiet = self.settings.quiet;
+        let mut done = Vec::new();
+        self.pending
+            .retain(|path, p| match std::fs::symlink_metadata(path) {
+                Ok(m) => {
+                    let mtime = m.modified().ok();
+                    if m.len() != p.size || mtime != p.mtime {
+                        p.size = m.len();
+                        p.mtime = mtime;
+                        p.since = now;
+                        true
+                    } else if now.duration_since(p.since) >= quiet {
+                        done.push(path.clone());
+                        false
+                    } else {
+                        true
+                    }
+                }
+                Err(_) => false,
+            });
+        for path in done {
+            debug!(file = %path.display(), "quiet long enough");
+            self.ready(&path);
+        }
+    }
+
+    /// Reports every file under `dir`: old ones at once, recent ones after the quiet
+    /// period.
+    fn scan(&mut self, dir: &Path) {
+        let mut stack = vec![dir.to_path_buf()];
+        let now = SystemTime::now();
+        let quiet = self.settings.quiet;
+        let mut files = Vec::new();
+        while let Some(d) = stack.pop() {
+            if !self.settings.filter.visible(&d) {
+                continue;
+            }
+            let entries = match std::fs::read_dir(&d) {
+                Ok(e) => e,
+                Err(e) => {
+                    warn!(folder = %d.display(), error = %e, "cannot scan inbox folder");
+                    continue;
+                }
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(path),
+                    Ok(_) => files.push(path),
+                    Err(_) => {}
+                }
+            }
+        }
+        files.sort();
+        for path in files {
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let old = m
+                .modified()
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= quiet);
+            if !m.is_file() || old {
+                self.ready(&path);
+            } else {
+                self.touch(&path, &m);
+            }
+        }
+    }
+}
+
+/// The site an inbox path names: its first folder, when it has one.
+pub fn site_of(rel: &Path) -> Option<String> {
+    let mut c = rel.components();
+    let first = c.next()?;
+    c.next()?;
+    Some(OsStr::new(first.as_os_str()).to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*.html", "a.html"));
+        assert!(glob("*.html", ".html"));
+        assert!(!glob("*.html", "a.htm"));
+        assert!(glob("a?c", "abc"));
+        assert!(glob("*~", "x~"));
+        assert!(glob("*a*b*", "xxaxxbxx"));
+        assert!(!glob("*a*b", "xxaxxbxx"));
+        assert!(glob("*", ""));
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            inbox: "/in".into(),
+            skip: vec!["/in/done".into()],
+            take: vec![],
+            ignore: vec!["*.bak".into()],
+        }
+    }
+
+    #[test]
+    fn filter_names() {
+        let f = filter();
+        assert_eq!(f.wanted(Path::new("/in/a.html")), Some("a.html".into()));
+        assert_eq!(
+            f.wanted(Path::new("/in/site.com/a.html")),
+            Some("site.com/a.html".into())
+        );
+        for no in [
+            "/in/.a.html",
+            "/in/a.html.part",
+            "/in/a.crdownload",
+            "/in/a.tmp",
+            "/in/a.html~",
+            "/in/a.bak",
+            "/in/.pare-work/1_a.html",
+            "/in/done/a.html",
+            "/in",
+            "/elsewhere/a.html",
+        ] {
+            assert_eq!(f.wanted(Path::new(no)), None, "{no}");
+        }
+        let mut f = filter();
+        f.take = vec!["*.html".into(), "*.txt".into()];
+        assert!(f.wanted(Path::new("/in/a.txt")).is_some());
+        assert!(f.wanted(Path::new("/in/a.pdf")).is_none());
+    }
+
+    #[test]
+    fn sites() {
+        assert_eq!(
+            site_of(Path::new("theguardian.com/x.html")).as_deref(),
+            Some("theguardian.com")
+        );
+        assert_eq!(site_of(Path::new("x.html")), None);
+    }
+}
