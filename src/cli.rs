@@ -27,6 +27,9 @@ pub enum Command {
     Clean(CleanArgs),
     /// Validate rule files and count their rules.
     Check(RulesArgs),
+    /// The rule-writing tools: `test`, `explain`, `suggest`.
+    #[command(flatten)]
+    Lab(crate::lab::LabCommand),
 }
 
 /// Where rules come from.
@@ -120,6 +123,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Clean(a) => clean_command(a),
         Command::Check(a) => check_command(a),
+        Command::Lab(c) => crate::lab::run(c),
     }
 }
 
