@@ -33,6 +33,9 @@ pub enum Command {
     Check(RulesArgs),
     /// Run the inbox daemon (see docs/DAEMON.md).
     Run(crate::daemon::RunArgs),
+    /// The rule-writing tools: `test`, `explain`, `suggest`.
+    #[command(flatten)]
+    Lab(crate::lab::LabCommand),
 }
 
 /// Where rules come from.
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean_command(a),
         Command::Check(a) => check_command(a),
         Command::Run(a) => crate::daemon::run_command(a),
+        Command::Lab(c) => crate::lab::run(c),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+pub mod lab;
 pub mod rules;
 pub mod systemd;
 pub mod text;

@@ -73,7 +73,7 @@ fn golden_fixtures() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 4, "fixtures missing: {cases:?}");
+    assert!(cases.len() >= 7, "fixtures missing: {cases:?}");
     let shipped = RuleBook::load(&[shipped_rules()]).expect("shipped rules load");
     let mut failures = Vec::new();
     for case in &cases {

@@ -3,3 +3,4 @@
 mod daemon;
 mod errors;
 mod golden;
+mod lab;

@@ -1,0 +1,433 @@
+//! `pare explain`: what the rules did to one page, and why.
+//!
+//! For every removal: the rule's `file:line`, its category, the element (`tag#id.class`)
+//! and the start of its text; every removal the safety guard refused and why; the site
+//! detected and the site files that applied; the generic rules that never fired.
+//! With `--html OUT.html` the page itself is written with each removed block left in
+//! place, outlined and labelled (refused removals are listed in a banner at the top:
+//! the engine's plan carries no byte range for them).
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::clean::{self, Input, Options, Report, find};
+use crate::cli::{load_rules, parse_categories};
+use crate::rules::{Action, RuleBook, compile::Compiled};
+
+use super::ExplainArgs;
+
+/// Everything `explain` found out about one page.
+#[derive(Debug)]
+pub struct Explanation {
+    pub report: Report,
+    /// Byte range of each entry in `report.removals`, when it could be placed.
+    pub ranges: Vec<Option<(u64, u64)>>,
+    /// Ids and origins of generic removal rules in force that removed nothing (and were
+    /// not refused either).
+    pub idle_generic: Vec<(String, String)>,
+}
+
+/// Cleans `input` without writing it and gathers the explanation.
+pub fn explain(
+    input: &[u8],
+    book: &RuleBook,
+    opts: &Options,
+) -> Result<Explanation, clean::CleanError> {
+    let report = clean::clean(Input::Bytes(input), book, opts, &mut io::sink())?;
+    let compiled = book.for_site(report.site.as_deref(), opts.categories);
+    let ranges = if report.kind == clean::Kind::Html {
+        removal_ranges(input, &report, compiled.clone(), opts)?
+    } else {
+        vec![None; report.removals.len()]
+    };
+    let idle_generic = idle_generic(&compiled, &report);
+    Ok(Explanation {
+        report,
+        ranges,
+        idle_generic,
+    })
+}
+
+/// Runs the finder again to get the plan's cut ranges and pairs each removal with its
+/// range: same length, and the range starts with the element's own start tag.
+/// (The report's removals carry no offsets; the plan's cuts carry no rule.)
+fn removal_ranges(
+    input: &[u8],
+    report: &Report,
+    compiled: Arc<Compiled>,
+    opts: &Options,
+) -> Result<Vec<Option<(u64, u64)>>, clean::CleanError> {
+    let enc =
+        encoding_rs::Encoding::for_label(report.encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8);
+    let plan = find::find(compiled, opts.guard, enc, opts.max_memory, |sink| {
+        sink(input)
+    })?;
+    let cuts: Vec<(u64, u64)> = plan
+        .edits
+        .iter()
+        .filter_map(|e| match e {
+            find::Edit::Cut { start, end } => Some((*start, *end)),
+            _ => None,
+        })
+        .collect();
+    let mut used = vec![false; cuts.len()];
+    let starts_with_tag = |start: u64, element: &str| {
+        let tag: String = element
+            .chars()
+            .take_while(|c| !matches!(c, '#' | '.'))
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let s = start as usize;
+        let head = &input[s..(s + tag.len() + 2).min(input.len())];
+        head.len() > tag.len()
+            && head[0] == b'<'
+            && head[1..=tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+    };
+    let mut ranges = Vec::with_capacity(report.removals.len());
+    for r in &report.removals {
+        let mut found = None;
+        for pass in 0..2 {
+            found = cuts.iter().enumerate().position(|(i, &(s, e))| {
+                !used[i] && e - s == r.bytes && (pass == 1 || starts_with_tag(s, &r.element))
+            });
+            if found.is_some() {
+                break;
+            }
+        }
+        ranges.push(found.map(|i| {
+            used[i] = true;
+            cuts[i]
+        }));
+    }
+    Ok(ranges)
+}
+
+/// Generic removal rules in force on this page that neither removed nor tried to remove
+/// anything. Attribute rules (`drop_attributes`, `lazy_images`) are left out: they
+/// remove nothing by design.
+fn idle_generic(compiled: &Compiled, report: &Report) -> Vec<(String, String)> {
+    compiled
+        .rules
+        .iter()
+        .filter(|r| r.generic)
+        .filter(|r| {
+            !matches!(
+                r.action,
+                Action::DropAttributes { .. } | Action::LazyImages { .. }
+            )
+        })
+        .filter(|r| {
+            !report.removals.iter().any(|m| m.rule == r.id)
+                && !report.refused.iter().any(|m| m.removal.rule == r.id)
+        })
+        .map(|r| (r.id.clone(), r.origin.to_string()))
+        .collect()
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn p(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Writes the explanation as text (ANSI colours when `color`).
+pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let c = Paint(color);
+    let r = &x.report;
+    let url = r.url.as_deref().unwrap_or("(none found)");
+    let how = r
+        .url_source
+        .map(|s| format!(" (from {})", serde_json_name(&s)))
+        .unwrap_or_default();
+    writeln!(out, "{} {url}{how}", c.p("1", "url:"))?;
+    writeln!(
+        out,
+        "{} {}",
+        c.p("1", "site:"),
+        r.site.as_deref().unwrap_or("(unknown: generic rules only)")
+    )?;
+    if r.site_files.is_empty() {
+        writeln!(out, "{} none", c.p("1", "site files:"))?;
+    } else {
+        writeln!(
+            out,
+            "{} {}",
+            c.p("1", "site files:"),
+            r.site_files.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "{} {} rules in force; {} removed, {} refused, {} unwrapped, {} attribute edits; {} → {} bytes",
+        c.p("1", "summary:"),
+        r.rules,
+        r.removals.len(),
+        r.refused.len(),
+        r.unwrapped,
+        r.attributes_changed,
+        r.bytes_in,
+        r.bytes_out
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        c.p("1", &format!("removed ({})", r.removals.len()))
+    )?;
+    for m in &r.removals {
+        writeln!(
+            out,
+            "  {} {} {} {}",
+            c.p("31", &format!("{:<10}", m.category.name())),
+            c.p("36", &m.rule),
+            c.p("2", &m.origin),
+            m.action
+        )?;
+        writeln!(
+            out,
+            "      {} {} bytes  {}",
+            c.p("33", &m.element),
+            m.bytes,
+            quote(&m.text)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        c.p("1", &format!("refused by the guard ({})", r.refused.len()))
+    )?;
+    for f in &r.refused {
+        let m = &f.removal;
+        writeln!(
+            out,
+            "  {} {} {} {}",
+            c.p("35", &format!("{:<10}", m.category.name())),
+            c.p("36", &m.rule),
+            c.p("2", &m.origin),
+            m.action
+        )?;
+        writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
+        writeln!(out, "      {} {}", c.p("35", "why:"), f.reason)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        c.p(
+            "1",
+            &format!("generic rules that never fired ({})", x.idle_generic.len())
+        )
+    )?;
+    for (id, origin) in &x.idle_generic {
+        writeln!(out, "  {} {}", id, c.p("2", origin))?;
+    }
+    Ok(())
+}
+
+fn serde_json_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn quote(s: &str) -> String {
+    if s.is_empty() {
+        "(no text)".into()
+    } else {
+        format!("\"{s}\"")
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "<style>\
+pare-cut{display:block;position:relative;outline:3px solid #d22;outline-offset:1px;background:rgba(221,34,34,.08);margin:4px 0}\
+pare-cut>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#d22;padding:1px 6px}\
+pare-banner{display:block;font:13px/1.5 monospace;background:#fffbe6;color:#222;border:3px solid #444;padding:8px;margin:8px}\
+pare-banner b{color:#000}pare-banner .refused{color:#8a2be2}pare-banner .removed{color:#d22}\
+</style>";
+
+/// The page with every removed block wrapped in an outlined, labelled `<pare-cut>`, a
+/// banner at the start of the body (site, files, refused removals in another colour, idle
+/// rules) and scripts switched off, so the file can be opened offline.
+pub fn annotate(input: &[u8], x: &Explanation) -> Vec<u8> {
+    let r = &x.report;
+    let body_at = body_content_start(input);
+    let mut marks: Vec<(u64, bool, String)> = Vec::new(); // (offset, is_end, markup)
+    for (m, range) in r.removals.iter().zip(&x.ranges) {
+        let Some((s, e)) = *range else { continue };
+        if body_at.is_some_and(|b| (s as usize) < b) {
+            continue; // in the head: nothing to see, and a wrapper there would move it
+        }
+        let label = format!(
+            "{} · {} · {} · {}",
+            m.rule,
+            m.category.name(),
+            m.origin,
+            m.element
+        );
+        marks.push((
+            s,
+            false,
+            format!(
+                "<pare-cut data-rule=\"{}\" data-category=\"{}\"><pare-label>{}</pare-label>",
+                esc(&m.rule),
+                m.category.name(),
+                esc(&label)
+            ),
+        ));
+        marks.push((e, true, "</pare-cut>".to_string()));
+    }
+    // At one offset, closings go before openings; cuts never overlap.
+    marks.sort_by_key(|(o, is_end, _)| (*o, !*is_end));
+    let mut banner = String::from("<pare-banner>");
+    banner.push_str(&format!(
+        "<b>pare explain</b> — site: {} — site files: {} — <span class=\"removed\">{} removed</span>, <span class=\"refused\">{} refused</span><br>",
+        esc(r.site.as_deref().unwrap_or("unknown")),
+        esc(&if r.site_files.is_empty() { "none".to_string() } else { r.site_files.join(", ") }),
+        r.removals.len(),
+        r.refused.len()
+    ));
+    for f in &r.refused {
+        banner.push_str(&format!(
+            "<span class=\"refused\" data-refused=\"{}\">refused: {} ({}) {} — {} — “{}”</span><br>",
+            esc(&f.removal.rule),
+            esc(&f.removal.rule),
+            f.removal.category.name(),
+            esc(&f.removal.element),
+            esc(&f.reason),
+            esc(&f.removal.text)
+        ));
+    }
+    let unplaced: Vec<&str> = r
+        .removals
+        .iter()
+        .zip(&x.ranges)
+        .filter(|(_, g)| g.is_none())
+        .map(|(m, _)| m.rule.as_str())
+        .collect();
+    if !unplaced.is_empty() {
+        banner.push_str(&format!(
+            "removed but not placed: {}<br>",
+            esc(&unplaced.join(", "))
+        ));
+    }
+    if !x.idle_generic.is_empty() {
+        let ids: Vec<&str> = x.idle_generic.iter().map(|(i, _)| i.as_str()).collect();
+        banner.push_str(&format!(
+            "generic rules that never fired: {}",
+            esc(&ids.join(", "))
+        ));
+    }
+    banner.push_str("</pare-banner>");
+    let head = format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'\">{STYLE}"
+    );
+    // Every insertion as (offset, order at that offset, markup): the head's additions,
+    // then the banner, then the closings and openings of the outlines.
+    let body = body_at.unwrap_or(0);
+    let head_at = tag_end(input, b"<head")
+        .filter(|h| *h <= body)
+        .unwrap_or(body);
+    let mut inserts: Vec<(usize, u8, String)> = vec![(head_at, 0, head), (body, 1, banner)];
+    for (o, is_end, m) in marks {
+        inserts.push((o as usize, if is_end { 2 } else { 3 }, m));
+    }
+    inserts.sort_by_key(|(o, k, _)| (*o, *k));
+    let extra: usize = inserts.iter().map(|(_, _, m)| m.len()).sum();
+    let mut out = Vec::with_capacity(input.len() + extra);
+    let mut pos = 0usize;
+    for (o, _, m) in inserts {
+        out.extend_from_slice(&input[pos..o]);
+        pos = o;
+        out.extend_from_slice(m.as_bytes());
+    }
+    out.extend_from_slice(&input[pos..]);
+    out
+}
+
+/// Offset just after the `<body …>` start tag, if the page has one.
+fn body_content_start(input: &[u8]) -> Option<usize> {
+    tag_end(input, b"<body")
+}
+
+/// Offset just after the first start tag named by `open` (`<body`), if any.
+fn tag_end(input: &[u8], open: &[u8]) -> Option<usize> {
+    let lower: Vec<u8> = input.iter().map(u8::to_ascii_lowercase).collect();
+    let n = open.len();
+    let mut from = 0;
+    while let Some(i) = lower[from..].windows(n).position(|w| w == open) {
+        let at = from + i;
+        let next = lower.get(at + n).copied().unwrap_or(b'>');
+        if next == b'>' || next.is_ascii_whitespace() || next == b'/' {
+            return lower[at..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map(|e| at + e + 1);
+        }
+        from = at + n;
+    }
+    None
+}
+
+/// `pare explain FILE [--url URL] [--rules DIR]… [--html OUT.html]`.
+pub fn command(args: &ExplainArgs) -> ExitCode {
+    let mut opts = Options {
+        url: args.url.clone(),
+        ..Options::default()
+    };
+    if let Some(c) = &args.categories {
+        match parse_categories(c) {
+            Ok(c) => opts.categories = c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(book) = load_rules(&args.rules) else {
+        return ExitCode::FAILURE;
+    };
+    let input = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let x = match explain(&input, &book, &opts) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = io::stdout();
+    let color = stdout.is_terminal();
+    if let Err(e) = print(&x, color, &mut stdout.lock()) {
+        eprintln!("error: cannot write: {e}");
+        return ExitCode::FAILURE;
+    }
+    if let Some(path) = &args.html {
+        if let Err(e) = std::fs::write(path, annotate(&input, &x)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
