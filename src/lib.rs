@@ -8,5 +8,6 @@
 
 pub mod clean;
 pub mod cli;
+pub mod import;
 pub mod rules;
 pub mod text;
