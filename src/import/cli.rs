@@ -82,7 +82,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = write_files(&common.out_dir, &files, &mut report) {
+    if let Err(e) = write_files(&common.out_dir, what, &files, &mut report) {
         eprintln!("error: cannot write into {}: {e}", common.out_dir.display());
         return ExitCode::FAILURE;
     }

@@ -77,6 +77,11 @@ pub fn site_file_name(domain: &str) -> String {
     format!("{domain}.easylist.toml")
 }
 
+/// Generic rules per file. The rule loader finds each rule's line by counting from the
+/// top of its file, so loading one file costs rules × size: tens of thousands of rules in
+/// one file take seconds, in files of a thousand a few milliseconds each.
+pub const GENERIC_FILE_RULES: usize = 1000;
+
 /// The id of the rule made from a filter's body (`.promo`, `div:has-text(x)`).
 pub fn rule_id(body: &str) -> String {
     format!("el-{}", stable_hash(body.trim()))
@@ -388,6 +393,11 @@ fn under(sub: &str, parent: &str) -> bool {
     sub == parent || sub.ends_with(&format!(".{parent}"))
 }
 
+/// The parent domains of `d`, nearest first (`a.b.com` → `b.com`, `com`).
+fn parents(d: &str) -> impl Iterator<Item = &str> {
+    d.match_indices('.').map(move |(i, _)| &d[i + 1..])
+}
+
 fn make_rule(id: String, category: Category, t: &Translated, note: String) -> OutRule {
     let r = match t {
         Translated::Remove(sel) => OutRule::remove(id, category, sel.clone()),
@@ -578,9 +588,8 @@ fn convert(
                     .insert(id.clone());
                 done = true;
             }
-            let parent_has_it = sites
-                .iter()
-                .any(|(p, s)| p != d && under(d, p) && s.ids.contains(&id));
+            let parent_has_it =
+                parents(d).any(|p| sites.get(p).is_some_and(|s| s.ids.contains(&id)));
             if parent_has_it {
                 report.miss(
                     f.at.clone(),
@@ -616,16 +625,27 @@ fn convert(
                     .map(|(_, r)| r.clone())
             })
             .collect();
-        files.push(OutFile {
-            name: file.clone(),
-            scope: Scope::Generic,
-            disable: Vec::new(),
-            rules,
-            header: vec![
-                format!("Imported by `pare import easylist` from `{}`: its generic cosmetic filters.", list_names[n]),
-                "Rule ids are `el-` and a hash of the filter, so sites can disable them. Re-run the import rather than editing.".into(),
-            ],
-        });
+        let chunks: Vec<&[OutRule]> = rules.chunks(GENERIC_FILE_RULES).collect();
+        for (k, chunk) in chunks.iter().enumerate() {
+            let name = if chunks.len() == 1 {
+                file.clone()
+            } else {
+                format!("{}-{:02}.toml", file.trim_end_matches(".toml"), k + 1)
+            };
+            files.push(OutFile {
+                name,
+                scope: Scope::Generic,
+                disable: Vec::new(),
+                rules: chunk.to_vec(),
+                header: vec![
+                    format!(
+                        "Imported by `pare import easylist` from `{}`: its generic cosmetic filters.",
+                        list_names[n]
+                    ),
+                    "Rule ids are `el-` and a hash of the filter, so sites can disable them. Re-run the import rather than editing.".into(),
+                ],
+            });
+        }
     }
     for (domain, site) in sites {
         // A generic rule dropped by a generic exception cannot be disabled.

@@ -355,11 +355,26 @@ impl Report {
     }
 }
 
+/// The first line of every file an importer writes, naming the importer.
+pub fn header_mark(importer: &str) -> String {
+    format!("# Imported by `pare import {importer}`")
+}
+
 /// Writes `files` into `dir` (created if needed), checking each file with the rule
 /// loader first. A file that fails the check is not written and is reported: that is a
 /// bug in an importer, since every rule was checked on its own before.
-pub fn write_files(dir: &Path, files: &[OutFile], report: &mut Report) -> std::io::Result<()> {
+///
+/// Files a previous run of the same importer wrote into `dir` (known by their first
+/// line) and this run did not write are deleted, so a re-import never leaves stale rules
+/// (or duplicate ids) behind. Other files are left alone.
+pub fn write_files(
+    dir: &Path,
+    importer: &str,
+    files: &[OutFile],
+    report: &mut Report,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let mut written = std::collections::HashSet::new();
     for f in files {
         if f.rules.is_empty() && f.disable.is_empty() {
             continue;
@@ -370,7 +385,34 @@ pub fn write_files(dir: &Path, files: &[OutFile], report: &mut Report) -> std::i
         }
         let path: PathBuf = dir.join(&f.name);
         std::fs::write(&path, f.to_toml(true))?;
+        written.insert(f.name.clone());
         report.files += 1;
+    }
+    let mark = header_mark(importer);
+    let mut stale = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.ends_with(".toml") || written.contains(&name) {
+            continue;
+        }
+        let mut first = [0u8; 64];
+        let n = std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+            .unwrap_or(0);
+        if first[..n].starts_with(mark.as_bytes()) {
+            std::fs::remove_file(&path)?;
+            stale += 1;
+        }
+    }
+    if stale > 0 {
+        report.notes.push(format!(
+            "removed {stale} files an earlier `pare import {importer}` left in {}",
+            dir.display()
+        ));
     }
     Ok(())
 }

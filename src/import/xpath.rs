@@ -606,18 +606,30 @@ fn substring_atom(f: &str, what: Operand, v: &str) -> Result<Cond, Unsupported> 
             Ok(Cond::Atom(format!("[{a}{op}{}]", css_string(v))))
         }
         Operand::Padded(a) if f == "contains" => {
-            // ' word ': the attribute holds this whole word.
-            let word = v.strip_prefix(' ').and_then(|w| w.strip_suffix(' '));
-            match word {
-                Some(w) if !w.is_empty() && !w.contains(char::is_whitespace) => {
-                    if a == "class" && plain_ident(w) {
-                        Ok(Cond::Atom(format!(".{w}")))
-                    } else {
-                        Ok(Cond::Atom(format!("[{a}~={}]", css_string(w))))
-                    }
-                }
-                _ => unsupported("function", format!("concat() idiom with `{v}`")),
+            // The attribute, padded with a space each side, contains v.
+            let (lead, trail) = (v.starts_with(' '), v.ends_with(' ') && v.len() > 1);
+            let w = v.trim_matches(' ');
+            if w.is_empty() || w.contains(char::is_whitespace) {
+                return unsupported("function", format!("concat() idiom with `{v}`"));
             }
+            let q = css_string(w);
+            Ok(match (lead, trail) {
+                // ' word ': the attribute holds this whole word.
+                (true, true) if a == "class" && plain_ident(w) => Cond::Atom(format!(".{w}")),
+                (true, true) => Cond::Atom(format!("[{a}~={q}]")),
+                // ' word': a word starting so.
+                (true, false) => Cond::Or(vec![
+                    Cond::Atom(format!("[{a}^={q}]")),
+                    Cond::Atom(format!("[{a}*={}]", css_string(&format!(" {w}")))),
+                ]),
+                // 'word ': a word ending so.
+                (false, true) => Cond::Or(vec![
+                    Cond::Atom(format!("[{a}$={q}]")),
+                    Cond::Atom(format!("[{a}*={}]", css_string(&format!("{w} ")))),
+                ]),
+                // No padding: a plain substring.
+                (false, false) => Cond::Atom(format!("[{a}*={q}]")),
+            })
         }
         Operand::Padded(_) => unsupported("function", "starts-with(concat(…))"),
         _ => unsupported("function", format!("{f}() with an empty string")),
