@@ -33,6 +33,10 @@ pub enum Source {
         /// Give every rule this category instead of guessing it from the list's name.
         #[arg(long)]
         category: Option<String>,
+        /// Also convert generic filters the engine cannot index (combinators,
+        /// `:nth-child`…): each slows every page down.
+        #[arg(long)]
+        slow_generic: bool,
     },
 }
 
@@ -59,7 +63,11 @@ pub fn run(args: ImportArgs) -> ExitCode {
             let r = ftr::import(&common.paths, &opts);
             ("ftr", common, r)
         }
-        Source::Easylist { common, category } => {
+        Source::Easylist {
+            common,
+            category,
+            slow_generic,
+        } => {
             let category = match category.as_deref().map(|c| Category::parse(c).ok_or(c)) {
                 None => None,
                 Some(Ok(c)) => Some(c),
@@ -71,7 +79,13 @@ pub fn run(args: ImportArgs) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let r = easylist::import(&common.paths, &easylist::Options { category });
+            let r = easylist::import(
+                &common.paths,
+                &easylist::Options {
+                    category,
+                    slow_generic,
+                },
+            );
             ("easylist", common, r)
         }
     };

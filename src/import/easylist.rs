@@ -20,13 +20,25 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{OutFile, OutRule, Report, Scope, check_rule, stable_hash};
-use crate::rules::Category;
+use crate::rules::{Category, selectors_unchecked};
 
 /// Choices for an EasyList import.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// One category for every rule, instead of the one guessed from each list's name.
     pub category: Option<Category>,
+    /// Also convert generic filters the engine cannot index (combinators, `:nth-child`…).
+    /// Each costs lol_html time on every tag of every page: a hundred of them more than
+    /// halve the throughput, so they are left out unless asked for.
+    pub slow_generic: bool,
+}
+
+/// Does the engine match every selector of this rule through its index (not lol_html)?
+pub fn indexable(rule: &OutRule) -> bool {
+    [&rule.remove, &rule.within, &rule.unwrap]
+        .into_iter()
+        .flatten()
+        .all(|s| selectors_unchecked(s).complex.is_empty())
 }
 
 /// The category of a list's rules, from the list's file name.
@@ -80,7 +92,7 @@ pub fn site_file_name(domain: &str) -> String {
 /// Generic rules per file. The rule loader finds each rule's line by counting from the
 /// top of its file, so loading one file costs rules × size: tens of thousands of rules in
 /// one file take seconds, in files of a thousand a few milliseconds each.
-pub const GENERIC_FILE_RULES: usize = 1000;
+pub const GENERIC_FILE_RULES: usize = 250;
 
 /// The id of the rule made from a filter's body (`.promo`, `div:has-text(x)`).
 pub fn rule_id(body: &str) -> String {
@@ -458,7 +470,7 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
             }
         }
     }
-    let files = convert(&filters, &lists, &mut report);
+    let files = convert(&filters, &lists, opts.slow_generic, &mut report);
     Ok((files, report))
 }
 
@@ -467,6 +479,7 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
 fn convert(
     filters: &[Filter],
     lists: &[(PathBuf, String, Category)],
+    slow_generic: bool,
     report: &mut Report,
 ) -> Vec<OutFile> {
     let mut generic_order: Vec<String> = Vec::new();
@@ -481,6 +494,12 @@ fn convert(
                 let t = translate(body)?;
                 let probe = make_rule(rule_id(body), category, &t, String::new());
                 check_rule(&probe, generic).map_err(|e| ("refused by the rule loader", e))?;
+                if generic && !slow_generic && !indexable(&probe) {
+                    return Err((
+                        "generic selector the index cannot match",
+                        "lol_html would test it on every tag of every page (--slow-generic converts it)".into(),
+                    ));
+                }
                 Ok(t)
             })
             .clone()
@@ -801,6 +820,40 @@ mod tests {
         assert_eq!(c.disable, vec![rule_id(".cmp")]);
         let kinds: Vec<&str> = rep.missed.iter().map(|m| m.kind.as_str()).collect();
         assert_eq!(kinds, ["entity domains only", "excluded subdomain"]);
+    }
+
+    #[test]
+    fn slow_generic_selectors_need_asking_for() {
+        let lists = [(
+            "easylist-cookies.txt",
+            "##.bar > .x\n##.bar:not(body)\nexample.com##.bar > .x\n",
+        )];
+        let (files, rep) = run(&lists);
+        let g = file(&files, "easylist-cookies.toml");
+        assert_eq!(
+            g.rules.len(),
+            1,
+            "`:not(compound)` is indexed, the child combinator is not"
+        );
+        assert_eq!(g.rules[0].remove.as_deref(), Some(".bar:not(body)"));
+        assert_eq!(
+            file(&files, "example.com.easylist.toml").rules.len(),
+            1,
+            "site rules may be slow"
+        );
+        assert_eq!(
+            rep.missed[0].kind,
+            "generic selector the index cannot match"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(lists[0].0);
+        std::fs::write(&p, lists[0].1).unwrap();
+        let opts = Options {
+            slow_generic: true,
+            ..Options::default()
+        };
+        let (files, _) = import(&[p], &opts).unwrap();
+        assert_eq!(file(&files, "easylist-cookies.toml").rules.len(), 2);
     }
 
     #[test]
