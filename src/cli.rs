@@ -5,8 +5,8 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -15,11 +15,7 @@ use crate::clean::{self, Input, Kind, Options, Report};
 use crate::rules::{Categories, Category, RuleBook};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "pare",
-    version,
-    about = "Cleans saved news articles with TOML rule files"
-)]
+#[command(name = "pare", version, about = "Cleans saved news articles with TOML rule files")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -50,10 +46,9 @@ impl RulesArgs {
         if !self.rules.is_empty() {
             return Ok(self.rules.clone());
         }
-        default_rules_dir().map(|d| vec![d]).ok_or_else(|| {
-            "no rules folder: ./rules and /usr/share/pare/rules do not exist; pass --rules DIR"
-                .into()
-        })
+        default_rules_dir()
+            .map(|d| vec![d])
+            .ok_or_else(|| "no rules folder: ./rules and /usr/share/pare/rules do not exist; pass --rules DIR".into())
     }
 }
 
@@ -95,11 +90,7 @@ pub struct CleanArgs {
 /// Parses `--categories`: a plain list replaces the defaults; `+x`/`-x` adjust them.
 pub fn parse_categories(spec: &str) -> Result<Categories, String> {
     let mut set = Categories::defaults();
-    let items: Vec<&str> = spec
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let items: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if items.iter().any(|i| !i.starts_with(['+', '-'])) {
         set = Categories::defaults();
         for c in Category::ALL {
@@ -150,10 +141,7 @@ pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
             for e in &errors {
                 eprintln!("{e}");
             }
-            eprintln!(
-                "error: {} problem(s) in rule files; nothing was cleaned",
-                errors.len()
-            );
+            eprintln!("error: {} problem(s) in rule files; nothing was cleaned", errors.len());
             None
         }
     }
@@ -170,12 +158,7 @@ fn check_command(args: RulesArgs) -> ExitCode {
         } else {
             f.domains.join(", ")
         };
-        let _ = writeln!(
-            out,
-            "{}: {} rules ({what})",
-            f.path.display(),
-            f.rules.len()
-        );
+        let _ = writeln!(out, "{}: {} rules ({what})", f.path.display(), f.rules.len());
     }
     let _ = writeln!(
         out,
@@ -313,12 +296,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     if tty {
         eprintln!();
     }
-    let outcomes: Vec<Outcome> = outcomes
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
+    let outcomes: Vec<Outcome> = outcomes.into_inner().unwrap().into_iter().flatten().collect();
     let mut failed = 0;
     let (mut bytes_in, mut bytes_out, mut removed) = (0u64, 0u64, 0usize);
     for (f, r) in &outcomes {
@@ -343,11 +321,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         secs,
         bytes_in as f64 / 1e6 / secs.max(1e-9)
     );
-    let mut code = if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    };
+    let mut code = if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS };
     if let Some(r) = &args.report
         && write_report(r, &outcomes) != ExitCode::SUCCESS
     {
@@ -369,28 +343,21 @@ fn progress(n: usize, total: usize) {
 
 /// Cleans one file into `dir` under the same name, through a temporary file renamed into
 /// place, so `dir` never holds a partial page.
-fn clean_one_to_dir(
-    book: &RuleBook,
-    opts: &Options,
-    file: &Path,
-    dir: &Path,
-) -> Result<Report, String> {
+fn clean_one_to_dir(book: &RuleBook, opts: &Options, file: &Path, dir: &Path) -> Result<Report, String> {
     let name = file
         .file_name()
         .ok_or_else(|| "not a file name".to_string())?;
     let dest = dir.join(name);
     let tmp = dir.join(format!(".{}.pare-tmp", name.to_string_lossy()));
     let result = (|| {
-        let f = std::fs::File::create(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let mut w = io::BufWriter::new(f);
         let rep = clean::clean(Input::Path(file), book, opts, &mut w).map_err(|e| e.to_string())?;
         w.into_inner()
             .map_err(|e| e.to_string())?
             .sync_all()
             .map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &dest)
-            .map_err(|e| format!("cannot rename into {}: {e}", dest.display()))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| format!("cannot rename into {}: {e}", dest.display()))?;
         Ok(rep)
     })();
     if result.is_err() {
@@ -406,11 +373,7 @@ mod tests {
     #[test]
     fn category_lists() {
         let s = parse_categories("+chrome,-related").unwrap();
-        assert!(
-            s.contains(Category::Chrome)
-                && !s.contains(Category::Related)
-                && s.contains(Category::Paywall)
-        );
+        assert!(s.contains(Category::Chrome) && !s.contains(Category::Related) && s.contains(Category::Paywall));
         let s = parse_categories("paywall").unwrap();
         assert!(s.contains(Category::Paywall) && !s.contains(Category::Donation));
         assert!(parse_categories("nope").is_err());

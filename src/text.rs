@@ -212,10 +212,7 @@ mod tests {
 
     #[test]
     fn folds_case_quotes_space_and_entities() {
-        assert_eq!(
-            normalize("  Don’t   MISS\n&amp; &#8220;Sign&nbsp;up&rdquo; "),
-            "don't miss & \"sign up\""
-        );
+        assert_eq!(normalize("  Don’t   MISS\n&amp; &#8220;Sign&nbsp;up&rdquo; "), "don't miss & \"sign up\"");
         assert_eq!(normalize("a &bogus; b &#x41;"), "a &bogus; b a");
     }
 

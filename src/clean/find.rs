@@ -77,31 +77,9 @@ pub struct Plan {
 fn is_inline(tag: &str) -> bool {
     matches!(
         tag,
-        "a" | "abbr"
-            | "b"
-            | "bdi"
-            | "bdo"
-            | "cite"
-            | "code"
-            | "data"
-            | "dfn"
-            | "em"
-            | "font"
-            | "i"
-            | "kbd"
-            | "mark"
-            | "q"
-            | "s"
-            | "samp"
-            | "small"
-            | "span"
-            | "strong"
-            | "sub"
-            | "sup"
-            | "time"
-            | "u"
-            | "var"
-            | "wbr"
+        "a" | "abbr" | "b" | "bdi" | "bdo" | "cite" | "code" | "data" | "dfn" | "em" | "font"
+            | "i" | "kbd" | "mark" | "q" | "s" | "samp" | "small" | "span" | "strong" | "sub"
+            | "sup" | "time" | "u" | "var" | "wbr"
     )
 }
 
@@ -109,46 +87,11 @@ fn is_inline(tag: &str) -> bool {
 fn closes_p(tag: &str) -> bool {
     matches!(
         tag,
-        "address"
-            | "article"
-            | "aside"
-            | "blockquote"
-            | "center"
-            | "details"
-            | "dialog"
-            | "dir"
-            | "div"
-            | "dl"
-            | "fieldset"
-            | "figcaption"
-            | "figure"
-            | "footer"
-            | "form"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "header"
-            | "hgroup"
-            | "hr"
-            | "main"
-            | "menu"
-            | "nav"
-            | "ol"
-            | "p"
-            | "pre"
-            | "listing"
-            | "section"
-            | "summary"
-            | "table"
-            | "ul"
-            | "li"
-            | "dd"
-            | "dt"
-            | "plaintext"
-            | "xmp"
+        "address" | "article" | "aside" | "blockquote" | "center" | "details" | "dialog" | "dir"
+            | "div" | "dl" | "fieldset" | "figcaption" | "figure" | "footer" | "form" | "h1"
+            | "h2" | "h3" | "h4" | "h5" | "h6" | "header" | "hgroup" | "hr" | "main" | "menu"
+            | "nav" | "ol" | "p" | "pre" | "listing" | "section" | "summary" | "table" | "ul"
+            | "li" | "dd" | "dt" | "plaintext" | "xmp"
     )
 }
 
@@ -156,18 +99,8 @@ fn closes_p(tag: &str) -> bool {
 fn is_scope_boundary(tag: &str) -> bool {
     matches!(
         tag,
-        "applet"
-            | "caption"
-            | "html"
-            | "table"
-            | "td"
-            | "th"
-            | "marquee"
-            | "object"
-            | "template"
-            | "button"
-            | "svg"
-            | "math"
+        "applet" | "caption" | "html" | "table" | "td" | "th" | "marquee" | "object"
+            | "template" | "button" | "svg" | "math"
     )
 }
 
@@ -599,12 +532,7 @@ impl Finder {
                 s.len()
             };
             let s = &s[..floor(s, limit.min(s.len()))];
-            c.preview = s
-                .chars()
-                .take(PREVIEW_CHARS)
-                .collect::<String>()
-                .trim_end()
-                .to_string();
+            c.preview = s.chars().take(PREVIEW_CHARS).collect::<String>().trim_end().to_string();
             c.preview_done = true;
         }
     }
@@ -638,10 +566,7 @@ impl Finder {
                 if (word(first) && word(before)) || (word(last) && word(after)) {
                     continue;
                 }
-                found.push((
-                    self.rules.phrase_rule[m.pattern().as_usize()],
-                    base + m.start() as u64,
-                ));
+                found.push((self.rules.phrase_rule[m.pattern().as_usize()], base + m.start() as u64));
             }
             for (rule, at) in found {
                 self.on_phrase(rule, at);
@@ -829,17 +754,10 @@ impl Finder {
                 text_start: ts,
                 text_len: pos - ts,
                 state: CandState::Unsafe(unsafe_reason),
-                element: format!(
-                    "{} (from the marker to the end)",
-                    o.desc.as_deref().unwrap_or(&o.tag)
-                ),
+                element: format!("{} (from the marker to the end)", o.desc.as_deref().unwrap_or(&o.tag)),
                 preview: String::new(),
                 preview_done: false,
-                protected: if contains_protected {
-                    Some("article")
-                } else {
-                    None
-                },
+                protected: if contains_protected { Some("article") } else { None },
             };
             if let (true, Some((_, (s, _)))) = (own, end) {
                 c.end = s;
@@ -860,9 +778,7 @@ impl Finder {
             return;
         }
         let rules = self.rules.clone();
-        let text = self.window
-            [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
-            .trim();
+        let text = self.window[(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize].trim();
         for &g in &o.groups {
             for &n in &rules.group_regex[g as usize] {
                 let last = self.regex_last[n as usize];
@@ -923,12 +839,8 @@ impl Finder {
                 CandState::Unsafe(r) => Some(r.to_string()),
                 CandState::Open => Some("no end tag: open at the end of the page".to_string()),
                 CandState::Closed => match c.protected {
-                    Some(t @ ("html" | "head" | "body")) => {
-                        Some(format!("protected element <{t}>"))
-                    }
-                    Some(t) if rule.generic => {
-                        Some(format!("protected element <{t}> (or one inside it)"))
-                    }
+                    Some(t @ ("html" | "head" | "body")) => Some(format!("protected element <{t}>")),
+                    Some(t) if rule.generic => Some(format!("protected element <{t}> (or one inside it)")),
                     _ if share > limit => Some(format!(
                         "holds {:.0}% of the page's text (limit {:.0}%)",
                         share * 100.0,
@@ -943,11 +855,7 @@ impl Finder {
                 origin: rule.origin.to_string(),
                 action: rule.action.key(),
                 element: c.element.clone(),
-                bytes: if c.end == u64::MAX {
-                    0
-                } else {
-                    c.end - c.start
-                },
+                bytes: if c.end == u64::MAX { 0 } else { c.end - c.start },
                 text: c.preview.clone(),
             };
             match reason {
@@ -984,11 +892,7 @@ impl Finder {
             edits.push((e, None));
         }
         // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
-        edits.sort_by(|a, b| {
-            a.0.start()
-                .cmp(&b.0.start())
-                .then(b.0.end().cmp(&a.0.end()))
-        });
+        edits.sort_by(|a, b| a.0.start().cmp(&b.0.start()).then(b.0.end().cmp(&a.0.end())));
         let mut covered = 0u64;
         let mut kept_removals = vec![false; plan.removals.len()];
         let mut cuts: Vec<(u64, u64)> = Vec::new();
@@ -1058,22 +962,13 @@ pub fn glob_match(glob: &str, name: &str) -> bool {
 fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
     let mut ops = Vec::new();
     for (real, lazies) in [
-        (
-            "src",
-            &["data-src", "data-lazy-src", "data-original", "data-lazy"][..],
-        ),
+        ("src", &["data-src", "data-lazy-src", "data-original", "data-lazy"][..]),
         ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
     ] {
-        let Some(lazy) = el
-            .attributes()
-            .iter()
-            .find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty())
-        else {
+        let Some(lazy) = el.attributes().iter().find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty()) else {
             continue;
         };
-        let Some(lazy_at) = lazy.name_source_location() else {
-            continue;
-        };
+        let Some(lazy_at) = lazy.name_source_location() else { continue };
         if let Some(cur) = el.attributes().iter().find(|a| a.name() == real) {
             let v = cur.value();
             let v = v.trim();

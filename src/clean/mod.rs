@@ -237,9 +237,7 @@ pub fn clean(
         Kind::Text => {
             let all = match input {
                 Input::Bytes(b) => std::borrow::Cow::Borrowed(b),
-                Input::Path(p) => {
-                    std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?)
-                }
+                Input::Path(p) => std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?),
             };
             let (keep, removals, refused) = plain::plan(&all, encoding, &compiled, opts.guard);
             let mut written = 0;
@@ -253,13 +251,9 @@ pub fn clean(
             report.bytes_out = written;
         }
         Kind::Html => {
-            let plan = find::find(
-                compiled.clone(),
-                opts.guard,
-                encoding,
-                opts.max_memory,
-                |sink| feed(input, opts.chunk_size, sink),
-            )?;
+            let plan = find::find(compiled.clone(), opts.guard, encoding, opts.max_memory, |sink| {
+                feed(input, opts.chunk_size, sink)
+            })?;
             let mut splicer = splice::Splicer::new(&plan.edits, out);
             feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
             report.bytes_out = splicer.finish(plan.len)?;
@@ -331,18 +325,10 @@ fn kind_by_name(p: &Path) -> Option<Kind> {
 fn sniff_kind(head: &[u8]) -> Kind {
     let start = &head[..head.len().min(4096)];
     let lower: Vec<u8> = start.iter().map(u8::to_ascii_lowercase).collect();
-    let first = lower
-        .iter()
-        .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    let first = lower.iter().position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
     let begins_tag = first.is_some_and(|i| lower[i] == b'<');
     let has = |n: &[u8]| lower.windows(n.len()).any(|w| w == n);
-    if begins_tag
-        || has(b"<html")
-        || has(b"<body")
-        || has(b"<!doctype")
-        || has(b"<div")
-        || has(b"<p>")
-    {
+    if begins_tag || has(b"<html") || has(b"<body") || has(b"<!doctype") || has(b"<div") || has(b"<p>") {
         Kind::Html
     } else {
         Kind::Text
@@ -384,10 +370,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let mut from = 0;
     while let Some(i) = find(&lower[from..], b"<meta") {
         let at = from + i;
-        let end = lower[at..]
-            .iter()
-            .position(|&b| b == b'>')
-            .map_or(lower.len(), |p| at + p);
+        let end = lower[at..].iter().position(|&b| b == b'>').map_or(lower.len(), |p| at + p);
         let tag = &lower[at..end];
         if let Some(c) = find(tag, b"charset=") {
             let v = &tag[c + 8..];
@@ -399,11 +382,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
                 .collect();
             if let Some(enc) = encoding_rs::Encoding::for_label(&v) {
                 // HTML: a page that declares UTF-16 in ASCII bytes is read as UTF-8.
-                return Some(if enc.is_ascii_compatible() {
-                    enc
-                } else {
-                    encoding_rs::UTF_8
-                });
+                return Some(if enc.is_ascii_compatible() { enc } else { encoding_rs::UTF_8 });
             }
         }
         from = end.max(at + 1);
@@ -421,33 +400,20 @@ mod tests {
 
     #[test]
     fn meta_charsets() {
-        assert_eq!(
-            meta_charset(b"<meta charset=\"windows-1251\">"),
-            Some(encoding_rs::WINDOWS_1251)
-        );
+        assert_eq!(meta_charset(b"<meta charset=\"windows-1251\">"), Some(encoding_rs::WINDOWS_1251));
         assert_eq!(
             meta_charset(b"<META HTTP-EQUIV=Content-Type CONTENT='text/html; charset=Shift_JIS'>"),
             Some(encoding_rs::SHIFT_JIS)
         );
-        assert_eq!(
-            meta_charset(b"<meta charset=utf-16>"),
-            Some(encoding_rs::UTF_8)
-        );
+        assert_eq!(meta_charset(b"<meta charset=utf-16>"), Some(encoding_rs::UTF_8));
         assert_eq!(meta_charset(b"<p>no meta</p>"), None);
     }
 
     #[test]
     fn sniffing() {
         assert_eq!(sniff_kind(b"  <!DOCTYPE html><p>x"), Kind::Html);
-        assert_eq!(
-            sniff_kind(b"Support The Moscow Times!\n\nLavrov"),
-            Kind::Text
-        );
-        assert!(
-            sniff_binary(b"\x89PNG\r\n\x1a\nxxxx")
-                .unwrap()
-                .contains("PNG")
-        );
+        assert_eq!(sniff_kind(b"Support The Moscow Times!\n\nLavrov"), Kind::Text);
+        assert!(sniff_binary(b"\x89PNG\r\n\x1a\nxxxx").unwrap().contains("PNG"));
         assert!(sniff_binary(b"<html>\0</html>").unwrap().contains("NUL"));
         assert_eq!(sniff_binary(b"<html></html>"), None);
     }

@@ -32,10 +32,7 @@ fn paragraphs(input: &[u8], encoding: &'static encoding_rs::Encoding) -> Vec<Par
         while j < n {
             if input[j] == b'\n' {
                 let next = j + 1;
-                let next_line_end = input[next..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|p| next + p);
+                let next_line_end = input[next..].iter().position(|&b| b == b'\n').map(|p| next + p);
                 let blank = match next_line_end {
                     Some(e) => input[next..e].iter().all(|b| b.is_ascii_whitespace()),
                     None => input[next..].iter().all(|b| b.is_ascii_whitespace()),
@@ -53,11 +50,7 @@ fn paragraphs(input: &[u8], encoding: &'static encoding_rs::Encoding) -> Vec<Par
         let mut end = content_end;
         if found_blank {
             while end < n {
-                let e = input[end..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|p| end + p + 1)
-                    .unwrap_or(n);
+                let e = input[end..].iter().position(|&b| b == b'\n').map(|p| end + p + 1).unwrap_or(n);
                 if input[end..e].iter().all(|b| b.is_ascii_whitespace()) {
                     end = e;
                 } else {
@@ -121,11 +114,7 @@ pub fn plan(
     let mut refused = Vec::new();
     let mut removals = Vec::new();
     for (rn, rule) in rules.rules.iter().enumerate() {
-        let limit = if rule.generic {
-            guard.generic_max_share
-        } else {
-            guard.site_max_share
-        };
+        let limit = if rule.generic { guard.generic_max_share } else { guard.site_max_share };
         // The paragraph ranges this rule would drop.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         match &rule.action {

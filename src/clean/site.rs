@@ -52,10 +52,7 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
         .with_strict(false)
         .append_element_content_handler(element!("link[rel][href]", move |el: &mut Element| {
             let rel = el.get_attribute("rel").unwrap_or_default();
-            if rel
-                .split_ascii_whitespace()
-                .any(|r| r.eq_ignore_ascii_case("canonical"))
-            {
+            if rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")) {
                 let mut f = a.borrow_mut();
                 if f.canonical.is_none() {
                     f.canonical = el.get_attribute("href");
@@ -127,11 +124,8 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
         (&f.saved_from, UrlSource::SavedFrom),
         (&f.base, UrlSource::Base),
     ];
-    pick.into_iter().find_map(|(u, s)| {
-        u.as_ref()
-            .filter(|u| host_of(u).is_some())
-            .map(|u| (u.clone(), s))
-    })
+    pick.into_iter()
+        .find_map(|(u, s)| u.as_ref().filter(|u| host_of(u).is_some()).map(|u| (u.clone(), s)))
 }
 
 /// The host of an absolute URL (`https://www.example.com:8080/x` → `www.example.com`),
@@ -173,14 +167,8 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(
-            host_of("https://www.Example.com:8080/a?b").as_deref(),
-            Some("www.example.com")
-        );
-        assert_eq!(
-            host_of("//cdn.example.org/x").as_deref(),
-            Some("cdn.example.org")
-        );
+        assert_eq!(host_of("https://www.Example.com:8080/a?b").as_deref(), Some("www.example.com"));
+        assert_eq!(host_of("//cdn.example.org/x").as_deref(), Some("cdn.example.org"));
         assert_eq!(host_of("example.com/path").as_deref(), Some("example.com"));
         assert_eq!(host_of("/relative/path"), None);
         assert_eq!(host_of("mailto:a@b.c"), None);
@@ -193,10 +181,7 @@ mod tests {
 <link rel="canonical" href="https://www.canonical.example.com/a"></head><body>"#;
         assert_eq!(
             detect(page),
-            Some((
-                "https://www.canonical.example.com/a".into(),
-                UrlSource::Canonical
-            ))
+            Some(("https://www.canonical.example.com/a".into(), UrlSource::Canonical))
         );
     }
 

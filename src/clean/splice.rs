@@ -117,10 +117,7 @@ pub fn rewrite_tag(tag: &[u8], base: u64, ops: &[(u64, AttrEdit)]) -> Vec<u8> {
                     j += 1;
                 }
                 // Unless that leaves the attribute before glued to a `/>` or `>`.
-                if j < tag.len()
-                    && matches!(tag[j], b'>' | b'/')
-                    && out.last().is_some_and(|b| b.is_ascii_whitespace())
-                {
+                if j < tag.len() && matches!(tag[j], b'>' | b'/') && out.last().is_some_and(|b| b.is_ascii_whitespace()) {
                     out.pop();
                 }
                 at = j;
@@ -175,10 +172,7 @@ mod tests {
             (at("onclick"), AttrEdit::Drop),
         ];
         let out = rewrite_tag(tag, 100, &ops);
-        assert_eq!(
-            std::str::from_utf8(&out).unwrap(),
-            r#"<img  src='a.jpg' alt="A">"#
-        );
+        assert_eq!(std::str::from_utf8(&out).unwrap(), r#"<img  src='a.jpg' alt="A">"#);
     }
 
     #[test]

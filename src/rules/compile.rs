@@ -60,18 +60,17 @@ impl Compiled {
         let mut group_regex: Vec<Vec<u32>> = Vec::new();
         let mut has_attribute_rules = false;
 
-        let mut add =
-            |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
-                for c in &sel.simple {
-                    index.insert(c.clone(), t);
+        let mut add = |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
+            for c in &sel.simple {
+                index.insert(c.clone(), t);
+            }
+            for s in &sel.complex {
+                // Validated when the rule file was loaded.
+                if let Ok(parsed) = s.parse::<lol_html::Selector>() {
+                    complex.push((parsed, t));
                 }
-                for s in &sel.complex {
-                    // Validated when the rule file was loaded.
-                    if let Ok(parsed) = s.parse::<lol_html::Selector>() {
-                        complex.push((parsed, t));
-                    }
-                }
-            };
+            }
+        };
         for (n, rule) in rules.iter().enumerate() {
             let n = n as u32;
             let within = match &rule.action {

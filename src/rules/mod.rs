@@ -380,7 +380,10 @@ fn check_across_files(files: &[RuleFile], errors: &mut Vec<RuleError>) {
                     path: r.origin.file.to_path_buf(),
                     line: r.origin.line,
                     col: 1,
-                    message: format!("generic rule id `{}` is already used at {}", r.id, first),
+                    message: format!(
+                        "generic rule id `{}` is already used at {}",
+                        r.id, first
+                    ),
                 });
             }
         }
@@ -459,10 +462,9 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
     let generic = raw.generic.as_ref().is_some_and(|g| *g.get_ref());
     let mut domains = Vec::new();
     match (&raw.domains, &raw.generic) {
-        (Some(d), Some(g)) if *g.get_ref() => cx.err(
-            d,
-            "a file is either `generic = true` or for `domains`, not both",
-        ),
+        (Some(d), Some(g)) if *g.get_ref() => {
+            cx.err(d, "a file is either `generic = true` or for `domains`, not both")
+        }
         (None, Some(g)) if !*g.get_ref() => cx.err(g, "`generic = false` needs `domains = [...]`"),
         (None, None) => cx.err_at(
             0,
@@ -475,18 +477,11 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             cx.err(d, "`domains` is empty");
         }
         for dom in d.get_ref() {
-            let v = dom
-                .get_ref()
-                .trim()
-                .trim_start_matches('.')
-                .to_ascii_lowercase();
+            let v = dom.get_ref().trim().trim_start_matches('.').to_ascii_lowercase();
             if v.is_empty() || v.contains(['/', ':', ' ', '*']) {
                 cx.err(
                     dom,
-                    format!(
-                        "`{}` is not a domain (write `example.com`, no scheme or path)",
-                        dom.get_ref()
-                    ),
+                    format!("`{}` is not a domain (write `example.com`, no scheme or path)", dom.get_ref()),
                 );
             } else {
                 domains.push(v);
@@ -494,10 +489,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
         }
     }
     if generic && !raw.disable.is_empty() {
-        cx.err(
-            &raw.disable[0],
-            "`disable` belongs in site files, not generic ones",
-        );
+        cx.err(&raw.disable[0], "`disable` belongs in site files, not generic ones");
     }
     let file: Arc<Path> = Arc::from(path);
     let mut rules = Vec::new();
@@ -507,10 +499,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
         if let Some(rule) = validate_rule(&mut cx, r, &file, line, generic) {
             if let Some(prev) = ids.insert(rule.id.clone(), line) {
                 let id = r.get_ref().id.as_ref().unwrap();
-                cx.err(
-                    id,
-                    format!("rule id `{}` is already used on line {prev}", rule.id),
-                );
+                cx.err(id, format!("rule id `{}` is already used on line {prev}", rule.id));
             }
             rules.push(Arc::new(rule));
         }
@@ -601,22 +590,14 @@ fn validate_rule(
         let msg = if keys.is_empty() {
             "rule has no action (one of: remove, remove_containing, remove_matching, cut_after, unwrap, drop_attributes, lazy_images, drop_between)".to_string()
         } else {
-            format!(
-                "rule has {} actions ({}); write one rule per action",
-                keys.len(),
-                keys.join(", ")
-            )
+            format!("rule has {} actions ({}); write one rule per action", keys.len(), keys.join(", "))
         };
         cx.err(spanned, msg);
         return None;
     }
-    let text_action =
-        r.remove_containing.is_some() || r.remove_matching.is_some() || r.cut_after.is_some();
+    let text_action = r.remove_containing.is_some() || r.remove_matching.is_some() || r.cut_after.is_some();
     if r.within.is_some() && !text_action {
-        cx.err(
-            r.within.as_ref().unwrap(),
-            "`within` goes with remove_containing, remove_matching or cut_after",
-        );
+        cx.err(r.within.as_ref().unwrap(), "`within` goes with remove_containing, remove_matching or cut_after");
     }
     let attr_action = r.drop_attributes.is_some() || r.lazy_images.is_some();
     if r.selector.is_some() && !attr_action {
@@ -644,22 +625,12 @@ fn validate_rule(
             within: within(cx, DEFAULT_WITHIN)?,
         }
     } else if let Some(re) = &r.remove_matching {
-        let regex = match regex::RegexBuilder::new(re.get_ref())
-            .size_limit(1 << 20)
-            .build()
-        {
+        let regex = match regex::RegexBuilder::new(re.get_ref()).size_limit(1 << 20).build() {
             Ok(x) => x,
             Err(e) => {
                 let msg = e.to_string();
-                let last = msg
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("");
-                cx.err(
-                    re,
-                    format!("bad regex: {}", last.trim().trim_start_matches("error: ")),
-                );
+                let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                cx.err(re, format!("bad regex: {}", last.trim().trim_start_matches("error: ")));
                 return None;
             }
         };
@@ -680,22 +651,12 @@ fn validate_rule(
         }
         for g in globs.get_ref() {
             let v = g.get_ref();
-            if v.is_empty()
-                || v.contains(|c: char| c.is_whitespace() || c == '=' || c == '>')
-                || v.matches('*').count() > 1
-            {
-                cx.err(
-                    g,
-                    format!("`{v}` is not an attribute name or a pattern like `on*` or `data-*`"),
-                );
+            if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '=' || c == '>') || v.matches('*').count() > 1 {
+                cx.err(g, format!("`{v}` is not an attribute name or a pattern like `on*` or `data-*`"));
             }
         }
         Action::DropAttributes {
-            globs: globs
-                .get_ref()
-                .iter()
-                .map(|g| g.get_ref().to_ascii_lowercase())
-                .collect(),
+            globs: globs.get_ref().iter().map(|g| g.get_ref().to_ascii_lowercase()).collect(),
             selector: match &r.selector {
                 Some(s) => selectors(cx, s)?,
                 None => selectors_unchecked("*"),
@@ -703,10 +664,7 @@ fn validate_rule(
         }
     } else if let Some(l) = &r.lazy_images {
         if !*l.get_ref() {
-            cx.err(
-                l,
-                "`lazy_images = false` does nothing; remove the rule instead",
-            );
+            cx.err(l, "`lazy_images = false` does nothing; remove the rule instead");
         }
         Action::LazyImages {
             selector: match &r.selector {
@@ -816,19 +774,13 @@ mod tests {
     fn a_file_must_say_what_it_is_for() {
         assert_eq!(
             errs("[[rule]]\nid='a'\ncategory='promo'\nremove='.x'\n"),
-            vec![
-                "r.toml:1:1: say which pages this file is for: `domains = [\"example.com\"]` or `generic = true`"
-            ]
+            vec!["r.toml:1:1: say which pages this file is for: `domains = [\"example.com\"]` or `generic = true`"]
         );
     }
 
     #[test]
     fn two_actions_in_one_rule_are_refused() {
-        let e =
-            errs("generic = true\n[[rule]]\nid='a'\ncategory='promo'\nremove='.x'\nunwrap='b'\n");
-        assert_eq!(
-            e,
-            vec!["r.toml:2:1: rule has 2 actions (remove, unwrap); write one rule per action"]
-        );
+        let e = errs("generic = true\n[[rule]]\nid='a'\ncategory='promo'\nremove='.x'\nunwrap='b'\n");
+        assert_eq!(e, vec!["r.toml:2:1: rule has 2 actions (remove, unwrap); write one rule per action"]);
     }
 }

@@ -51,13 +51,10 @@ impl AttrSel {
         match self.op {
             AttrOp::Exists => true,
             AttrOp::Equals => actual == value,
-            AttrOp::Word => {
-                !value.is_empty() && actual.split_ascii_whitespace().any(|w| w == value)
-            }
+            AttrOp::Word => !value.is_empty() && actual.split_ascii_whitespace().any(|w| w == value),
             AttrOp::DashPrefix => {
                 actual == value
-                    || (actual.starts_with(value)
-                        && actual.as_bytes().get(value.len()) == Some(&b'-'))
+                    || (actual.starts_with(value) && actual.as_bytes().get(value.len()) == Some(&b'-'))
             }
             AttrOp::Prefix => !value.is_empty() && actual.starts_with(value),
             AttrOp::Suffix => !value.is_empty() && actual.ends_with(value),
@@ -105,9 +102,7 @@ impl Compound {
             return false;
         }
         if !self.classes.is_empty() {
-            let Some(class) = el.class() else {
-                return false;
-            };
+            let Some(class) = el.class() else { return false };
             if !self
                 .classes
                 .iter()
@@ -256,10 +251,7 @@ pub fn parse_compound(sel: &str) -> Option<Compound> {
             ':' => {
                 // `:not(compound)`: lol_html takes a compound there, and so does the index.
                 let rest: String = b[i..].iter().collect();
-                if !rest
-                    .get(..5)
-                    .is_some_and(|p| p.eq_ignore_ascii_case(":not("))
-                {
+                if !rest.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(":not(")) {
                     return None;
                 }
                 let inner_start = i + 5;
@@ -456,26 +448,15 @@ mod tests {
     #[test]
     fn index_matches_by_every_key() {
         let mut ix = Index::default();
-        for (i, s) in [
-            "#main",
-            ".promo",
-            "[data-ad]",
-            "aside",
-            "*[hidden]",
-            "div.a.b",
-        ]
-        .iter()
-        .enumerate()
+        for (i, s) in ["#main", ".promo", "[data-ad]", "aside", "*[hidden]", "div.a.b"]
+            .iter()
+            .enumerate()
         {
             ix.insert(parse_compound(s).unwrap(), i);
         }
         let el = El(
             "div",
-            vec![
-                ("id", "main"),
-                ("class", "b promo a promo"),
-                ("data-ad", "1"),
-            ],
+            vec![("id", "main"), ("class", "b promo a promo"), ("data-ad", "1")],
         );
         let mut got = Vec::new();
         ix.for_each_match(&el, ["id", "class", "data-ad"].into_iter(), |p| got.push(p));
