@@ -36,6 +36,8 @@ pub enum Command {
     /// The rule-writing tools: `test`, `explain`, `suggest`.
     #[command(flatten)]
     Lab(crate::lab::LabCommand),
+    /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
+    Import(crate::import::cli::ImportArgs),
 }
 
 /// Where rules come from.
@@ -136,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check_command(a),
         Command::Run(a) => crate::daemon::run_command(a),
         Command::Lab(c) => crate::lab::run(c),
+        Command::Import(a) => crate::import::cli::run(a),
     }
 }
 

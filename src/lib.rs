@@ -12,6 +12,7 @@ pub mod clean;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod lab;
 pub mod logging;
 pub mod rules;

@@ -1,12 +1,12 @@
 //! Selectors: the ones simple enough to index, and the rest, which lol_html matches.
 //!
 //! A *simple* selector is one compound selector (`div`, `.promo`, `#id`,
-//! `aside.related[data-x="y"]`): it can be checked against one element's tag and
+//! `aside.related[data-x="y"]`, `.bar:not(body)`): it can be checked against one element's tag and
 //! attributes without knowing its ancestors. Simple selectors go into [`Index`], which
 //! finds the candidates for an element by hash lookups on its id, classes, attribute
 //! names and tag, so the cost per element does not grow with the number of rules.
-//! Anything else (descendant and child combinators, `:nth-child`, `:not`, …) is handed to
-//! lol_html as a selector of its own.
+//! Anything else (descendant and child combinators, `:nth-child`, `:not` around more than
+//! one compound, …) is handed to lol_html as a selector of its own.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -94,7 +94,7 @@ impl AttrSel {
     }
 }
 
-/// A compound selector: `tag#id.class.class[attr…]`, every part optional.
+/// A compound selector: `tag#id.class.class[attr…]:not(…)`, every part optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Compound {
     /// Lowercased tag name; `None` for `*` or no tag.
@@ -102,6 +102,9 @@ pub struct Compound {
     pub id: Option<String>,
     pub classes: Vec<String>,
     pub attrs: Vec<AttrSel>,
+    /// `:not(…)` parts: the element must match none of these (each a compound without
+    /// `:not` of its own).
+    pub not: Vec<Compound>,
 }
 
 /// What the engine knows of an element when it matches simple selectors. `id` and
@@ -142,7 +145,7 @@ impl Compound {
             "id" => el.id().is_some_and(|v| a.matches(v)),
             "class" => el.class().is_some_and(|v| a.matches(v)),
             n => el.attr(n).is_some_and(|v| a.matches(&v)),
-        })
+        }) && !self.not.iter().any(|n| n.matches(el))
     }
 }
 
@@ -173,7 +176,8 @@ fn is_ident_char(c: char) -> bool {
 }
 
 /// Parses one selector (no commas) as a compound selector, or `None` when it is not one
-/// (combinators, pseudo-classes, escapes): such selectors go to lol_html instead.
+/// (combinators, pseudo-classes other than `:not(compound)`, escapes): such selectors go
+/// to lol_html instead.
 pub fn parse_compound(sel: &str) -> Option<Compound> {
     let s = sel.trim();
     if s.is_empty() || s.contains('\\') {
@@ -274,6 +278,40 @@ pub fn parse_compound(sel: &str) -> Option<Compound> {
                     value,
                     ignore_case,
                 });
+            }
+            ':' => {
+                // `:not(compound)`: lol_html takes a compound there, and so does the index.
+                let rest: String = b[i..].iter().collect();
+                if !rest
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(":not("))
+                {
+                    return None;
+                }
+                let inner_start = i + 5;
+                let mut j = inner_start;
+                let mut quote = None;
+                while j < b.len() {
+                    match (quote, b[j]) {
+                        (Some(q), ch) if ch == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, '"' | '\'') => quote = Some(b[j]),
+                        (None, '(') => return None,
+                        (None, ')') => break,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if j >= b.len() {
+                    return None;
+                }
+                let inner: String = b[inner_start..j].iter().collect();
+                let n = parse_compound(&inner)?;
+                if !n.not.is_empty() || inner.trim().is_empty() {
+                    return None;
+                }
+                c.not.push(n);
+                i = j + 1;
             }
             _ => return None,
         }
@@ -454,7 +492,34 @@ mod tests {
         assert!(parse_compound("div p").is_none());
         assert!(parse_compound("div > p").is_none());
         assert!(parse_compound("li:nth-child(2)").is_none());
-        assert!(parse_compound(".a:not(.b)").is_none());
+        assert!(parse_compound(".a:not(.b .c)").is_none());
+        assert!(parse_compound(".a:not(:nth-child(2))").is_none());
+        assert!(parse_compound(".a:not(.b:not(.c))").is_none());
+        assert!(parse_compound(".a:not()").is_none());
+        let c = parse_compound(".a:not(.b):NOT(div[x=')'])").unwrap();
+        assert_eq!(c.classes, vec!["a"]);
+        assert_eq!(c.not.len(), 2);
+        assert_eq!(c.not[1].attrs[0].value, ")");
+    }
+
+    #[test]
+    fn negations_match_like_css() {
+        let el = El("div", vec![("class", "a b"), ("id", "x")]);
+        let m = |s: &str| parse_compound(s).unwrap().matches(&el);
+        assert!(m(".a:not(.c)"));
+        assert!(!m(".a:not(.b)"));
+        assert!(m(".a:not(.b.c)"), "not(b and c): the element lacks c");
+        assert!(!m(".a:not(div)"));
+        assert!(m(":not(body):not(html)"));
+        assert!(!m("#x:not([class~=a])"));
+        let mut ix = Index::default();
+        ix.insert(parse_compound(".a:not(body)").unwrap(), 1);
+        ix.insert(parse_compound(":not(span)").unwrap(), 2);
+        ix.insert(parse_compound(".a:not(div)").unwrap(), 3);
+        let mut got = Vec::new();
+        ix.for_each_match(&el, ["class", "id"].into_iter(), |p| got.push(p));
+        got.sort();
+        assert_eq!(got, vec![1, 2]);
     }
 
     #[test]

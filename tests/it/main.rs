@@ -3,4 +3,5 @@
 mod daemon;
 mod errors;
 mod golden;
+mod import;
 mod lab;

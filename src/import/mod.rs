@@ -1,0 +1,568 @@
+//! Importers: turn community rule sets (FiveFilters site configs, EasyList cosmetic
+//! filters) into pare rule files.
+//!
+//! Each importer reads its format, translates what pare can do faithfully, and refuses
+//! the rest with a reason. Every rule it keeps is checked by the same code that loads rule
+//! files ([`crate::rules::parse_file`]), so an import never writes a rule pare would refuse.
+//! This module knows nothing of the engine: it only writes files.
+
+pub mod cli;
+pub mod easylist;
+pub mod ftr;
+pub mod xpath;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::rules::{Category, parse_file};
+
+/// One rule as the importer writes it (the on-disk format of `docs/RULES.md`).
+///
+/// Exactly one action field is set; the constructors below make sure of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OutRule {
+    pub id: String,
+    pub category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_containing: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_matching: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unwrap: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_attributes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+}
+
+impl OutRule {
+    fn new(id: String, category: Category) -> Self {
+        OutRule {
+            id,
+            category: category.name().to_string(),
+            ..OutRule::default()
+        }
+    }
+
+    /// `remove = "selectors"`.
+    pub fn remove(id: String, category: Category, selectors: String) -> Self {
+        OutRule {
+            remove: Some(selectors),
+            ..OutRule::new(id, category)
+        }
+    }
+
+    /// `unwrap = "selectors"`.
+    pub fn unwrap(id: String, category: Category, selectors: String) -> Self {
+        OutRule {
+            unwrap: Some(selectors),
+            ..OutRule::new(id, category)
+        }
+    }
+
+    /// `remove_containing = [phrases]` + `within`.
+    pub fn remove_containing(
+        id: String,
+        category: Category,
+        phrases: Vec<String>,
+        within: String,
+    ) -> Self {
+        OutRule {
+            remove_containing: Some(phrases),
+            within: Some(within),
+            ..OutRule::new(id, category)
+        }
+    }
+
+    /// `remove_matching = 'regex'` + `within`.
+    pub fn remove_matching(id: String, category: Category, regex: String, within: String) -> Self {
+        OutRule {
+            remove_matching: Some(regex),
+            within: Some(within),
+            ..OutRule::new(id, category)
+        }
+    }
+
+    /// `drop_attributes = [names]` + `selector`.
+    pub fn drop_attributes(
+        id: String,
+        category: Category,
+        names: Vec<String>,
+        selector: String,
+    ) -> Self {
+        OutRule {
+            drop_attributes: Some(names),
+            selector: Some(selector),
+            ..OutRule::new(id, category)
+        }
+    }
+
+    /// `keep = "selectors"`: keep only these elements inside `<body>`.
+    ///
+    /// Imported keep rules are `chrome`, which is off by default: they cut away
+    /// everything around the article, so they only run when the user asks for chrome.
+    pub fn keep(id: String, selectors: String) -> Self {
+        OutRule {
+            keep: Some(selectors),
+            ..OutRule::new(id, Category::Chrome)
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Is this a `keep` rule (which the engine may not know yet)?
+    pub fn is_keep(&self) -> bool {
+        self.keep.is_some()
+    }
+}
+
+/// Whether the rule loader of this build accepts `keep` rules. While it does not, keep
+/// rules are checked by [`check_keep`] alone and left out of the loader's check.
+pub fn engine_accepts_keep() -> bool {
+    // The engine has `keep` (src/rules/schema.rs): emit FiveFilters `body:` as keep rules.
+    true
+}
+
+/// Checks a keep rule without the loader: a non-empty selector list lol_html accepts.
+pub fn check_keep(sel: &str) -> Result<(), String> {
+    if sel.trim().is_empty() {
+        return Err("empty selector".into());
+    }
+    sel.parse::<lol_html::Selector>()
+        .map(|_| ())
+        .map_err(|e| format!("bad selector `{sel}`: {e}"))
+}
+
+/// Whom a rule file is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Generic,
+    Domains(Vec<String>),
+}
+
+/// One rule file as the importer writes it.
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    /// File name inside the output folder.
+    pub name: String,
+    pub scope: Scope,
+    /// Ids of generic rules this site switches off.
+    pub disable: Vec<String>,
+    pub rules: Vec<OutRule>,
+    /// Comment lines written at the top.
+    pub header: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FileRepr<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generic: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domains: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    disable: &'a [String],
+    #[serde(rename = "rule", skip_serializing_if = "Vec::is_empty")]
+    rules: Vec<&'a OutRule>,
+}
+
+impl OutFile {
+    /// The file's TOML text. `with_keep = false` leaves keep rules out (for loaders that
+    /// do not know them).
+    pub fn to_toml(&self, with_keep: bool) -> String {
+        let repr = FileRepr {
+            generic: (self.scope == Scope::Generic).then_some(true),
+            domains: match &self.scope {
+                Scope::Domains(d) => Some(d),
+                Scope::Generic => None,
+            },
+            disable: &self.disable,
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| with_keep || !r.is_keep())
+                .collect(),
+        };
+        let mut out = String::new();
+        for h in &self.header {
+            let _ = writeln!(out, "# {h}");
+        }
+        out.push_str(&toml::to_string(&repr).expect("rule files serialize"));
+        out
+    }
+
+    /// Checks the whole file with the rule loader (and keep rules with [`check_keep`]).
+    pub fn check(&self) -> Result<(), String> {
+        let accepts_keep = engine_accepts_keep();
+        for r in self.rules.iter().filter(|r| r.is_keep() && !accepts_keep) {
+            check_keep(r.keep.as_deref().unwrap_or_default())
+                .map_err(|e| format!("{}: {e}", r.id))?;
+        }
+        let text = self.to_toml(accepts_keep);
+        parse_file(Path::new(&self.name), &text)
+            .map(|_| ())
+            .map_err(|es| {
+                es.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+    }
+}
+
+/// Checks one rule alone, as the loader would, in a file of the given kind.
+pub fn check_rule(rule: &OutRule, generic: bool) -> Result<(), String> {
+    if rule.is_keep() && !engine_accepts_keep() {
+        return check_keep(rule.keep.as_deref().unwrap_or_default());
+    }
+    let f = OutFile {
+        name: "check.toml".into(),
+        scope: if generic {
+            Scope::Generic
+        } else {
+            Scope::Domains(vec!["example.com".into()])
+        },
+        disable: Vec::new(),
+        rules: vec![rule.clone()],
+        header: Vec::new(),
+    };
+    let text = f.to_toml(true);
+    match parse_file(Path::new("check.toml"), &text) {
+        Ok(_) => Ok(()),
+        // Drop the `check.toml:l:c: ` prefix: the location means nothing to the user.
+        Err(es) => Err(es
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "refused by the rule loader".into())),
+    }
+}
+
+/// A rule of the source that was not converted, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    /// `path:line` in the source.
+    pub at: String,
+    /// The source line.
+    pub text: String,
+    /// A short class of reason (`axis`, `sibling combinator`, …), for the summary.
+    pub kind: String,
+    /// The details.
+    pub detail: String,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Rules written, by what they came from (`strip`, `##`, …).
+    pub converted: BTreeMap<String, usize>,
+    /// Lines deliberately passed over (comments, network filters, metadata directives).
+    pub skipped: BTreeMap<String, usize>,
+    /// Rules not converted, each with its reason.
+    pub missed: Vec<Miss>,
+    /// Files written.
+    pub files: usize,
+    /// Notes for the user (e.g. semantics that differ).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn convert(&mut self, what: &str) {
+        *self.converted.entry(what.to_string()).or_default() += 1;
+    }
+
+    pub fn skip(&mut self, what: &str) {
+        *self.skipped.entry(what.to_string()).or_default() += 1;
+    }
+
+    pub fn miss(
+        &mut self,
+        at: String,
+        text: &str,
+        kind: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.missed.push(Miss {
+            at,
+            text: text.to_string(),
+            kind: kind.into(),
+            detail: detail.into(),
+        });
+    }
+
+    pub fn converted_total(&self) -> usize {
+        self.converted.values().sum()
+    }
+
+    /// Not-converted rules counted by reason, most frequent first.
+    pub fn missed_by_kind(&self) -> Vec<(String, usize)> {
+        let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+        for x in &self.missed {
+            *m.entry(&x.kind).or_default() += 1;
+        }
+        let mut v: Vec<(String, usize)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// The summary printed on stderr.
+    pub fn summary(&self, what: &str) -> String {
+        let mut s = String::new();
+        let list = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "{what}: {} rules converted into {} files ({})",
+            self.converted_total(),
+            self.files,
+            list(&self.converted)
+        );
+        let _ = writeln!(s, "not converted: {}", self.missed.len());
+        for (k, n) in self.missed_by_kind() {
+            let _ = writeln!(s, "  {n:>6}  {k}");
+        }
+        let skipped: usize = self.skipped.values().sum();
+        let _ = writeln!(s, "skipped: {skipped} ({})", list(&self.skipped));
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        s
+    }
+
+    /// The per-rule list for `--report FILE`: one line per rule not converted.
+    pub fn details(&self) -> String {
+        let mut s = String::new();
+        for m in &self.missed {
+            let _ = writeln!(s, "{}: {}: {} — {}", m.at, m.kind, m.detail, m.text);
+        }
+        s
+    }
+}
+
+/// The first line of every file an importer writes, naming the importer.
+pub fn header_mark(importer: &str) -> String {
+    format!("# Imported by `pare import {importer}`")
+}
+
+/// Writes `files` into `dir` (created if needed), checking each file with the rule
+/// loader first. A file that fails the check is not written and is reported: that is a
+/// bug in an importer, since every rule was checked on its own before.
+///
+/// Files a previous run of the same importer wrote into `dir` (known by their first
+/// line) and this run did not write are deleted, so a re-import never leaves stale rules
+/// (or duplicate ids) behind. Other files are left alone.
+pub fn write_files(
+    dir: &Path,
+    importer: &str,
+    files: &[OutFile],
+    report: &mut Report,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = std::collections::HashSet::new();
+    for f in files {
+        if f.rules.is_empty() && f.disable.is_empty() {
+            continue;
+        }
+        if let Err(e) = f.check() {
+            report.miss(f.name.clone(), "", "file refused by the loader", e);
+            continue;
+        }
+        let path: PathBuf = dir.join(&f.name);
+        std::fs::write(&path, f.to_toml(true))?;
+        written.insert(f.name.clone());
+        report.files += 1;
+    }
+    let mark = header_mark(importer);
+    let mut stale = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.ends_with(".toml") || written.contains(&name) {
+            continue;
+        }
+        let mut first = [0u8; 64];
+        let n = std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+            .unwrap_or(0);
+        if first[..n].starts_with(mark.as_bytes()) {
+            std::fs::remove_file(&path)?;
+            stale += 1;
+        }
+    }
+    if stale > 0 {
+        report.notes.push(format!(
+            "removed {stale} files an earlier `pare import {importer}` left in {}",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// A stable id for a piece of source text: 64-bit FNV-1a, shown as 12 hex digits.
+/// Stable across runs, platforms and Rust versions (unlike `DefaultHasher`).
+pub fn stable_hash(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:012x}", h >> 16)
+}
+
+/// Guesses a category from the words of a class name, id or selector. Falls back to
+/// `other`. Site navigation (`nav`, `footer`, `menu`, …) is `chrome`, off by default.
+pub fn guess_category(text: &str) -> Category {
+    let t = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["newsletter", "subscribe", "signup", "sign-up", "mailing"]) {
+        Category::Newsletter
+    } else if has(&["paywall", "premium", "meter"]) {
+        Category::Paywall
+    } else if has(&["donat", "support-us", "contribut"]) {
+        Category::Donation
+    } else if has(&["cookie", "consent", "gdpr"]) {
+        Category::Consent
+    } else if has(&[
+        "related",
+        "recommend",
+        "more-stories",
+        "morestories",
+        "read-more",
+        "readmore",
+        "also-",
+    ]) {
+        Category::Related
+    } else if has(&[
+        "share",
+        "social",
+        "facebook",
+        "twitter",
+        "tweet",
+        "pinterest",
+        "whatsapp",
+        "linkedin",
+        "follow",
+    ]) {
+        Category::Social
+    } else if has(&[
+        "promo", "advert", "sponsor", "banner", "adsense", "dfp", "taboola", "outbrain",
+    ]) {
+        Category::Promo
+    } else if has(&["tracking", "analytics", "pixel"]) {
+        Category::Tracking
+    } else if has(&[
+        "nav",
+        "menu",
+        "footer",
+        "header",
+        "breadcrumb",
+        "sidebar",
+        "masthead",
+    ]) {
+        Category::Chrome
+    } else {
+        Category::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_round_trips_awkward_strings() {
+        let awkward =
+            "a \"quoted\" 'single' back\\slash tab\t newline\n unicode é 字 \u{1F600} ''' \"\"\"";
+        let f = OutFile {
+            name: "x.toml".into(),
+            scope: Scope::Domains(vec!["example.com".into()]),
+            disable: vec!["el-1".into()],
+            rules: vec![
+                OutRule::remove_containing(
+                    "r1".into(),
+                    Category::Promo,
+                    vec![awkward.into()],
+                    "div".into(),
+                )
+                .with_note(awkward),
+            ],
+            header: vec!["made by a test".into()],
+        };
+        let text = f.to_toml(true);
+        assert!(text.starts_with("# made by a test\n"));
+        let parsed = parse_file(Path::new("x.toml"), &text).expect("loads");
+        assert_eq!(parsed.rules[0].note.as_deref(), Some(awkward));
+        assert_eq!(parsed.domains, vec!["example.com"]);
+        assert_eq!(parsed.disable, vec!["el-1"]);
+    }
+
+    #[test]
+    fn check_rule_uses_the_loader() {
+        let ok = OutRule::remove("a".into(), Category::Other, "div.x > p".into());
+        assert_eq!(check_rule(&ok, true), Ok(()));
+        let bad = OutRule::remove("a".into(), Category::Other, "div + p".into());
+        assert!(check_rule(&bad, true).unwrap_err().contains("bad selector"));
+        let bad_re =
+            OutRule::remove_matching("a".into(), Category::Other, "(?=x)".into(), "div".into());
+        assert!(
+            check_rule(&bad_re, false)
+                .unwrap_err()
+                .contains("bad regex")
+        );
+    }
+
+    #[test]
+    fn keep_rules_are_chrome_and_checked_without_the_loader() {
+        let k = OutRule::keep("k".into(), "article".into());
+        assert_eq!(k.category, "chrome");
+        assert_eq!(check_rule(&k, false), Ok(()));
+        assert!(check_rule(&OutRule::keep("k".into(), "a ~ b".into()), false).is_err());
+        let f = OutFile {
+            name: "x.toml".into(),
+            scope: Scope::Domains(vec!["example.com".into()]),
+            disable: vec![],
+            rules: vec![k, OutRule::remove("r".into(), Category::Other, ".x".into())],
+            header: vec![],
+        };
+        assert!(f.to_toml(true).contains("keep = \"article\""));
+        assert!(!f.to_toml(false).contains("keep"));
+        assert_eq!(f.check(), Ok(()));
+    }
+
+    #[test]
+    fn hashes_are_stable() {
+        assert_eq!(stable_hash(".newsletter"), stable_hash(".newsletter"));
+        assert_ne!(stable_hash(".newsletter"), stable_hash(".newsletters"));
+        assert_eq!(stable_hash("").len(), 12);
+        // FNV-1a of the empty string is the offset basis.
+        assert_eq!(stable_hash(""), "cbf29ce48422");
+    }
+
+    #[test]
+    fn categories_from_names() {
+        assert_eq!(guess_category("newsletter-box"), Category::Newsletter);
+        assert_eq!(guess_category("share-buttons"), Category::Social);
+        assert_eq!(guess_category("related_posts"), Category::Related);
+        assert_eq!(guess_category("site-footer"), Category::Chrome);
+        assert_eq!(guess_category("xyz"), Category::Other);
+    }
+}
