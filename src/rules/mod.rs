@@ -249,6 +249,8 @@ type SiteKey = (Vec<usize>, Categories);
 pub struct RuleBook {
     pub files: Vec<RuleFile>,
     pub dirs: Vec<PathBuf>,
+    /// Domain → the site files naming it.
+    by_domain: HashMap<String, Vec<usize>>,
     cache: Mutex<HashMap<SiteKey, Arc<compile::Compiled>>>,
 }
 
@@ -309,9 +311,19 @@ impl RuleBook {
 
     /// A rule book from files already parsed (used by `load` and tests).
     pub fn from_files(files: Vec<RuleFile>, dirs: Vec<PathBuf>) -> RuleBook {
+        let mut by_domain: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, f) in files.iter().enumerate().filter(|(_, f)| !f.generic) {
+            for d in &f.domains {
+                let v = by_domain.entry(d.clone()).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+        }
         RuleBook {
             files,
             dirs,
+            by_domain,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -321,27 +333,26 @@ impl RuleBook {
         self.files.iter().map(|f| f.rules.len()).sum()
     }
 
-    /// The site files covering `host`, most specific domain first.
+    /// The site files covering `host`, most specific domain first: looked up by the
+    /// host and each of its parent domains, so the cost does not grow with the number
+    /// of site files.
     pub fn site_files(&self, host: Option<&str>) -> Vec<usize> {
         let Some(host) = host else { return Vec::new() };
-        let mut v: Vec<(usize, usize)> = self
-            .files
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !f.generic && f.covers(host))
-            .map(|(i, f)| {
-                let best = f
-                    .domains
-                    .iter()
-                    .filter(|d| domain_covers(d, host))
-                    .map(|d| d.len())
-                    .max()
-                    .unwrap_or(0);
-                (i, best)
-            })
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.into_iter().map(|(i, _)| i).collect()
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let mut out = Vec::new();
+        let mut rest = host.as_str();
+        loop {
+            for &i in self.by_domain.get(rest).into_iter().flatten() {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) if !parent.is_empty() => rest = parent,
+                _ => break,
+            }
+        }
+        out
     }
 
     /// The compiled rules for a page of `host` (generic rules, minus those the site
@@ -427,15 +438,39 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Byte offset → line and column, in O(log lines) per lookup (large imported files
+/// hold thousands of rules).
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    fn line_col(&self, offset: usize) -> (u32, u32) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        let col = self.text[start..offset].chars().count() as u32 + 1;
+        (line as u32, col)
+    }
+}
+
 struct Ctx<'a> {
     path: &'a Path,
-    text: &'a str,
+    lines: Lines<'a>,
     errors: Vec<RuleError>,
 }
 
 impl Ctx<'_> {
     fn err_at(&mut self, offset: usize, message: impl Into<String>) {
-        let (line, col) = line_col(self.text, offset);
+        let (line, col) = self.lines.line_col(offset);
         self.errors.push(RuleError {
             path: self.path.to_path_buf(),
             line,
@@ -452,7 +487,7 @@ impl Ctx<'_> {
 pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
     let mut cx = Ctx {
         path,
-        text,
+        lines: Lines::new(text),
         errors: Vec::new(),
     };
     let raw: RawFile = match toml::from_str(text) {
@@ -510,7 +545,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
     let mut rules = Vec::new();
     let mut ids: HashMap<String, u32> = HashMap::new();
     for r in &raw.rules {
-        let (line, _) = line_col(text, r.span().start);
+        let (line, _) = cx.lines.line_col(r.span().start);
         if let Some(rule) = validate_rule(&mut cx, r, &file, line, generic) {
             if let Some(prev) = ids.insert(rule.id.clone(), line) {
                 let id = r.get_ref().id.as_ref().unwrap();
@@ -529,7 +564,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             if e.get_ref().html.is_some() == e.get_ref().file.is_some() {
                 cx.err(e, "an example needs exactly one of `html` or `file`");
             }
-            (line_col(text, e.span().start).0, e.get_ref().clone())
+            (cx.lines.line_col(e.span().start).0, e.get_ref().clone())
         })
         .collect();
     if cx.errors.is_empty() {
@@ -821,6 +856,17 @@ mod tests {
         assert!(domain_covers("example.com", "WWW.Example.com."));
         assert!(!domain_covers("example.com", "badexample.com"));
         assert!(!domain_covers("www.example.com", "example.com"));
+    }
+
+    #[test]
+    fn site_files_most_specific_first() {
+        let a = parse_file(Path::new("a.toml"), "domains = [\"example.com\"]\n").unwrap();
+        let b = parse_file(Path::new("b.toml"), "domains = [\"news.example.com\"]\n").unwrap();
+        let book = RuleBook::from_files(vec![a, b], vec![]);
+        assert_eq!(book.site_files(Some("www.news.example.com")), vec![1, 0]);
+        assert_eq!(book.site_files(Some("Example.COM.")), vec![0]);
+        assert!(book.site_files(Some("badexample.com")).is_empty());
+        assert!(book.site_files(None).is_empty());
     }
 
     #[test]
