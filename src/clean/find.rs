@@ -369,8 +369,8 @@ struct Finder {
     hidden: u32,
     /// Reused buffers: text runs of one read, attribute names of one element.
     runs: Vec<(usize, usize)>,
-    /// The phrase automaton's state after the last byte scanned.
-    ac_state: StateID,
+    /// Each part's phrase automaton's state after the last byte scanned.
+    ac_state: [StateID; 2],
     /// Phrases that end at the last byte scanned, waiting for the next character:
     /// (rule, start, whether the phrase ends in a letter or digit).
     pending: Vec<(u32, u64, bool)>,
@@ -415,12 +415,13 @@ impl ElementView for View<'_, '_, '_> {
 
 impl Finder {
     fn new(rules: Arc<Compiled>, guard: Guard, encoding: &'static encoding_rs::Encoding) -> Finder {
-        let ac_start = rules
-            .phrases
-            .as_ref()
-            .and_then(|d| d.start_state(Anchored::No).ok())
-            .unwrap_or_default();
-        let n = rules.rules.len();
+        let ac_start = rules.parts.each_ref().map(|p| {
+            p.phrases
+                .as_ref()
+                .and_then(|d| d.start_state(Anchored::No).ok())
+                .unwrap_or_default()
+        });
+        let rule_count = rules.rule_count();
         Finder {
             rules,
             guard,
@@ -443,7 +444,7 @@ impl Finder {
             lists: Vec::new(),
             tables: Vec::new(),
             previews: Vec::new(),
-            regex_last: vec![u64::MAX; n],
+            regex_last: vec![u64::MAX; rule_count],
             regex_cand: None,
             pending_void: None,
             keeps: Vec::new(),
@@ -466,7 +467,7 @@ impl Finder {
     }
 
     fn rule(&self, n: u32) -> &Rule {
-        &self.rules.rules[n as usize]
+        self.rules.rule(n)
     }
 
     /// Closes a void element left open for its other handlers.
@@ -613,7 +614,10 @@ impl Finder {
         let (mut id, mut class) = (None, None);
         let mut names = std::mem::take(&mut self.names);
         names.clear();
-        let want_names = rules.index.attribute_key_count() > 0;
+        let want_names = rules
+            .parts
+            .iter()
+            .any(|p| p.index.attribute_key_count() > 0);
         for a in el.attributes().iter() {
             let Some(nl) = a.name_source_location() else {
                 continue;
@@ -649,11 +653,15 @@ impl Finder {
                 class: class.as_deref(),
                 el,
             };
-            rules
-                .index
-                .for_each_match(&view, names.split('\0').filter(|n| !n.is_empty()), |t| {
-                    hits.push(t)
-                });
+            for part in &rules.parts {
+                if !part.index.is_empty() {
+                    part.index.for_each_match(
+                        &view,
+                        names.split('\0').filter(|n| !n.is_empty()),
+                        |t| hits.push(t),
+                    );
+                }
+            }
         }
         self.names = names;
         self.stack.push(Open {
@@ -698,7 +706,8 @@ impl Finder {
                     self.tcands.push(depth);
                 }
             }
-            Target::Rule(n) => match &self.rules.clone().rules[n as usize].action {
+            Target::Rule(n) if self.rules.is_disabled(n) => {}
+            Target::Rule(n) => match &self.rules.clone().rule(n).action {
                 Action::Remove(_) => {
                     self.candidate(depth, n, true);
                 }
@@ -766,7 +775,13 @@ impl Finder {
 
     /// Makes the element at `depth` a removal candidate of rule `n` (first rule wins).
     fn candidate(&mut self, depth: usize, n: u32, from_start: bool) {
-        if self.stack[depth].cand.is_some() {
+        if let Some(id) = self.stack[depth].cand {
+            // A site rule takes an element over from a generic one: the guard trusts
+            // site rules further, and the site's author meant this element.
+            let c = &mut self.cands[id as usize];
+            if self.rules.rule(c.rule).generic && !self.rules.rule(n).generic {
+                c.rule = n;
+            }
             return;
         }
         let o = &self.stack[depth];
@@ -826,7 +841,7 @@ impl Finder {
     fn scan(&mut self, at_end: bool) {
         let pos = self.pos();
         let rules = self.rules.clone();
-        if let Some(dfa) = rules.phrases.as_ref() {
+        if rules.parts.iter().any(|p| p.phrases.is_some()) {
             let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
             let mut found = std::mem::take(&mut self.found);
             let start = (self.scanned - self.window_base) as usize;
@@ -841,35 +856,42 @@ impl Finder {
                     }
                 }
             }
-            let mut sid = self.ac_state;
-            for (k, &b) in w.as_bytes()[start..].iter().enumerate() {
-                sid = dfa.next_state(Anchored::No, sid, b);
-                if !dfa.is_match(sid) {
+            for (pi, part) in rules.parts.iter().enumerate() {
+                let Some(dfa) = part.phrases.as_ref() else {
                     continue;
-                }
-                let end = start + k + 1;
-                for m in 0..dfa.match_len(sid) {
-                    let pid = dfa.match_pattern(sid, m);
-                    let Some(s_idx) = end.checked_sub(dfa.pattern_len(pid)) else {
-                        continue;
-                    };
-                    // Whole words only: "donate" must not match "donated".
-                    let before = w[..s_idx].chars().next_back();
-                    let first = w[s_idx..].chars().next();
-                    if word(first) && word(before) {
+                };
+                let mut sid = self.ac_state[pi];
+                for (k, &b) in w.as_bytes()[start..].iter().enumerate() {
+                    sid = dfa.next_state(Anchored::No, sid, b);
+                    if !dfa.is_match(sid) {
                         continue;
                     }
-                    let rule = self.rules.phrase_rule[pid.as_usize()];
-                    let at = self.window_base + s_idx as u64;
-                    let last_is_word = word(w[..end].chars().next_back());
-                    if end == w.len() && !at_end {
-                        self.pending.push((rule, at, last_is_word));
-                    } else if !(last_is_word && word(w[end..].chars().next())) {
-                        found.push((rule, at));
+                    let end = start + k + 1;
+                    for m in 0..dfa.match_len(sid) {
+                        let pid = dfa.match_pattern(sid, m);
+                        let Some(s_idx) = end.checked_sub(dfa.pattern_len(pid)) else {
+                            continue;
+                        };
+                        // Whole words only: "donate" must not match "donated".
+                        let before = w[..s_idx].chars().next_back();
+                        let first = w[s_idx..].chars().next();
+                        if word(first) && word(before) {
+                            continue;
+                        }
+                        let rule = part.phrase_rule[pid.as_usize()];
+                        let at = self.window_base + s_idx as u64;
+                        let last_is_word = word(w[..end].chars().next_back());
+                        if end == w.len() && !at_end {
+                            self.pending.push((rule, at, last_is_word));
+                        } else if !(last_is_word && word(w[end..].chars().next())) {
+                            found.push((rule, at));
+                        }
                     }
                 }
+                self.ac_state[pi] = sid;
             }
-            self.ac_state = sid;
+            // Matches of both parts, in text order.
+            found.sort_by_key(|&(_, at)| at);
             for &(rule, at) in &found {
                 self.on_phrase(rule, at);
             }
@@ -933,7 +955,10 @@ impl Finder {
 
     /// A phrase of rule `n` starts at `at` in the text stream.
     fn on_phrase(&mut self, n: u32, at: u64) {
-        let Some(g) = self.rules.rule_group[n as usize] else {
+        if self.rules.is_disabled(n) {
+            return;
+        }
+        let Some(g) = self.rules.rule_group(n) else {
             return;
         };
         let Some(depth) = self
@@ -1094,12 +1119,15 @@ impl Finder {
             [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
             .trim();
         for g in o.groups.iter() {
-            for &n in &rules.group_regex[g as usize] {
+            for &n in rules.group_regex(g) {
+                if rules.is_disabled(n) {
+                    continue;
+                }
                 let last = self.regex_last[n as usize];
                 if last != u64::MAX && last >= o.text_start {
                     continue; // a smaller element inside already matched
                 }
-                if let Action::RemoveMatching { regex, .. } = &rules.rules[n as usize].action
+                if let Action::RemoveMatching { regex, .. } = &rules.rule(n).action
                     && regex.is_match(text)
                 {
                     self.regex_last[n as usize] = o.text_start;
@@ -1146,7 +1174,7 @@ impl Finder {
                 ranges.push(k);
             }
         }
-        let rule = &self.rules.rules[first.rule as usize];
+        let rule = self.rules.rule(first.rule);
         let mut r = Removal {
             rule: rule.id.clone(),
             category: rule.category,
@@ -1242,7 +1270,7 @@ impl Finder {
             if kept.iter().any(|&(s, e)| c.start <= s && e <= c.end) {
                 continue;
             }
-            let rule = &self.rules.rules[c.rule as usize];
+            let rule = self.rules.rule(c.rule);
             let share = c.text_len as f64 / total as f64;
             let limit = if rule.generic {
                 self.guard.generic_max_share
@@ -1434,7 +1462,11 @@ pub fn find(
     max_memory: usize,
     mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
-    let complex = rules.complex.clone();
+    let complex: Vec<(lol_html::Selector, Target)> = rules
+        .parts
+        .iter()
+        .flat_map(|p| p.complex.iter().cloned())
+        .collect();
     let finder = Rc::new(RefCell::new(Finder::new(rules, guard, encoding)));
     let f1 = finder.clone();
     let mut settings = Settings::new()

@@ -226,7 +226,7 @@ pub fn clean(
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        rules: compiled.rules.len(),
+        rules: compiled.rules_in_force(),
         removals: Vec::new(),
         refused: Vec::new(),
         unwrapped: 0,

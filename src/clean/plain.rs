@@ -120,7 +120,8 @@ pub fn plan(
     let mut dropped: Vec<Option<usize>> = vec![None; paras.len()];
     let mut refused = Vec::new();
     let mut removals = Vec::new();
-    for (rn, rule) in rules.rules.iter().enumerate() {
+    for (rn, rule) in rules.rules() {
+        let rn = rn as usize;
         let limit = if rule.generic {
             guard.generic_max_share
         } else {

@@ -108,8 +108,8 @@ fn removal_ranges(
 /// remove nothing by design.
 fn idle_generic(compiled: &Compiled, report: &Report) -> Vec<(String, String)> {
     compiled
-        .rules
-        .iter()
+        .rules()
+        .map(|(_, r)| r)
         .filter(|r| r.generic)
         .filter(|r| {
             !matches!(

@@ -1,7 +1,11 @@
-//! A rule set compiled for one site: the selector index, the lol_html selectors that
-//! cannot be indexed, and one phrase automaton for every text rule.
+//! Rule sets compiled for matching: the selector index, the lol_html selectors that
+//! cannot be indexed, and one phrase automaton per part.
 //!
-//! Compiled once per (site files, categories) and shared by every page of that site.
+//! A page's rules come in two [`Part`]s: the generic rules, compiled once per set of
+//! categories and shared by every site, and the site's own rules, compiled once per
+//! (site files, categories). With tens of thousands of imported generic rules, compiling
+//! them again for every site would cost seconds and gigabytes; sharing costs nothing.
+//! Rule and group numbers are global: the site part's numbers follow the generic part's.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,37 +25,36 @@ pub enum Target {
     Group(u32),
 }
 
-/// The compiled rules for one site.
+/// One compiled part: the generic rules, or one site's.
 #[derive(Debug)]
-pub struct Compiled {
-    /// Every rule in force, generic first, then the site's.
+pub struct Part {
+    /// The part's rules; rule `rule_base + i` is `rules[i]`.
     pub rules: Vec<Arc<Rule>>,
-    /// The site files that applied.
-    pub site_files: Vec<Arc<Path>>,
+    pub rule_base: u32,
+    /// Group `group_base + i` is this part's group `i`.
+    pub group_base: u32,
     /// Simple selectors, matched by hash lookups.
     pub index: Index<Target>,
     /// Selectors lol_html has to match itself.
     pub complex: Vec<(lol_html::Selector, Target)>,
     /// Number of distinct `within` selector lists.
     pub groups: usize,
-    /// For each text rule (by rule number), its group.
-    pub rule_group: Vec<Option<u32>>,
+    /// For each rule of the part, its group (global number).
+    rule_group: Vec<Option<u32>>,
     /// Every phrase of every `remove_containing` and `cut_after` rule, as a DFA the
     /// finder steps through one byte at a time.
     pub phrases: Option<aho_corasick::dfa::DFA>,
-    /// Pattern number → rule number.
+    /// Pattern number → rule number (global).
     pub phrase_rule: Vec<u32>,
-    /// Length in bytes of the longest phrase.
-    pub max_phrase: usize,
-    /// For each group, its `remove_matching` rules.
-    pub group_regex: Vec<Vec<u32>>,
-    /// Some rule touches attributes (so every element's attributes are looked at).
-    pub has_attribute_rules: bool,
+    /// For each group of the part, its `remove_matching` rules (global numbers).
+    group_regex: Vec<Vec<u32>>,
+    /// Rule id → number (global), for `disable`.
+    ids: HashMap<String, u32>,
 }
 
-impl Compiled {
-    /// Compiles `rules` (already filtered for the site and the categories).
-    pub fn new(rules: Vec<Arc<Rule>>, site_files: Vec<Arc<Path>>) -> Compiled {
+impl Part {
+    /// Compiles `rules`, numbering them from `rule_base` and their groups from `group_base`.
+    pub fn new(rules: Vec<Arc<Rule>>, rule_base: u32, group_base: u32) -> Part {
         let mut index = Index::default();
         let mut complex = Vec::new();
         let mut group_of: HashMap<String, u32> = HashMap::new();
@@ -59,7 +62,6 @@ impl Compiled {
         let mut patterns: Vec<String> = Vec::new();
         let mut phrase_rule = Vec::new();
         let mut group_regex: Vec<Vec<u32>> = Vec::new();
-        let mut has_attribute_rules = false;
 
         let mut add =
             |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
@@ -73,15 +75,14 @@ impl Compiled {
                     }
                 }
             };
-        for (n, rule) in rules.iter().enumerate() {
-            let n = n as u32;
+        for (i, rule) in rules.iter().enumerate() {
+            let n = rule_base + i as u32;
             let within = match &rule.action {
                 Action::Remove(s) | Action::Unwrap(s) | Action::Keep(s) => {
                     add(s, Target::Rule(n), &mut complex);
                     None
                 }
                 Action::DropAttributes { selector, .. } | Action::LazyImages { selector } => {
-                    has_attribute_rules = true;
                     add(selector, Target::Rule(n), &mut complex);
                     None
                 }
@@ -103,41 +104,152 @@ impl Compiled {
             if let Some(w) = within {
                 let key = w.source.split_whitespace().collect::<Vec<_>>().join(" ");
                 let next = group_of.len() as u32;
-                let g = *group_of.entry(key).or_insert_with(|| {
-                    add(w, Target::Group(next), &mut complex);
+                let local = *group_of.entry(key).or_insert_with(|| {
+                    add(w, Target::Group(group_base + next), &mut complex);
                     group_regex.push(Vec::new());
                     next
                 });
-                rule_group[n as usize] = Some(g);
+                rule_group[i] = Some(group_base + local);
                 if matches!(rule.action, Action::RemoveMatching { .. }) {
-                    group_regex[g as usize].push(n);
+                    group_regex[local as usize].push(n);
                 }
             }
         }
-        let max_phrase = patterns.iter().map(String::len).max().unwrap_or(0);
         let phrases = (!patterns.is_empty()).then(|| {
             aho_corasick::dfa::Builder::new()
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)
                 .expect("phrases are short, validated strings")
         });
-        Compiled {
+        let ids = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), rule_base + i as u32))
+            .collect();
+        Part {
             rules,
-            site_files,
+            rule_base,
+            group_base,
             index,
             complex,
             groups: group_of.len(),
             rule_group,
             phrases,
             phrase_rule,
-            max_phrase,
             group_regex,
-            has_attribute_rules,
+            ids,
         }
     }
 
-    /// True when some rule looks at text (so the finder must follow the page's text).
-    pub fn has_text_rules(&self) -> bool {
-        self.groups > 0
+    fn has(&self, n: u32) -> bool {
+        n >= self.rule_base && ((n - self.rule_base) as usize) < self.rules.len()
+    }
+}
+
+/// The compiled rules for one page: the shared generic part and the site's part.
+#[derive(Debug)]
+pub struct Compiled {
+    /// `[generic, site]`.
+    pub parts: [Arc<Part>; 2],
+    /// Generic rules the site switches off (global numbers, sorted).
+    disabled: Vec<u32>,
+    /// The site files that applied.
+    pub site_files: Vec<Arc<Path>>,
+}
+
+impl Compiled {
+    /// Compiles all `rules` as one (tests and tools that need no sharing).
+    pub fn new(rules: Vec<Arc<Rule>>, site_files: Vec<Arc<Path>>) -> Compiled {
+        let generic = Arc::new(Part::new(rules, 0, 0));
+        Compiled::with_site(generic, Vec::new(), &[], site_files)
+    }
+
+    /// Adds a site's rules (and its `disable` list) to a shared generic part.
+    pub fn with_site(
+        generic: Arc<Part>,
+        site_rules: Vec<Arc<Rule>>,
+        disable: &[&str],
+        site_files: Vec<Arc<Path>>,
+    ) -> Compiled {
+        let site = Part::new(
+            site_rules,
+            generic.rules.len() as u32,
+            generic.group_base + generic.groups as u32,
+        );
+        let mut disabled: Vec<u32> = disable
+            .iter()
+            .filter_map(|id| generic.ids.get(*id).copied())
+            .collect();
+        disabled.sort_unstable();
+        Compiled {
+            parts: [generic, Arc::new(site)],
+            disabled,
+            site_files,
+        }
+    }
+
+    fn part(&self, n: u32) -> &Part {
+        if self.parts[1].has(n) {
+            &self.parts[1]
+        } else {
+            &self.parts[0]
+        }
+    }
+
+    /// Rule number `n`.
+    pub fn rule(&self, n: u32) -> &Arc<Rule> {
+        let p = self.part(n);
+        &p.rules[(n - p.rule_base) as usize]
+    }
+
+    /// Number of rules (generic and site), disabled ones included.
+    pub fn rule_count(&self) -> usize {
+        self.parts[0].rules.len() + self.parts[1].rules.len()
+    }
+
+    /// Number of rules in force for the page.
+    pub fn rules_in_force(&self) -> usize {
+        self.rule_count() - self.disabled.len()
+    }
+
+    /// Every rule in force, generic first, with its number.
+    pub fn rules(&self) -> impl Iterator<Item = (u32, &Arc<Rule>)> {
+        self.parts
+            .iter()
+            .flat_map(|p| {
+                p.rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (p.rule_base + i as u32, r))
+            })
+            .filter(|(n, _)| !self.is_disabled(*n))
+    }
+
+    /// Whether the site switched rule `n` off.
+    pub fn is_disabled(&self, n: u32) -> bool {
+        !self.disabled.is_empty() && self.disabled.binary_search(&n).is_ok()
+    }
+
+    /// The group of text rule `n`.
+    pub fn rule_group(&self, n: u32) -> Option<u32> {
+        let p = self.part(n);
+        p.rule_group[(n - p.rule_base) as usize]
+    }
+
+    /// The `remove_matching` rules of group `g`.
+    pub fn group_regex(&self, g: u32) -> &[u32] {
+        let p = if g >= self.parts[1].group_base {
+            &self.parts[1]
+        } else {
+            &self.parts[0]
+        };
+        p.group_regex
+            .get((g - p.group_base) as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Number of groups over both parts.
+    pub fn groups(&self) -> usize {
+        self.parts[0].groups + self.parts[1].groups
     }
 }

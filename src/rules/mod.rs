@@ -11,7 +11,7 @@ pub mod compile;
 pub mod schema;
 pub mod selector;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -252,6 +252,8 @@ pub struct RuleBook {
     /// Domain → the site files naming it.
     by_domain: HashMap<String, Vec<usize>>,
     cache: Mutex<HashMap<SiteKey, Arc<compile::Compiled>>>,
+    /// The generic rules compiled per set of categories.
+    generic: Mutex<HashMap<Categories, Arc<compile::Part>>>,
 }
 
 impl RuleBook {
@@ -325,6 +327,7 @@ impl RuleBook {
             dirs,
             by_domain,
             cache: Mutex::new(HashMap::new()),
+            generic: Mutex::new(HashMap::new()),
         }
     }
 
@@ -364,27 +367,44 @@ impl RuleBook {
         if let Some(c) = self.cache.lock().unwrap().get(&key) {
             return c.clone();
         }
-        let disabled: HashSet<&str> = sites
+        let generic = self.generic_part(categories);
+        let disable: Vec<&str> = sites
             .iter()
             .flat_map(|&i| self.files[i].disable.iter().map(String::as_str))
             .collect();
-        let mut rules: Vec<Arc<Rule>> = Vec::new();
-        for f in self.files.iter().filter(|f| f.generic) {
-            rules.extend(
-                f.rules
-                    .iter()
-                    .filter(|r| !disabled.contains(r.id.as_str()))
-                    .cloned(),
-            );
-        }
-        for &i in &sites {
-            rules.extend(self.files[i].rules.iter().cloned());
-        }
-        rules.retain(|r| categories.contains(r.category));
+        let site_rules: Vec<Arc<Rule>> = sites
+            .iter()
+            .flat_map(|&i| self.files[i].rules.iter())
+            .filter(|r| categories.contains(r.category))
+            .cloned()
+            .collect();
         let site_paths = sites.iter().map(|&i| self.files[i].path.clone()).collect();
-        let compiled = Arc::new(compile::Compiled::new(rules, site_paths));
+        let compiled = Arc::new(compile::Compiled::with_site(
+            generic, site_rules, &disable, site_paths,
+        ));
         self.cache.lock().unwrap().insert(key, compiled.clone());
         compiled
+    }
+
+    /// The generic rules of `categories`, compiled once and shared by every site.
+    fn generic_part(&self, categories: Categories) -> Arc<compile::Part> {
+        if let Some(p) = self.generic.lock().unwrap().get(&categories) {
+            return p.clone();
+        }
+        let rules: Vec<Arc<Rule>> = self
+            .files
+            .iter()
+            .filter(|f| f.generic)
+            .flat_map(|f| f.rules.iter())
+            .filter(|r| categories.contains(r.category))
+            .cloned()
+            .collect();
+        let part = Arc::new(compile::Part::new(rules, 0, 0));
+        self.generic
+            .lock()
+            .unwrap()
+            .insert(categories, part.clone());
+        part
     }
 }
 

@@ -1,6 +1,7 @@
 //! One integration-test binary (faster to build than many): a module per area.
 
 mod daemon;
+mod engine;
 mod errors;
 mod golden;
 mod import;

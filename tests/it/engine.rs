@@ -1,0 +1,132 @@
+//! Engine behaviours that fixtures do not show well: which rule wins an element, what a
+//! site's `disable` does, `keep`, and the guard's refusals.
+
+use std::path::Path;
+
+use pare::clean::{self, Input, Options, Report};
+use pare::rules::{Categories, Category, RuleBook, parse_file};
+
+fn book(files: &[(&str, &str)]) -> RuleBook {
+    let parsed = files
+        .iter()
+        .map(|(name, text)| parse_file(Path::new(name), text).unwrap())
+        .collect();
+    RuleBook::from_files(parsed, vec![])
+}
+
+fn clean(book: &RuleBook, url: &str, html: &str, categories: Categories) -> (String, Report) {
+    let opts = Options {
+        url: Some(url.into()),
+        categories,
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    let r = clean::clean(Input::Bytes(html.as_bytes()), book, &opts, &mut out).unwrap();
+    (String::from_utf8(out).unwrap(), r)
+}
+
+const GENERIC: &str = r#"generic = true
+[[rule]]
+id = "g-cookies"
+category = "consent"
+remove_containing = ["we use cookies"]
+within = "div"
+
+[[rule]]
+id = "g-promo"
+category = "promo"
+remove = ".promo"
+"#;
+
+const SITE: &str = r#"domains = ["example.com"]
+disable = ["g-promo"]
+[[rule]]
+id = "s-cookies"
+category = "consent"
+remove_containing = ["we use cookies"]
+within = "div"
+"#;
+
+const PAGE: &str = "<html><body><article><p>A short story, told in two sentences of modest length. \
+    It ends here.</p></article>\
+    <div class=box><p>We use cookies to make this site better for you.</p></div>\
+    <div class=promo>Buy now</div></body></html>";
+
+#[test]
+fn a_site_rule_takes_an_element_over_from_a_generic_rule() {
+    let b = book(&[("generic.toml", GENERIC), ("example.com.toml", SITE)]);
+    // The cookie box holds over 25% of this small page's text (under 60%): too much for
+    // a generic rule, allowed for the site's own.
+    let (out, r) = clean(
+        &b,
+        "https://www.example.com/a",
+        PAGE,
+        Categories::defaults(),
+    );
+    assert!(!out.contains("We use cookies"), "{out}");
+    assert_eq!(r.removals[0].rule, "s-cookies");
+    // The site switched g-promo off.
+    assert!(out.contains("Buy now"), "{out}");
+
+    let (out, r) = clean(&b, "https://elsewhere.org/a", PAGE, Categories::defaults());
+    assert!(out.contains("We use cookies"), "{out}");
+    assert!(r.refused[0].reason.starts_with("holds "), "{:?}", r.refused);
+    assert!(!out.contains("Buy now"), "{out}");
+}
+
+#[test]
+fn keep_applies_only_with_its_category_and_keeps_the_head() {
+    let site = r#"domains = ["example.com"]
+[[rule]]
+id = "k"
+category = "chrome"
+keep = "div.story"
+"#;
+    let b = book(&[("example.com.toml", site)]);
+    let page = "<html><head><title>T</title></head><body><nav>Menu</nav>\
+        <div class=story><p>The whole story, long enough to be most of the page.</p></div>\
+        <footer>Foot</footer></body></html>";
+    let (out, _) = clean(&b, "https://example.com/", page, Categories::defaults());
+    assert_eq!(out, page);
+    let mut cats = Categories::defaults();
+    cats.insert(Category::Chrome);
+    let (out, r) = clean(&b, "https://example.com/", page, cats);
+    assert_eq!(
+        out,
+        "<html><head><title>T</title></head><body><div class=story><p>The whole story, long \
+         enough to be most of the page.</p></div></body></html>"
+    );
+    assert_eq!(r.removals[0].action, "keep");
+}
+
+#[test]
+fn generic_rules_never_take_article_main_or_what_holds_them() {
+    let g = r#"generic = true
+[[rule]]
+id = "wide"
+category = "other"
+remove = "article, .wrap"
+"#;
+    let b = book(&[("g.toml", g)]);
+    let page = "<html><body><div class=wrap><article><p>Story</p></article></div></body></html>";
+    let (out, r) = clean(&b, "https://x.org/", page, Categories::defaults());
+    assert_eq!(out, page);
+    let reasons: Vec<&str> = r.refused.iter().map(|f| f.reason.as_str()).collect();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.starts_with("protected element <article>")),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons.len(), 2);
+}
+
+#[test]
+fn untouched_pages_pass_through_byte_for_byte() {
+    let b = book(&[("generic.toml", GENERIC)]);
+    let page = "<!DOCTYPE html>\n<HTML><Body  class=x><p>caf&eacute; &amp; <b>bold</B><br/>\r\n<!-- c --></p>\
+        <script>if (a<b) document.write('</div>')</script><p>unclosed";
+    let (out, r) = clean(&b, "https://x.org/", page, Categories::defaults());
+    assert_eq!(out, page);
+    assert!(r.removals.is_empty() && r.refused.is_empty());
+}
