@@ -367,8 +367,10 @@ struct Finder {
     gaps: Gaps,
     /// How many open elements hide their text (head, template, …).
     hidden: u32,
-    /// Reused buffers: text runs of one read, attribute names of one element.
+    /// Reused buffers: text runs of one read, attribute names and ranges of one element.
     runs: Vec<(usize, usize)>,
+    names: String,
+    attrs: Vec<(u64, u64, u64, u64)>,
     /// Each part's phrase automaton's state after the last byte scanned.
     ac_state: [StateID; 2],
     /// Phrases that end at the last byte scanned, waiting for the next character:
@@ -376,7 +378,6 @@ struct Finder {
     pending: Vec<(u32, u64, bool)>,
     /// Reused buffer of phrases found in one scan.
     found: Vec<(u32, u64)>,
-    names: String,
     /// The body's content: (start, text start) once `<body>` opened, end once it closed.
     body: Option<(u64, u64)>,
     body_end: Option<(u64, u64)>,
@@ -391,19 +392,26 @@ struct Kept {
     element: String,
 }
 
-struct View<'a, 'b, 'c> {
+/// An element as selectors see it: its attributes read from the raw input.
+struct View<'a> {
     tag: &'a str,
     id: Option<&'a str>,
     class: Option<&'a str>,
-    el: &'a Element<'b, 'c>,
+    gaps: &'a Gaps,
+    /// (name start, name end, value start, value end) of the other attributes.
+    attrs: &'a [(u64, u64, u64, u64)],
 }
 
-impl ElementView for View<'_, '_, '_> {
+impl ElementView for View<'_> {
     fn tag(&self) -> &str {
         self.tag
     }
     fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.el.get_attribute(name).map(Cow::Owned)
+        let &(_, _, vs, ve) = self
+            .attrs
+            .iter()
+            .find(|&&(ns, ne, _, _)| self.gaps.bytes(ns, ne).eq_ignore_ascii_case(name.as_bytes()))?;
+        Some(String::from_utf8_lossy(self.gaps.bytes(vs, ve)))
     }
     fn id(&self) -> Option<&str> {
         self.id
@@ -453,6 +461,7 @@ impl Finder {
             hidden: 0,
             runs: Vec::new(),
             names: String::new(),
+            attrs: Vec::new(),
             ac_state: ac_start,
             pending: Vec::new(),
             found: Vec::new(),
@@ -614,6 +623,8 @@ impl Finder {
         let (mut id, mut class) = (None, None);
         let mut names = std::mem::take(&mut self.names);
         names.clear();
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
         let want_names = rules
             .parts
             .iter()
@@ -637,9 +648,15 @@ impl Finder {
                 id = Some(value());
             } else if name.eq_ignore_ascii_case(b"class") {
                 class = Some(value());
-            } else if want_names {
-                names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
-                names.push('\0');
+            } else {
+                let (vs, ve) = a
+                    .value_source_location()
+                    .map_or((0, 0), |v| (v.bytes().start as u64, v.bytes().end as u64));
+                attrs.push((nl.start as u64, nl.end as u64, vs, ve));
+                if want_names {
+                    names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
+                    names.push('\0');
+                }
             }
         }
         if tag == "body" && self.body.is_none() {
@@ -651,7 +668,8 @@ impl Finder {
                 tag,
                 id: id.as_deref(),
                 class: class.as_deref(),
-                el,
+                gaps: &self.gaps,
+                attrs: &attrs,
             };
             for part in &rules.parts {
                 if !part.index.is_empty() {
@@ -664,6 +682,7 @@ impl Finder {
             }
         }
         self.names = names;
+        self.attrs = attrs;
         self.stack.push(Open {
             raw,
             tag: tag_name.clone(),

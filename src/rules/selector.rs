@@ -359,8 +359,11 @@ impl<T: Copy> Index<T> {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
             self.by_class.entry(cl.clone()).or_default().push(n);
+        } else if let Some(a) = c.attrs.iter().find(|a| a.name != "id" && a.name != "class") {
+            // Attribute names are read from the raw input for every element: cheap keys.
+            self.by_attr.entry(a.name.clone()).or_default().push(n);
         } else if let Some(t) = c.tag.as_ref().filter(|_| !c.attrs.is_empty()) {
-            // `img[width="1"]`: the tag is known without asking for attributes.
+            // `div[class*="ad"]`: keyed by tag rather than by having a class at all.
             self.by_tag.entry(t.clone()).or_default().push(n);
         } else if let Some(a) = c.attrs.iter().find(|a| a.name == "id" || a.name == "class") {
             // `[id^="ad-"]`: every element's id and class are read anyway.
