@@ -77,6 +77,14 @@ pub struct Plan {
     pub len: u64,
 }
 
+/// Raw bytes as text: borrowed when valid UTF-8 (the common case, checked fast).
+fn utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// Elements whose content is parsed but not visible text.
 fn is_hidden(tag: &str) -> bool {
     matches!(tag, "template" | "head" | "select" | "object")
@@ -252,6 +260,8 @@ struct Open {
     cut: Option<(u64, u64, u32)>,
     /// Groups this element is a `within` candidate for (empty for most elements).
     groups: Groups,
+    /// The ancestor compounds (of `A > B`, `A B` selectors) this element matches.
+    anc: Groups,
     id: Option<Box<str>>,
     class: Option<Box<str>>,
     /// A `keep` rule matched this element.
@@ -371,6 +381,8 @@ struct Finder {
     runs: Vec<(usize, usize)>,
     names: String,
     attrs: Vec<(u64, u64, u64, u64)>,
+    /// How many open elements match each ancestor compound.
+    anc_open: Vec<u32>,
     /// Each part's phrase automaton's state after the last byte scanned.
     ac_state: [StateID; 2],
     /// Phrases that end at the last byte scanned, waiting for the next character:
@@ -407,11 +419,12 @@ impl ElementView for View<'_> {
         self.tag
     }
     fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
-        let &(_, _, vs, ve) = self
-            .attrs
-            .iter()
-            .find(|&&(ns, ne, _, _)| self.gaps.bytes(ns, ne).eq_ignore_ascii_case(name.as_bytes()))?;
-        Some(String::from_utf8_lossy(self.gaps.bytes(vs, ve)))
+        let &(_, _, vs, ve) = self.attrs.iter().find(|&&(ns, ne, _, _)| {
+            self.gaps
+                .bytes(ns, ne)
+                .eq_ignore_ascii_case(name.as_bytes())
+        })?;
+        Some(utf8(self.gaps.bytes(vs, ve)))
     }
     fn id(&self) -> Option<&str> {
         self.id
@@ -430,6 +443,7 @@ impl Finder {
                 .unwrap_or_default()
         });
         let rule_count = rules.rule_count();
+        let ancestors = rules.ancestors();
         Finder {
             rules,
             guard,
@@ -462,6 +476,7 @@ impl Finder {
             runs: Vec::new(),
             names: String::new(),
             attrs: Vec::new(),
+            anc_open: vec![0; ancestors],
             ac_state: ac_start,
             pending: Vec::new(),
             found: Vec::new(),
@@ -637,12 +652,7 @@ impl Finder {
             let name = self.gaps.bytes(nl.start as u64, nl.end as u64);
             let value = || {
                 a.value_source_location()
-                    .map(|v| {
-                        let v = v.bytes();
-                        String::from_utf8_lossy(self.gaps.bytes(v.start as u64, v.end as u64))
-                            .into_owned()
-                    })
-                    .unwrap_or_default()
+                    .map_or((0, 0), |v| (v.bytes().start as u64, v.bytes().end as u64))
             };
             if name.eq_ignore_ascii_case(b"id") {
                 id = Some(value());
@@ -663,23 +673,44 @@ impl Finder {
             self.body = Some((loc.end as u64, self.pos()));
         }
         let mut hits = std::mem::take(&mut self.hits);
+        let mut anc = Groups::default();
+        let id_text = id.map(|(s, e)| utf8(self.gaps.bytes(s, e)));
+        let class_text = class.map(|(s, e)| utf8(self.gaps.bytes(s, e)));
         {
             let view = View {
                 tag,
-                id: id.as_deref(),
-                class: class.as_deref(),
+                id: id_text.as_deref(),
+                class: class_text.as_deref(),
                 gaps: &self.gaps,
                 attrs: &attrs,
             };
+            let names = || names.split('\0').filter(|n| !n.is_empty());
+            let parent = self.stack.last().map(|o| &o.anc);
             for part in &rules.parts {
-                if !part.index.is_empty() {
-                    part.index.for_each_match(
-                        &view,
-                        names.split('\0').filter(|n| !n.is_empty()),
-                        |t| hits.push(t),
-                    );
+                if part.index.is_empty() {
+                    continue;
+                }
+                let base = part.anc_base;
+                let anc_open = &self.anc_open;
+                let rel = |a: u32, child: bool| {
+                    let g = base + a;
+                    if child {
+                        parent.is_some_and(|p| p.contains(g))
+                    } else {
+                        anc_open.get(g as usize).is_some_and(|&n| n > 0)
+                    }
+                };
+                part.index
+                    .for_each_match(&view, names(), &rel, |t| hits.push(t));
+                if part.index.ancestor_count() > 0 {
+                    part.index.for_each_ancestor_match(&view, names(), |a| {
+                        anc.insert(base + a);
+                    });
                 }
             }
+        }
+        for g in anc.iter() {
+            self.anc_open[g as usize] += 1;
         }
         self.names = names;
         self.attrs = attrs;
@@ -695,8 +726,14 @@ impl Finder {
             unwrap: None,
             cut: None,
             groups: Groups::default(),
-            id: id.map(String::into_boxed_str),
-            class: class.map(String::into_boxed_str),
+            anc,
+            // Kept for reports, only for elements some selector matched.
+            id: id_text
+                .filter(|_| !hits.is_empty())
+                .map(|t| t.into_owned().into_boxed_str()),
+            class: class_text
+                .filter(|_| !hits.is_empty())
+                .map(|t| t.into_owned().into_boxed_str()),
             keep: None,
         });
         if !hits.is_empty() {
@@ -1019,6 +1056,9 @@ impl Finder {
         let depth = self.stack.len() - 1;
         let pos = self.pos();
         let o = self.stack.pop().expect("close on an empty stack");
+        for g in o.anc.iter() {
+            self.anc_open[g as usize] -= 1;
+        }
         if is_hidden(&o.tag) && self.hidden > 0 && end.is_none_or(|(_, (s, e))| s != e) {
             self.hidden -= 1;
         }

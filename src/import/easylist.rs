@@ -826,14 +826,14 @@ mod tests {
     fn slow_generic_selectors_need_asking_for() {
         let lists = [(
             "easylist-cookies.txt",
-            "##.bar > .x\n##.bar:not(body)\nexample.com##.bar > .x\n",
+            "##.a .bar > .x\n##.bar:not(body)\nexample.com##.a .bar > .x\n",
         )];
         let (files, rep) = run(&lists);
         let g = file(&files, "easylist-cookies.toml");
         assert_eq!(
             g.rules.len(),
             1,
-            "`:not(compound)` is indexed, the child combinator is not"
+            "`:not(compound)` and two-compound combinators are indexed, three compounds are not"
         );
         assert_eq!(g.rules[0].remove.as_deref(), Some(".bar:not(body)"));
         assert_eq!(

@@ -33,6 +33,8 @@ pub struct Part {
     pub rule_base: u32,
     /// Group `group_base + i` is this part's group `i`.
     pub group_base: u32,
+    /// Ancestor compound `anc_base + i` is this part's index's ancestor `i`.
+    pub anc_base: u32,
     /// Simple selectors, matched by hash lookups.
     pub index: Index<Target>,
     /// Selectors lol_html has to match itself.
@@ -54,7 +56,7 @@ pub struct Part {
 
 impl Part {
     /// Compiles `rules`, numbering them from `rule_base` and their groups from `group_base`.
-    pub fn new(rules: Vec<Arc<Rule>>, rule_base: u32, group_base: u32) -> Part {
+    pub fn new(rules: Vec<Arc<Rule>>, rule_base: u32, group_base: u32, anc_base: u32) -> Part {
         let mut index = Index::default();
         let mut complex = Vec::new();
         let mut group_of: HashMap<String, u32> = HashMap::new();
@@ -67,6 +69,9 @@ impl Part {
             |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
                 for c in &sel.simple {
                     index.insert(c.clone(), t);
+                }
+                for (a, child, b) in &sel.pairs {
+                    index.insert_pair(a.clone(), *child, b.clone(), t);
                 }
                 for s in &sel.complex {
                     // Validated when the rule file was loaded.
@@ -130,6 +135,7 @@ impl Part {
             rules,
             rule_base,
             group_base,
+            anc_base,
             index,
             complex,
             groups: group_of.len(),
@@ -160,7 +166,7 @@ pub struct Compiled {
 impl Compiled {
     /// Compiles all `rules` as one (tests and tools that need no sharing).
     pub fn new(rules: Vec<Arc<Rule>>, site_files: Vec<Arc<Path>>) -> Compiled {
-        let generic = Arc::new(Part::new(rules, 0, 0));
+        let generic = Arc::new(Part::new(rules, 0, 0, 0));
         Compiled::with_site(generic, Vec::new(), &[], site_files)
     }
 
@@ -175,6 +181,7 @@ impl Compiled {
             site_rules,
             generic.rules.len() as u32,
             generic.group_base + generic.groups as u32,
+            generic.anc_base + generic.index.ancestor_count() as u32,
         );
         let mut disabled: Vec<u32> = disable
             .iter()
@@ -246,6 +253,11 @@ impl Compiled {
         p.group_regex
             .get((g - p.group_base) as usize)
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Number of ancestor compounds over both parts.
+    pub fn ancestors(&self) -> usize {
+        self.parts[0].index.ancestor_count() + self.parts[1].index.ancestor_count()
     }
 
     /// Number of groups over both parts.

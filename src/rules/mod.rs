@@ -21,7 +21,7 @@ use toml::Spanned;
 
 use crate::text::normalize;
 use schema::{RawExample, RawFile, RawRule};
-use selector::{Compound, parse_compound, split_list};
+use selector::{Compound, parse_compound, parse_pair, split_list};
 
 /// What kind of clutter a rule removes. Logs, reports and the on/off switches use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -138,6 +138,8 @@ impl fmt::Display for Origin {
 pub struct Selectors {
     pub source: String,
     pub simple: Vec<Compound>,
+    /// `A > B` and `A B`: (A, whether `>`, B), matched by the index too.
+    pub pairs: Vec<(Compound, bool, Compound)>,
     pub complex: Vec<String>,
 }
 
@@ -399,7 +401,7 @@ impl RuleBook {
             .filter(|r| categories.contains(r.category))
             .cloned()
             .collect();
-        let part = Arc::new(compile::Part::new(rules, 0, 0));
+        let part = Arc::new(compile::Part::new(rules, 0, 0, 0));
         self.generic
             .lock()
             .unwrap()
@@ -842,16 +844,21 @@ fn selectors(cx: &mut Ctx<'_>, s: &Spanned<String>) -> Option<Selectors> {
 /// Sorts an already validated selector list into indexable and not.
 pub fn selectors_unchecked(src: &str) -> Selectors {
     let mut simple = Vec::new();
+    let mut pairs = Vec::new();
     let mut complex = Vec::new();
     for part in split_list(src) {
-        match parse_compound(part) {
-            Some(c) => simple.push(c),
-            None => complex.push(part.to_string()),
+        if let Some(c) = parse_compound(part) {
+            simple.push(c);
+        } else if let Some(p) = parse_pair(part) {
+            pairs.push(p);
+        } else {
+            complex.push(part.to_string());
         }
     }
     Selectors {
         source: src.to_string(),
         simple,
+        pairs,
         complex,
     }
 }

@@ -319,6 +319,47 @@ pub fn parse_compound(sel: &str) -> Option<Compound> {
     Some(c)
 }
 
+/// `A > B` (parent) or `A B` (ancestor): the element matching `B` must sit in an element
+/// matching ancestor compound number `anc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rel {
+    pub anc: u32,
+    pub child: bool,
+}
+
+/// Parses `A B` or `A > B` (two compound selectors) into (A, whether `>`, B).
+pub fn parse_pair(sel: &str) -> Option<(Compound, bool, Compound)> {
+    let s = sel.trim();
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    let mut cut = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth -= 1,
+            (None, c) if depth == 0 && (c.is_whitespace() || c == '>') => {
+                if cut.is_none() {
+                    cut = Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    let at = cut?;
+    let (a, rest) = s.split_at(at);
+    let rest_trim = rest.trim_start();
+    let child = rest_trim.starts_with('>');
+    let b = rest_trim.trim_start_matches('>').trim_start();
+    if b.is_empty()
+        || b.contains(|c: char| c.is_whitespace() || c == '>') && parse_compound(b).is_none()
+    {
+        return None;
+    }
+    Some((parse_compound(a)?, child, parse_compound(b)?))
+}
+
 /// Index keys for compounds keyed on having an id or a class attribute (kept apart from
 /// the attribute names callers list, which never include these).
 const ID_KEY: &str = " id";
@@ -329,7 +370,13 @@ const CLASS_KEY: &str = " class";
 /// Each entry carries a caller-chosen payload `T` (a rule or a group number).
 #[derive(Debug)]
 pub struct Index<T> {
-    compounds: Vec<(Compound, T)>,
+    /// Each selector's subject compound, its payload and, for `A > B` / `A B`, which
+    /// ancestor compound must hold it (and whether as its parent).
+    compounds: Vec<(Compound, T, Option<Rel>)>,
+    /// The distinct ancestor compounds of `A > B` / `A B` selectors, by source text.
+    ancestor_ids: HashMap<String, u32>,
+    /// Finds which ancestor compounds an element matches.
+    ancestors: Option<Box<Index<u32>>>,
     by_id: FastMap<String, Vec<u32>>,
     by_class: FastMap<String, Vec<u32>>,
     by_attr: FastMap<String, Vec<u32>>,
@@ -341,6 +388,8 @@ impl<T> Default for Index<T> {
     fn default() -> Self {
         Index {
             compounds: Vec::new(),
+            ancestor_ids: HashMap::new(),
+            ancestors: None,
             by_id: FastMap::default(),
             by_class: FastMap::default(),
             by_attr: FastMap::default(),
@@ -354,6 +403,40 @@ impl<T: Copy> Index<T> {
     /// Adds a compound selector under its most selective key: id, then a class, then an
     /// attribute name, then the tag.
     pub fn insert(&mut self, c: Compound, payload: T) {
+        self.insert_rel(c, payload, None);
+    }
+
+    /// Adds `ancestor > subject` (`child`) or `ancestor subject`.
+    pub fn insert_pair(&mut self, ancestor: Compound, child: bool, subject: Compound, payload: T) {
+        let key = format!("{ancestor:?}");
+        let next = self.ancestor_ids.len() as u32;
+        let anc = *self.ancestor_ids.entry(key).or_insert_with(|| {
+            self.ancestors
+                .get_or_insert_with(Default::default)
+                .insert(ancestor, next);
+            next
+        });
+        self.insert_rel(subject, payload, Some(Rel { anc, child }));
+    }
+
+    /// Number of distinct ancestor compounds.
+    pub fn ancestor_count(&self) -> usize {
+        self.ancestor_ids.len()
+    }
+
+    /// Calls `hit` with every ancestor compound `el` matches.
+    pub fn for_each_ancestor_match<'a>(
+        &self,
+        el: &dyn ElementView,
+        attr_names: impl Iterator<Item = &'a str>,
+        hit: impl FnMut(u32),
+    ) {
+        if let Some(a) = &self.ancestors {
+            a.for_each_match(el, attr_names, &|_, _| true, hit);
+        }
+    }
+
+    fn insert_rel(&mut self, c: Compound, payload: T, rel: Option<Rel>) {
         let n = self.compounds.len() as u32;
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
@@ -376,7 +459,7 @@ impl<T: Copy> Index<T> {
         } else {
             self.universal.push(n);
         }
-        self.compounds.push((c, payload));
+        self.compounds.push((c, payload, rel));
     }
 
     /// Number of selectors held.
@@ -414,16 +497,19 @@ impl<T: Copy> Index<T> {
     /// Calls `hit` with the payload of every selector that matches `el`.
     /// `attr_names` lists the element's attribute names (only read when
     /// [`wants_attribute_names`](Self::wants_attribute_names)).
+    /// `rel(anc, child)` says whether the element sits in (`child`: directly in) an open
+    /// element matching ancestor compound `anc`.
     pub fn for_each_match<'a>(
         &self,
         el: &dyn ElementView,
         attr_names: impl Iterator<Item = &'a str>,
+        rel: &dyn Fn(u32, bool) -> bool,
         mut hit: impl FnMut(T),
     ) {
         let mut check = |ns: Option<&Vec<u32>>| {
             for &n in ns.into_iter().flatten() {
-                let (c, p) = &self.compounds[n as usize];
-                if c.matches(el) {
+                let (c, p, r) = &self.compounds[n as usize];
+                if c.matches(el) && r.is_none_or(|r| rel(r.anc, r.child)) {
                     hit(*p);
                 }
             }
@@ -520,7 +606,9 @@ mod tests {
         ix.insert(parse_compound(":not(span)").unwrap(), 2);
         ix.insert(parse_compound(".a:not(div)").unwrap(), 3);
         let mut got = Vec::new();
-        ix.for_each_match(&el, ["class", "id"].into_iter(), |p| got.push(p));
+        ix.for_each_match(&el, ["class", "id"].into_iter(), &|_, _| true, |p| {
+            got.push(p)
+        });
         got.sort();
         assert_eq!(got, vec![1, 2]);
     }
@@ -550,9 +638,44 @@ mod tests {
             ],
         );
         let mut got = Vec::new();
-        ix.for_each_match(&el, ["id", "class", "data-ad"].into_iter(), |p| got.push(p));
+        ix.for_each_match(
+            &el,
+            ["id", "class", "data-ad"].into_iter(),
+            &|_, _| true,
+            |p| got.push(p),
+        );
         got.sort();
         assert_eq!(got, vec![0, 1, 2, 5]);
+    }
+
+    #[test]
+    fn pairs_parse_and_match_through_the_relation() {
+        let (a, child, b) = parse_pair("div.box > a[href]").unwrap();
+        assert!(child && a.classes == ["box"] && b.tag.as_deref() == Some("a"));
+        let (a, child, _) = parse_pair("nav   a").unwrap();
+        assert!(!child && a.tag.as_deref() == Some("nav"));
+        assert!(parse_pair("a b c").is_none());
+        assert!(parse_pair("div + p").is_none());
+        assert!(parse_pair(".x").is_none());
+        let mut ix = Index::default();
+        let (a, child, b) = parse_pair("nav a").unwrap();
+        ix.insert_pair(a, child, b, 7);
+        assert_eq!(ix.ancestor_count(), 1);
+        let el = El("a", vec![]);
+        let mut got = Vec::new();
+        ix.for_each_match(
+            &el,
+            std::iter::empty(),
+            &|anc, child| anc == 0 && !child,
+            |p| got.push(p),
+        );
+        assert_eq!(got, vec![7]);
+        got.clear();
+        ix.for_each_match(&el, std::iter::empty(), &|_, _| false, |p| got.push(p));
+        assert!(got.is_empty());
+        let mut ancs = Vec::new();
+        ix.for_each_ancestor_match(&El("nav", vec![]), std::iter::empty(), |a| ancs.push(a));
+        assert_eq!(ancs, vec![0]);
     }
 
     #[test]
