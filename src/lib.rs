@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod lab;
 pub mod logging;
 pub mod rules;
+pub mod status;
 pub mod systemd;
 pub mod text;
 pub mod watch;
