@@ -3,5 +3,6 @@
 mod daemon;
 mod errors;
 mod golden;
+mod install;
 mod lab;
 mod service;
