@@ -33,6 +33,8 @@ pub enum Command {
     Check(RulesArgs),
     /// Run the inbox daemon (see docs/DAEMON.md).
     Run(crate::daemon::RunArgs),
+    /// Show what the daemon is doing: running or not, counts, last error, rules.
+    Status(crate::status::StatusArgs),
     /// The rule-writing tools: `test`, `explain`, `suggest`.
     #[command(flatten)]
     Lab(crate::lab::LabCommand),
@@ -137,6 +139,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean_command(a),
         Command::Check(a) => check_command(a),
         Command::Run(a) => crate::daemon::run_command(a),
+        Command::Status(a) => crate::status::status_command(a),
         Command::Lab(c) => crate::lab::run(c),
         Command::Import(a) => crate::import::cli::run(a),
     }

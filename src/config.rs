@@ -116,6 +116,24 @@ impl Config {
         Ok(self)
     }
 
+    /// The config `pare run` and `pare status` use: the file given, else
+    /// [`DEFAULT_PATH`] if it exists, else [`Config::local_defaults`]; with absolute
+    /// paths.
+    pub fn find(given: Option<&Path>) -> Result<Config, ConfigError> {
+        let default = Path::new(DEFAULT_PATH);
+        let (path, config) = match given {
+            Some(p) => (p, Config::load(p)?),
+            None if default.exists() => (default, Config::load(default)?),
+            None => (Path::new(""), Config::local_defaults()),
+        };
+        config.absolute().map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: format!("cannot resolve paths: {e}"),
+        })
+    }
+
     /// Reads and validates a config file. Relative paths in it are taken from the
     /// config file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -16,6 +16,7 @@ pub mod import;
 pub mod lab;
 pub mod logging;
 pub mod rules;
+pub mod status;
 pub mod systemd;
 pub mod text;
 pub mod watch;

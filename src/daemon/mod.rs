@@ -32,7 +32,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-use crate::config::{Config, DEFAULT_PATH};
+use crate::config::Config;
 use crate::rules::RuleBook;
 use crate::systemd::Notifier;
 use crate::watch::{Filter, Found, Settings, Watch};
@@ -45,24 +45,16 @@ pub struct RunArgs {
     /// ./outbox, ./failed and ./rules in the current folder).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Log lines as `journal` (priority prefixes, no timestamps), `human` or `json`;
+    /// `auto` picks `journal` when stderr is the systemd journal.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "auto")]
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// Entry point of `pare run`: config, logging, runtime, signals; exit code.
 pub fn run_command(args: RunArgs) -> ExitCode {
-    crate::logging::init_logging();
-    let config = match &args.config {
-        Some(p) => Config::load(p),
-        None if Path::new(DEFAULT_PATH).exists() => Config::load(Path::new(DEFAULT_PATH)),
-        None => Ok(Config::local_defaults()),
-    };
-    let config = match config.and_then(|c| {
-        c.absolute().map_err(|e| crate::config::ConfigError {
-            path: args.config.clone().unwrap_or_default(),
-            line: 0,
-            col: 0,
-            message: format!("cannot resolve paths: {e}"),
-        })
-    }) {
+    crate::logging::init_logging_as(args.log_format);
+    let config = match Config::find(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -589,19 +581,15 @@ impl State {
             return;
         }
         self.dirty = false;
-        let text = format!(
-            "{}processed {}, failed {}, queued {}, working {}{}",
-            if self.stopping { "stopping: " } else { "" },
-            self.processed,
-            self.failed,
-            self.queue.len(),
-            self.running.len(),
-            if self.blocked.is_some() {
-                " (cannot publish; retrying)"
-            } else {
-                ""
-            }
-        );
+        let text = crate::status::Counts {
+            processed: self.processed,
+            failed: self.failed,
+            queued: self.queue.len(),
+            working: self.running.len(),
+            publishing_blocked: self.blocked.is_some(),
+            stopping: self.stopping,
+        }
+        .line();
         self.notifier.status(&text);
         let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let json = serde_json::json!({

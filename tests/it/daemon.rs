@@ -220,6 +220,10 @@ fn a_file_renamed_in_is_cleaned_once_and_logged() {
     wait_for("inbox and work empty", DEADLINE, || {
         claims(&env).is_empty() && inputs(&env).is_empty()
     });
+    // The line is logged once the worker reports back, just after the output appears.
+    wait_for("a cleaned line in the log", DEADLINE, || {
+        d.log().contains(" cleaned ")
+    });
     let log = d.log();
     let line = log
         .lines()

@@ -5,4 +5,6 @@ mod engine;
 mod errors;
 mod golden;
 mod import;
+mod install;
 mod lab;
+mod service;
