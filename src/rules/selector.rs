@@ -339,10 +339,8 @@ pub fn parse_pair(sel: &str) -> Option<(Compound, bool, Compound)> {
             (None, '"' | '\'') => quote = Some(c),
             (None, '[' | '(') => depth += 1,
             (None, ']' | ')') => depth -= 1,
-            (None, c) if depth == 0 && (c.is_whitespace() || c == '>') => {
-                if cut.is_none() {
-                    cut = Some(i);
-                }
+            (None, c) if depth == 0 && (c.is_whitespace() || c == '>') && cut.is_none() => {
+                cut = Some(i);
             }
             _ => {}
         }
