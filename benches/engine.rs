@@ -46,13 +46,13 @@ fn generated_page(n: usize) -> Vec<u8> {
             "<p class=para>Paragraph {i} of the story, with <a href=\"/x/{i}\">a link</a> and some \
              <em>emphasis</em> in a sentence long enough to look like prose &amp; carry entities.</p>"
         ));
-        if i % 7 == 3 {
+        if i % 50 == 3 {
             s.push_str(
                 "<div class=\"newsletter-signup\"><h3>Sign up for our newsletter</h3>\
                  <form action=/subscribe><input type=email name=e><button>Go</button></form></div>",
             );
         }
-        if i % 11 == 5 {
+        if i % 100 == 5 {
             s.push_str("<div class=share-buttons><a href=#>Share</a> <a href=#>Tweet</a></div>");
         }
     }

@@ -338,6 +338,8 @@ const WINDOW_KEEP: usize = 4096;
 /// `remove_matching` looks at elements whose text is at most this long.
 const REGEX_MAX_TEXT: u64 = 2048;
 const PREVIEW_CHARS: usize = 80;
+/// Removals described in full (element and text) in a report; later ones only counted.
+const DETAILED: usize = 10_000;
 
 struct Finder {
     rules: Arc<Compiled>,
@@ -842,6 +844,7 @@ impl Finder {
         }
         let o = &self.stack[depth];
         let id = self.cands.len() as u32;
+        let detailed = self.cands.len() < DETAILED;
         let mut c = Cand {
             rule: n,
             kind: CandKind::Element,
@@ -850,9 +853,11 @@ impl Finder {
             text_start: o.text_start,
             text_len: 0,
             state: CandState::Open,
-            element: describe(o),
+            // Past the first DETAILED candidates, reports carry no text: a huge page with
+            // a huge number of removals must not grow memory by their descriptions.
+            element: if detailed { describe(o) } else { String::new() },
             preview: String::new(),
-            preview_done: false,
+            preview_done: !detailed,
             protected: None,
         };
         if !from_start {
