@@ -336,7 +336,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
             Ok(rep) => {
                 bytes_in += rep.bytes_in;
                 bytes_out += rep.bytes_out;
-                removed += rep.removals.len();
+                removed += rep.removal_count();
             }
             Err(e) => {
                 failed += 1;

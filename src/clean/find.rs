@@ -25,7 +25,7 @@ use aho_corasick::automaton::StateID;
 
 use crate::rules::compile::{Compiled, Target};
 use crate::rules::selector::ElementView;
-use crate::rules::{Action, Rule};
+use crate::rules::{Action, Category, Rule};
 use crate::text::Normalizer;
 
 /// One byte-range change to the input, applied by pass 2.
@@ -64,6 +64,17 @@ pub enum AttrEdit {
     Rename(&'static str),
 }
 
+/// Which report entry an edit stands for.
+#[derive(Debug, Clone, Copy)]
+enum Rem {
+    /// An unwrap or attribute change: not a removal.
+    None,
+    /// `Plan::removals[i]`.
+    Listed(usize),
+    /// A removal past the listed ones: only counted.
+    Counted(Category),
+}
+
 /// What the finder decided.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -71,6 +82,10 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     pub removals: Vec<Removal>,
     pub refused: Vec<Refusal>,
+    /// Removals past the first 10,000, counted per category (not listed).
+    pub unlisted: std::collections::BTreeMap<Category, usize>,
+    /// Refusals past the first 10,000, counted.
+    pub refused_unlisted: usize,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     /// Bytes read.
@@ -385,6 +400,14 @@ struct Finder {
     attrs: Vec<(u64, u64, u64, u64)>,
     /// How many open elements match each ancestor compound.
     anc_open: Vec<u32>,
+    /// Candidates made so far (the first DETAILED are described in reports).
+    made: usize,
+    /// Slots of `cands` free for reuse.
+    free: Vec<u32>,
+    /// Removals accepted as soon as they closed: (start, end, category).
+    early: Vec<(u64, u64, Category)>,
+    /// Some `keep` rule is in force (its ranges are known only at the end).
+    keeps_possible: bool,
     /// Each part's phrase automaton's state after the last byte scanned.
     ac_state: [StateID; 2],
     /// Phrases that end at the last byte scanned, waiting for the next character:
@@ -446,6 +469,9 @@ impl Finder {
         });
         let rule_count = rules.rule_count();
         let ancestors = rules.ancestors();
+        let keeps_possible = rules
+            .rules()
+            .any(|(_, r)| matches!(r.action, Action::Keep(_)));
         Finder {
             rules,
             guard,
@@ -479,6 +505,10 @@ impl Finder {
             names: String::new(),
             attrs: Vec::new(),
             anc_open: vec![0; ancestors],
+            made: 0,
+            free: Vec::new(),
+            early: Vec::new(),
+            keeps_possible,
             ac_state: ac_start,
             pending: Vec::new(),
             found: Vec::new(),
@@ -843,8 +873,8 @@ impl Finder {
             return;
         }
         let o = &self.stack[depth];
-        let id = self.cands.len() as u32;
-        let detailed = self.cands.len() < DETAILED;
+        let detailed = self.made < DETAILED;
+        self.made += 1;
         let mut c = Cand {
             rule: n,
             kind: CandKind::Element,
@@ -863,10 +893,19 @@ impl Finder {
         if !from_start {
             self.fill_preview(&mut c, false);
         }
-        if !c.preview_done {
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.cands[id as usize] = c;
+                id
+            }
+            None => {
+                self.cands.push(c);
+                self.cands.len() as u32 - 1
+            }
+        };
+        if !self.cands[id as usize].preview_done {
             self.previews.push(id);
         }
-        self.cands.push(c);
         self.stack[depth].cand = Some(id);
     }
 
@@ -1112,6 +1151,7 @@ impl Finder {
             } else {
                 c.state = CandState::Unsafe(unsafe_reason);
             }
+            self.settle_early(id, pos);
         }
         if let (Some(n), true, Some((_, (_, e)))) = (o.keep, own, end) {
             self.keeps.push(Kept {
@@ -1173,6 +1213,28 @@ impl Finder {
         }
     }
 
+    /// A candidate that closed safely, holds nothing protected, and holds less text than
+    /// the guard's limit of the text read *so far* (the page's total can only be larger)
+    /// is accepted now. Undescribed ones then leave the candidate list for a compact
+    /// one, so memory does not grow with the number of removals of a huge page.
+    fn settle_early(&mut self, id: u32, pos: u64) {
+        let c = &self.cands[id as usize];
+        if !c.preview_done || !c.element.is_empty() || c.state != CandState::Closed {
+            return;
+        }
+        let rule = self.rules.rule(c.rule);
+        let limit = if rule.generic {
+            self.guard.generic_max_share
+        } else {
+            self.guard.site_max_share
+        };
+        if self.keeps_possible || c.protected.is_some() || c.text_len as f64 > limit * pos as f64 {
+            return;
+        }
+        self.early.push((c.start, c.end, rule.category));
+        self.free.push(id);
+    }
+
     /// `remove_matching` rules, tested when a `within` element ends.
     fn regex_candidates(&mut self, o: &Open, depth: usize, text_len: u64, pos: u64) {
         if o.cand.is_some() || text_len > REGEX_MAX_TEXT || o.text_start < self.window_base {
@@ -1224,7 +1286,7 @@ impl Finder {
         len: u64,
         total: u64,
         plan: &mut Plan,
-        edits: &mut Vec<(Edit, Option<usize>)>,
+        edits: &mut Vec<(Edit, Rem)>,
         refused: &mut Vec<(u64, Refusal)>,
     ) -> Vec<(u64, u64)> {
         let Some(first) = self.keeps.first() else {
@@ -1306,7 +1368,7 @@ impl Finder {
         plan.removals.push(r);
         let idx = plan.removals.len() - 1;
         for (s, e) in gaps {
-            edits.push((Edit::Cut { start: s, end: e }, Some(idx)));
+            edits.push((Edit::Cut { start: s, end: e }, Rem::Listed(idx)));
         }
         ranges.iter().map(|k| (k.start, k.end)).collect()
     }
@@ -1326,10 +1388,20 @@ impl Finder {
             len,
             ..Plan::default()
         };
-        let mut edits: Vec<(Edit, Option<usize>)> = Vec::new();
+        let mut edits: Vec<(Edit, Rem)> = Vec::new();
         let mut refused: Vec<(u64, Refusal)> = Vec::new();
         let kept = self.keep_gaps(len, total, &mut plan, &mut edits, &mut refused);
-        for c in &self.cands {
+        let mut free = vec![false; self.cands.len()];
+        for &id in &self.free {
+            free[id as usize] = true;
+        }
+        for &(start, end, category) in &self.early {
+            edits.push((Edit::Cut { start, end }, Rem::Counted(category)));
+        }
+        for (i, c) in self.cands.iter().enumerate() {
+            if free[i] {
+                continue;
+            }
             // Nothing may take an element that a `keep` rule kept.
             if kept.iter().any(|&(s, e)| c.start <= s && e <= c.end) {
                 continue;
@@ -1359,6 +1431,24 @@ impl Finder {
                     _ => None,
                 },
             };
+            let listed = match reason {
+                Some(_) => refused.len() < DETAILED,
+                None => plan.removals.len() < DETAILED,
+            };
+            if !listed {
+                // Past the first DETAILED: counted, not described.
+                match reason {
+                    Some(_) => plan.refused_unlisted += 1,
+                    None => edits.push((
+                        Edit::Cut {
+                            start: c.start,
+                            end: c.end,
+                        },
+                        Rem::Counted(rule.category),
+                    )),
+                }
+                continue;
+            }
             let mut r = Removal {
                 rule: rule.id.clone(),
                 category: rule.category,
@@ -1384,7 +1474,7 @@ impl Finder {
                             start: c.start,
                             end: c.end,
                         },
-                        Some(plan.removals.len() - 1),
+                        Rem::Listed(plan.removals.len() - 1),
                     ));
                 }
             }
@@ -1395,15 +1485,15 @@ impl Finder {
                     start: u.start,
                     end: u.tag_end,
                 },
-                None,
+                Rem::None,
             ));
             if let Some((s, e)) = u.end_tag {
-                edits.push((Edit::Cut { start: s, end: e }, None));
+                edits.push((Edit::Cut { start: s, end: e }, Rem::None));
             }
         }
         plan.unwrapped = self.unwraps.len();
         for e in self.attr_edits {
-            edits.push((e, None));
+            edits.push((e, Rem::None));
         }
         // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
         edits.sort_by(|a, b| {
@@ -1424,8 +1514,10 @@ impl Finder {
             } else {
                 plan.attributes_changed += 1;
             }
-            if let Some(i) = rem {
-                kept_removals[i] = true;
+            match rem {
+                Rem::Listed(i) => kept_removals[i] = true,
+                Rem::Counted(c) => *plan.unlisted.entry(c).or_default() += 1,
+                Rem::None => {}
             }
             plan.edits.push(e);
         }

@@ -127,8 +127,15 @@ pub struct Report {
     pub site_files: Vec<String>,
     /// Rules in force for this page.
     pub rules: usize,
+    /// The removals, described (the first 10,000 of a page).
     pub removals: Vec<Removal>,
     pub refused: Vec<Refusal>,
+    /// Removals past the described ones, counted per category.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub removals_unlisted: std::collections::BTreeMap<Category, usize>,
+    /// Refusals past the described ones.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_unlisted: usize,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     pub bytes_in: u64,
@@ -140,9 +147,20 @@ impl Report {
     pub fn per_category(&self) -> Vec<(Category, usize)> {
         Category::ALL
             .into_iter()
-            .map(|c| (c, self.removals.iter().filter(|r| r.category == c).count()))
+            .map(|c| {
+                let listed = self.removals.iter().filter(|r| r.category == c).count();
+                (
+                    c,
+                    listed + self.removals_unlisted.get(&c).copied().unwrap_or(0),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect()
+    }
+
+    /// Number of removals, listed or not.
+    pub fn removal_count(&self) -> usize {
+        self.removals.len() + self.removals_unlisted.values().sum::<usize>()
     }
 }
 
@@ -164,6 +182,10 @@ pub enum CleanError {
     Changed,
     #[error("HTML engine error: {0}")]
     Engine(String),
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How many bytes of the start are read to sniff the kind, encoding and URL.
@@ -229,6 +251,8 @@ pub fn clean(
         rules: compiled.rules_in_force(),
         removals: Vec::new(),
         refused: Vec::new(),
+        removals_unlisted: Default::default(),
+        refused_unlisted: 0,
         unwrapped: 0,
         attributes_changed: 0,
         bytes_in: 0,
@@ -267,6 +291,8 @@ pub fn clean(
             report.bytes_in = plan.len;
             report.removals = plan.removals;
             report.refused = plan.refused;
+            report.removals_unlisted = plan.unlisted;
+            report.refused_unlisted = plan.refused_unlisted;
             report.unwrapped = plan.unwrapped;
             report.attributes_changed = plan.attributes_changed;
         }
