@@ -38,7 +38,8 @@ pub enum Edit {
     Attrs {
         start: u64,
         end: u64,
-        ops: Vec<(u64, AttrEdit)>,
+        /// Boxed: most edits are cuts, and a huge page holds many.
+        ops: Box<Vec<(u64, AttrEdit)>>,
     },
 }
 
@@ -70,7 +71,7 @@ enum Rem {
     /// An unwrap or attribute change: not a removal.
     None,
     /// `Plan::removals[i]`.
-    Listed(usize),
+    Listed(u32),
     /// A removal past the listed ones: only counted.
     Counted(Category),
 }
@@ -841,7 +842,7 @@ impl Finder {
             self.attr_edits.push(Edit::Attrs {
                 start,
                 end,
-                ops: Vec::new(),
+                ops: Box::default(),
             });
         }
         let Some(Edit::Attrs { ops: have, .. }) = self.attr_edits.last_mut() else {
@@ -1368,7 +1369,7 @@ impl Finder {
         plan.removals.push(r);
         let idx = plan.removals.len() - 1;
         for (s, e) in gaps {
-            edits.push((Edit::Cut { start: s, end: e }, Rem::Listed(idx)));
+            edits.push((Edit::Cut { start: s, end: e }, Rem::Listed(idx as u32)));
         }
         ranges.iter().map(|k| (k.start, k.end)).collect()
     }
@@ -1474,7 +1475,7 @@ impl Finder {
                             start: c.start,
                             end: c.end,
                         },
-                        Rem::Listed(plan.removals.len() - 1),
+                        Rem::Listed(plan.removals.len() as u32 - 1),
                     ));
                 }
             }
@@ -1495,6 +1496,7 @@ impl Finder {
         for e in self.attr_edits {
             edits.push((e, Rem::None));
         }
+        drop(std::mem::take(&mut self.early));
         // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
         edits.sort_by(|a, b| {
             a.0.start()
@@ -1503,19 +1505,18 @@ impl Finder {
         });
         let mut covered = 0u64;
         let mut kept_removals = vec![false; plan.removals.len()];
-        let mut cuts: Vec<(u64, u64)> = Vec::new();
         for (e, rem) in edits {
             if e.start() < covered {
                 continue;
             }
             if let Edit::Cut { end, start } = e {
                 covered = end;
-                cuts.push((start, end));
+                let _ = start;
             } else {
                 plan.attributes_changed += 1;
             }
             match rem {
-                Rem::Listed(i) => kept_removals[i] = true,
+                Rem::Listed(i) => kept_removals[i as usize] = true,
                 Rem::Counted(c) => *plan.unlisted.entry(c).or_default() += 1,
                 Rem::None => {}
             }
@@ -1531,8 +1532,9 @@ impl Finder {
         plan.refused = refused
             .into_iter()
             .filter(|(s, _)| {
-                let k = cuts.partition_point(|(cs, _)| cs <= s);
-                k == 0 || cuts[k - 1].1 <= *s
+                // Edits are sorted and disjoint: the one starting last at or before `s`.
+                let k = plan.edits.partition_point(|e| e.start() <= *s);
+                k == 0 || !matches!(plan.edits[k - 1], Edit::Cut { end, .. } if end > *s)
             })
             .map(|(_, r)| r)
             .collect();
