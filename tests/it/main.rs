@@ -4,3 +4,4 @@ mod daemon;
 mod errors;
 mod golden;
 mod lab;
+mod robust;
