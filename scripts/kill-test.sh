@@ -1,9 +1,19 @@
 #!/bin/sh
-# kill -9 pare run at random moments during bursts of files, restart it, and check
-# that nothing is lost or duplicated (see docs/BENCHMARKS.md, "Daemon").
+# kill -9 pare run and check that nothing is lost or duplicated (docs/BENCHMARKS.md,
+# "Daemon"; docs/ROBUSTNESS.md, "Power loss").
 #
-#   scripts/kill-test.sh [ITERATIONS] [FILES]      (default 10 iterations of 2000 files)
+#   scripts/kill-test.sh [ITERATIONS] [FILES]         3 kills per iteration during bursts
+#                                                     (default 10 iterations of 2000 files)
+#   scripts/kill-test.sh random [ITERATIONS] [FILES]  one kill per iteration at a random
+#                                                     moment, every input checked right
+#                                                     after the kill and after the restart
+#                                                     (default 20 iterations of 500 files)
 set -eu
 cd "$(dirname "$0")/.."
-PARE_KILL_ITERATIONS="${1:-10}" PARE_KILL_FILES="${2:-2000}" \
-    cargo test --release --test it kill_nine_during_bursts_loses_nothing -- --ignored --nocapture --test-threads 1
+if [ "${1:-}" = random ]; then
+    PARE_KILL_ITERATIONS="${2:-20}" PARE_KILL_FILES="${3:-500}" \
+        cargo test --release --test it kill_nine_at_random_moments -- --ignored --nocapture --test-threads 1
+else
+    PARE_KILL_ITERATIONS="${1:-10}" PARE_KILL_FILES="${2:-2000}" \
+        cargo test --release --test it kill_nine_during_bursts_loses_nothing -- --ignored --nocapture --test-threads 1
+fi

@@ -149,7 +149,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let watch = Watch::start(watch_settings(&config), found_tx)
         .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))?;
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel();
-    let rules_watch = watch_rules(&config.rules, reload_tx);
+    let mut rules_watch = watch_rules(&config.rules, reload_tx.clone());
     info!(
         inbox = %config.inbox.display(),
         outbox = %config.outbox.display(),
@@ -211,9 +211,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             },
             _ = tokio::time::sleep_until(reload_at.unwrap_or_else(tokio::time::Instant::now)), if reload_at.is_some() => {
                 reload_at = None;
+                // Watch afresh first: a rules folder replaced by a new one (a package
+                // upgrade) is a new inode, which the old watch no longer sees.
+                rules_watch = watch_rules(&config.rules, reload_tx.clone());
                 st.reload(&rules, "rule files changed").await;
             },
-            _ = hup.recv() => st.reload(&rules, "SIGHUP").await,
+            _ = hup.recv() => {
+                rules_watch = watch_rules(&config.rules, reload_tx.clone());
+                st.reload(&rules, "SIGHUP").await;
+            },
             _ = tick.tick() => st.publish_status(),
             _ = watchdog.tick(), if watchdog_on => st.watchdog(),
         }
@@ -329,11 +335,15 @@ async fn load_rules(dirs: &[PathBuf]) -> Result<RuleBook, Vec<crate::rules::Rule
         .expect("rule loading does not panic")
 }
 
-/// Watches the rules folders; any change to a `*.toml` file sends on `tx`.
+/// Watches the rules folders; any change to a `*.toml` file in one sends on `tx`. Each
+/// folder's parent is watched too, so that a folder deleted, renamed away or put back
+/// (a new folder renamed into place) also sends: the reload then reports the missing
+/// folder, or loads the new one and watches it.
 fn watch_rules(
     dirs: &[PathBuf],
     tx: mpsc::UnboundedSender<()>,
 ) -> Option<notify::RecommendedWatcher> {
+    let watched: Vec<PathBuf> = dirs.to_vec();
     let handler = move |ev: notify::Result<notify::Event>| {
         let Ok(ev) = ev else { return };
         let relevant = match ev.kind {
@@ -345,12 +355,12 @@ fn watch_rules(
             }
             _ => true,
         };
-        if relevant
-            && ev
-                .paths
-                .iter()
-                .any(|p| p.extension().is_some_and(|x| x == "toml"))
-        {
+        let ours = |p: &PathBuf| {
+            watched.contains(p)
+                || (p.extension().is_some_and(|x| x == "toml")
+                    && p.parent().is_some_and(|d| watched.iter().any(|w| w == d)))
+        };
+        if relevant && ev.paths.iter().any(ours) {
             let _ = tx.send(());
         }
     };
@@ -363,7 +373,15 @@ fn watch_rules(
     };
     for d in existing_rule_dirs(dirs) {
         if let Err(e) = w.watch(&d, RecursiveMode::NonRecursive) {
-            warn!(folder = %d.display(), error = %e, "cannot watch rules folder; reload with SIGHUP");
+            debug!(folder = %d.display(), error = %e, "cannot watch rules folder");
+        }
+    }
+    let mut parents: Vec<&Path> = dirs.iter().filter_map(|d| d.parent()).collect();
+    parents.sort();
+    parents.dedup();
+    for p in parents {
+        if let Err(e) = w.watch(p, RecursiveMode::NonRecursive) {
+            warn!(folder = %p.display(), error = %e, "cannot watch the rules folder's parent; reload with SIGHUP after replacing the folder");
         }
     }
     Some(w)
@@ -519,7 +537,9 @@ impl State {
                 }
             }
         }
-        if ok && self.blocked.take().is_some() {
+        // Only a probe (a job started while blocked) proves publishing works again: a job
+        // already in flight when the disk filled may still have squeezed through.
+        if ok && probe && self.blocked.take().is_some() {
             info!("publishing works again; resuming");
         }
     }

@@ -109,14 +109,13 @@ pub fn numbered(dest: &Path, n: u32) -> PathBuf {
     if n <= 1 {
         return dest.to_path_buf();
     }
-    let stem = dest
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = match dest.extension() {
-        Some(ext) => format!("{stem} ({n}).{}", ext.to_string_lossy()),
-        None => format!("{stem} ({n})"),
-    };
+    // Built from the name's bytes: a name that is not UTF-8 keeps its bytes.
+    let mut name = dest.file_stem().unwrap_or_default().to_os_string();
+    name.push(format!(" ({n})"));
+    if let Some(ext) = dest.extension() {
+        name.push(".");
+        name.push(ext);
+    }
     dest.with_file_name(name)
 }
 
@@ -309,6 +308,12 @@ mod tests {
         assert_eq!(
             numbered(Path::new("/o/README"), 2),
             PathBuf::from("/o/README (2)")
+        );
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = Path::new(std::ffi::OsStr::from_bytes(b"/o/caf\xe9.ht\xffml"));
+        assert_eq!(
+            numbered(latin1, 2).as_os_str().as_bytes(),
+            b"/o/caf\xe9 (2).ht\xffml"
         );
     }
 

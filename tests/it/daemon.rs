@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const RULE: &str =
+pub(crate) const RULE: &str =
     "generic = true\n[[rule]]\nid = \"promo\"\ncategory = \"promo\"\nremove = \".promo\"\n";
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A page whose article is long enough for the guard to allow removing the promo.
-fn page(n: usize) -> String {
+pub(crate) fn page(n: usize) -> String {
     format!(
         "<html><body><article><p>Article number {n}. {}</p></article><div class=\"promo\">Buy now</div><div class=\"ad\">Advert</div></body></html>",
         "The council met on Tuesday to discuss the budget for the coming year. ".repeat(8)
@@ -21,7 +21,7 @@ fn page(n: usize) -> String {
 }
 
 /// Waits until `cond` holds, polling every 20 ms, or panics after `limit`.
-fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < end, "timed out waiting for: {what}");
@@ -30,7 +30,7 @@ fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 }
 
 /// Files under `dir`, relative, sorted (folders left out).
-fn files(dir: &Path) -> Vec<String> {
+pub(crate) fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -55,7 +55,7 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 /// Claimed files in the work folder (the state file is not one).
-fn claims(env: &Env) -> Vec<String> {
+pub(crate) fn claims(env: &Env) -> Vec<String> {
     files(&env.work)
         .into_iter()
         .filter(|f| !f.starts_with("status.json"))
@@ -63,26 +63,26 @@ fn claims(env: &Env) -> Vec<String> {
 }
 
 /// Files waiting in the inbox (the work folder inside it left out).
-fn inputs(env: &Env) -> Vec<String> {
+pub(crate) fn inputs(env: &Env) -> Vec<String> {
     files(&env.inbox)
         .into_iter()
         .filter(|f| !f.starts_with(".pare-work/"))
         .collect()
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-    inbox: PathBuf,
-    outbox: PathBuf,
-    failed: PathBuf,
-    work: PathBuf,
-    rules: PathBuf,
-    config: PathBuf,
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) inbox: PathBuf,
+    pub(crate) outbox: PathBuf,
+    pub(crate) failed: PathBuf,
+    pub(crate) work: PathBuf,
+    pub(crate) rules: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl Env {
     /// Folders, a generic promo rule, and a config with `extra` lines appended.
-    fn new(extra: &str) -> Env {
+    pub(crate) fn new(extra: &str) -> Env {
         let quiet = if extra.contains("quiet_ms") {
             ""
         } else {
@@ -112,12 +112,12 @@ impl Env {
         env
     }
 
-    fn start(&self) -> Daemon {
+    pub(crate) fn start(&self) -> Daemon {
         self.start_with(&[])
     }
 
     /// Starts `pare run` and waits for it to say it is ready.
-    fn start_with(&self, vars: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start_with(&self, vars: &[(&str, &str)]) -> Daemon {
         let log = self.dir.path().join(format!("log-{}.txt", next_id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
         cmd.args(["run", "--config"])
@@ -142,7 +142,7 @@ impl Env {
     }
 
     /// Delivers a file the recommended way: written elsewhere, renamed in.
-    fn drop_file(&self, rel: &str, body: &str) {
+    pub(crate) fn drop_file(&self, rel: &str, body: &str) {
         let tmp = self.dir.path().join("staging").join(rel.replace('/', "_"));
         fs::write(&tmp, body).unwrap();
         let dest = self.inbox.join(rel);
@@ -150,7 +150,7 @@ impl Env {
         fs::rename(&tmp, dest).unwrap();
     }
 
-    fn out(&self, rel: &str) -> Option<String> {
+    pub(crate) fn out(&self, rel: &str) -> Option<String> {
         fs::read_to_string(self.outbox.join(rel)).ok()
     }
 }
@@ -161,17 +161,17 @@ fn next_id() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-struct Daemon {
-    child: Child,
-    log: PathBuf,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
 }
 
 impl Daemon {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([sig, &self.child.id().to_string()])
             .status()
@@ -181,7 +181,7 @@ impl Daemon {
     }
 
     /// SIGTERM, then waits for the exit.
-    fn stop(mut self) -> ExitStatus {
+    pub(crate) fn stop(mut self) -> ExitStatus {
         self.signal("-TERM");
         let mut status = None;
         wait_for("the daemon to exit", DEADLINE, || {
@@ -205,7 +205,7 @@ impl Drop for Daemon {
 }
 
 /// The output is the page less its promo: the rule ran.
-fn assert_cleaned(out: &str, n: usize) {
+pub(crate) fn assert_cleaned(out: &str, n: usize) {
     assert!(out.contains(&format!("Article number {n}.")), "{out}");
     assert!(!out.contains("Buy now"), "promo left in: {out}");
 }
@@ -652,17 +652,17 @@ fn without_a_config_file_it_works_in_the_current_folder() {
 }
 
 /// A small xorshift generator: random kill moments without a crate.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn seeded() -> Rng {
+    pub(crate) fn seeded() -> Rng {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as u64;
         Rng(t | 1)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -670,7 +670,7 @@ impl Rng {
     }
 }
 
-fn env_num(name: &str, default: usize) -> usize {
+pub(crate) fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

@@ -7,4 +7,5 @@ mod golden;
 mod import;
 mod install;
 mod lab;
+mod robust;
 mod service;
