@@ -1396,9 +1396,6 @@ impl Finder {
         for &id in &self.free {
             free[id as usize] = true;
         }
-        for &(start, end, category) in &self.early {
-            edits.push((Edit::Cut { start, end }, Rem::Counted(category)));
-        }
         for (i, c) in self.cands.iter().enumerate() {
             if free[i] {
                 continue;
@@ -1496,22 +1493,35 @@ impl Finder {
         for e in self.attr_edits {
             edits.push((e, Rem::None));
         }
-        drop(std::mem::take(&mut self.early));
         // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
-        edits.sort_by(|a, b| {
-            a.0.start()
-                .cmp(&b.0.start())
-                .then(b.0.end().cmp(&a.0.end()))
-        });
+        let order = |a: (u64, u64), b: (u64, u64)| a.0.cmp(&b.0).then(b.1.cmp(&a.1));
+        edits.sort_by(|a, b| order((a.0.start(), a.0.end()), (b.0.start(), b.0.end())));
+        // The removals accepted early are merged in from their own (compact) list rather
+        // than copied into `edits`: on a huge page they are nearly all of them.
+        let mut early = std::mem::take(&mut self.early);
+        early.sort_unstable_by(|a, b| order((a.0, a.1), (b.0, b.1)));
+        let mut early = early.into_iter().peekable();
+        let mut edits = edits.into_iter().peekable();
         let mut covered = 0u64;
         let mut kept_removals = vec![false; plan.removals.len()];
-        for (e, rem) in edits {
+        loop {
+            let take_early = match (early.peek(), edits.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(a), Some(b)) => order((a.0, a.1), (b.0.start(), b.0.end())).is_le(),
+            };
+            let (e, rem) = if take_early {
+                let (start, end, category) = early.next().expect("peeked");
+                (Edit::Cut { start, end }, Rem::Counted(category))
+            } else {
+                edits.next().expect("peeked")
+            };
             if e.start() < covered {
                 continue;
             }
-            if let Edit::Cut { end, start } = e {
+            if let Edit::Cut { end, .. } = e {
                 covered = end;
-                let _ = start;
             } else {
                 plan.attributes_changed += 1;
             }
