@@ -321,9 +321,15 @@ impl Groups {
         true
     }
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..64u32)
-            .filter(|g| self.low & (1 << g) != 0)
-            .chain(self.more.iter().copied())
+        let mut bits = self.low;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let g = bits.trailing_zeros();
+                bits &= bits - 1;
+                g
+            })
+        })
+        .chain(self.more.iter().copied())
     }
 }
 
