@@ -149,23 +149,30 @@ impl Compound {
     }
 }
 
-/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes).
-pub fn split_list(list: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0usize);
-    for (i, c) in list.char_indices() {
+/// The characters of a selector that stand at the top level (not inside brackets,
+/// parentheses or quotes), with their byte offsets.
+fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    s.char_indices().filter(move |&(_, c)| {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
             (None, '[' | '(') => depth += 1,
             (None, ']' | ')') => depth -= 1,
-            (None, ',') if depth == 0 => {
-                parts.push(list[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
+            _ => return depth == 0 && quote.is_none(),
         }
+        false
+    })
+}
+
+/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes).
+pub fn split_list(list: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, _) in top_level(list).filter(|&(_, c)| c == ',') {
+        parts.push(list[start..i].trim());
+        start = i + 1;
     }
     parts.push(list[start..].trim());
     parts
@@ -330,21 +337,9 @@ pub struct Rel {
 /// Parses `A B` or `A > B` (two compound selectors) into (A, whether `>`, B).
 pub fn parse_pair(sel: &str) -> Option<(Compound, bool, Compound)> {
     let s = sel.trim();
-    let (mut depth, mut quote) = (0i32, None::<char>);
-    let mut cut = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[' | '(') => depth += 1,
-            (None, ']' | ')') => depth -= 1,
-            (None, c) if depth == 0 && (c.is_whitespace() || c == '>') && cut.is_none() => {
-                cut = Some(i);
-            }
-            _ => {}
-        }
-    }
+    let cut = top_level(s)
+        .find(|&(_, c)| c.is_whitespace() || c == '>')
+        .map(|(i, _)| i);
     let at = cut?;
     let (a, rest) = s.split_at(at);
     let rest_trim = rest.trim_start();
