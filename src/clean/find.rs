@@ -227,13 +227,6 @@ fn is_heading(tag: &str) -> bool {
     matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
 }
 
-/// The kind of element a candidate removal names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CandKind {
-    Element,
-    Cut,
-}
-
 /// Why a candidate cannot be removed yet, or at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CandState {
@@ -245,7 +238,6 @@ enum CandState {
 #[derive(Debug)]
 struct Cand {
     rule: u32,
-    kind: CandKind,
     start: u64,
     end: u64,
     text_start: u64,
@@ -884,7 +876,6 @@ impl Finder {
         self.made += 1;
         let mut c = Cand {
             rule: n,
-            kind: CandKind::Element,
             start: o.start,
             end: u64::MAX,
             text_start: o.text_start,
@@ -922,14 +913,15 @@ impl Finder {
         }
         let from = c.text_start.max(self.window_base);
         let s = &self.window[(from - self.window_base) as usize..];
-        let s = s.trim_start();
-        if s.chars().count() >= PREVIEW_CHARS || closed {
-            let limit = if c.kind == CandKind::Element && c.text_len > 0 {
-                c.text_len as usize
+        if s.trim_start().chars().count() >= PREVIEW_CHARS || closed {
+            // Once the element has ended, its text is exactly `text_len` bytes from its
+            // start: never show what follows it.
+            let limit = if closed {
+                (c.text_len.saturating_sub(from - c.text_start)) as usize
             } else {
                 s.len()
             };
-            let s = &s[..floor(s, limit.min(s.len()))];
+            let s = s[..floor(s, limit.min(s.len()))].trim_start();
             c.preview = s
                 .chars()
                 .take(PREVIEW_CHARS)
@@ -1020,7 +1012,6 @@ impl Finder {
                 &mut self.cands[id as usize],
                 Cand {
                     rule: 0,
-                    kind: CandKind::Cut,
                     start: 0,
                     end: 0,
                     text_start: 0,
@@ -1192,7 +1183,6 @@ impl Finder {
             let id = self.cands.len() as u32;
             let mut c = Cand {
                 rule: n,
-                kind: CandKind::Cut,
                 start,
                 end: u64::MAX,
                 text_start: ts,
@@ -1267,7 +1257,6 @@ impl Finder {
                     let id = self.cands.len() as u32;
                     self.cands.push(Cand {
                         rule: n,
-                        kind: CandKind::Element,
                         start: o.start,
                         end: u64::MAX,
                         text_start: o.text_start,
