@@ -1137,7 +1137,7 @@ impl Finder {
         };
         if !o.groups.is_empty() {
             self.tcands.pop();
-            self.regex_candidates(&o, depth, text_len, pos);
+            self.regex_candidates(&o, text_len, pos);
         }
         if let Some(id) = o.cand.or(self.regex_cand.take()) {
             let c = &mut self.cands[id as usize];
@@ -1180,7 +1180,6 @@ impl Finder {
             ));
         }
         if let Some((start, ts, n)) = o.cut {
-            let id = self.cands.len() as u32;
             let mut c = Cand {
                 rule: n,
                 start,
@@ -1203,7 +1202,6 @@ impl Finder {
             }
             self.fill_preview(&mut c, true);
             self.cands.push(c);
-            let _ = id;
         }
         if let Some((name, _)) = end {
             self.boundary(name);
@@ -1233,7 +1231,7 @@ impl Finder {
     }
 
     /// `remove_matching` rules, tested when a `within` element ends.
-    fn regex_candidates(&mut self, o: &Open, depth: usize, text_len: u64, pos: u64) {
+    fn regex_candidates(&mut self, o: &Open, text_len: u64, pos: u64) {
         if o.cand.is_some() || text_len > REGEX_MAX_TEXT || o.text_start < self.window_base {
             return;
         }
@@ -1268,7 +1266,6 @@ impl Finder {
                         protected: None,
                     });
                     self.regex_cand = Some(id);
-                    let _ = depth;
                     return;
                 }
             }

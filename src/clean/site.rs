@@ -40,8 +40,7 @@ struct Found {
 pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
     let head = &head[..head.len().min(HEAD_LIMIT)];
     let found = Rc::new(RefCell::new(Found::default()));
-    let (a, b, c, d, e, f) = (
-        found.clone(),
+    let (a, b, c, d, e) = (
         found.clone(),
         found.clone(),
         found.clone(),
@@ -111,7 +110,6 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
                 Ok(())
             },
         ));
-    let _ = f;
     {
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
         // The body handler stops the pass early with an error; that is expected.
