@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::clean::{self, CleanError, Input, Options, Report};
-use crate::config::{Config, Processed};
+use crate::config::Config;
 use crate::rules::RuleBook;
 
 use super::claim::{self, Claimed};
@@ -69,6 +69,8 @@ struct Refuse(String);
 pub struct Ctx<'a> {
     pub config: &'a Config,
     pub book: &'a RuleBook,
+    /// Makes outputs durable in batches and then disposes of their originals.
+    pub commit: &'a super::commit::Committer,
     /// A name prefix unique to this job (`<run>-<seq>`).
     pub tag: String,
 }
@@ -92,9 +94,17 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     let refused = match check(&claimed.work, cx.config.max_file_size) {
         Ok(()) => match clean_into_outbox(&claimed, cx) {
             Ok((output, identical, report)) => {
-                dispose(&claimed, cx);
+                let rel = claimed.rel.clone();
+                cx.commit.submit(
+                    super::commit::Pending {
+                        dir: output.parent().expect("output in a folder").to_path_buf(),
+                        claimed,
+                        tag: cx.tag.clone(),
+                    },
+                    &cx.config.processed,
+                );
                 return Outcome::Cleaned {
-                    rel: claimed.rel,
+                    rel,
                     output,
                     identical,
                     report: Box::new(report),
@@ -194,27 +204,13 @@ fn clean_into_outbox(
         }
     };
     let (output, identical) = tmp
-        .place(&outbox.join(&c.rel))
+        .place_unsynced(&outbox.join(&c.rel))
         .map_err(|e| Err(context(e, outbox)))?;
     Ok((output, identical, report))
 }
 
 fn context(e: io::Error, dir: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", dir.display()))
-}
-
-/// Deletes or moves away the original once its output is durable. A failure here only
-/// leaves the original in the work folder: redone later, it gives the same output.
-fn dispose(c: &Claimed, cx: &Ctx<'_>) {
-    let r = match &cx.config.processed {
-        Processed::Delete => std::fs::remove_file(&c.work).map(|_| ()),
-        Processed::Move(done) => {
-            publish::move_to(&c.work, &done.join(&c.rel), done, &cx.tag).map(|_| ())
-        }
-    };
-    if let Err(e) = r {
-        tracing::warn!(file = %c.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder");
-    }
 }
 
 /// Writes `NAME.reason`, then moves the file beside it.

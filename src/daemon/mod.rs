@@ -14,6 +14,7 @@
 //! and is picked up at the next start.
 
 pub mod claim;
+pub mod commit;
 pub mod job;
 pub mod publish;
 
@@ -159,6 +160,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     );
 
     let sem = Arc::new(Semaphore::new(config.workers));
+    let committer = Arc::new(commit::Committer::start(&config));
     let mut tasks: JoinSet<(u64, bool, Outcome)> = JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -199,8 +201,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 let id = st.seq;
                 st.running.insert(id, (Instant::now(), job.rel().to_path_buf()));
                 let (config, book, tag) = (config.clone(), rules.read().expect("rules lock").clone(), format!("{}-{id:x}", st.run));
+                let committer = committer.clone();
                 tasks.spawn_blocking(move || {
-                    let outcome = job::process(job, &job::Ctx { config: &config, book: &book, tag });
+                    let outcome = job::process(job, &job::Ctx { config: &config, book: &book, commit: &committer, tag });
                     drop(permit);
                     (id, probe, outcome)
                 });
@@ -251,6 +254,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .collect();
         warn!(files = ?files, "shutdown timeout: files left in the work folder for the next start");
     }
+    // Outputs published by the jobs that finished: make them durable, let originals go.
+    committer.finish();
     st.dirty = true;
     st.publish_status();
     info!(processed = st.processed, failed = st.failed, "stopped");

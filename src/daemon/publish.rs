@@ -52,7 +52,17 @@ impl TempFile {
 
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
     /// Returns the name used, and whether an identical file was already there.
-    pub fn place(mut self, dest: &Path) -> io::Result<(PathBuf, bool)> {
+    pub fn place(self, dest: &Path) -> io::Result<(PathBuf, bool)> {
+        self.place_with(dest, true)
+    }
+
+    /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
+    /// committer batches it over many files): the new name is not durable until then.
+    pub fn place_unsynced(self, dest: &Path) -> io::Result<(PathBuf, bool)> {
+        self.place_with(dest, false)
+    }
+
+    fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<(PathBuf, bool)> {
         let f = self.file.take().expect("placed once");
         f.sync_all()?;
         drop(f);
@@ -62,7 +72,9 @@ impl TempFile {
             let cand = numbered(dest, n);
             match std::fs::hard_link(&self.path, &cand) {
                 Ok(()) => {
-                    sync_dir(dir)?;
+                    if sync {
+                        sync_dir(dir)?;
+                    }
                     return Ok((cand, false));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -75,7 +87,9 @@ impl TempFile {
                 Err(e) if is_unsupported(&e) => {
                     if std::fs::symlink_metadata(&cand).is_err() {
                         std::fs::rename(&self.path, &cand)?;
-                        sync_dir(dir)?;
+                        if sync {
+                            sync_dir(dir)?;
+                        }
                         return Ok((cand, false));
                     } else if same_content(&self.path, &cand)? {
                         return Ok((cand, true));

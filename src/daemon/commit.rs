@@ -1,0 +1,100 @@
+//! The committer: makes published outputs durable in batches, then lets their originals
+//! go.
+//!
+//! A worker fsyncs its output file and links it into the outbox, then hands the job
+//! here and takes the next file. This thread fsyncs the outbox folder once for every
+//! output published since its last fsync (one folder fsync for many files, instead of
+//! one per file) and only then deletes or moves each original. A crash before the
+//! folder fsync leaves the original in the work folder: cleaned again at the next
+//! start, it finds its identical output already there.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+
+use super::claim::Claimed;
+use super::publish;
+use crate::config::{Config, Processed};
+
+/// One published output waiting for its folder fsync.
+pub struct Pending {
+    /// The folder the output was linked into.
+    pub dir: PathBuf,
+    pub claimed: Claimed,
+    /// The job's unique name prefix (for temporary names when moving to `done`).
+    pub tag: String,
+}
+
+/// Handle to the committer thread.
+pub struct Committer {
+    tx: Mutex<Option<Sender<Pending>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Committer {
+    /// Starts the thread.
+    pub fn start(config: &Config) -> Committer {
+        let (tx, rx) = mpsc::channel::<Pending>();
+        let processed = config.processed.clone();
+        let thread = std::thread::Builder::new()
+            .name("pare-commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(rx.try_iter());
+                    commit(batch, &processed);
+                }
+            })
+            .expect("spawn the committer thread");
+        Committer {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Queues a published output. After [`finish`](Self::finish) (or if the thread is
+    /// gone) the job is committed on the caller's thread instead.
+    pub fn submit(&self, p: Pending, processed: &Processed) {
+        let p = match self.tx.lock().expect("committer lock").as_ref() {
+            Some(tx) => match tx.send(p) {
+                Ok(()) => return,
+                Err(mpsc::SendError(p)) => p,
+            },
+            None => p,
+        };
+        commit(vec![p], processed);
+    }
+
+    /// Commits everything queued and stops the thread.
+    pub fn finish(&self) {
+        drop(self.tx.lock().expect("committer lock").take());
+        if let Some(t) = self.thread.lock().expect("committer lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn commit(batch: Vec<Pending>, processed: &Processed) {
+    let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
+    for dir in dirs {
+        if let Err(e) = publish::sync_dir(dir) {
+            // Outputs may not be durable: keep every original for the next start.
+            tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
+            return;
+        }
+    }
+    for p in &batch {
+        let r = match processed {
+            Processed::Delete => std::fs::remove_file(&p.claimed.work),
+            Processed::Move(done) => {
+                publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag)
+                    .map(|_| ())
+            }
+        };
+        if let Err(e) = r {
+            tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder");
+        }
+    }
+}
