@@ -1307,6 +1307,7 @@ impl Finder {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            start: first.start,
             bytes: 0,
             text: String::new(),
         };
@@ -1358,6 +1359,7 @@ impl Finder {
         gaps.push((at, body_end));
         gaps.retain(|(s, e)| e > s);
         r.bytes = gaps.iter().map(|(s, e)| e - s).sum();
+        r.start = gaps.first().map_or(r.start, |g| g.0);
         plan.removals.push(r);
         let idx = plan.removals.len() - 1;
         for (s, e) in gaps {
@@ -1445,6 +1447,7 @@ impl Finder {
                 origin: rule.origin.to_string(),
                 action: rule.action.key(),
                 element: c.element.clone(),
+                start: c.start,
                 bytes: if c.end == u64::MAX {
                     0
                 } else {

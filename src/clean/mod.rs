@@ -101,6 +101,9 @@ pub struct Removal {
     pub action: &'static str,
     /// `tag#id.class` of the element.
     pub element: String,
+    /// Byte offset in the input where the removed range starts (for `keep`, the first
+    /// of its ranges; `bytes` then counts them all).
+    pub start: u64,
     pub bytes: u64,
     /// The first 80 characters of its text (normalized).
     pub text: String,

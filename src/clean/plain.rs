@@ -83,6 +83,7 @@ fn removal(rule: &Rule, p: &Para, bytes: usize) -> Removal {
         origin: rule.origin.to_string(),
         action: rule.action.key(),
         element: "paragraph".into(),
+        start: p.start as u64,
         bytes: bytes as u64,
         text: p.text.chars().take(80).collect(),
     }

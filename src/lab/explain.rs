@@ -9,9 +9,8 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use crate::clean::{self, Input, Options, Report, find};
+use crate::clean::{self, Input, Options, Report};
 use crate::cli::{load_rules, parse_categories};
 use crate::rules::{Action, RuleBook, compile::Compiled};
 
@@ -36,71 +35,22 @@ pub fn explain(
 ) -> Result<Explanation, clean::CleanError> {
     let report = clean::clean(Input::Bytes(input), book, opts, &mut io::sink())?;
     let compiled = book.for_site(report.site.as_deref(), opts.categories);
-    let ranges = if report.kind == clean::Kind::Html {
-        removal_ranges(input, &report, compiled.clone(), opts)?
-    } else {
-        vec![None; report.removals.len()]
-    };
+    // Each removal carries its byte range; `keep` removes several ranges (the body
+    // around what it keeps), so it is not outlined as one block.
+    let ranges = report
+        .removals
+        .iter()
+        .map(|r| {
+            (report.kind == clean::Kind::Html && r.action != "keep")
+                .then_some((r.start, r.start + r.bytes))
+        })
+        .collect();
     let idle_generic = idle_generic(&compiled, &report);
     Ok(Explanation {
         report,
         ranges,
         idle_generic,
     })
-}
-
-/// Runs the finder again to get the plan's cut ranges and pairs each removal with its
-/// range: same length, and the range starts with the element's own start tag.
-/// (The report's removals carry no offsets; the plan's cuts carry no rule.)
-fn removal_ranges(
-    input: &[u8],
-    report: &Report,
-    compiled: Arc<Compiled>,
-    opts: &Options,
-) -> Result<Vec<Option<(u64, u64)>>, clean::CleanError> {
-    let enc =
-        encoding_rs::Encoding::for_label(report.encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8);
-    let plan = find::find(compiled, opts.guard, enc, opts.max_memory, |sink| {
-        sink(input)
-    })?;
-    let cuts: Vec<(u64, u64)> = plan
-        .edits
-        .iter()
-        .filter_map(|e| match e {
-            find::Edit::Cut { start, end } => Some((*start, *end)),
-            _ => None,
-        })
-        .collect();
-    let mut used = vec![false; cuts.len()];
-    let starts_with_tag = |start: u64, element: &str| {
-        let tag: String = element
-            .chars()
-            .take_while(|c| !matches!(c, '#' | '.'))
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let s = start as usize;
-        let head = &input[s..(s + tag.len() + 2).min(input.len())];
-        head.len() > tag.len()
-            && head[0] == b'<'
-            && head[1..=tag.len()].eq_ignore_ascii_case(tag.as_bytes())
-    };
-    let mut ranges = Vec::with_capacity(report.removals.len());
-    for r in &report.removals {
-        let mut found = None;
-        for pass in 0..2 {
-            found = cuts.iter().enumerate().position(|(i, &(s, e))| {
-                !used[i] && e - s == r.bytes && (pass == 1 || starts_with_tag(s, &r.element))
-            });
-            if found.is_some() {
-                break;
-            }
-        }
-        ranges.push(found.map(|i| {
-            used[i] = true;
-            cuts[i]
-        }));
-    }
-    Ok(ranges)
 }
 
 /// Generic removal rules in force on this page that neither removed nor tried to remove
