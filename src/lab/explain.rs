@@ -11,7 +11,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::clean::{self, Input, Options, Report};
-use crate::cli::{load_rules, parse_categories};
+use crate::cli::parse_categories;
 use crate::rules::{Action, RuleBook, compile::Compiled};
 
 use super::ExplainArgs;
@@ -349,15 +349,8 @@ pub fn command(args: &ExplainArgs) -> ExitCode {
             }
         }
     }
-    let Some(book) = load_rules(&args.rules) else {
+    let Some((book, input)) = super::load(&args.rules, &args.file) else {
         return ExitCode::FAILURE;
-    };
-    let input = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return ExitCode::FAILURE;
-        }
     };
     let x = match explain(&input, &book, &opts) {
         Ok(x) => x,

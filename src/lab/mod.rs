@@ -13,7 +13,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::RulesArgs;
+use crate::cli::{RulesArgs, load_rules};
+use crate::rules::RuleBook;
+
+/// The rules and the page a single-page command works on; errors are printed.
+fn load(rules: &RulesArgs, page: &std::path::Path) -> Option<(RuleBook, Vec<u8>)> {
+    let book = load_rules(rules)?;
+    match std::fs::read(page) {
+        Ok(b) => Some((book, b)),
+        Err(e) => {
+            eprintln!("error: {}: {e}", page.display());
+            None
+        }
+    }
+}
 
 /// The rule-writing commands, flattened into `pare`'s own subcommands.
 #[derive(Subcommand, Debug)]

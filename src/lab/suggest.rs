@@ -16,7 +16,6 @@ use lol_html::html_content::TextType;
 use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings};
 
 use crate::clean::{self, Input, Options};
-use crate::cli::load_rules;
 use crate::rules::{Category, RuleBook};
 
 use super::SuggestArgs;
@@ -493,15 +492,8 @@ pub fn suggest(
 
 /// `pare suggest FILE [--url URL] [--rules DIR]…`.
 pub fn command(args: &SuggestArgs) -> ExitCode {
-    let Some(book) = load_rules(&args.rules) else {
+    let Some((book, input)) = super::load(&args.rules, &args.file) else {
         return ExitCode::FAILURE;
-    };
-    let input = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
-            return ExitCode::FAILURE;
-        }
     };
     let opts = Options {
         url: args.url.clone(),
