@@ -1655,6 +1655,15 @@ pub fn find(
             Cow::Owned(sel),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                 let mut f = f.borrow_mut();
+                // The `*` handler keeps id and class only for elements the index matched;
+                // a match here needs them too, for reports.
+                if let Some(o) = f.stack.last_mut()
+                    && o.id.is_none()
+                    && o.class.is_none()
+                {
+                    o.id = el.get_attribute("id").map(String::into_boxed_str);
+                    o.class = el.get_attribute("class").map(String::into_boxed_str);
+                }
                 f.hit(t, el);
                 Ok(())
             }),
