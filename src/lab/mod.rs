@@ -2,7 +2,7 @@
 //! `pare explain` shows what each rule did to one page, `pare suggest` proposes rules
 //! for clutter nothing removed yet.
 //!
-//! Everything here is built on the engine's public API (`clean::clean`, `find::find`)
+//! Everything here is built on the engine's public API (`clean::clean` and its report)
 //! and the rule book; nothing here changes what the engine removes.
 
 pub mod explain;
