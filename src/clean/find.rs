@@ -417,6 +417,8 @@ struct Finder {
     /// The body's content: (start, text start) once `<body>` opened, end once it closed.
     body: Option<(u64, u64)>,
     body_end: Option<(u64, u64)>,
+    /// Some selector is indexed by an attribute name (other than id and class).
+    want_names: bool,
 }
 
 /// An element a `keep` rule matched.
@@ -468,6 +470,10 @@ impl Finder {
         });
         let rule_count = rules.rule_count();
         let ancestors = rules.ancestors();
+        let rules_want_names = rules
+            .parts
+            .iter()
+            .any(|p| p.index.attribute_key_count() > 0);
         let keeps_possible = rules
             .rules()
             .any(|(_, r)| matches!(r.action, Action::Keep(_)));
@@ -513,6 +519,7 @@ impl Finder {
             found: Vec::new(),
             body: None,
             body_end: None,
+            want_names: rules_want_names,
         }
     }
 
@@ -671,10 +678,7 @@ impl Finder {
         names.clear();
         let mut attrs = std::mem::take(&mut self.attrs);
         attrs.clear();
-        let want_names = rules
-            .parts
-            .iter()
-            .any(|p| p.index.attribute_key_count() > 0);
+        let want_names = self.want_names;
         for a in el.attributes().iter() {
             let Some(nl) = a.name_source_location() else {
                 continue;
@@ -685,15 +689,13 @@ impl Finder {
                 a.value_source_location()
                     .map_or((0, 0), |v| (v.bytes().start as u64, v.bytes().end as u64))
             };
+            let (vs, ve) = value();
+            attrs.push((nl.start as u64, nl.end as u64, vs, ve));
             if name.eq_ignore_ascii_case(b"id") {
-                id = Some(value());
+                id = Some((vs, ve));
             } else if name.eq_ignore_ascii_case(b"class") {
-                class = Some(value());
+                class = Some((vs, ve));
             } else {
-                let (vs, ve) = a
-                    .value_source_location()
-                    .map_or((0, 0), |v| (v.bytes().start as u64, v.bytes().end as u64));
-                attrs.push((nl.start as u64, nl.end as u64, vs, ve));
                 if want_names {
                     names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
                     names.push('\0');
@@ -774,7 +776,7 @@ impl Finder {
                 Target::Group(g) => (1, *g),
             });
             for &t in &hits {
-                self.hit(t, el);
+                self.hit(t);
             }
             hits.clear();
         }
@@ -783,7 +785,7 @@ impl Finder {
     }
 
     /// A selector matched the current element (top of the stack).
-    fn hit(&mut self, t: Target, el: &Element<'_, '_>) {
+    fn hit(&mut self, t: Target) {
         let depth = self.stack.len() - 1;
         match t {
             Target::Group(g) => {
@@ -811,17 +813,20 @@ impl Finder {
                     }
                 }
                 Action::DropAttributes { globs, .. } => {
-                    let ops: Vec<(u64, AttrEdit)> = el
-                        .attributes()
+                    let gaps = &self.gaps;
+                    let ops: Vec<(u64, AttrEdit)> = self
+                        .attrs
                         .iter()
-                        .filter(|a| globs.iter().any(|g| glob_match(g, &a.name())))
-                        .filter_map(|a| a.name_source_location())
-                        .map(|l| (l.bytes().start as u64, AttrEdit::Drop))
+                        .filter(|&&(ns, ne, _, _)| {
+                            let name = gaps.bytes(ns, ne);
+                            globs.iter().any(|g| glob_match_bytes(g, name))
+                        })
+                        .map(|&(ns, ..)| (ns, AttrEdit::Drop))
                         .collect();
                     self.attr_ops(depth, ops);
                 }
                 Action::LazyImages { .. } => {
-                    let ops = lazy_image_ops(el);
+                    let ops = lazy_image_ops(&self.gaps, &self.attrs);
                     self.attr_ops(depth, ops);
                 }
                 _ => {}
@@ -1248,7 +1253,8 @@ impl Finder {
                 if last != u64::MAX && last >= o.text_start {
                     continue; // a smaller element inside already matched
                 }
-                if let Action::RemoveMatching { regex, .. } = &rules.rule(n).action
+                if let Action::RemoveMatching { regex, max_len, .. } = &rules.rule(n).action
+                    && max_len.is_none_or(|m| text.len() <= m)
                     && regex.is_match(text)
                 {
                     self.regex_last[n as usize] = o.text_start;
@@ -1565,6 +1571,20 @@ fn tag_static(tag: &str) -> &'static str {
 }
 
 /// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
+/// [`glob_match`] on an attribute name as written in the source (any case); `glob` is
+/// lower case.
+fn glob_match_bytes(glob: &str, name: &[u8]) -> bool {
+    let (pre, post) = glob.split_once('*').unwrap_or((glob, ""));
+    let starred = pre.len() < glob.len();
+    let fits = if starred {
+        name.len() >= pre.len() + post.len()
+    } else {
+        name.len() == pre.len()
+    };
+    fits && name[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
+        && name[name.len() - post.len()..].eq_ignore_ascii_case(post.as_bytes())
+}
+
 pub fn glob_match(glob: &str, name: &str) -> bool {
     match glob.split_once('*') {
         None => glob == name,
@@ -1575,9 +1595,14 @@ pub fn glob_match(glob: &str, name: &str) -> bool {
 }
 
 /// `data-src` → `src` (and `data-srcset` → `srcset`) when the real attribute is missing
-/// or holds a placeholder.
-fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
+/// or holds a placeholder. `attrs`: the element's attributes as source ranges.
+fn lazy_image_ops(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> Vec<(u64, AttrEdit)> {
     let mut ops = Vec::new();
+    let named = |want: &str| {
+        attrs
+            .iter()
+            .find(|&&(ns, ne, _, _)| gaps.bytes(ns, ne).eq_ignore_ascii_case(want.as_bytes()))
+    };
     for (real, lazies) in [
         (
             "src",
@@ -1585,18 +1610,18 @@ fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
         ),
         ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
     ] {
-        let Some(lazy) = el
-            .attributes()
-            .iter()
-            .find(|a| lazies.contains(&a.name().as_str()) && !a.value().trim().is_empty())
-        else {
+        // The first lazy attribute (in source order) that holds a value.
+        let Some(&(lazy_at, _, lvs, lve)) = attrs.iter().find(|&&(ns, ne, vs, ve)| {
+            let name = gaps.bytes(ns, ne);
+            lazies
+                .iter()
+                .any(|l| name.eq_ignore_ascii_case(l.as_bytes()))
+                && !gaps.bytes(vs, ve).trim_ascii().is_empty()
+        }) else {
             continue;
         };
-        let Some(lazy_at) = lazy.name_source_location() else {
-            continue;
-        };
-        if let Some(cur) = el.attributes().iter().find(|a| a.name() == real) {
-            let v = cur.value();
+        if let Some(&(at, _, vs, ve)) = named(real) {
+            let v = utf8(gaps.bytes(vs, ve));
             let v = v.trim();
             let placeholder = v.is_empty()
                 || v.starts_with("data:")
@@ -1604,20 +1629,17 @@ fn lazy_image_ops(el: &Element<'_, '_>) -> Vec<(u64, AttrEdit)> {
                 || v.contains("blank.")
                 || v.contains("spacer")
                 || v.contains("lazy")
-                || v == lazy.value().trim();
+                || v == utf8(gaps.bytes(lvs, lve)).trim();
             if !placeholder {
                 continue;
             }
-            if let Some(at) = cur.name_source_location() {
-                ops.push((at.bytes().start as u64, AttrEdit::Drop));
-            }
+            ops.push((at, AttrEdit::Drop));
         }
-        ops.push((lazy_at.bytes().start as u64, AttrEdit::Rename(real)));
+        ops.push((lazy_at, AttrEdit::Rename(real)));
     }
     ops
 }
 
-/// Reads the page once (`feed` hands over its chunks) and decides the edits.
 pub fn find(
     rules: Arc<Compiled>,
     guard: Guard,
@@ -1664,7 +1686,7 @@ pub fn find(
                     o.id = el.get_attribute("id").map(String::into_boxed_str);
                     o.class = el.get_attribute("class").map(String::into_boxed_str);
                 }
-                f.hit(t, el);
+                f.hit(t);
                 Ok(())
             }),
         ));

@@ -155,7 +155,13 @@ pub enum Action {
         within: Selectors,
     },
     /// Remove the smallest `within` element whose whole text matches the regex.
-    RemoveMatching { regex: Regex, within: Selectors },
+    RemoveMatching {
+        regex: Regex,
+        /// The longest text the regex can match as a whole, when it is anchored at both
+        /// ends (`^…$`): longer element text cannot match and is not searched.
+        max_len: Option<usize>,
+        within: Selectors,
+    },
     /// Remove the smallest `within` element holding the marker and everything after it
     /// in its parent.
     CutAfter { marker: String, within: Selectors },
@@ -736,6 +742,7 @@ fn validate_rule(
             }
         };
         Action::RemoveMatching {
+            max_len: anchored_max_len(re.get_ref()),
             regex,
             within: within(cx, DEFAULT_WITHIN)?,
         }
@@ -811,6 +818,17 @@ fn validate_rule(
         generic,
         note: r.note.clone(),
     })
+}
+
+/// The longest text a whole-text regex (`^…$`, no multi-line anchors) can match, so the
+/// finder can skip longer elements without running it. `None`: unbounded or not anchored.
+fn anchored_max_len(pattern: &str) -> Option<usize> {
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let p = hir.properties();
+    (p.look_set_prefix().contains(Look::Start) && p.look_set_suffix().contains(Look::End))
+        .then(|| p.maximum_len())
+        .flatten()
 }
 
 fn phrase(cx: &mut Ctx<'_>, p: &Spanned<String>) -> Option<String> {
@@ -894,6 +912,16 @@ mod tests {
         assert_eq!(book.site_files(Some("Example.COM.")), vec![0]);
         assert!(book.site_files(Some("badexample.com")).is_empty());
         assert!(book.site_files(None).is_empty());
+    }
+
+    #[test]
+    fn only_whole_text_regexes_have_a_longest_match() {
+        assert_eq!(anchored_max_len("^(ad|advert)$"), Some(6));
+        assert_eq!(anchored_max_len("^(share|share this)[:!]?$"), Some(11));
+        assert_eq!(anchored_max_len("paid post"), None);
+        assert_eq!(anchored_max_len("^paid post"), None);
+        assert_eq!(anchored_max_len("^a.*$"), None);
+        assert_eq!(anchored_max_len("(?m)^ad$"), None);
     }
 
     #[test]

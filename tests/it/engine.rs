@@ -130,3 +130,65 @@ fn untouched_pages_pass_through_byte_for_byte() {
     assert_eq!(out, page);
     assert!(r.removals.is_empty() && r.refused.is_empty());
 }
+
+#[test]
+fn attribute_rules_read_names_in_any_case() {
+    let b = book(&[(
+        "generic.toml",
+        r#"generic = true
+[[rule]]
+id = "g-on"
+category = "tracking"
+drop_attributes = ["on*", "data-track"]
+
+[[rule]]
+id = "g-lazy"
+category = "other"
+lazy_images = true
+"#,
+    )]);
+    let page = "<html><body><article><p ONCLICK=\"x()\" Data-Track=1 title=t>Text of the story.</p>\
+        <img SRC=\"blank.gif\" DATA-SRC=\"/photo.jpg\" alt=a><img src=/real.jpg data-src=/other.jpg>\
+        </article></body></html>";
+    let (out, _) = clean(&b, "https://example.com/a", page, Categories::default());
+    assert_eq!(
+        out,
+        "<html><body><article><p title=t>Text of the story.</p>\
+        <img src=\"/photo.jpg\" alt=a><img src=/real.jpg data-src=/other.jpg>\
+        </article></body></html>"
+    );
+}
+
+#[test]
+fn remove_matching_finds_unanchored_patterns_in_long_text() {
+    // Only a `^…$` regex bounds the text it can match; this one must still be tried on
+    // an element far longer than anything it matches by itself.
+    let b = book(&[(
+        "generic.toml",
+        r#"generic = true
+[[rule]]
+id = "g-paid"
+category = "promo"
+remove_matching = 'paid (partner|post)'
+within = "aside"
+
+[[rule]]
+id = "g-label"
+category = "promo"
+remove_matching = '^(ad|advert)$'
+within = "span"
+"#,
+    )]);
+    let filler = "Words of the article that make the page long enough. ".repeat(40);
+    let aside = "This box is long and only at its very end says it is a paid post. ".repeat(3);
+    let page = format!(
+        "<html><body><article><p>{filler}</p><span>Ad</span><span>Adverts are everywhere</span></article>\
+         <aside>{aside}</aside></body></html>"
+    );
+    let (out, r) = clean(&b, "https://example.com/a", &page, Categories::default());
+    assert!(!out.contains("<aside>"), "{out}");
+    assert!(!out.contains("<span>Ad</span>"), "{out}");
+    assert!(out.contains("<span>Adverts are everywhere</span>"), "{out}");
+    let rules: Vec<_> = r.removals.iter().map(|x| x.rule.as_str()).collect();
+    assert_eq!(rules, vec!["g-label", "g-paid"]);
+}
