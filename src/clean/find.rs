@@ -1245,6 +1245,9 @@ impl Finder {
             [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
             .trim();
         for g in o.groups.iter() {
+            if rules.group_filter(g).is_some_and(|f| !f.may_match(text)) {
+                continue;
+            }
             for &n in rules.group_regex(g) {
                 if rules.is_disabled(n) {
                     continue;

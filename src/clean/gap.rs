@@ -11,38 +11,188 @@
 //! Inside raw-text elements (`script`, `style`, `title`, …) only the element's own end
 //! tag is looked for, as the HTML tokenizer does.
 
-/// A tag name, lowercased, stored inline when short.
+/// A tag name, lowercased: a shared static string for the tags pages use (no allocation,
+/// no copy), an owned one for anything else.
 #[derive(Clone, PartialEq, Eq)]
-pub struct TagName {
-    len: u8,
-    buf: [u8; 22],
-    long: Option<Box<str>>,
+pub enum TagName {
+    Known(&'static str),
+    Other(Box<str>),
+}
+
+/// The longest name in [`known_tag`].
+const KNOWN_MAX: usize = 14;
+
+/// The static name of a common tag, given lowercased.
+fn known_tag(lower: &[u8]) -> Option<&'static str> {
+    Some(match lower {
+        b"a" => "a",
+        b"abbr" => "abbr",
+        b"address" => "address",
+        b"area" => "area",
+        b"article" => "article",
+        b"aside" => "aside",
+        b"audio" => "audio",
+        b"b" => "b",
+        b"base" => "base",
+        b"bdi" => "bdi",
+        b"bdo" => "bdo",
+        b"blockquote" => "blockquote",
+        b"body" => "body",
+        b"br" => "br",
+        b"button" => "button",
+        b"canvas" => "canvas",
+        b"caption" => "caption",
+        b"center" => "center",
+        b"cite" => "cite",
+        b"code" => "code",
+        b"col" => "col",
+        b"colgroup" => "colgroup",
+        b"data" => "data",
+        b"datalist" => "datalist",
+        b"dd" => "dd",
+        b"del" => "del",
+        b"details" => "details",
+        b"dfn" => "dfn",
+        b"dialog" => "dialog",
+        b"dir" => "dir",
+        b"div" => "div",
+        b"dl" => "dl",
+        b"dt" => "dt",
+        b"em" => "em",
+        b"embed" => "embed",
+        b"fieldset" => "fieldset",
+        b"figcaption" => "figcaption",
+        b"figure" => "figure",
+        b"font" => "font",
+        b"footer" => "footer",
+        b"form" => "form",
+        b"frame" => "frame",
+        b"frameset" => "frameset",
+        b"h1" => "h1",
+        b"h2" => "h2",
+        b"h3" => "h3",
+        b"h4" => "h4",
+        b"h5" => "h5",
+        b"h6" => "h6",
+        b"head" => "head",
+        b"header" => "header",
+        b"hgroup" => "hgroup",
+        b"hr" => "hr",
+        b"html" => "html",
+        b"i" => "i",
+        b"iframe" => "iframe",
+        b"img" => "img",
+        b"input" => "input",
+        b"ins" => "ins",
+        b"kbd" => "kbd",
+        b"label" => "label",
+        b"legend" => "legend",
+        b"li" => "li",
+        b"link" => "link",
+        b"listing" => "listing",
+        b"main" => "main",
+        b"map" => "map",
+        b"mark" => "mark",
+        b"marquee" => "marquee",
+        b"math" => "math",
+        b"menu" => "menu",
+        b"meta" => "meta",
+        b"meter" => "meter",
+        b"nav" => "nav",
+        b"noembed" => "noembed",
+        b"noframes" => "noframes",
+        b"noscript" => "noscript",
+        b"object" => "object",
+        b"ol" => "ol",
+        b"optgroup" => "optgroup",
+        b"option" => "option",
+        b"output" => "output",
+        b"p" => "p",
+        b"param" => "param",
+        b"picture" => "picture",
+        b"plaintext" => "plaintext",
+        b"pre" => "pre",
+        b"progress" => "progress",
+        b"q" => "q",
+        b"rp" => "rp",
+        b"rt" => "rt",
+        b"ruby" => "ruby",
+        b"s" => "s",
+        b"samp" => "samp",
+        b"script" => "script",
+        b"search" => "search",
+        b"section" => "section",
+        b"select" => "select",
+        b"slot" => "slot",
+        b"small" => "small",
+        b"source" => "source",
+        b"span" => "span",
+        b"strike" => "strike",
+        b"strong" => "strong",
+        b"style" => "style",
+        b"sub" => "sub",
+        b"summary" => "summary",
+        b"sup" => "sup",
+        b"svg" => "svg",
+        b"table" => "table",
+        b"tbody" => "tbody",
+        b"td" => "td",
+        b"template" => "template",
+        b"textarea" => "textarea",
+        b"tfoot" => "tfoot",
+        b"th" => "th",
+        b"thead" => "thead",
+        b"time" => "time",
+        b"title" => "title",
+        b"tr" => "tr",
+        b"track" => "track",
+        b"tt" => "tt",
+        b"u" => "u",
+        b"ul" => "ul",
+        b"var" => "var",
+        b"video" => "video",
+        b"wbr" => "wbr",
+        b"xmp" => "xmp",
+        b"applet" => "applet",
+        b"g" => "g",
+        b"path" => "path",
+        b"use" => "use",
+        b"symbol" => "symbol",
+        b"defs" => "defs",
+        b"rect" => "rect",
+        b"circle" => "circle",
+        b"line" => "line",
+        b"polygon" => "polygon",
+        b"polyline" => "polyline",
+        b"ellipse" => "ellipse",
+        b"lineargradient" => "lineargradient",
+        b"stop" => "stop",
+        b"clippath" => "clippath",
+        b"mask" => "mask",
+        b"image" => "image",
+        _ => return None,
+    })
 }
 
 impl TagName {
     /// From raw bytes (ASCII-lowercased).
     pub fn new(raw: &[u8]) -> TagName {
-        let mut t = TagName {
-            len: 0,
-            buf: [0; 22],
-            long: None,
-        };
-        if raw.len() <= t.buf.len() && raw.is_ascii() {
-            for (d, s) in t.buf.iter_mut().zip(raw) {
+        if raw.len() <= KNOWN_MAX {
+            let mut buf = [0u8; KNOWN_MAX];
+            for (d, s) in buf.iter_mut().zip(raw) {
                 *d = s.to_ascii_lowercase();
             }
-            t.len = raw.len() as u8;
-        } else {
-            t.long = Some(String::from_utf8_lossy(raw).to_lowercase().into_boxed_str());
+            if let Some(k) = known_tag(&buf[..raw.len()]) {
+                return TagName::Known(k);
+            }
         }
-        t
+        TagName::Other(String::from_utf8_lossy(raw).to_lowercase().into_boxed_str())
     }
 
     pub fn as_str(&self) -> &str {
-        match &self.long {
-            Some(l) => l,
-            // Built from ASCII bytes only.
-            None => std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or(""),
+        match self {
+            TagName::Known(k) => k,
+            TagName::Other(o) => o,
         }
     }
 }
@@ -182,7 +332,7 @@ impl Gaps {
             // Look for `</name` followed by white space, `/` or `>`.
             let n = name.as_str().as_bytes();
             let mut i = lo;
-            while let Some(p) = b[i..hi].windows(2).position(|w| w == b"</") {
+            while let Some(p) = memchr::memmem::find(&b[i..hi], b"</") {
                 let at = i + p;
                 let name_end = at + 2 + n.len();
                 if name_end >= hi {
@@ -218,7 +368,7 @@ impl Gaps {
         while i < hi {
             match self.state {
                 State::Text => {
-                    let Some(p) = b[i..hi].iter().position(|&c| c == b'<') else {
+                    let Some(p) = memchr::memchr(b'<', &b[i..hi]) else {
                         break;
                     };
                     let lt = i + p;
@@ -283,7 +433,7 @@ impl Gaps {
                         Some(_) => i = lt + 1,
                     }
                 }
-                State::ToGt => match b[i..hi].iter().position(|&c| c == b'>') {
+                State::ToGt => match memchr::memchr(b'>', &b[i..hi]) {
                     Some(p) => {
                         i += p + 1;
                         text_start = i;
@@ -330,7 +480,7 @@ impl Gaps {
     fn end_tag(&mut self, lt: usize, hi: usize, bounded: bool) -> Stop {
         let b = &self.carry;
         let name_len = tag_name_len(&b[lt + 2..hi]);
-        let Some(gt) = b[lt + 2 + name_len..hi].iter().position(|&c| c == b'>') else {
+        let Some(gt) = memchr::memchr(b'>', &b[lt + 2 + name_len..hi]) else {
             if bounded {
                 // Unterminated before a reported tag: lol_html took it as text or a
                 // bogus tag; skip it.

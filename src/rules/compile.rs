@@ -50,6 +50,8 @@ pub struct Part {
     pub phrase_rule: Vec<u32>,
     /// For each group of the part, its `remove_matching` rules (global numbers).
     group_regex: Vec<Vec<u32>>,
+    /// For each group, a test that rules all of its `remove_matching` rules out at once.
+    group_filter: Vec<GroupFilter>,
     /// Rule id → number (global), for `disable`.
     ids: HashMap<String, u32>,
 }
@@ -131,6 +133,10 @@ impl Part {
             .enumerate()
             .map(|(i, r)| (r.id.clone(), rule_base + i as u32))
             .collect();
+        let group_filter = group_regex
+            .iter()
+            .map(|ns| GroupFilter::new(ns.iter().map(|&n| &rules[(n - rule_base) as usize])))
+            .collect();
         Part {
             rules,
             rule_base,
@@ -142,6 +148,7 @@ impl Part {
             rule_group,
             phrases,
             phrase_rule,
+            group_filter,
             group_regex,
             ids,
         }
@@ -149,6 +156,51 @@ impl Part {
 
     fn has(&self, n: u32) -> bool {
         n >= self.rule_base && ((n - self.rule_base) as usize) < self.rules.len()
+    }
+}
+
+/// All the `remove_matching` rules of one group, tested together: an element's text is
+/// searched once, and each rule only when one of them matched (rarely).
+#[derive(Debug, Default)]
+pub struct GroupFilter {
+    /// The rules' regexes as one set; `None` when the group has none, or the set would
+    /// be too large to build (then each rule is tried on its own).
+    set: Option<regex::RegexSet>,
+    /// The longest text any of them can match, when all are anchored at both ends.
+    max_len: Option<usize>,
+}
+
+impl GroupFilter {
+    fn new<'a>(rules: impl Iterator<Item = &'a Arc<Rule>>) -> GroupFilter {
+        let mut patterns = Vec::new();
+        let mut max_len = Some(0);
+        for r in rules {
+            if let Action::RemoveMatching {
+                regex, max_len: m, ..
+            } = &r.action
+            {
+                patterns.push(regex.as_str().to_string());
+                max_len = max_len.zip(*m).map(|(a, b)| a.max(b));
+            }
+        }
+        if patterns.is_empty() {
+            return GroupFilter::default();
+        }
+        GroupFilter {
+            set: regex::RegexSetBuilder::new(&patterns)
+                .size_limit(1 << 23)
+                .build()
+                .ok(),
+            max_len,
+        }
+    }
+
+    /// False when no rule of the group can match `text`; true when some may.
+    pub fn may_match(&self, text: &str) -> bool {
+        if self.max_len.is_some_and(|m| text.len() > m) {
+            return false;
+        }
+        self.set.as_ref().is_none_or(|s| s.is_match(text))
     }
 }
 
@@ -255,6 +307,16 @@ impl Compiled {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The combined test of group `g`'s `remove_matching` rules.
+    pub fn group_filter(&self, g: u32) -> Option<&GroupFilter> {
+        let p = if g >= self.parts[1].group_base {
+            &self.parts[1]
+        } else {
+            &self.parts[0]
+        };
+        p.group_filter.get((g - p.group_base) as usize)
+    }
+
     /// Number of ancestor compounds over both parts.
     pub fn ancestors(&self) -> usize {
         self.parts[0].index.ancestor_count() + self.parts[1].index.ancestor_count()
@@ -263,5 +325,42 @@ impl Compiled {
     /// Number of groups over both parts.
     pub fn groups(&self) -> usize {
         self.parts[0].groups + self.parts[1].groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(text: &str) -> Vec<Arc<Rule>> {
+        super::super::parse_file(Path::new("g.toml"), text)
+            .unwrap()
+            .rules
+    }
+
+    #[test]
+    fn a_group_filter_rules_out_only_what_no_rule_matches() {
+        let both = rules(
+            "generic = true\n\
+             [[rule]]\nid='a'\ncategory='promo'\nremove_matching='^(ad|advert)$'\n\
+             [[rule]]\nid='b'\ncategory='promo'\nremove_matching='^share$'\n",
+        );
+        let f = GroupFilter::new(both.iter());
+        assert_eq!(f.max_len, Some(6));
+        assert!(f.may_match("advert"));
+        assert!(f.may_match("share"));
+        assert!(!f.may_match("shared"));
+        assert!(!f.may_match("a much longer paragraph of text"));
+
+        // One unanchored rule: no length bound for the group.
+        let mixed = rules(
+            "generic = true\n\
+             [[rule]]\nid='a'\ncategory='promo'\nremove_matching='^ad$'\n\
+             [[rule]]\nid='b'\ncategory='promo'\nremove_matching='paid post'\n",
+        );
+        let f = GroupFilter::new(mixed.iter());
+        assert_eq!(f.max_len, None);
+        assert!(f.may_match("a long box of text that ends by calling itself a paid post"));
+        assert!(!f.may_match("a long box of text"));
     }
 }
