@@ -265,15 +265,23 @@ struct Open {
     cand: Option<u32>,
     unwrap: Option<u32>,
     /// `cut_after` found a marker in a child: (child's start, child's text start, rule).
-    cut: Option<(u64, u64, u32)>,
+    /// Boxed, like the rarely set fields below: the stack entry is moved on every push
+    /// and pop, so it is kept small.
+    cut: Option<Box<(u64, u64, u32)>>,
     /// Groups this element is a `within` candidate for (empty for most elements).
     groups: Groups,
     /// The ancestor compounds (of `A > B`, `A B` selectors) this element matches.
     anc: Groups,
-    id: Option<Box<str>>,
-    class: Option<Box<str>>,
+    /// Id and class, kept for reports of elements some selector matched.
+    label: Option<Box<Label>>,
     /// A `keep` rule matched this element.
     keep: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Label {
+    id: Option<Box<str>>,
+    class: Option<Box<str>>,
 }
 
 struct Unwrap {
@@ -287,18 +295,18 @@ struct Unwrap {
 #[derive(Debug, Default)]
 struct Groups {
     low: u64,
-    more: Vec<u32>,
+    more: Option<Box<Vec<u32>>>,
 }
 
 impl Groups {
     fn is_empty(&self) -> bool {
-        self.low == 0 && self.more.is_empty()
+        self.low == 0 && self.more.is_none()
     }
     fn contains(&self, g: u32) -> bool {
         if g < 64 {
             self.low & (1 << g) != 0
         } else {
-            self.more.contains(&g)
+            self.more.as_ref().is_some_and(|m| m.contains(&g))
         }
     }
     fn insert(&mut self, g: u32) -> bool {
@@ -308,7 +316,7 @@ impl Groups {
         if g < 64 {
             self.low |= 1 << g;
         } else {
-            self.more.push(g);
+            self.more.get_or_insert_default().push(g);
         }
         true
     }
@@ -321,18 +329,26 @@ impl Groups {
                 g
             })
         })
-        .chain(self.more.iter().copied())
+        .chain(self.more.iter().flat_map(|m| m.iter().copied()))
     }
 }
 
 /// `tag#id.class.class` for reports, at most 120 bytes.
 fn describe(o: &Open) -> String {
     let mut d = o.tag.as_str().to_string();
-    if let Some(id) = o.id.as_deref().filter(|v| !v.is_empty()) {
+    let label = o.label.as_deref();
+    if let Some(id) = label
+        .and_then(|l| l.id.as_deref())
+        .filter(|v| !v.is_empty())
+    {
         d.push('#');
         d.push_str(id);
     }
-    for c in o.class.as_deref().unwrap_or("").split_ascii_whitespace() {
+    for c in label
+        .and_then(|l| l.class.as_deref())
+        .unwrap_or("")
+        .split_ascii_whitespace()
+    {
         d.push('.');
         d.push_str(c);
     }
@@ -380,7 +396,7 @@ struct Finder {
     previews: Vec<u32>,
     /// `remove_matching` per rule: text start of the last element removed, so ancestors
     /// holding the same text are not removed too.
-    regex_last: Vec<u64>,
+    regex_last: std::collections::HashMap<u32, u64>,
     /// A candidate made by `remove_matching` for the element being closed.
     regex_cand: Option<u32>,
     /// A void element whose close waits until its other handlers have run.
@@ -468,15 +484,12 @@ impl Finder {
                 .and_then(|d| d.start_state(Anchored::No).ok())
                 .unwrap_or_default()
         });
-        let rule_count = rules.rule_count();
         let ancestors = rules.ancestors();
         let rules_want_names = rules
             .parts
             .iter()
             .any(|p| p.index.attribute_key_count() > 0);
-        let keeps_possible = rules
-            .rules()
-            .any(|(_, r)| matches!(r.action, Action::Keep(_)));
+        let keeps_possible = rules.has_keep();
         Finder {
             rules,
             guard,
@@ -499,7 +512,7 @@ impl Finder {
             lists: Vec::new(),
             tables: Vec::new(),
             previews: Vec::new(),
-            regex_last: vec![u64::MAX; rule_count],
+            regex_last: Default::default(),
             regex_cand: None,
             pending_void: None,
             keeps: Vec::new(),
@@ -761,12 +774,12 @@ impl Finder {
             groups: Groups::default(),
             anc,
             // Kept for reports, only for elements some selector matched.
-            id: id_text
-                .filter(|_| !hits.is_empty())
-                .map(|t| t.into_owned().into_boxed_str()),
-            class: class_text
-                .filter(|_| !hits.is_empty())
-                .map(|t| t.into_owned().into_boxed_str()),
+            label: (!hits.is_empty()).then(|| {
+                Box::new(Label {
+                    id: id_text.map(|t| t.into_owned().into_boxed_str()),
+                    class: class_text.map(|t| t.into_owned().into_boxed_str()),
+                })
+            }),
             keep: None,
         });
         if !hits.is_empty() {
@@ -1091,7 +1104,7 @@ impl Finder {
                 let (start, ts) = (self.stack[m].start, self.stack[m].text_start);
                 let parent = &mut self.stack[m - 1];
                 if parent.cut.is_none() {
-                    parent.cut = Some((start, ts, n));
+                    parent.cut = Some(Box::new((start, ts, n)));
                 }
             }
             _ => {}
@@ -1184,7 +1197,7 @@ impl Finder {
                 },
             ));
         }
-        if let Some((start, ts, n)) = o.cut {
+        if let Some(&(start, ts, n)) = o.cut.as_deref() {
             let mut c = Cand {
                 rule: n,
                 start,
@@ -1252,15 +1265,18 @@ impl Finder {
                 if rules.is_disabled(n) {
                     continue;
                 }
-                let last = self.regex_last[n as usize];
-                if last != u64::MAX && last >= o.text_start {
+                if self
+                    .regex_last
+                    .get(&n)
+                    .is_some_and(|&last| last >= o.text_start)
+                {
                     continue; // a smaller element inside already matched
                 }
                 if let Action::RemoveMatching { regex, max_len, .. } = &rules.rule(n).action
                     && max_len.is_none_or(|m| text.len() <= m)
                     && regex.is_match(text)
                 {
-                    self.regex_last[n as usize] = o.text_start;
+                    self.regex_last.insert(n, o.text_start);
                     let id = self.cands.len() as u32;
                     self.cands.push(Cand {
                         rule: n,
@@ -1683,11 +1699,12 @@ pub fn find(
                 // The `*` handler keeps id and class only for elements the index matched;
                 // a match here needs them too, for reports.
                 if let Some(o) = f.stack.last_mut()
-                    && o.id.is_none()
-                    && o.class.is_none()
+                    && o.label.is_none()
                 {
-                    o.id = el.get_attribute("id").map(String::into_boxed_str);
-                    o.class = el.get_attribute("class").map(String::into_boxed_str);
+                    o.label = Some(Box::new(Label {
+                        id: el.get_attribute("id").map(String::into_boxed_str),
+                        class: el.get_attribute("class").map(String::into_boxed_str),
+                    }));
                 }
                 f.hit(t);
                 Ok(())

@@ -54,6 +54,8 @@ pub struct Part {
     group_filter: Vec<GroupFilter>,
     /// Rule id → number (global), for `disable`.
     ids: HashMap<String, u32>,
+    /// The part's `keep` rules (global numbers): known without walking every rule.
+    keeps: Vec<u32>,
 }
 
 impl Part {
@@ -133,6 +135,12 @@ impl Part {
             .enumerate()
             .map(|(i, r)| (r.id.clone(), rule_base + i as u32))
             .collect();
+        let keeps = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.action, Action::Keep(_)))
+            .map(|(i, _)| rule_base + i as u32)
+            .collect();
         let group_filter = group_regex
             .iter()
             .map(|ns| GroupFilter::new(ns.iter().map(|&n| &rules[(n - rule_base) as usize])))
@@ -151,6 +159,7 @@ impl Part {
             group_filter,
             group_regex,
             ids,
+            keeps,
         }
     }
 
@@ -305,6 +314,13 @@ impl Compiled {
         p.group_regex
             .get((g - p.group_base) as usize)
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether some `keep` rule is in force.
+    pub fn has_keep(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| p.keeps.iter().any(|&n| !self.is_disabled(n)))
     }
 
     /// The combined test of group `g`'s `remove_matching` rules.

@@ -10,6 +10,9 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// A small, fast hasher for short keys (tag names, class tokens): the index is probed
 /// several times for every element of every page, where SipHash's strength buys nothing.
@@ -375,6 +378,110 @@ pub struct Index<T> {
     by_attr: FastMap<String, Vec<u32>>,
     by_tag: FastMap<String, Vec<u32>>,
     universal: Vec<u32>,
+    /// Compounds keyed by a literal one attribute's value must contain
+    /// (`[class*="promo"]`, `a[href^="https://twitter.com/intent"]`).
+    literals: Literals,
+    /// A Bloom filter over the id and class keys, built on first use: with tens of
+    /// thousands of imported selectors the maps outgrow the CPU caches, and most of an
+    /// element's class tokens are in neither; a bit test in a small array says so
+    /// without touching the map.
+    keys_filter: OnceLock<Bloom>,
+}
+
+#[derive(Debug)]
+struct Bloom {
+    bits: Vec<u64>,
+    /// Bit-number mask (a power of two, minus one).
+    mask: u64,
+}
+
+impl Bloom {
+    fn hash(key: &str) -> u64 {
+        let mut h = FastHasher::default();
+        h.write(key.as_bytes());
+        h.finish()
+    }
+
+    fn new<'a>(keys: impl Iterator<Item = &'a str>, count: usize) -> Bloom {
+        // About 16 bits per key, two probes: under 2% false positives.
+        let nbits = (count * 16).next_power_of_two().max(1024);
+        let mut b = Bloom {
+            bits: vec![0; nbits / 64],
+            mask: nbits as u64 - 1,
+        };
+        for k in keys {
+            let h = Bloom::hash(k);
+            for bit in [h & b.mask, (h >> 32) & b.mask] {
+                b.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+            }
+        }
+        b
+    }
+
+    fn may_contain(&self, key: &str) -> bool {
+        let h = Bloom::hash(key);
+        [h & self.mask, (h >> 32) & self.mask]
+            .iter()
+            .all(|&bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// Attribute selectors indexed by their literal: per attribute (id, class or a name), one
+/// automaton finds every literal in the element's value in one pass, so only compounds
+/// whose literal occurs are checked, however many there are.
+#[derive(Debug, Default)]
+struct Literals {
+    /// (attribute key, literal, compound), as inserted.
+    entries: Vec<(String, String, u32)>,
+    /// Built on first use, after the last insert.
+    built: OnceLock<FastMap<String, LiteralSet>>,
+}
+
+#[derive(Debug)]
+struct LiteralSet {
+    ac: AhoCorasick,
+    /// Pattern number → the compounds that need it.
+    compounds: Vec<Vec<u32>>,
+}
+
+impl Literals {
+    fn get(&self) -> &FastMap<String, LiteralSet> {
+        self.built.get_or_init(|| {
+            let mut by_key: FastMap<&str, (Vec<&str>, Vec<Vec<u32>>, HashMap<&str, usize>)> =
+                FastMap::default();
+            for (key, lit, n) in &self.entries {
+                let (pats, comps, seen) = by_key.entry(key).or_default();
+                let p = *seen.entry(lit).or_insert_with(|| {
+                    pats.push(lit);
+                    comps.push(Vec::new());
+                    pats.len() - 1
+                });
+                comps[p].push(*n);
+            }
+            by_key
+                .into_iter()
+                .filter_map(|(key, (pats, compounds, _))| {
+                    let ac = AhoCorasick::builder()
+                        .match_kind(MatchKind::Standard)
+                        .build(&pats)
+                        .ok()?;
+                    Some((key.to_string(), LiteralSet { ac, compounds }))
+                })
+                .collect()
+        })
+    }
+}
+
+/// The part of `class` before its token `w` (a subslice of it).
+fn class_before<'a>(class: &'a str, w: &str) -> &'a str {
+    let at = w.as_ptr() as usize - class.as_ptr() as usize;
+    &class[..at]
+}
+
+/// The literal an attribute selector's value must contain, when it has one that is
+/// matched case-sensitively (`[a]` and `[a="v" i]` have none).
+fn literal_of(a: &AttrSel) -> Option<&str> {
+    (a.op != AttrOp::Exists && !a.ignore_case && !a.value.is_empty()).then_some(a.value.as_str())
 }
 
 impl<T> Default for Index<T> {
@@ -388,6 +495,8 @@ impl<T> Default for Index<T> {
             by_attr: FastMap::default(),
             by_tag: FastMap::default(),
             universal: Vec::new(),
+            literals: Literals::default(),
+            keys_filter: OnceLock::new(),
         }
     }
 }
@@ -421,7 +530,7 @@ impl<T: Copy> Index<T> {
     pub fn for_each_ancestor_match<'a>(
         &self,
         el: &dyn ElementView,
-        attr_names: impl Iterator<Item = &'a str>,
+        attr_names: impl Iterator<Item = &'a str> + Clone,
         hit: impl FnMut(u32),
     ) {
         if let Some(a) = &self.ancestors {
@@ -431,10 +540,25 @@ impl<T: Copy> Index<T> {
 
     fn insert_rel(&mut self, c: Compound, payload: T, rel: Option<Rel>) {
         let n = self.compounds.len() as u32;
+        // Keys change: build the filter again on next use.
+        self.keys_filter = OnceLock::new();
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
             self.by_class.entry(cl.clone()).or_default().push(n);
+        } else if let Some((a, lit)) = c
+            .attrs
+            .iter()
+            .find_map(|a| literal_of(a).map(|l| (a, l.to_string())))
+        {
+            let key = match a.name.as_str() {
+                "id" => ID_KEY,
+                "class" => CLASS_KEY,
+                name => name,
+            };
+            self.literals.entries.push((key.to_string(), lit, n));
+            // Inserted after a query (tests do that): build again.
+            self.literals.built = OnceLock::new();
         } else if let Some(a) = c.attrs.iter().find(|a| a.name != "id" && a.name != "class") {
             // Attribute names are read from the raw input for every element: cheap keys.
             self.by_attr.entry(a.name.clone()).or_default().push(n);
@@ -468,23 +592,25 @@ impl<T: Copy> Index<T> {
     /// True when some selector is keyed on an attribute name (so callers must offer
     /// every attribute name of each element).
     pub fn wants_attribute_names(&self) -> bool {
-        !self.by_attr.is_empty()
-    }
-
-    /// The attribute names selectors are keyed on (callers with few of these may probe
-    /// an element for each instead of listing its attributes).
-    pub fn attribute_keys(&self) -> impl Iterator<Item = &str> {
-        self.by_attr
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !k.starts_with(' '))
+        self.attribute_key_count() > 0
     }
 
     /// Number of distinct attribute names (other than id and class) selectors are keyed on.
     pub fn attribute_key_count(&self) -> usize {
-        self.by_attr.len()
-            - self.by_attr.contains_key(ID_KEY) as usize
-            - self.by_attr.contains_key(CLASS_KEY) as usize
+        let mut keys: Vec<&str> = self
+            .by_attr
+            .keys()
+            .map(String::as_str)
+            .chain(self.literals.entries.iter().map(|(k, _, _)| k.as_str()))
+            .filter(|k| *k != ID_KEY && *k != CLASS_KEY)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
+            + self
+                .ancestors
+                .as_ref()
+                .map_or(0, |a| a.attribute_key_count())
     }
 
     /// Calls `hit` with the payload of every selector that matches `el`.
@@ -495,7 +621,7 @@ impl<T: Copy> Index<T> {
     pub fn for_each_match<'a>(
         &self,
         el: &dyn ElementView,
-        attr_names: impl Iterator<Item = &'a str>,
+        attr_names: impl Iterator<Item = &'a str> + Clone,
         rel: &dyn Fn(u32, bool) -> bool,
         mut hit: impl FnMut(T),
     ) {
@@ -507,20 +633,66 @@ impl<T: Copy> Index<T> {
                 }
             }
         };
+        let keys = || {
+            self.keys_filter.get_or_init(|| {
+                Bloom::new(
+                    self.by_id
+                        .keys()
+                        .chain(self.by_class.keys())
+                        .map(String::as_str),
+                    self.by_id.len() + self.by_class.len(),
+                )
+            })
+        };
         if !self.by_id.is_empty()
             && let Some(id) = el.id()
+            && keys().may_contain(id)
         {
             check(self.by_id.get(id));
         }
         if !self.by_class.is_empty()
             && let Some(class) = el.class()
         {
-            // A class written twice must not match twice.
-            let mut seen: Vec<&str> = Vec::new();
-            for w in class.split_ascii_whitespace() {
-                if !seen.contains(&w) {
-                    seen.push(w);
+            let keys = keys();
+            for (i, w) in class.split_ascii_whitespace().enumerate() {
+                // A class written twice must not match twice.
+                if keys.may_contain(w)
+                    && (i == 0
+                        || !class_before(class, w)
+                            .split_ascii_whitespace()
+                            .any(|p| p == w))
+                {
                     check(self.by_class.get(w));
+                }
+            }
+        }
+        if !self.literals.entries.is_empty() {
+            let sets = self.literals.get();
+            let mut probe = |key: &str, value: &str| {
+                let Some(set) = sets.get(key) else {
+                    return;
+                };
+                // A literal found twice in one value is checked once.
+                let mut seen: Vec<usize> = Vec::new();
+                for m in set.ac.find_overlapping_iter(value) {
+                    let p = m.pattern().as_usize();
+                    if !seen.contains(&p) {
+                        seen.push(p);
+                        check(Some(&set.compounds[p]));
+                    }
+                }
+            };
+            if let Some(id) = el.id() {
+                probe(ID_KEY, id);
+            }
+            if let Some(class) = el.class() {
+                probe(CLASS_KEY, class);
+            }
+            for name in attr_names.clone() {
+                if sets.contains_key(name)
+                    && let Some(v) = el.attr(name)
+                {
+                    probe(name, &v);
                 }
             }
         }
@@ -639,6 +811,64 @@ mod tests {
         );
         got.sort();
         assert_eq!(got, vec![0, 1, 2, 5]);
+    }
+
+    fn matches_of(ix: &Index<usize>, el: &El) -> Vec<usize> {
+        let names: Vec<&str> = el.1.iter().map(|(n, _)| *n).collect();
+        let mut got = Vec::new();
+        ix.for_each_match(el, names.into_iter(), &|_, _| true, |p| got.push(p));
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn attribute_literals_are_found_in_values_once_each() {
+        let mut ix = Index::default();
+        for (i, s) in [
+            "[class*=\"promo\"]",
+            "[id^=\"ad-\"]",
+            "a[href*=\"share\"]",
+            "[data-kind$=\"box\"]",
+            "[class*=\"PROMO\" i]",
+            "[title=\"Ad\"]",
+            "[class~=\"x\"]",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ix.insert(parse_compound(s).unwrap(), i);
+        }
+        assert_eq!(ix.attribute_key_count(), 3); // href, data-kind, title
+        let el = El(
+            "a",
+            vec![
+                ("id", "ad-top"),
+                ("class", "big-promo promo-box xx"),
+                ("href", "/share?u=share"),
+                ("data-kind", "promo-box"),
+            ],
+        );
+        // `promo` and `share` occur twice: one match each; `x` is only part of a word.
+        assert_eq!(matches_of(&ix, &el), vec![0, 1, 2, 3, 4]);
+        // The same literal, but in the wrong attribute or in another case.
+        let el = El(
+            "div",
+            vec![("class", "Promo"), ("title", "ad"), ("href", "/share")],
+        );
+        assert_eq!(matches_of(&ix, &el), vec![4]);
+    }
+
+    #[test]
+    fn selectors_added_after_a_lookup_are_found() {
+        let mut ix = Index::default();
+        ix.insert(parse_compound(".a").unwrap(), 0);
+        ix.insert(parse_compound("[class^=\"q\"]").unwrap(), 1);
+        let el = El("div", vec![("class", "qb b a a")]);
+        assert_eq!(matches_of(&ix, &el), vec![0, 1]);
+        // The filter and the literal sets built by that lookup must not hide these.
+        ix.insert(parse_compound(".b").unwrap(), 2);
+        ix.insert(parse_compound("[class*=\"b b\"]").unwrap(), 3);
+        assert_eq!(matches_of(&ix, &el), vec![0, 1, 2, 3]);
     }
 
     #[test]
