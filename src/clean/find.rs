@@ -295,18 +295,18 @@ struct Unwrap {
 #[derive(Debug, Default)]
 struct Groups {
     low: u64,
-    more: Option<Box<Vec<u32>>>,
+    more: Vec<u32>,
 }
 
 impl Groups {
     fn is_empty(&self) -> bool {
-        self.low == 0 && self.more.is_none()
+        self.low == 0 && self.more.is_empty()
     }
     fn contains(&self, g: u32) -> bool {
         if g < 64 {
             self.low & (1 << g) != 0
         } else {
-            self.more.as_ref().is_some_and(|m| m.contains(&g))
+            self.more.contains(&g)
         }
     }
     fn insert(&mut self, g: u32) -> bool {
@@ -316,7 +316,7 @@ impl Groups {
         if g < 64 {
             self.low |= 1 << g;
         } else {
-            self.more.get_or_insert_default().push(g);
+            self.more.push(g);
         }
         true
     }
@@ -329,7 +329,7 @@ impl Groups {
                 g
             })
         })
-        .chain(self.more.iter().flat_map(|m| m.iter().copied()))
+        .chain(self.more.iter().copied())
     }
 }
 

@@ -447,8 +447,9 @@ struct LiteralSet {
 impl Literals {
     fn get(&self) -> &FastMap<String, LiteralSet> {
         self.built.get_or_init(|| {
-            let mut by_key: FastMap<&str, (Vec<&str>, Vec<Vec<u32>>, HashMap<&str, usize>)> =
-                FastMap::default();
+            /// One attribute's literals (distinct), their compounds, and where each is.
+            type Building<'a> = (Vec<&'a str>, Vec<Vec<u32>>, HashMap<&'a str, usize>);
+            let mut by_key: FastMap<&str, Building<'_>> = FastMap::default();
             for (key, lit, n) in &self.entries {
                 let (pats, comps, seen) = by_key.entry(key).or_default();
                 let p = *seen.entry(lit).or_insert_with(|| {
