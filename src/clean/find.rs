@@ -889,9 +889,8 @@ impl Finder {
             }
             return;
         }
+        let detailed = self.next_detailed();
         let o = &self.stack[depth];
-        let detailed = self.made < DETAILED;
-        self.made += 1;
         let mut c = Cand {
             rule: n,
             start: o.start,
@@ -909,7 +908,16 @@ impl Finder {
         if !from_start {
             self.fill_preview(&mut c, false);
         }
-        let id = match self.free.pop() {
+        let id = self.add_cand(c);
+        if !self.cands[id as usize].preview_done {
+            self.previews.push(id);
+        }
+        self.stack[depth].cand = Some(id);
+    }
+
+    /// Stores a candidate in a free slot (one accepted early) or a new one.
+    fn add_cand(&mut self, c: Cand) -> u32 {
+        match self.free.pop() {
             Some(id) => {
                 self.cands[id as usize] = c;
                 id
@@ -918,11 +926,15 @@ impl Finder {
                 self.cands.push(c);
                 self.cands.len() as u32 - 1
             }
-        };
-        if !self.cands[id as usize].preview_done {
-            self.previews.push(id);
         }
-        self.stack[depth].cand = Some(id);
+    }
+
+    /// Whether the next candidate is one of the first DETAILED, described in reports
+    /// (counts it). Later ones carry no text, so a huge page's memory does not grow by
+    /// their descriptions, and they can be accepted early.
+    fn next_detailed(&mut self) -> bool {
+        self.made += 1;
+        self.made <= DETAILED
     }
 
     fn fill_preview(&self, c: &mut Cand, closed: bool) {
@@ -1198,6 +1210,7 @@ impl Finder {
             ));
         }
         if let Some(&(start, ts, n)) = o.cut.as_deref() {
+            let detailed = self.next_detailed();
             let mut c = Cand {
                 rule: n,
                 start,
@@ -1205,9 +1218,13 @@ impl Finder {
                 text_start: ts,
                 text_len: pos - ts,
                 state: CandState::Unsafe(unsafe_reason),
-                element: format!("{} (from the marker to the end)", describe(&o)),
+                element: if detailed {
+                    format!("{} (from the marker to the end)", describe(&o))
+                } else {
+                    String::new()
+                },
                 preview: String::new(),
-                preview_done: false,
+                preview_done: !detailed,
                 protected: if contains_protected {
                     Some("article")
                 } else {
@@ -1219,7 +1236,8 @@ impl Finder {
                 c.state = CandState::Closed;
             }
             self.fill_preview(&mut c, true);
-            self.cands.push(c);
+            let id = self.add_cand(c);
+            self.settle_early(id, pos);
         }
         if let Some((name, _)) = end {
             self.boundary(name);
@@ -1277,20 +1295,26 @@ impl Finder {
                     && regex.is_match(text)
                 {
                     self.regex_last.insert(n, o.text_start);
-                    let id = self.cands.len() as u32;
-                    self.cands.push(Cand {
+                    // As `next_detailed` (the window is borrowed).
+                    self.made += 1;
+                    let detailed = self.made <= DETAILED;
+                    let c = Cand {
                         rule: n,
                         start: o.start,
                         end: u64::MAX,
                         text_start: o.text_start,
                         text_len,
                         state: CandState::Open,
-                        element: describe(o),
-                        preview: text.chars().take(PREVIEW_CHARS).collect(),
+                        element: if detailed { describe(o) } else { String::new() },
+                        preview: if detailed {
+                            text.chars().take(PREVIEW_CHARS).collect()
+                        } else {
+                            String::new()
+                        },
                         preview_done: true,
                         protected: None,
-                    });
-                    self.regex_cand = Some(id);
+                    };
+                    self.regex_cand = Some(self.add_cand(c));
                     return;
                 }
             }

@@ -192,3 +192,43 @@ within = "span"
     let rules: Vec<_> = r.removals.iter().map(|x| x.rule.as_str()).collect();
     assert_eq!(rules, vec!["g-label", "g-paid"]);
 }
+
+#[test]
+fn text_rule_removals_past_the_listed_ones_are_counted_and_made() {
+    // Label (`remove_matching`) and `cut_after` removals past the first 10,000 carry no
+    // description and are accepted as they close; each must still be made and counted.
+    let b = book(&[(
+        "generic.toml",
+        r#"generic = true
+[[rule]]
+id = "g-share"
+category = "social"
+remove_matching = '^share$'
+within = "span"
+
+[[rule]]
+id = "g-more"
+category = "related"
+cut_after = "more stories"
+within = "h4"
+"#,
+    )]);
+    let n = 10_100;
+    let mut page = String::from("<html><body><article>");
+    for i in 0..n {
+        page.push_str(&format!(
+            "<p>Paragraph {i} of a long story. <span>Share</span></p>\
+             <div><p>Part {i}.</p><h4>More stories</h4><p>Elsewhere {i}</p></div>"
+        ));
+    }
+    page.push_str("</article></body></html>");
+    let (out, r) = clean(&b, "https://example.com/a", &page, Categories::default());
+    assert!(!out.contains("<span>Share</span>"));
+    assert!(!out.contains("More stories") && !out.contains("Elsewhere"));
+    assert!(out.contains(&format!("Paragraph {} of a long story.", n - 1)));
+    assert!(out.contains(&format!("<div><p>Part {}.</p></div>", n - 1)));
+    let listed = r.removals.len();
+    let counted: usize = r.removals_unlisted.values().sum();
+    assert_eq!(listed, 10_000);
+    assert_eq!(listed + counted, 2 * n);
+}
