@@ -241,6 +241,13 @@ pub struct Report {
     pub files: usize,
     /// Notes for the user (e.g. semantics that differ).
     pub notes: Vec<String>,
+    /// Reasons ([`Miss::kind`]) for source rules that are outside what the importer is
+    /// for (EasyList scriptlets are not element hiding), each with a word of why. They
+    /// are still listed as not converted, but the share of converted rules leaves them
+    /// out.
+    pub not_applicable: Vec<(&'static str, &'static str)>,
+    /// The rules the share counts (`cosmetic filters (…)`); no share line when `None`.
+    pub share_of: Option<&'static str>,
 }
 
 impl Report {
@@ -271,6 +278,26 @@ impl Report {
         self.converted.values().sum()
     }
 
+    /// Why `kind` is outside what the importer is for, if it is.
+    pub fn not_applicable_why(&self, kind: &str) -> Option<&'static str> {
+        self.not_applicable
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, why)| *why)
+    }
+
+    /// Rules converted, and rules the importer is for (converted or not): the share's
+    /// numerator and denominator. Not-applicable rules are in neither.
+    pub fn share(&self) -> (usize, usize) {
+        let converted = self.converted_total();
+        let missed = self
+            .missed
+            .iter()
+            .filter(|m| self.not_applicable_why(&m.kind).is_none())
+            .count();
+        (converted, converted + missed)
+    }
+
     /// Not-converted rules counted by reason, most frequent first.
     pub fn missed_by_kind(&self) -> Vec<(String, usize)> {
         let mut m: BTreeMap<&str, usize> = BTreeMap::new();
@@ -298,9 +325,25 @@ impl Report {
             self.files,
             list(&self.converted)
         );
+        if let Some(of) = self.share_of {
+            let (done, all) = self.share();
+            let pct = if all == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / all as f64
+            };
+            let _ = writeln!(s, "{of}: {done} of {all} converted ({pct:.1}%)");
+        }
         let _ = writeln!(s, "not converted: {}", self.missed.len());
         for (k, n) in self.missed_by_kind() {
-            let _ = writeln!(s, "  {n:>6}  {k}");
+            match self.not_applicable_why(&k) {
+                Some(why) => {
+                    let _ = writeln!(s, "  {n:>6}  {k} (not counted in the share: {why})");
+                }
+                None => {
+                    let _ = writeln!(s, "  {n:>6}  {k}");
+                }
+            }
         }
         let skipped: usize = self.skipped.values().sum();
         let _ = writeln!(s, "skipped: {skipped} ({})", list(&self.skipped));

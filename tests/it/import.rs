@@ -229,11 +229,18 @@ fn easylist_filters_become_generic_and_site_files() {
         out.path().to_str().unwrap(),
     ]);
     assert!(
-        stderr.starts_with("easylist: 6 rules converted into 3 files (exception #@# 1, generic ## 3, site ## 2)\nnot converted: 2\n"),
+        stderr.starts_with(
+            "easylist: 6 rules converted into 3 files (exception #@# 1, generic ## 3, site ## 2)\n\
+             cosmetic filters (element hiding: ##, #?#, #@#): 6 of 7 converted (85.7%)\n\
+             not converted: 2\n"
+        ),
         "{stderr}"
     );
     // `.wrap > .cookie-note` is two compounds: the index matches it, so it converts.
-    assert!(stderr.contains("      1  scriptlet\n"), "{stderr}");
+    assert!(
+        stderr.contains("      1  scriptlet (not counted in the share: script injection, not element hiding; pare runs no scripts)\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("      1  sibling combinator\n"), "{stderr}");
     assert!(
         stderr.contains("skipped: 3 (comment 1, header 1, network filter 1)\n"),
