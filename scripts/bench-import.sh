@@ -12,9 +12,8 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin pare --bin bench-rules
 rm -rf "$OUT"
 mkdir -p "$OUT"
-# Keep rules need an engine that knows `keep`; --no-keep leaves `body:` out.
 /usr/bin/time -f 'import ftr: %e s, %M KB max RSS' \
-  target/release/pare import ftr --no-keep "$RULESETS/ftr-site-config" -o "$OUT/ftr" --report "$OUT/ftr-report.txt"
+  target/release/pare import ftr "$RULESETS/ftr-site-config" -o "$OUT/ftr" --report "$OUT/ftr-report.txt"
 /usr/bin/time -f 'import easylist: %e s, %M KB max RSS' \
   target/release/pare import easylist "$RULESETS"/easylist/*.txt -o "$OUT/easylist" --report "$OUT/easylist-report.txt"
 /usr/bin/time -f 'pare check (load everything): %e s, %M KB max RSS' \

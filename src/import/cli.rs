@@ -22,7 +22,7 @@ pub enum Source {
     Ftr {
         #[command(flatten)]
         common: Common,
-        /// Do not turn `body:` into `keep` rules (for engines without `keep`).
+        /// Leave `body:` out instead of turning it into `keep` rules (category chrome).
         #[arg(long)]
         no_keep: bool,
     },

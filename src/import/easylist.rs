@@ -276,11 +276,56 @@ pub fn js_regex(arg: &str) -> Option<String> {
     Some(out)
 }
 
+/// Is a `:style(…)` argument exactly `display: none` (with or without `!important` and a
+/// final `;`)? Only that is hiding: `visibility: hidden` keeps the element's place and
+/// lets its children show themselves, so it is not a removal.
+pub fn hides(style: &str) -> bool {
+    let squeezed: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let decl = squeezed.trim_end_matches(';');
+    let decl = decl.strip_suffix("!important").unwrap_or(decl);
+    decl == "display:none"
+}
+
+/// Reasons of filters that are not element hiding at all, with a word of why: pare has
+/// nothing they could become, and they are kept out of the share of cosmetic filters
+/// converted (they are still listed as not converted).
+pub const NOT_ELEMENT_HIDING: &[(&str, &str)] = &[
+    (
+        "scriptlet",
+        "script injection, not element hiding; pare runs no scripts",
+    ),
+    (
+        "CSS injection",
+        "changes styles, not element hiding; pare removes elements",
+    ),
+];
+
+/// The reason (one of [`NOT_ELEMENT_HIDING`]) when a filter's body is not element hiding.
+pub fn not_element_hiding(body: &str) -> Option<&'static str> {
+    let body = body.trim();
+    if body.starts_with("+js(") {
+        return Some("scriptlet");
+    }
+    if let Some(i) = body.rfind(":style(") {
+        let hiding = body.ends_with(')')
+            && !body[..i].contains(":style(")
+            && hides(&body[i + ":style(".len()..body.len() - 1]);
+        if !hiding {
+            return Some("CSS injection");
+        }
+    }
+    None
+}
+
 /// Translates a filter's body (what follows `##` or `#?#`).
 pub fn translate(body: &str) -> Result<Translated, Refusal> {
     let body = body.trim();
-    if body.starts_with("+js(") {
-        return Err(("scriptlet", String::new()));
+    if let Some(kind) = not_element_hiding(body) {
+        return Err((kind, String::new()));
     }
     if body.starts_with('^') {
         return Err(("HTML filter", String::new()));
@@ -288,8 +333,10 @@ pub fn translate(body: &str) -> Result<Translated, Refusal> {
     if let Some(sel) = body.strip_suffix(":remove()") {
         return selector(sel).map(Translated::Remove);
     }
-    if body.contains(":style(") {
-        return Err(("style injection", String::new()));
+    if let Some(i) = body.rfind(":style(") {
+        // Only `:style(display: none)` gets here: it hides the element like a plain
+        // `##sel` (uBlock Origin reads it so too).
+        return translate(&body[..i]);
     }
     if let Some(i) = body.rfind(":has-text(")
         && body.ends_with(')')
@@ -470,6 +517,8 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
             }
         }
     }
+    report.not_applicable = NOT_ELEMENT_HIDING.to_vec();
+    report.share_of = Some("cosmetic filters (element hiding: ##, #?#, #@#)");
     let files = convert(&filters, &lists, opts.slow_generic, &mut report);
     Ok((files, report))
 }
@@ -508,6 +557,11 @@ fn convert(
     for f in filters.iter().filter(|f| f.kind == Kind::Hide) {
         let id = rule_id(&f.body);
         let note = format!("easylist {}", f.at);
+        // Scriptlets and style changes are listed as what they are, whatever their domains.
+        if let Some(kind) = not_element_hiding(&f.body) {
+            report.miss(f.at.clone(), &f.line, kind, "");
+            continue;
+        }
         let include: Vec<&String> = f.include.iter().filter(|d| plain_domain(d)).collect();
         if include.len() < f.include.len() {
             for _ in include.len()..f.include.len() {
@@ -579,9 +633,14 @@ fn convert(
         }
     }
 
-    // Exceptions, once every rule is known.
+    // Exceptions, once every rule is known. Each line counts once: converted when it
+    // switches a rule off somewhere, not converted when a domain of it cannot.
     for f in filters.iter().filter(|f| f.kind == Kind::Exception) {
         let id = rule_id(&f.body);
+        if let Some(kind) = not_element_hiding(&f.body) {
+            report.miss(f.at.clone(), &f.line, kind, "");
+            continue;
+        }
         let include: Vec<&String> = f.include.iter().filter(|d| plain_domain(d)).collect();
         if f.include.is_empty() {
             if generic.remove(&id).is_some() {
@@ -591,8 +650,9 @@ fn convert(
             }
             continue;
         }
+        let mut done = false;
+        let mut cannot = Vec::new();
         for d in include {
-            let mut done = false;
             if let Some(site) = sites.get_mut(d.as_str())
                 && site.ids.remove(&id)
             {
@@ -607,20 +667,24 @@ fn convert(
                     .insert(id.clone());
                 done = true;
             }
-            let parent_has_it =
-                parents(d).any(|p| sites.get(p).is_some_and(|s| s.ids.contains(&id)));
-            if parent_has_it {
-                report.miss(
-                    f.at.clone(),
-                    &f.line,
-                    "exception below a site rule",
-                    format!("`{d}` cannot switch off a rule of a parent domain's file"),
-                );
-            } else if done {
-                report.convert("exception #@#");
-            } else {
-                report.skip("exception for a filter not converted");
+            if parents(d).any(|p| sites.get(p).is_some_and(|s| s.ids.contains(&id))) {
+                cannot.push(format!("`{d}`"));
             }
+        }
+        if !cannot.is_empty() {
+            report.miss(
+                f.at.clone(),
+                &f.line,
+                "exception below a site rule",
+                format!(
+                    "{} cannot switch off a rule of a parent domain's file",
+                    cannot.join(", ")
+                ),
+            );
+        } else if done {
+            report.convert("exception #@#");
+        } else {
+            report.skip("exception for a filter not converted");
         }
     }
 
@@ -760,7 +824,7 @@ mod tests {
             translate("body:style(overflow: auto !important)")
                 .unwrap_err()
                 .0,
-            "style injection"
+            "CSS injection"
         );
         assert_eq!(
             translate("+js(set-constant, x, 1)").unwrap_err().0,
@@ -771,6 +835,87 @@ mod tests {
             Ok(()),
             "checked later by the loader"
         );
+    }
+
+    #[test]
+    fn style_that_hides_is_hiding_and_other_style_is_not() {
+        assert!(hides("display: none !important;"));
+        assert!(hides("display:none"));
+        assert!(hides(" DISPLAY : NONE "));
+        assert!(!hides("display: none; overflow: auto"));
+        assert!(!hides("visibility: hidden !important"));
+        assert!(!hides("overflow: auto !important"));
+        assert_eq!(
+            translate(".promo:style(display: none !important)"),
+            Ok(Translated::Remove(".promo".into()))
+        );
+        assert_eq!(
+            translate(".promo:style(overflow: auto !important)"),
+            Err(("CSS injection", String::new()))
+        );
+        // Hiding a pseudo-element hides no element: lol_html refuses the selector.
+        assert_ne!(
+            translate("body.x::after:style(display: none !important)")
+                .unwrap_err()
+                .0,
+            "CSS injection"
+        );
+        assert_eq!(not_element_hiding("+js(noop)"), Some("scriptlet"));
+        assert_eq!(
+            not_element_hiding("html:style(overflow: auto)"),
+            Some("CSS injection")
+        );
+        assert_eq!(not_element_hiding(".a:style(display:none)"), None);
+        assert_eq!(not_element_hiding(".a"), None);
+    }
+
+    #[test]
+    fn the_share_counts_cosmetic_filters_only() {
+        let (files, rep) = run(&[(
+            "easylist-annoyances.txt",
+            "##.popup
+a.com,b.com##.x
+shop.*##+js(noop)
+a.com##+js(noop)
+\
+             a.com##html:style(overflow: auto !important)
+b.com##.ad:style(display: none !important)
+\
+             a.com,b.com#@#.popup
+c.com##.a + .b
+",
+        )]);
+        let kinds: Vec<&str> = rep.missed.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "scriptlet",
+                "scriptlet",
+                "CSS injection",
+                "sibling combinator"
+            ],
+            "a scriptlet for entity domains is a scriptlet first"
+        );
+        assert_eq!(
+            rep.converted.get("exception #@#"),
+            Some(&1),
+            "one exception line, however many domains"
+        );
+        assert_eq!(rep.converted.get("site ##"), Some(&2));
+        assert_eq!(rep.share(), (4, 5), "scriptlets and CSS injection left out");
+        let summary = rep.summary("easylist");
+        assert!(
+            summary.contains(
+                "cosmetic filters (element hiding: ##, #?#, #@#): 4 of 5 converted (80.0%)\n"
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("      2  scriptlet (not counted in the share: script injection"),
+            "{summary}"
+        );
+        let b = file(&files, "b.com.easylist.toml");
+        assert!(b.rules.iter().any(|r| r.remove.as_deref() == Some(".ad")));
     }
 
     #[test]

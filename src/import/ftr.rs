@@ -19,7 +19,7 @@ use crate::rules::Category;
 /// Choices for a FiveFilters import.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Turn `body:` into `keep` rules (needs an engine that knows `keep`).
+    /// Turn `body:` into `keep` rules (category `chrome`, off by default).
     pub keep_body: bool,
 }
 

@@ -123,28 +123,6 @@ impl OutRule {
         self.note = Some(note.into());
         self
     }
-
-    /// Is this a `keep` rule (which the engine may not know yet)?
-    pub fn is_keep(&self) -> bool {
-        self.keep.is_some()
-    }
-}
-
-/// Whether the rule loader of this build accepts `keep` rules. While it does not, keep
-/// rules are checked by [`check_keep`] alone and left out of the loader's check.
-pub fn engine_accepts_keep() -> bool {
-    // The engine has `keep` (src/rules/schema.rs): emit FiveFilters `body:` as keep rules.
-    true
-}
-
-/// Checks a keep rule without the loader: a non-empty selector list lol_html accepts.
-pub fn check_keep(sel: &str) -> Result<(), String> {
-    if sel.trim().is_empty() {
-        return Err("empty selector".into());
-    }
-    sel.parse::<lol_html::Selector>()
-        .map(|_| ())
-        .map_err(|e| format!("bad selector `{sel}`: {e}"))
 }
 
 /// Whom a rule file is for.
@@ -180,9 +158,8 @@ struct FileRepr<'a> {
 }
 
 impl OutFile {
-    /// The file's TOML text. `with_keep = false` leaves keep rules out (for loaders that
-    /// do not know them).
-    pub fn to_toml(&self, with_keep: bool) -> String {
+    /// The file's TOML text.
+    pub fn to_toml(&self) -> String {
         let repr = FileRepr {
             generic: (self.scope == Scope::Generic).then_some(true),
             domains: match &self.scope {
@@ -190,11 +167,7 @@ impl OutFile {
                 Scope::Generic => None,
             },
             disable: &self.disable,
-            rules: self
-                .rules
-                .iter()
-                .filter(|r| with_keep || !r.is_keep())
-                .collect(),
+            rules: self.rules.iter().collect(),
         };
         let mut out = String::new();
         for h in &self.header {
@@ -204,14 +177,9 @@ impl OutFile {
         out
     }
 
-    /// Checks the whole file with the rule loader (and keep rules with [`check_keep`]).
+    /// Checks the whole file with the rule loader.
     pub fn check(&self) -> Result<(), String> {
-        let accepts_keep = engine_accepts_keep();
-        for r in self.rules.iter().filter(|r| r.is_keep() && !accepts_keep) {
-            check_keep(r.keep.as_deref().unwrap_or_default())
-                .map_err(|e| format!("{}: {e}", r.id))?;
-        }
-        let text = self.to_toml(accepts_keep);
+        let text = self.to_toml();
         parse_file(Path::new(&self.name), &text)
             .map(|_| ())
             .map_err(|es| {
@@ -225,9 +193,6 @@ impl OutFile {
 
 /// Checks one rule alone, as the loader would, in a file of the given kind.
 pub fn check_rule(rule: &OutRule, generic: bool) -> Result<(), String> {
-    if rule.is_keep() && !engine_accepts_keep() {
-        return check_keep(rule.keep.as_deref().unwrap_or_default());
-    }
     let f = OutFile {
         name: "check.toml".into(),
         scope: if generic {
@@ -239,7 +204,7 @@ pub fn check_rule(rule: &OutRule, generic: bool) -> Result<(), String> {
         rules: vec![rule.clone()],
         header: Vec::new(),
     };
-    let text = f.to_toml(true);
+    let text = f.to_toml();
     match parse_file(Path::new("check.toml"), &text) {
         Ok(_) => Ok(()),
         // Drop the `check.toml:l:c: ` prefix: the location means nothing to the user.
@@ -276,6 +241,13 @@ pub struct Report {
     pub files: usize,
     /// Notes for the user (e.g. semantics that differ).
     pub notes: Vec<String>,
+    /// Reasons ([`Miss::kind`]) for source rules that are outside what the importer is
+    /// for (EasyList scriptlets are not element hiding), each with a word of why. They
+    /// are still listed as not converted, but the share of converted rules leaves them
+    /// out.
+    pub not_applicable: Vec<(&'static str, &'static str)>,
+    /// The rules the share counts (`cosmetic filters (…)`); no share line when `None`.
+    pub share_of: Option<&'static str>,
 }
 
 impl Report {
@@ -306,6 +278,26 @@ impl Report {
         self.converted.values().sum()
     }
 
+    /// Why `kind` is outside what the importer is for, if it is.
+    pub fn not_applicable_why(&self, kind: &str) -> Option<&'static str> {
+        self.not_applicable
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, why)| *why)
+    }
+
+    /// Rules converted, and rules the importer is for (converted or not): the share's
+    /// numerator and denominator. Not-applicable rules are in neither.
+    pub fn share(&self) -> (usize, usize) {
+        let converted = self.converted_total();
+        let missed = self
+            .missed
+            .iter()
+            .filter(|m| self.not_applicable_why(&m.kind).is_none())
+            .count();
+        (converted, converted + missed)
+    }
+
     /// Not-converted rules counted by reason, most frequent first.
     pub fn missed_by_kind(&self) -> Vec<(String, usize)> {
         let mut m: BTreeMap<&str, usize> = BTreeMap::new();
@@ -333,9 +325,25 @@ impl Report {
             self.files,
             list(&self.converted)
         );
+        if let Some(of) = self.share_of {
+            let (done, all) = self.share();
+            let pct = if all == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / all as f64
+            };
+            let _ = writeln!(s, "{of}: {done} of {all} converted ({pct:.1}%)");
+        }
         let _ = writeln!(s, "not converted: {}", self.missed.len());
         for (k, n) in self.missed_by_kind() {
-            let _ = writeln!(s, "  {n:>6}  {k}");
+            match self.not_applicable_why(&k) {
+                Some(why) => {
+                    let _ = writeln!(s, "  {n:>6}  {k} (not counted in the share: {why})");
+                }
+                None => {
+                    let _ = writeln!(s, "  {n:>6}  {k}");
+                }
+            }
         }
         let skipped: usize = self.skipped.values().sum();
         let _ = writeln!(s, "skipped: {skipped} ({})", list(&self.skipped));
@@ -384,7 +392,7 @@ pub fn write_files(
             continue;
         }
         let path: PathBuf = dir.join(&f.name);
-        std::fs::write(&path, f.to_toml(true))?;
+        std::fs::write(&path, f.to_toml())?;
         written.insert(f.name.clone());
         report.files += 1;
     }
@@ -430,10 +438,18 @@ pub fn stable_hash(s: &str) -> String {
 
 /// Guesses a category from the words of a class name, id or selector. Falls back to
 /// `other`. Site navigation (`nav`, `footer`, `menu`, …) is `chrome`, off by default.
+///
+/// Readers' comments are `chrome` too, whatever else the name says: they are text
+/// people wrote about the article, which pare's own rules never remove, and which a
+/// reader may have saved the page for. A source that strips them (FiveFilters extracts
+/// the article alone) does so for a narrower purpose than pare's, so its comment rules
+/// only run when the user turns chrome on.
 pub fn guess_category(text: &str) -> Category {
     let t = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if has(&["newsletter", "subscribe", "signup", "sign-up", "mailing"]) {
+    if is_comments(&t) {
+        Category::Chrome
+    } else if has(&["newsletter", "subscribe", "signup", "sign-up", "mailing"]) {
         Category::Newsletter
     } else if has(&["paywall", "premium", "meter"]) {
         Category::Paywall
@@ -484,6 +500,11 @@ pub fn guess_category(text: &str) -> Category {
     }
 }
 
+/// Does a (lowercased) name, id or selector speak of readers' comments?
+pub fn is_comments(lower: &str) -> bool {
+    ["comment", "disqus"].iter().any(|w| lower.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,7 +528,7 @@ mod tests {
             ],
             header: vec!["made by a test".into()],
         };
-        let text = f.to_toml(true);
+        let text = f.to_toml();
         assert!(text.starts_with("# made by a test\n"));
         let parsed = parse_file(Path::new("x.toml"), &text).expect("loads");
         assert_eq!(parsed.rules[0].note.as_deref(), Some(awkward));
@@ -531,11 +552,12 @@ mod tests {
     }
 
     #[test]
-    fn keep_rules_are_chrome_and_checked_without_the_loader() {
+    fn keep_rules_are_chrome_and_checked_by_the_loader() {
         let k = OutRule::keep("k".into(), "article".into());
         assert_eq!(k.category, "chrome");
         assert_eq!(check_rule(&k, false), Ok(()));
-        assert!(check_rule(&OutRule::keep("k".into(), "a ~ b".into()), false).is_err());
+        let bad = check_rule(&OutRule::keep("k".into(), "a ~ b".into()), false).unwrap_err();
+        assert!(bad.contains("bad selector"), "{bad}");
         let f = OutFile {
             name: "x.toml".into(),
             scope: Scope::Domains(vec!["example.com".into()]),
@@ -543,9 +565,10 @@ mod tests {
             rules: vec![k, OutRule::remove("r".into(), Category::Other, ".x".into())],
             header: vec![],
         };
-        assert!(f.to_toml(true).contains("keep = \"article\""));
-        assert!(!f.to_toml(false).contains("keep"));
+        assert!(f.to_toml().contains("keep = \"article\""));
         assert_eq!(f.check(), Ok(()));
+        let parsed = parse_file(Path::new("x.toml"), &f.to_toml()).expect("loads");
+        assert_eq!(parsed.rules.len(), 2);
     }
 
     #[test]
@@ -564,5 +587,17 @@ mod tests {
         assert_eq!(guess_category("related_posts"), Category::Related);
         assert_eq!(guess_category("site-footer"), Category::Chrome);
         assert_eq!(guess_category("xyz"), Category::Other);
+    }
+
+    #[test]
+    fn comment_sections_are_chrome_even_beside_other_words() {
+        assert_eq!(guess_category("comments"), Category::Chrome);
+        assert_eq!(
+            guess_category("//div[@id='disqus_thread']"),
+            Category::Chrome
+        );
+        assert_eq!(guess_category("share-and-comments"), Category::Chrome);
+        assert_eq!(guess_category("Comment-Form"), Category::Chrome);
+        assert_eq!(guess_category("share-bar"), Category::Social);
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pare::clean::{self, Input, Options};
-use pare::rules::RuleBook;
+use pare::rules::{Categories, Category, RuleBook};
 
 fn pare() -> Command {
     Command::new(env!("CARGO_BIN_EXE_pare"))
@@ -30,8 +30,13 @@ fn run(args: &[&str]) -> String {
 }
 
 fn clean_page(book: &RuleBook, url: &str, html: &str) -> String {
+    clean_with(book, url, html, Categories::defaults())
+}
+
+fn clean_with(book: &RuleBook, url: &str, html: &str, categories: Categories) -> String {
     let opts = Options {
         url: Some(url.to_string()),
+        categories,
         ..Options::default()
     };
     let mut out = Vec::new();
@@ -142,11 +147,67 @@ fn ftr_body_becomes_a_chrome_keep_rule() {
         ),
         "{text}"
     );
-    if !pare::import::engine_accepts_keep() {
-        // Until the loader knows `keep`, the file is refused for that key alone.
-        let errs = RuleBook::load(&[out.path().to_path_buf()]).unwrap_err();
-        assert!(errs.iter().all(|e| e.message.contains("keep")), "{errs:?}");
-    }
+    // The engine knows `keep`: the folder loads, and the rule runs only with chrome on.
+    let book = RuleBook::load(&[out.path().to_path_buf()]).expect("keep rules load");
+    let page = format!(
+        "<html><body><nav>Site menu</nav><article>{ARTICLE}</article><p>Below</p></body></html>"
+    );
+    let default = clean_page(&book, "https://example.com/a", &page);
+    assert!(
+        default.contains("Site menu") && default.contains("Below"),
+        "{default}"
+    );
+    let mut with_chrome = Categories::defaults();
+    with_chrome.insert(Category::Chrome);
+    let kept = clean_with(&book, "https://example.com/a", &page, with_chrome);
+    assert!(kept.contains("must stay"), "{kept}");
+    assert!(
+        !kept.contains("Site menu") && !kept.contains("Below"),
+        "{kept}"
+    );
+}
+
+#[test]
+fn ftr_comment_rules_are_chrome_and_leave_comments_by_default() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cfg = write(
+        src.path(),
+        ".blog.test.txt",
+        "strip_id_or_class: comments
+strip: //div[@id='disqus_thread']
+strip_id_or_class: share-row
+",
+    );
+    run(&[
+        "import",
+        "ftr",
+        cfg.to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(out.path().join("_.blog.test.ftr.toml")).unwrap();
+    assert_eq!(text.matches("category = \"chrome\"").count(), 2, "{text}");
+    let book = RuleBook::load(&[shipped_rules(), out.path().to_path_buf()]).expect("loads");
+    let page = format!(
+        "<html><body><article>{ARTICLE}<div class=\"share-row\">Tweet this</div></article>\
+         <section id=\"comments\"><p>A reader wrote a long and useful reply.</p></section>\
+         <div id=\"disqus_thread\"><p>Another reader answered.</p></div></body></html>"
+    );
+    let default = clean_page(&book, "https://www.blog.test/post", &page);
+    assert!(!default.contains("Tweet this"), "{default}");
+    assert!(
+        default.contains("useful reply") && default.contains("Another reader"),
+        "comments stay unless chrome is on: {default}"
+    );
+    let mut with_chrome = Categories::defaults();
+    with_chrome.insert(Category::Chrome);
+    let stripped = clean_with(&book, "https://www.blog.test/post", &page, with_chrome);
+    assert!(
+        !stripped.contains("useful reply") && !stripped.contains("Another reader"),
+        "{stripped}"
+    );
+    assert!(stripped.contains("must stay"));
 }
 
 #[test]
@@ -168,11 +229,18 @@ fn easylist_filters_become_generic_and_site_files() {
         out.path().to_str().unwrap(),
     ]);
     assert!(
-        stderr.starts_with("easylist: 6 rules converted into 3 files (exception #@# 1, generic ## 3, site ## 2)\nnot converted: 2\n"),
+        stderr.starts_with(
+            "easylist: 6 rules converted into 3 files (exception #@# 1, generic ## 3, site ## 2)\n\
+             cosmetic filters (element hiding: ##, #?#, #@#): 6 of 7 converted (85.7%)\n\
+             not converted: 2\n"
+        ),
         "{stderr}"
     );
     // `.wrap > .cookie-note` is two compounds: the index matches it, so it converts.
-    assert!(stderr.contains("      1  scriptlet\n"), "{stderr}");
+    assert!(
+        stderr.contains("      1  scriptlet (not counted in the share: script injection, not element hiding; pare runs no scripts)\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("      1  sibling combinator\n"), "{stderr}");
     assert!(
         stderr.contains("skipped: 3 (comment 1, header 1, network filter 1)\n"),
