@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// A small, fast hasher for short keys (tag names, class tokens): the index is probed
 /// several times for every element of every page, where SipHash's strength buys nothing.
@@ -464,6 +464,7 @@ impl Literals {
                 .filter_map(|(key, (pats, compounds, _))| {
                     let ac = AhoCorasick::builder()
                         .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::DFA))
                         .build(&pats)
                         .ok()?;
                     Some((key.to_string(), LiteralSet { ac, compounds }))
@@ -471,6 +472,11 @@ impl Literals {
                 .collect()
         })
     }
+}
+
+/// How many of the literal sets are for id and class (the rest are for attribute names).
+fn named_base(sets: &FastMap<String, LiteralSet>) -> usize {
+    sets.contains_key(ID_KEY) as usize + sets.contains_key(CLASS_KEY) as usize
 }
 
 /// The part of `class` before its token `w` (a subslice of it).
@@ -673,14 +679,27 @@ impl<T: Copy> Index<T> {
                 let Some(set) = sets.get(key) else {
                     return;
                 };
-                // A literal found twice in one value is checked once.
-                let mut seen: Vec<usize> = Vec::new();
+                // Most values hold none of the literals: a prefiltered search says so
+                // faster than the overlapping one that lists them.
+                if !set.ac.is_match(value) {
+                    return;
+                }
+                // A literal found twice in one value is checked once. Few literals are
+                // found in one value: the first ones are remembered without allocating.
+                let mut first = [usize::MAX; 8];
+                let mut more: Vec<usize> = Vec::new();
+                let mut found = 0;
                 for m in set.ac.find_overlapping_iter(value) {
                     let p = m.pattern().as_usize();
-                    if !seen.contains(&p) {
-                        seen.push(p);
-                        check(Some(&set.compounds[p]));
+                    if first.contains(&p) || more.contains(&p) {
+                        continue;
                     }
+                    match first.get_mut(found) {
+                        Some(slot) => *slot = p,
+                        None => more.push(p),
+                    }
+                    found += 1;
+                    check(Some(&set.compounds[p]));
                 }
             };
             if let Some(id) = el.id() {
@@ -689,7 +708,7 @@ impl<T: Copy> Index<T> {
             if let Some(class) = el.class() {
                 probe(CLASS_KEY, class);
             }
-            for name in attr_names.clone() {
+            for name in attr_names.clone().filter(|_| sets.len() > named_base(sets)) {
                 if sets.contains_key(name)
                     && let Some(v) = el.attr(name)
                 {
