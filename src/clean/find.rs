@@ -17,7 +17,7 @@ use lol_html::{
     AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, Settings,
 };
 
-use super::gap::{Context, Gaps, Stop, TagName, tag_name_len};
+use super::gap::{Context, Gaps, Stop, TagName, scan_attributes, tag_name_len};
 use super::{CleanError, Guard, Refusal, Removal};
 use aho_corasick::Anchored;
 use aho_corasick::automaton::Automaton;
@@ -692,27 +692,21 @@ impl Finder {
         let mut attrs = std::mem::take(&mut self.attrs);
         attrs.clear();
         let want_names = self.want_names;
-        for a in el.attributes().iter() {
-            let Some(nl) = a.name_source_location() else {
-                continue;
-            };
-            let nl = nl.bytes();
-            let name = self.gaps.bytes(nl.start as u64, nl.end as u64);
-            let value = || {
-                a.value_source_location()
-                    .map_or((0, 0), |v| (v.bytes().start as u64, v.bytes().end as u64))
-            };
-            let (vs, ve) = value();
-            attrs.push((nl.start as u64, nl.end as u64, vs, ve));
+        scan_attributes(
+            self.gaps.bytes(loc.start as u64, loc.end as u64),
+            loc.start as u64,
+            &mut attrs,
+        );
+        for &(ns, ne, vs, ve) in &attrs {
+            let name = self.gaps.bytes(ns, ne);
+            // The first of an attribute written twice is the one HTML keeps.
             if name.eq_ignore_ascii_case(b"id") {
-                id = Some((vs, ve));
+                id.get_or_insert((vs, ve));
             } else if name.eq_ignore_ascii_case(b"class") {
-                class = Some((vs, ve));
-            } else {
-                if want_names {
-                    names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
-                    names.push('\0');
-                }
+                class.get_or_insert((vs, ve));
+            } else if want_names {
+                names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
+                names.push('\0');
             }
         }
         if tag == "body" && self.body.is_none() {
