@@ -767,13 +767,22 @@ impl Finder {
             cut: None,
             groups: Groups::default(),
             anc,
-            // Kept for reports, only for elements some selector matched.
-            label: (!hits.is_empty()).then(|| {
-                Box::new(Label {
-                    id: id_text.map(|t| t.into_owned().into_boxed_str()),
-                    class: class_text.map(|t| t.into_owned().into_boxed_str()),
+            // Kept for reports, only for elements a rule may remove or keep (not for
+            // the attribute rules that match nearly every element).
+            label: hits
+                .iter()
+                .any(|&t| match t {
+                    Target::Group(_) => true,
+                    Target::Rule(n) => {
+                        matches!(rules.rule(n).action, Action::Remove(_) | Action::Keep(_))
+                    }
                 })
-            }),
+                .then(|| {
+                    Box::new(Label {
+                        id: id_text.map(|t| t.into_owned().into_boxed_str()),
+                        class: class_text.map(|t| t.into_owned().into_boxed_str()),
+                    })
+                }),
             keep: None,
         });
         if !hits.is_empty() {

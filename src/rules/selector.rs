@@ -22,12 +22,28 @@ pub struct FastHasher(u64);
 impl Hasher for FastHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        let half = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64;
+        let n = bytes.len();
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            h = mix(h, word(c));
         }
+        // The tail without a copy: overlapping reads, its length folded in.
+        let t = chunks.remainder();
+        let tail = match t.len() {
+            0 => None,
+            1..=3 => {
+                Some(t[0] as u64 | (t[t.len() / 2] as u64) << 8 | (t[t.len() - 1] as u64) << 16)
+            }
+            _ => Some(half(&t[..4]) | half(&t[t.len() - 4..]) << 32),
+        };
+        if let Some(w) = tail {
+            h = mix(h, w ^ ((n as u64) << 56));
+        }
+        self.0 = h;
     }
     #[inline]
     fn write_u8(&mut self, i: u8) {
@@ -547,7 +563,7 @@ impl<T: Copy> Index<T> {
 
     fn insert_rel(&mut self, c: Compound, payload: T, rel: Option<Rel>) {
         let n = self.compounds.len() as u32;
-        // Keys change: build the filter again on next use.
+        // Keys change: build the filter again on next use (the literal keys too).
         self.keys_filter = OnceLock::new();
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
@@ -642,12 +658,18 @@ impl<T: Copy> Index<T> {
         };
         let keys = || {
             self.keys_filter.get_or_init(|| {
+                let named = self.literals.entries.iter().map(|(k, _, _)| k.as_str());
                 Bloom::new(
                     self.by_id
                         .keys()
                         .chain(self.by_class.keys())
-                        .map(String::as_str),
-                    self.by_id.len() + self.by_class.len(),
+                        .chain(self.by_attr.keys())
+                        .map(String::as_str)
+                        .chain(named),
+                    self.by_id.len()
+                        + self.by_class.len()
+                        + self.by_attr.len()
+                        + self.literals.entries.len(),
                 )
             })
         };
@@ -708,11 +730,15 @@ impl<T: Copy> Index<T> {
             if let Some(class) = el.class() {
                 probe(CLASS_KEY, class);
             }
-            for name in attr_names.clone().filter(|_| sets.len() > named_base(sets)) {
-                if sets.contains_key(name)
-                    && let Some(v) = el.attr(name)
-                {
-                    probe(name, &v);
+            if sets.len() > named_base(sets) {
+                let keys = keys();
+                for name in attr_names.clone() {
+                    if keys.may_contain(name)
+                        && sets.contains_key(name)
+                        && let Some(v) = el.attr(name)
+                    {
+                        probe(name, &v);
+                    }
                 }
             }
         }
@@ -723,8 +749,11 @@ impl<T: Copy> Index<T> {
             if el.class().is_some() {
                 check(self.by_attr.get(CLASS_KEY));
             }
+            let keys = keys();
             for name in attr_names {
-                check(self.by_attr.get(name));
+                if keys.may_contain(name) {
+                    check(self.by_attr.get(name));
+                }
             }
         }
         check(self.by_tag.get(el.tag()));
