@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind, StartKind};
 
 /// A small, fast hasher for short keys (tag names, class tokens): the index is probed
 /// several times for every element of every page, where SipHash's strength buys nothing.
@@ -447,17 +448,37 @@ impl Bloom {
 /// whose literal occurs are checked, however many there are.
 #[derive(Debug, Default)]
 struct Literals {
-    /// (attribute key, literal, compound), as inserted.
-    entries: Vec<(String, String, u32)>,
+    /// (attribute key, literal, whether it must start the value, compound), as inserted.
+    entries: Vec<(String, String, bool, u32)>,
     /// Built on first use, after the last insert.
     built: OnceLock<FastMap<String, LiteralSet>>,
 }
 
-#[derive(Debug)]
+/// One attribute's literals: those that must start its value (`=`, `^=`, `|=`), found
+/// by an anchored search that looks no further than the longest of them, and those that
+/// may stand anywhere (`*=`, `~=`, `$=`).
+#[derive(Debug, Default)]
 struct LiteralSet {
+    at_start: Option<(aho_corasick::dfa::DFA, Vec<Vec<u32>>)>,
+    anywhere: Option<Literal>,
+}
+
+#[derive(Debug)]
+struct Literal {
     ac: AhoCorasick,
     /// Pattern number → the compounds that need it.
     compounds: Vec<Vec<u32>>,
+}
+
+impl Literal {
+    fn new(pats: &[&str], compounds: Vec<Vec<u32>>) -> Option<Literal> {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(pats)
+            .ok()?;
+        Some(Literal { ac, compounds })
+    }
 }
 
 impl Literals {
@@ -465,9 +486,9 @@ impl Literals {
         self.built.get_or_init(|| {
             /// One attribute's literals (distinct), their compounds, and where each is.
             type Building<'a> = (Vec<&'a str>, Vec<Vec<u32>>, HashMap<&'a str, usize>);
-            let mut by_key: FastMap<&str, Building<'_>> = FastMap::default();
-            for (key, lit, n) in &self.entries {
-                let (pats, comps, seen) = by_key.entry(key).or_default();
+            let mut by_key: FastMap<(&str, bool), Building<'_>> = FastMap::default();
+            for (key, lit, anchored, n) in &self.entries {
+                let (pats, comps, seen) = by_key.entry((key, *anchored)).or_default();
                 let p = *seen.entry(lit).or_insert_with(|| {
                     pats.push(lit);
                     comps.push(Vec::new());
@@ -475,17 +496,21 @@ impl Literals {
                 });
                 comps[p].push(*n);
             }
-            by_key
-                .into_iter()
-                .filter_map(|(key, (pats, compounds, _))| {
-                    let ac = AhoCorasick::builder()
+            let mut sets: FastMap<String, LiteralSet> = FastMap::default();
+            for ((key, anchored), (pats, compounds, _)) in by_key {
+                let set = sets.entry(key.to_string()).or_default();
+                if anchored {
+                    set.at_start = aho_corasick::dfa::Builder::new()
                         .match_kind(MatchKind::Standard)
-                        .kind(Some(AhoCorasickKind::DFA))
+                        .start_kind(StartKind::Anchored)
                         .build(&pats)
-                        .ok()?;
-                    Some((key.to_string(), LiteralSet { ac, compounds }))
-                })
-                .collect()
+                        .ok()
+                        .map(|d| (d, compounds));
+                } else {
+                    set.anywhere = Literal::new(&pats, compounds);
+                }
+            }
+            sets
         })
     }
 }
@@ -579,7 +604,10 @@ impl<T: Copy> Index<T> {
                 "class" => CLASS_KEY,
                 name => name,
             };
-            self.literals.entries.push((key.to_string(), lit, n));
+            let anchored = matches!(a.op, AttrOp::Equals | AttrOp::Prefix | AttrOp::DashPrefix);
+            self.literals
+                .entries
+                .push((key.to_string(), lit, anchored, n));
             // Inserted after a query (tests do that): build again.
             self.literals.built = OnceLock::new();
         } else if let Some(a) = c.attrs.iter().find(|a| a.name != "id" && a.name != "class") {
@@ -624,7 +652,7 @@ impl<T: Copy> Index<T> {
             .by_attr
             .keys()
             .map(String::as_str)
-            .chain(self.literals.entries.iter().map(|(k, _, _)| k.as_str()))
+            .chain(self.literals.entries.iter().map(|(k, ..)| k.as_str()))
             .filter(|k| *k != ID_KEY && *k != CLASS_KEY)
             .collect();
         keys.sort_unstable();
@@ -658,7 +686,7 @@ impl<T: Copy> Index<T> {
         };
         let keys = || {
             self.keys_filter.get_or_init(|| {
-                let named = self.literals.entries.iter().map(|(k, _, _)| k.as_str());
+                let named = self.literals.entries.iter().map(|(k, ..)| k.as_str());
                 Bloom::new(
                     self.by_id
                         .keys()
@@ -701,9 +729,29 @@ impl<T: Copy> Index<T> {
                 let Some(set) = sets.get(key) else {
                     return;
                 };
+                if let Some((dfa, compounds)) = &set.at_start
+                    && let Ok(mut sid) = dfa.start_state(Anchored::Yes)
+                {
+                    // Stepped from the value's first byte until no literal can match
+                    // any more; each literal can match once, so none repeats.
+                    for &b in value.as_bytes() {
+                        sid = dfa.next_state(Anchored::Yes, sid, b);
+                        if dfa.is_dead(sid) {
+                            break;
+                        }
+                        if dfa.is_match(sid) {
+                            for i in 0..dfa.match_len(sid) {
+                                check(Some(&compounds[dfa.match_pattern(sid, i).as_usize()]));
+                            }
+                        }
+                    }
+                }
+                let Some(lit) = &set.anywhere else {
+                    return;
+                };
                 // Most values hold none of the literals: a prefiltered search says so
                 // faster than the overlapping one that lists them.
-                if !set.ac.is_match(value) {
+                if !lit.ac.is_match(value) {
                     return;
                 }
                 // A literal found twice in one value is checked once. Few literals are
@@ -711,7 +759,7 @@ impl<T: Copy> Index<T> {
                 let mut first = [usize::MAX; 8];
                 let mut more: Vec<usize> = Vec::new();
                 let mut found = 0;
-                for m in set.ac.find_overlapping_iter(value) {
+                for m in lit.ac.find_overlapping_iter(value) {
                     let p = m.pattern().as_usize();
                     if first.contains(&p) || more.contains(&p) {
                         continue;
@@ -721,7 +769,7 @@ impl<T: Copy> Index<T> {
                         None => more.push(p),
                     }
                     found += 1;
-                    check(Some(&set.compounds[p]));
+                    check(Some(&lit.compounds[p]));
                 }
             };
             if let Some(id) = el.id() {
