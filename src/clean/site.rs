@@ -58,6 +58,11 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
                 let mut f = a.borrow_mut();
                 if f.canonical.is_none() {
                     f.canonical = el.get_attribute("href");
+                    // The first choice found: the rest of the head cannot change the
+                    // answer, so the pass stops here.
+                    if f.canonical.as_deref().and_then(host_of).is_some() {
+                        return Err("canonical found".into());
+                    }
                 }
             }
             Ok(())
@@ -112,7 +117,8 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
         ));
     {
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
-        // The body handler stops the pass early with an error; that is expected.
+        // The body handler (and a usable canonical link) stop the pass early with an
+        // error; that is expected.
         if rw.write(head).is_ok() {
             let _ = rw.end();
         }
