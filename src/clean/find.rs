@@ -24,7 +24,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::automaton::StateID;
 
 use crate::rules::compile::{Compiled, Target};
-use crate::rules::selector::ElementView;
+use crate::rules::selector::{ElementView, Keys};
 use crate::rules::{Action, Category, Rule};
 use crate::text::Normalizer;
 
@@ -435,6 +435,8 @@ struct Finder {
     body_end: Option<(u64, u64)>,
     /// Some selector is indexed by an attribute name (other than id and class).
     want_names: bool,
+    /// The current element's keys, hashed once for every index (buffers reused).
+    keys: Keys,
 }
 
 /// An element a `keep` rule matched.
@@ -533,6 +535,7 @@ impl Finder {
             body: None,
             body_end: None,
             want_names: rules_want_names,
+            keys: Keys::default(),
         }
     }
 
@@ -725,6 +728,9 @@ impl Finder {
                 attrs: &attrs,
             };
             let names = || names.split('\0').filter(|n| !n.is_empty());
+            // Hashed once for all the indexes below.
+            self.keys.fill(&view, names());
+            let keys = &self.keys;
             let parent = self.stack.last().map(|o| &o.anc);
             for part in &rules.parts {
                 if part.index.is_empty() {
@@ -741,11 +747,12 @@ impl Finder {
                     }
                 };
                 part.index
-                    .for_each_match(&view, names(), &rel, |t| hits.push(t));
+                    .for_each_match(&view, names(), keys, &rel, |t| hits.push(t));
                 if part.index.ancestor_count() > 0 {
-                    part.index.for_each_ancestor_match(&view, names(), |a| {
-                        anc.insert(base + a);
-                    });
+                    part.index
+                        .for_each_ancestor_match(&view, names(), keys, |a| {
+                            anc.insert(base + a);
+                        });
                 }
             }
         }

@@ -414,9 +414,7 @@ struct Bloom {
 
 impl Bloom {
     fn hash(key: &str) -> u64 {
-        let mut h = FastHasher::default();
-        h.write(key.as_bytes());
-        h.finish()
+        key_hash(key)
     }
 
     fn new<'a>(keys: impl Iterator<Item = &'a str>, count: usize) -> Bloom {
@@ -435,11 +433,49 @@ impl Bloom {
         b
     }
 
-    fn may_contain(&self, key: &str) -> bool {
-        let h = Bloom::hash(key);
+    fn may_contain(&self, h: u64) -> bool {
         [h & self.mask, (h >> 32) & self.mask]
             .iter()
             .all(|&bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// The hash an index's Bloom filter uses for a key (an id, a class token, an attribute
+/// name).
+pub fn key_hash(key: &str) -> u64 {
+    let mut h = FastHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
+/// An element's keys, hashed once and shared by every index it is looked up in (the
+/// generic rules', the site's, and each one's index of `A B` ancestors).
+#[derive(Debug, Default)]
+pub struct Keys {
+    id: Option<u64>,
+    /// One per class token, in order; `None` for a token written before.
+    classes: Vec<Option<u64>>,
+    /// One per attribute name offered, in order.
+    names: Vec<u64>,
+}
+
+impl Keys {
+    /// Hashes `el`'s id, class tokens and the attribute names `names` (reusing this
+    /// value's buffers).
+    pub fn fill<'a>(&mut self, el: &dyn ElementView, names: impl Iterator<Item = &'a str>) {
+        self.id = el.id().map(key_hash);
+        self.classes.clear();
+        if let Some(class) = el.class() {
+            for (i, w) in class.split_ascii_whitespace().enumerate() {
+                let again = i > 0
+                    && class_before(class, w)
+                        .split_ascii_whitespace()
+                        .any(|p| p == w);
+                self.classes.push((!again).then(|| key_hash(w)));
+            }
+        }
+        self.names.clear();
+        self.names.extend(names.map(key_hash));
     }
 }
 
@@ -579,10 +615,11 @@ impl<T: Copy> Index<T> {
         &self,
         el: &dyn ElementView,
         attr_names: impl Iterator<Item = &'a str> + Clone,
+        keys: &Keys,
         hit: impl FnMut(u32),
     ) {
         if let Some(a) = &self.ancestors {
-            a.for_each_match(el, attr_names, &|_, _| true, hit);
+            a.for_each_match(el, attr_names, keys, &|_, _| true, hit);
         }
     }
 
@@ -673,6 +710,7 @@ impl<T: Copy> Index<T> {
         &self,
         el: &dyn ElementView,
         attr_names: impl Iterator<Item = &'a str> + Clone,
+        hashed: &Keys,
         rel: &dyn Fn(u32, bool) -> bool,
         mut hit: impl FnMut(T),
     ) {
@@ -702,8 +740,8 @@ impl<T: Copy> Index<T> {
             })
         };
         if !self.by_id.is_empty()
-            && let Some(id) = el.id()
-            && keys().may_contain(id)
+            && let (Some(id), Some(h)) = (el.id(), hashed.id)
+            && keys().may_contain(h)
         {
             check(self.by_id.get(id));
         }
@@ -711,13 +749,10 @@ impl<T: Copy> Index<T> {
             && let Some(class) = el.class()
         {
             let keys = keys();
-            for (i, w) in class.split_ascii_whitespace().enumerate() {
-                // A class written twice must not match twice.
-                if keys.may_contain(w)
-                    && (i == 0
-                        || !class_before(class, w)
-                            .split_ascii_whitespace()
-                            .any(|p| p == w))
+            // A class written twice must not match twice: its repeats have no hash.
+            for (w, h) in class.split_ascii_whitespace().zip(&hashed.classes) {
+                if let Some(h) = *h
+                    && keys.may_contain(h)
                 {
                     check(self.by_class.get(w));
                 }
@@ -780,8 +815,8 @@ impl<T: Copy> Index<T> {
             }
             if sets.len() > named_base(sets) {
                 let keys = keys();
-                for name in attr_names.clone() {
-                    if keys.may_contain(name)
+                for (name, &h) in attr_names.clone().zip(&hashed.names) {
+                    if keys.may_contain(h)
                         && sets.contains_key(name)
                         && let Some(v) = el.attr(name)
                     {
@@ -798,8 +833,8 @@ impl<T: Copy> Index<T> {
                 check(self.by_attr.get(CLASS_KEY));
             }
             let keys = keys();
-            for name in attr_names {
-                if keys.may_contain(name) {
+            for (name, &h) in attr_names.zip(&hashed.names) {
+                if keys.may_contain(h) {
                     check(self.by_attr.get(name));
                 }
             }
@@ -868,9 +903,9 @@ mod tests {
         ix.insert(parse_compound(":not(span)").unwrap(), 2);
         ix.insert(parse_compound(".a:not(div)").unwrap(), 3);
         let mut got = Vec::new();
-        ix.for_each_match(&el, ["class", "id"].into_iter(), &|_, _| true, |p| {
-            got.push(p)
-        });
+        let names = ["class", "id"];
+        let keys = keyed(&el, &names);
+        ix.for_each_match(&el, names.into_iter(), &keys, &|_, _| true, |p| got.push(p));
         got.sort();
         assert_eq!(got, vec![1, 2]);
     }
@@ -900,20 +935,25 @@ mod tests {
             ],
         );
         let mut got = Vec::new();
-        ix.for_each_match(
-            &el,
-            ["id", "class", "data-ad"].into_iter(),
-            &|_, _| true,
-            |p| got.push(p),
-        );
+        let names = ["id", "class", "data-ad"];
+        let keys = keyed(&el, &names);
+        ix.for_each_match(&el, names.into_iter(), &keys, &|_, _| true, |p| got.push(p));
         got.sort();
         assert_eq!(got, vec![0, 1, 2, 5]);
     }
 
+    fn keyed(el: &El, names: &[&str]) -> Keys {
+        let mut keys = Keys::default();
+        keys.fill(el, names.iter().copied());
+        keys
+    }
+
     fn matches_of(ix: &Index<usize>, el: &El) -> Vec<usize> {
         let names: Vec<&str> = el.1.iter().map(|(n, _)| *n).collect();
+        let mut keys = Keys::default();
+        keys.fill(el, names.iter().copied());
         let mut got = Vec::new();
-        ix.for_each_match(el, names.into_iter(), &|_, _| true, |p| got.push(p));
+        ix.for_each_match(el, names.into_iter(), &keys, &|_, _| true, |p| got.push(p));
         got.sort();
         got
     }
@@ -983,18 +1023,25 @@ mod tests {
         assert_eq!(ix.ancestor_count(), 1);
         let el = El("a", vec![]);
         let mut got = Vec::new();
+        let keys = keyed(&el, &[]);
         ix.for_each_match(
             &el,
             std::iter::empty(),
+            &keys,
             &|anc, child| anc == 0 && !child,
             |p| got.push(p),
         );
         assert_eq!(got, vec![7]);
         got.clear();
-        ix.for_each_match(&el, std::iter::empty(), &|_, _| false, |p| got.push(p));
+        ix.for_each_match(&el, std::iter::empty(), &keys, &|_, _| false, |p| {
+            got.push(p)
+        });
         assert!(got.is_empty());
         let mut ancs = Vec::new();
-        ix.for_each_ancestor_match(&El("nav", vec![]), std::iter::empty(), |a| ancs.push(a));
+        let nav = El("nav", vec![]);
+        ix.for_each_ancestor_match(&nav, std::iter::empty(), &keyed(&nav, &[]), |a| {
+            ancs.push(a)
+        });
         assert_eq!(ancs, vec![0]);
     }
 
