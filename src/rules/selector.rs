@@ -410,6 +410,10 @@ struct Bloom {
     bits: Vec<u64>,
     /// Bit-number mask (a power of two, minus one).
     mask: u64,
+    /// Some selector is keyed on having an id (`[id^="ad-"]` with no literal index), or
+    /// a class.
+    id_key: bool,
+    class_key: bool,
 }
 
 impl Bloom {
@@ -423,6 +427,8 @@ impl Bloom {
         let mut b = Bloom {
             bits: vec![0; nbits / 64],
             mask: nbits as u64 - 1,
+            id_key: false,
+            class_key: false,
         };
         for k in keys {
             let h = Bloom::hash(k);
@@ -452,6 +458,7 @@ pub fn key_hash(key: &str) -> u64 {
 /// generic rules', the site's, and each one's index of `A B` ancestors).
 #[derive(Debug, Default)]
 pub struct Keys {
+    tag: u64,
     id: Option<u64>,
     /// One per class token, in order; `None` for a token written before.
     classes: Vec<Option<u64>>,
@@ -463,6 +470,7 @@ impl Keys {
     /// Hashes `el`'s id, class tokens and the attribute names `names` (reusing this
     /// value's buffers).
     pub fn fill<'a>(&mut self, el: &dyn ElementView, names: impl Iterator<Item = &'a str>) {
+        self.tag = key_hash(el.tag());
         self.id = el.id().map(key_hash);
         self.classes.clear();
         if let Some(class) = el.class() {
@@ -487,7 +495,16 @@ struct Literals {
     /// (attribute key, literal, whether it must start the value, compound), as inserted.
     entries: Vec<(String, String, bool, u32)>,
     /// Built on first use, after the last insert.
-    built: OnceLock<FastMap<String, LiteralSet>>,
+    built: OnceLock<LiteralSets>,
+}
+
+/// The literal sets, by attribute: id and class apart (every element is probed for
+/// them), the other attribute names in a map.
+#[derive(Debug, Default)]
+struct LiteralSets {
+    id: Option<LiteralSet>,
+    class: Option<LiteralSet>,
+    named: FastMap<String, LiteralSet>,
 }
 
 /// One attribute's literals: those that must start its value (`=`, `^=`, `|=`), found
@@ -518,7 +535,7 @@ impl Literal {
 }
 
 impl Literals {
-    fn get(&self) -> &FastMap<String, LiteralSet> {
+    fn get(&self) -> &LiteralSets {
         self.built.get_or_init(|| {
             /// One attribute's literals (distinct), their compounds, and where each is.
             type Building<'a> = (Vec<&'a str>, Vec<Vec<u32>>, HashMap<&'a str, usize>);
@@ -546,14 +563,13 @@ impl Literals {
                     set.anywhere = Literal::new(&pats, compounds);
                 }
             }
-            sets
+            LiteralSets {
+                id: sets.remove(ID_KEY),
+                class: sets.remove(CLASS_KEY),
+                named: sets,
+            }
         })
     }
-}
-
-/// How many of the literal sets are for id and class (the rest are for attribute names).
-fn named_base(sets: &FastMap<String, LiteralSet>) -> usize {
-    sets.contains_key(ID_KEY) as usize + sets.contains_key(CLASS_KEY) as usize
 }
 
 /// The part of `class` before its token `w` (a subslice of it).
@@ -725,18 +741,23 @@ impl<T: Copy> Index<T> {
         let keys = || {
             self.keys_filter.get_or_init(|| {
                 let named = self.literals.entries.iter().map(|(k, ..)| k.as_str());
-                Bloom::new(
+                let mut b = Bloom::new(
                     self.by_id
                         .keys()
                         .chain(self.by_class.keys())
                         .chain(self.by_attr.keys())
+                        .chain(self.by_tag.keys())
                         .map(String::as_str)
                         .chain(named),
                     self.by_id.len()
                         + self.by_class.len()
                         + self.by_attr.len()
+                        + self.by_tag.len()
                         + self.literals.entries.len(),
-                )
+                );
+                b.id_key = self.by_attr.contains_key(ID_KEY);
+                b.class_key = self.by_attr.contains_key(CLASS_KEY);
+                b
             })
         };
         if !self.by_id.is_empty()
@@ -760,8 +781,8 @@ impl<T: Copy> Index<T> {
         }
         if !self.literals.entries.is_empty() {
             let sets = self.literals.get();
-            let mut probe = |key: &str, value: &str| {
-                let Some(set) = sets.get(key) else {
+            let mut probe = |set: Option<&LiteralSet>, value: &str| {
+                let Some(set) = set else {
                     return;
                 };
                 if let Some((dfa, compounds)) = &set.at_start
@@ -808,38 +829,40 @@ impl<T: Copy> Index<T> {
                 }
             };
             if let Some(id) = el.id() {
-                probe(ID_KEY, id);
+                probe(sets.id.as_ref(), id);
             }
             if let Some(class) = el.class() {
-                probe(CLASS_KEY, class);
+                probe(sets.class.as_ref(), class);
             }
-            if sets.len() > named_base(sets) {
+            if !sets.named.is_empty() {
                 let keys = keys();
                 for (name, &h) in attr_names.clone().zip(&hashed.names) {
                     if keys.may_contain(h)
-                        && sets.contains_key(name)
+                        && let Some(set) = sets.named.get(name)
                         && let Some(v) = el.attr(name)
                     {
-                        probe(name, &v);
+                        probe(Some(set), &v);
                     }
                 }
             }
         }
         if !self.by_attr.is_empty() {
-            if el.id().is_some() {
+            let bloom = keys();
+            if el.id().is_some() && bloom.id_key {
                 check(self.by_attr.get(ID_KEY));
             }
-            if el.class().is_some() {
+            if el.class().is_some() && bloom.class_key {
                 check(self.by_attr.get(CLASS_KEY));
             }
-            let keys = keys();
             for (name, &h) in attr_names.zip(&hashed.names) {
-                if keys.may_contain(h) {
+                if bloom.may_contain(h) {
                     check(self.by_attr.get(name));
                 }
             }
         }
-        check(self.by_tag.get(el.tag()));
+        if !self.by_tag.is_empty() && keys().may_contain(hashed.tag) {
+            check(self.by_tag.get(el.tag()));
+        }
         check(Some(&self.universal));
     }
 }
