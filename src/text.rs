@@ -52,6 +52,14 @@ impl Normalizer {
     /// Appends the normalized form of `chunk` to `out`. With `decode_entities`, `&name;`
     /// and `&#n;` are decoded (for HTML text); plain text is taken literally.
     pub fn push(&mut self, chunk: &str, decode_entities: bool, out: &mut String) {
+        if self.pending.is_empty() && chunk.bytes().all(|c| c.is_ascii_whitespace()) {
+            // The common run between two tags: nothing but indentation.
+            if !chunk.is_empty() && !self.space && self.started {
+                out.push(' ');
+                self.space = true;
+            }
+            return;
+        }
         if !decode_entities {
             self.put_run(chunk, out);
             return;
@@ -101,11 +109,15 @@ impl Normalizer {
                 self.put(ch, out);
                 i += ch.len_utf8();
             } else if c.is_ascii_whitespace() {
+                // A whole run of white space (indentation between tags, mostly) at once.
+                i += 1;
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
                 if !self.space && self.started {
                     out.push(' ');
                     self.space = true;
                 }
-                i += 1;
             } else {
                 let start = i;
                 while i < b.len() && b[i] < 0x80 && !b[i].is_ascii_whitespace() {
@@ -254,6 +266,23 @@ mod tests {
             "don't miss & \"sign up\""
         );
         assert_eq!(normalize("a &bogus; b &#x41;"), "a &bogus; b a");
+    }
+
+    #[test]
+    fn white_space_only_chunks_make_one_space() {
+        let run = |chunks: &[&str]| {
+            let mut n = Normalizer::default();
+            let mut out = String::new();
+            for c in chunks {
+                n.push(c, true, &mut out);
+            }
+            n.finish(&mut out);
+            out
+        };
+        assert_eq!(run(&["\n   ", "A", " \t\n  ", "\n", "B  "]), "a b ");
+        // An entity left open by one chunk is ended by the white space of the next.
+        assert_eq!(run(&["x &amp", "   ", "y"]), "x & y");
+        assert_eq!(run(&["", "  "]), "");
     }
 
     #[test]
