@@ -17,7 +17,7 @@ use lol_html::{
     AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, Settings,
 };
 
-use super::gap::{Context, Gaps, Stop, TagName, scan_attributes, tag_name_len};
+use super::gap::{Context, Gaps, Stop, TagName, flag, scan_attributes, tag_name_len};
 use super::{CleanError, Guard, Refusal, Removal};
 use aho_corasick::Anchored;
 use aho_corasick::automaton::Automaton;
@@ -101,131 +101,8 @@ fn utf8(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Elements whose content is parsed but not visible text.
-fn is_hidden(tag: &str) -> bool {
-    matches!(tag, "template" | "head" | "select" | "object")
-}
-
-/// Elements whose content is raw text, ended only by their own end tag (HTML namespace).
-fn is_raw_text(tag: &str) -> bool {
-    matches!(
-        tag,
-        "script"
-            | "style"
-            | "noscript"
-            | "textarea"
-            | "title"
-            | "iframe"
-            | "noembed"
-            | "noframes"
-            | "xmp"
-    )
-}
-
 /// How far down the open elements an end tag looks for its element.
 const MAX_END_TAG_SEARCH: usize = 1024;
-
-/// Tags that do not break words: text on both sides runs on.
-fn is_inline(tag: &str) -> bool {
-    matches!(
-        tag,
-        "a" | "abbr"
-            | "b"
-            | "bdi"
-            | "bdo"
-            | "cite"
-            | "code"
-            | "data"
-            | "dfn"
-            | "em"
-            | "font"
-            | "i"
-            | "kbd"
-            | "mark"
-            | "q"
-            | "s"
-            | "samp"
-            | "small"
-            | "span"
-            | "strong"
-            | "sub"
-            | "sup"
-            | "time"
-            | "u"
-            | "var"
-            | "wbr"
-    )
-}
-
-/// Start tags that close an open `<p>` (HTML's "close a p element" list).
-fn closes_p(tag: &str) -> bool {
-    matches!(
-        tag,
-        "address"
-            | "article"
-            | "aside"
-            | "blockquote"
-            | "center"
-            | "details"
-            | "dialog"
-            | "dir"
-            | "div"
-            | "dl"
-            | "fieldset"
-            | "figcaption"
-            | "figure"
-            | "footer"
-            | "form"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "header"
-            | "hgroup"
-            | "hr"
-            | "main"
-            | "menu"
-            | "nav"
-            | "ol"
-            | "p"
-            | "pre"
-            | "listing"
-            | "section"
-            | "summary"
-            | "table"
-            | "ul"
-            | "li"
-            | "dd"
-            | "dt"
-            | "plaintext"
-            | "xmp"
-    )
-}
-
-/// Elements that bound the scopes in which an open `p`/`li`/`dd` can be closed implicitly.
-fn is_scope_boundary(tag: &str) -> bool {
-    matches!(
-        tag,
-        "applet"
-            | "caption"
-            | "html"
-            | "table"
-            | "td"
-            | "th"
-            | "marquee"
-            | "object"
-            | "template"
-            | "button"
-            | "svg"
-            | "math"
-    )
-}
-
-fn is_heading(tag: &str) -> bool {
-    matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
-}
 
 /// Why a candidate cannot be removed yet, or at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -554,7 +431,7 @@ impl Finder {
             && self.stack.len() == depth + 1
         {
             let at = self.stack[depth].tag_end;
-            let tag = self.stack[depth].tag.to_string();
+            let tag = self.stack[depth].tag.clone();
             self.close(Some((&tag, (at, at))));
         }
     }
@@ -607,51 +484,53 @@ impl Finder {
             .map(|up| self.stack.len() - 1 - up);
         if let Some(depth) = found {
             while self.stack.len() > depth + 1 {
-                self.close(Some((name.as_str(), (start, end))));
+                self.close(Some((&name, (start, end))));
             }
-            self.close(Some((name.as_str(), (start, end))));
+            self.close(Some((&name, (start, end))));
         } else {
-            self.boundary(name.as_str());
+            self.boundary(&name);
         }
     }
 
-    fn boundary(&mut self, tag: &str) {
-        if !is_inline(tag) {
+    fn boundary(&mut self, tag: &TagName) {
+        if !tag.is(flag::INLINE) {
             self.norm.boundary(&mut self.window);
         }
     }
 
     /// Marks open elements that HTML would close implicitly at a start tag `tag`.
-    fn implied_closes(&mut self, tag: &str) {
+    fn implied_closes(&mut self, tag: &TagName) {
         let bound = self.boundaries.last().copied();
         let above = |i: usize, b: Option<usize>| b.is_none_or(|b| i > b);
-        if closes_p(tag)
+        if tag.is(flag::CLOSES_P)
             && let Some(&i) = self.open_p.last()
             && above(i, bound)
         {
             self.stack[i].implied = true;
         }
-        if tag == "li"
+        if tag.as_str() == "li"
             && let Some(&i) = self.open_li.last()
             && above(i, bound.max(self.lists.last().copied()))
         {
             self.stack[i].implied = true;
         }
-        if matches!(tag, "dd" | "dt")
+        if matches!(tag.as_str(), "dd" | "dt")
             && let Some(&i) = self.open_dd.last()
             && above(i, bound.max(self.lists.last().copied()))
         {
             self.stack[i].implied = true;
         }
-        if matches!(tag, "td" | "th" | "tr" | "tbody" | "thead" | "tfoot")
-            && let Some(&i) = self.open_cell.last()
+        if matches!(
+            tag.as_str(),
+            "td" | "th" | "tr" | "tbody" | "thead" | "tfoot"
+        ) && let Some(&i) = self.open_cell.last()
             && above(i, self.tables.last().copied())
         {
             self.stack[i].implied = true;
         }
-        if is_heading(tag)
+        if tag.is(flag::HEADING)
             && let Some(top) = self.stack.last_mut()
-            && is_heading(&top.tag)
+            && top.tag.is(flag::HEADING)
         {
             top.implied = true;
         }
@@ -666,13 +545,14 @@ impl Finder {
         let tag_name = TagName::new(&raw_tag[..tag_name_len(raw_tag)]);
         let tag = tag_name.as_str();
         let content = el.can_have_content();
-        self.implied_closes(tag);
-        self.boundary(tag);
-        if is_hidden(tag) && content {
+        self.implied_closes(&tag_name);
+        self.boundary(&tag_name);
+        if tag_name.is(flag::HIDDEN) && content {
             self.hidden += 1;
         }
-        let raw =
-            content && is_raw_text(tag) && el.namespace_uri() == "http://www.w3.org/1999/xhtml";
+        let raw = content
+            && tag_name.is(flag::RAW_TEXT)
+            && el.namespace_uri() == "http://www.w3.org/1999/xhtml";
         let depth = self.stack.len();
         let protected_before = self.protected_seen;
         if matches!(tag, "article" | "main") {
@@ -685,7 +565,7 @@ impl Finder {
             "td" | "th" | "tr" => self.open_cell.push(depth),
             "ul" | "ol" => self.lists.push(depth),
             "table" => self.tables.push(depth),
-            t if is_scope_boundary(t) => self.boundaries.push(depth),
+            _ if tag_name.is(flag::SCOPE) => self.boundaries.push(depth),
             _ => {}
         }
         let rules = self.rules.clone();
@@ -1115,7 +995,7 @@ impl Finder {
                 // `<p><strong>Related</strong>…` cuts from the `<p>`.
                 let mut m = depth;
                 while m > 0
-                    && is_inline(&self.stack[m].tag)
+                    && self.stack[m].tag.is(flag::INLINE)
                     && self.stack[m - 1].text_start == self.stack[m].text_start
                 {
                     m -= 1;
@@ -1134,14 +1014,14 @@ impl Finder {
     }
 
     /// Pops the top element. `end` is `None` when it ends without an end tag (EOF, void).
-    fn close(&mut self, end: Option<(&str, (u64, u64))>) {
+    fn close(&mut self, end: Option<(&TagName, (u64, u64))>) {
         let depth = self.stack.len() - 1;
         let pos = self.pos();
         let o = self.stack.pop().expect("close on an empty stack");
         for g in o.anc.iter() {
             self.anc_open[g as usize] -= 1;
         }
-        if is_hidden(&o.tag) && self.hidden > 0 && end.is_none_or(|(_, (s, e))| s != e) {
+        if o.tag.is(flag::HIDDEN) && self.hidden > 0 && end.is_none_or(|(_, (s, e))| s != e) {
             self.hidden -= 1;
         }
         for v in [
@@ -1158,12 +1038,12 @@ impl Finder {
             }
         }
         let own = match end {
-            Some((name, _)) => name.eq_ignore_ascii_case(&o.tag) && !o.implied,
+            Some((name, _)) => name.as_str() == o.tag.as_str() && !o.implied,
             None => false,
         };
         let text_len = pos - o.text_start;
         let contains_protected = self.protected_seen > o.protected_before;
-        let protected = if matches!(&*o.tag, "html" | "head" | "body" | "main" | "article") {
+        let protected = if o.tag.is(flag::PROTECTED) {
             Some(tag_static(&o.tag))
         } else if contains_protected {
             Some("article")
