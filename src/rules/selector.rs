@@ -474,12 +474,15 @@ impl Keys {
         self.id = el.id().map(key_hash);
         self.classes.clear();
         if let Some(class) = el.class() {
-            for (i, w) in class.split_ascii_whitespace().enumerate() {
-                let again = i > 0
+            for w in class.split_ascii_whitespace() {
+                let h = key_hash(w);
+                // Compared by hash first: long class lists must not cost a string
+                // comparison per pair of tokens.
+                let again = self.classes.contains(&Some(h))
                     && class_before(class, w)
                         .split_ascii_whitespace()
                         .any(|p| p == w);
-                self.classes.push((!again).then(|| key_hash(w)));
+                self.classes.push((!again).then_some(h));
             }
         }
         self.names.clear();
