@@ -232,3 +232,23 @@ within = "h4"
     assert_eq!(listed, 10_000);
     assert_eq!(listed + counted, 2 * n);
 }
+
+#[test]
+fn attribute_rules_for_every_element_can_be_disabled_by_a_site() {
+    let generic = r#"generic = true
+[[rule]]
+id = "g-on"
+category = "tracking"
+drop_attributes = ["on*"]
+"#;
+    let site = r#"domains = ["example.com"]
+disable = ["g-on"]
+"#;
+    let b = book(&[("generic.toml", generic), ("example.com.toml", site)]);
+    let page = "<html><body><p onclick=\"x()\" id=a>Text</p></body></html>";
+    let (out, _) = clean(&b, "https://www.example.com/a", page, Categories::default());
+    assert_eq!(out, page);
+    let (out, r) = clean(&b, "https://other.org/a", page, Categories::default());
+    assert_eq!(out, "<html><body><p id=a>Text</p></body></html>");
+    assert_eq!(r.attributes_changed, 1);
+}
