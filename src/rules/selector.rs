@@ -1019,6 +1019,17 @@ mod tests {
             vec![("class", "Promo"), ("title", "ad"), ("href", "/share")],
         );
         assert_eq!(matches_of(&ix, &el), vec![4]);
+        // Long values, literals far in: the same answers.
+        let long_class = format!("{} promo {}", "x".repeat(70), "promo-again");
+        let long_href = format!("/share/{}/share", "y".repeat(80));
+        let el = El(
+            "a",
+            vec![
+                ("class", Box::leak(long_class.into_boxed_str())),
+                ("href", Box::leak(long_href.into_boxed_str())),
+            ],
+        );
+        assert_eq!(matches_of(&ix, &el), vec![0, 2, 4]);
     }
 
     #[test]
