@@ -719,6 +719,7 @@ fn convert(
                 name,
                 scope: Scope::Generic,
                 disable: Vec::new(),
+                except_domains: Vec::new(),
                 rules: chunk.to_vec(),
                 header: vec![
                     format!(
@@ -744,6 +745,7 @@ fn convert(
             name: site_file_name(&domain),
             scope: Scope::Domains(vec![domain]),
             disable,
+            except_domains: Vec::new(),
             rules: site.rules,
             header: vec![format!(
                 "Imported by `pare import easylist` from {}: this site's cosmetic filters and exceptions.",

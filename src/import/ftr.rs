@@ -286,6 +286,7 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
             name: file_name(&target),
             scope,
             disable: Vec::new(),
+            except_domains: Vec::new(),
             rules,
             header: vec![
                 format!("Imported by `pare import ftr` from FiveFilters ftr-site-config `{name}`."),
@@ -293,23 +294,30 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
             ],
         });
     }
-    let nested = hosts
-        .iter()
-        .filter(|h| {
-            let mut rest = h.as_str();
-            while let Some((_, parent)) = rest.split_once('.') {
-                if hosts.contains(parent) {
-                    return true;
-                }
-                rest = parent;
-            }
-            false
-        })
-        .count();
+    // FiveFilters uses only the most specific config for a host; pare applies every file
+    // whose `domains` covers it. So a file leaves the hosts that have a config of their
+    // own below it to those (`except_domains`), and each page gets one site's rules.
+    let mut nested = 0;
+    for f in &mut files {
+        let Scope::Domains(d) = &f.scope else {
+            continue;
+        };
+        let Some(domain) = d.first() else {
+            continue;
+        };
+        f.except_domains = hosts
+            .iter()
+            .filter(|h| *h != domain && crate::rules::domain_covers(domain, h))
+            .cloned()
+            .collect();
+        if !f.except_domains.is_empty() {
+            nested += 1;
+        }
+    }
     if nested > 0 {
         report.notes.push(format!(
-            "{nested} sites also have a config for a parent domain: FiveFilters uses only the most \
-             specific config, pare applies both (the parent's `domains` covers subdomains)"
+            "{nested} configs have more specific configs below them: as in FiveFilters, those \
+             hosts get only their own (`except_domains`)"
         ));
     }
     Ok((files, report))

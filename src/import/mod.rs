@@ -140,6 +140,8 @@ pub struct OutFile {
     pub scope: Scope,
     /// Ids of generic rules this site switches off.
     pub disable: Vec<String>,
+    /// Subdomains left to files of their own (`except_domains`).
+    pub except_domains: Vec<String>,
     pub rules: Vec<OutRule>,
     /// Comment lines written at the top.
     pub header: Vec<String>,
@@ -151,6 +153,8 @@ struct FileRepr<'a> {
     generic: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     domains: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    except_domains: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     disable: &'a [String],
     #[serde(rename = "rule", skip_serializing_if = "Vec::is_empty")]
@@ -166,6 +170,7 @@ impl OutFile {
                 Scope::Domains(d) => Some(d),
                 Scope::Generic => None,
             },
+            except_domains: &self.except_domains,
             disable: &self.disable,
             rules: self.rules.iter().collect(),
         };
@@ -201,6 +206,7 @@ pub fn check_rule(rule: &OutRule, generic: bool) -> Result<(), String> {
             Scope::Domains(vec!["example.com".into()])
         },
         disable: Vec::new(),
+        except_domains: Vec::new(),
         rules: vec![rule.clone()],
         header: Vec::new(),
     };
@@ -517,6 +523,7 @@ mod tests {
             name: "x.toml".into(),
             scope: Scope::Domains(vec!["example.com".into()]),
             disable: vec!["el-1".into()],
+            except_domains: Vec::new(),
             rules: vec![
                 OutRule::remove_containing(
                     "r1".into(),
@@ -562,6 +569,7 @@ mod tests {
             name: "x.toml".into(),
             scope: Scope::Domains(vec!["example.com".into()]),
             disable: vec![],
+            except_domains: vec![],
             rules: vec![k, OutRule::remove("r".into(), Category::Other, ".x".into())],
             header: vec![],
         };

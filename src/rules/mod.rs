@@ -217,6 +217,8 @@ pub struct RuleFile {
     pub path: Arc<Path>,
     /// Lowercased domains; empty for a generic file.
     pub domains: Vec<String>,
+    /// Lowercased subdomains of `domains` the file is not for (nor their subdomains).
+    pub except_domains: Vec<String>,
     pub generic: bool,
     pub disable: Vec<String>,
     pub rules: Vec<Arc<Rule>>,
@@ -227,6 +229,7 @@ impl RuleFile {
     /// Does this site file cover `host` (the domain itself or a subdomain)?
     pub fn covers(&self, host: &str) -> bool {
         self.domains.iter().any(|d| domain_covers(d, host))
+            && !self.except_domains.iter().any(|d| domain_covers(d, host))
     }
 }
 
@@ -354,7 +357,11 @@ impl RuleBook {
         let mut rest = host.as_str();
         loop {
             for &i in self.by_domain.get(rest).into_iter().flatten() {
-                if !out.contains(&i) {
+                let excepted = self.files[i]
+                    .except_domains
+                    .iter()
+                    .any(|d| domain_covers(d, &host));
+                if !excepted && !out.contains(&i) {
                     out.push(i);
                 }
             }
@@ -563,6 +570,27 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             }
         }
     }
+    let mut except_domains = Vec::new();
+    if let Some(x) = &raw.except_domains {
+        for dom in x.get_ref() {
+            let v = dom
+                .get_ref()
+                .trim()
+                .trim_start_matches('.')
+                .to_ascii_lowercase();
+            if !domains.iter().any(|d| d != &v && domain_covers(d, &v)) {
+                cx.err(
+                    dom,
+                    format!(
+                        "`{}` is not a subdomain of this file's `domains`",
+                        dom.get_ref()
+                    ),
+                );
+            } else {
+                except_domains.push(v);
+            }
+        }
+    }
     if generic && !raw.disable.is_empty() {
         cx.err(
             &raw.disable[0],
@@ -599,6 +627,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
         Ok(RuleFile {
             path: file,
             domains,
+            except_domains,
             generic,
             disable: raw.disable.iter().map(|d| d.get_ref().clone()).collect(),
             rules,
@@ -922,6 +951,35 @@ mod tests {
         assert_eq!(anchored_max_len("^paid post"), None);
         assert_eq!(anchored_max_len("^a.*$"), None);
         assert_eq!(anchored_max_len("(?m)^ad$"), None);
+    }
+
+    #[test]
+    fn except_domains_leave_subdomains_to_other_files() {
+        let a = parse_file(
+            Path::new("a.toml"),
+            "domains = [\"mozilla.org\"]\nexcept_domains = [\"Blog.Nightly.mozilla.org\"]\n",
+        )
+        .unwrap();
+        let b = parse_file(
+            Path::new("b.toml"),
+            "domains = [\"blog.nightly.mozilla.org\"]\n",
+        )
+        .unwrap();
+        assert!(a.covers("hacks.mozilla.org") && !a.covers("blog.nightly.mozilla.org"));
+        let book = RuleBook::from_files(vec![a, b], vec![]);
+        assert_eq!(book.site_files(Some("hacks.mozilla.org")), vec![0]);
+        assert_eq!(book.site_files(Some("blog.nightly.mozilla.org")), vec![1]);
+        assert_eq!(
+            book.site_files(Some("www.blog.nightly.mozilla.org")),
+            vec![1]
+        );
+        assert_eq!(
+            errs("domains = [\"a.com\"]\nexcept_domains = [\"a.com\", \"b.com\"]\n"),
+            vec![
+                "r.toml:2:19: `a.com` is not a subdomain of this file's `domains`",
+                "r.toml:2:28: `b.com` is not a subdomain of this file's `domains`",
+            ]
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ use toml::Spanned;
 pub struct RawFile {
     /// Domains this file covers; subdomains included (`example.com` covers `www.example.com`).
     pub domains: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Subdomains of `domains` this file is not for (nor their subdomains): another file
+    /// covers them.
+    pub except_domains: Option<Spanned<Vec<Spanned<String>>>>,
     /// `generic = true` marks a file whose rules apply to every page.
     pub generic: Option<Spanned<bool>>,
     /// Ids of generic rules this site switches off.

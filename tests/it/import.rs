@@ -211,6 +211,47 @@ strip_id_or_class: share-row
 }
 
 #[test]
+fn a_host_with_its_own_config_gets_only_that_one() {
+    // FiveFilters uses the most specific config for a host: `.example.test.txt` is not
+    // for news.example.test, which has a config of its own.
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        ".example.test.txt",
+        "strip_id_or_class: promo-box\n",
+    );
+    write(
+        src.path(),
+        "news.example.test.txt",
+        "strip_id_or_class: nl-signup\n",
+    );
+    run(&[
+        "import",
+        "ftr",
+        src.path().to_str().unwrap(),
+        "-o",
+        out.path().to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(out.path().join("_.example.test.ftr.toml")).unwrap();
+    assert!(
+        text.contains("except_domains = [\"news.example.test\"]"),
+        "{text}"
+    );
+    let book = RuleBook::load(&[out.path().to_path_buf()]).expect("loads");
+    let page = format!(
+        "<html><body><article>{ARTICLE}</article><div class=\"promo-box\">Buy</div>\
+         <div class=\"nl-signup\">Sign up</div></body></html>"
+    );
+    let www = clean_page(&book, "https://www.example.test/a", &page);
+    assert!(!www.contains("Buy") && www.contains("Sign up"), "{www}");
+    let news = clean_page(&book, "https://news.example.test/a", &page);
+    assert!(news.contains("Buy") && !news.contains("Sign up"), "{news}");
+    let deeper = clean_page(&book, "https://m.news.example.test/a", &page);
+    assert_eq!(deeper, news);
+}
+
+#[test]
 fn easylist_filters_become_generic_and_site_files() {
     let src = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
