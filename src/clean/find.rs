@@ -211,21 +211,13 @@ impl Groups {
 }
 
 /// `tag#id.class.class` for reports, at most 120 bytes.
-fn describe(o: &Open) -> String {
-    let mut d = o.tag.as_str().to_string();
-    let label = o.label.as_deref();
-    if let Some(id) = label
-        .and_then(|l| l.id.as_deref())
-        .filter(|v| !v.is_empty())
-    {
+fn describe_with(tag: &str, id: Option<&str>, class: Option<&str>) -> String {
+    let mut d = tag.to_string();
+    if let Some(id) = id.filter(|v| !v.is_empty()) {
         d.push('#');
         d.push_str(id);
     }
-    for c in label
-        .and_then(|l| l.class.as_deref())
-        .unwrap_or("")
-        .split_ascii_whitespace()
-    {
+    for c in class.unwrap_or("").split_ascii_whitespace() {
         d.push('.');
         d.push_str(c);
     }
@@ -416,6 +408,38 @@ impl Finder {
         }
     }
 
+    /// The id and class of the element whose start tag is at `start..tag_end`, read from
+    /// the input (which must still be held).
+    fn label_from_input(&self, start: u64, tag_end: u64) -> Label {
+        let mut attrs = Vec::new();
+        scan_attributes(self.gaps.bytes(start, tag_end), start, &mut attrs);
+        let mut label = Label::default();
+        for &(ns, ne, vs, ve) in &attrs {
+            let name = self.gaps.bytes(ns, ne);
+            let value = || utf8(self.gaps.bytes(vs, ve)).into_owned().into_boxed_str();
+            // The first of an attribute written twice is the one HTML keeps.
+            if name.eq_ignore_ascii_case(b"id") && label.id.is_none() {
+                label.id = Some(value());
+            } else if name.eq_ignore_ascii_case(b"class") && label.class.is_none() {
+                label.class = Some(value());
+            }
+        }
+        label
+    }
+
+    /// `tag#id.class.class` of an element, for reports: its id and class from the input
+    /// while its start tag is held, else from what was kept before it went.
+    fn describe(&self, o: &Open) -> String {
+        match o.label.as_deref() {
+            Some(l) => describe_with(&o.tag, l.id.as_deref(), l.class.as_deref()),
+            None if o.start >= self.gaps.base() => {
+                let l = self.label_from_input(o.start, o.tag_end);
+                describe_with(&o.tag, l.id.as_deref(), l.class.as_deref())
+            }
+            None => describe_with(&o.tag, None, None),
+        }
+    }
+
     /// Absolute position in the normalized text stream.
     fn pos(&self) -> u64 {
         self.window_base + self.window.len() as u64
@@ -468,6 +492,16 @@ impl Finder {
     fn drain(&mut self) {
         let end = self.gaps.end();
         self.pump(end, false);
+        // Open elements whose start tags are about to go keep their id and class, for
+        // reports that may still describe them (the stack is shallow; this is rare work).
+        let point = self.gaps.compact_point();
+        for i in 0..self.stack.len() {
+            let o = &self.stack[i];
+            if o.label.is_none() && o.start < point && o.start >= self.gaps.base() {
+                let l = self.label_from_input(o.start, o.tag_end);
+                self.stack[i].label = Some(Box::new(l));
+            }
+        }
         self.gaps.compact();
     }
 
@@ -654,22 +688,8 @@ impl Finder {
             cut: None,
             groups: Groups::default(),
             anc,
-            // Kept for reports, only for elements a rule may remove or keep (not for
-            // the attribute rules that match nearly every element).
-            label: hits
-                .iter()
-                .any(|&t| match t {
-                    Target::Group(_) => true,
-                    Target::Rule(n) => {
-                        matches!(rules.rule(n).action, Action::Remove(_) | Action::Keep(_))
-                    }
-                })
-                .then(|| {
-                    Box::new(Label {
-                        id: id_text.map(|t| t.into_owned().into_boxed_str()),
-                        class: class_text.map(|t| t.into_owned().into_boxed_str()),
-                    })
-                }),
+            // Read from the input when needed (see `describe`, `drain`).
+            label: None,
             keep: None,
         });
         if !hits.is_empty() {
@@ -790,7 +810,11 @@ impl Finder {
             state: CandState::Open,
             // Past the first DETAILED candidates, reports carry no text: a huge page with
             // a huge number of removals must not grow memory by their descriptions.
-            element: if detailed { describe(o) } else { String::new() },
+            element: if detailed {
+                self.describe(o)
+            } else {
+                String::new()
+            },
             preview: String::new(),
             preview_done: !detailed,
             protected: None,
@@ -1077,7 +1101,7 @@ impl Finder {
                 start: o.start,
                 end: e,
                 text_len,
-                element: describe(&o),
+                element: self.describe(&o),
             });
         }
         if &*o.tag == "body" && self.body_end.is_none() {
@@ -1109,7 +1133,7 @@ impl Finder {
                 text_len: pos - ts,
                 state: CandState::Unsafe(unsafe_reason),
                 element: if detailed {
-                    format!("{} (from the marker to the end)", describe(&o))
+                    format!("{} (from the marker to the end)", self.describe(&o))
                 } else {
                     String::new()
                 },
@@ -1195,7 +1219,11 @@ impl Finder {
                         text_start: o.text_start,
                         text_len,
                         state: CandState::Open,
-                        element: if detailed { describe(o) } else { String::new() },
+                        element: if detailed {
+                            self.describe(o)
+                        } else {
+                            String::new()
+                        },
                         preview: if detailed {
                             text.chars().take(PREVIEW_CHARS).collect()
                         } else {
@@ -1608,19 +1636,8 @@ pub fn find(
         let f = finder.clone();
         settings = settings.append_element_content_handler((
             Cow::Owned(sel),
-            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                let mut f = f.borrow_mut();
-                // The `*` handler keeps id and class only for elements the index matched;
-                // a match here needs them too, for reports.
-                if let Some(o) = f.stack.last_mut()
-                    && o.label.is_none()
-                {
-                    o.label = Some(Box::new(Label {
-                        id: el.get_attribute("id").map(String::into_boxed_str),
-                        class: el.get_attribute("class").map(String::into_boxed_str),
-                    }));
-                }
-                f.hit(t);
+            ElementContentHandlers::default().element(move |_: &mut Element<'_, '_>| {
+                f.borrow_mut().hit(t);
                 Ok(())
             }),
         ));

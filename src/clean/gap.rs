@@ -365,6 +365,11 @@ impl Gaps {
         self.carry.extend_from_slice(chunk);
     }
 
+    /// Start of the input held.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
     /// End of the input held.
     pub fn end(&self) -> u64 {
         self.base + self.carry.len() as u64
@@ -385,10 +390,22 @@ impl Gaps {
 
     /// Drops input already read (kept while lol_html may still report a tag in it).
     pub fn compact(&mut self) {
+        let keep = self.compact_point();
+        let used = (keep - self.base) as usize;
+        if used > 0 {
+            self.carry.drain(..used);
+            self.base = keep;
+        }
+    }
+
+    /// Where the held input will start after [`compact`](Self::compact): bytes before
+    /// this are about to go.
+    pub fn compact_point(&self) -> u64 {
         let used = (self.from.saturating_sub(self.base) as usize).min(self.carry.len());
         if used >= 64 * 1024 || used == self.carry.len() {
-            self.carry.drain(..used);
-            self.base += used as u64;
+            self.base + used as u64
+        } else {
+            self.base
         }
     }
 

@@ -252,3 +252,47 @@ disable = ["g-on"]
     assert_eq!(out, "<html><body><p id=a>Text</p></body></html>");
     assert_eq!(r.attributes_changed, 1);
 }
+
+#[test]
+fn reports_describe_elements_whose_start_tags_were_read_long_before() {
+    // The phrase comes 100 KB after the box's start tag: the engine no longer holds
+    // those bytes when the box becomes a removal, yet the report still names its id
+    // and classes (read before the bytes went).
+    let b = book(&[(
+        "generic.toml",
+        r#"generic = true
+[[rule]]
+id = "g-appeal"
+category = "donation"
+remove_containing = ["please support us"]
+within = "div"
+"#,
+    )]);
+    let story =
+        "<p>A paragraph of the story, long enough to be prose of some length.</p>".repeat(8_000);
+    let filler = "<span>Reader-funded journalism needs you.</span> ".repeat(2_000);
+    let page = format!(
+        "<html><body><article>{story}</article>\
+         <div id=\"appeal\" class=\"box  wide\">{filler}<b>Please support us</b></div>\
+         </body></html>"
+    );
+    for chunk in [4096, 64 * 1024] {
+        let opts = Options {
+            url: Some("https://example.com/a".into()),
+            chunk_size: chunk,
+            ..Options::default()
+        };
+        let mut out = Vec::new();
+        let r = clean::clean(Input::Bytes(page.as_bytes()), &b, &opts, &mut out).unwrap();
+        assert_eq!(r.removals.len(), 1, "chunk {chunk}");
+        assert_eq!(
+            r.removals[0].element, "div#appeal.box.wide",
+            "chunk {chunk}"
+        );
+        assert!(
+            !String::from_utf8(out)
+                .unwrap()
+                .contains("Please support us")
+        );
+    }
+}
