@@ -356,10 +356,7 @@ impl Finder {
                 .unwrap_or_default()
         });
         let ancestors = rules.ancestors();
-        let rules_want_names = rules
-            .parts
-            .iter()
-            .any(|p| p.index.attribute_key_count() > 0);
+        let rules_want_names = rules.parts.iter().any(|p| p.index.wants_attribute_names());
         let keeps_possible = rules.has_keep();
         Finder {
             rules,
@@ -413,18 +410,12 @@ impl Finder {
     fn label_from_input(&self, start: u64, tag_end: u64) -> Label {
         let mut attrs = Vec::new();
         scan_attributes(self.gaps.bytes(start, tag_end), start, &mut attrs);
-        let mut label = Label::default();
-        for &(ns, ne, vs, ve) in &attrs {
-            let name = self.gaps.bytes(ns, ne);
-            let value = || utf8(self.gaps.bytes(vs, ve)).into_owned().into_boxed_str();
-            // The first of an attribute written twice is the one HTML keeps.
-            if name.eq_ignore_ascii_case(b"id") && label.id.is_none() {
-                label.id = Some(value());
-            } else if name.eq_ignore_ascii_case(b"class") && label.class.is_none() {
-                label.class = Some(value());
-            }
+        let (id, class) = id_and_class(&self.gaps, &attrs);
+        let text = |(s, e)| utf8(self.gaps.bytes(s, e)).into_owned().into_boxed_str();
+        Label {
+            id: id.map(text),
+            class: class.map(text),
         }
-        label
     }
 
     /// `tag#id.class.class` of an element, for reports: its id and class from the input
@@ -603,7 +594,6 @@ impl Finder {
             _ => {}
         }
         let rules = self.rules.clone();
-        let (mut id, mut class) = (None, None);
         let mut names = std::mem::take(&mut self.names);
         names.clear();
         let mut attrs = std::mem::take(&mut self.attrs);
@@ -614,16 +604,14 @@ impl Finder {
             loc.start as u64,
             &mut attrs,
         );
-        for &(ns, ne, vs, ve) in &attrs {
-            let name = self.gaps.bytes(ns, ne);
-            // The first of an attribute written twice is the one HTML keeps.
-            if name.eq_ignore_ascii_case(b"id") {
-                id.get_or_insert((vs, ve));
-            } else if name.eq_ignore_ascii_case(b"class") {
-                class.get_or_insert((vs, ve));
-            } else if want_names {
-                names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
-                names.push('\0');
+        let (id, class) = id_and_class(&self.gaps, &attrs);
+        if want_names {
+            for &(ns, ne, _, _) in &attrs {
+                let name = self.gaps.bytes(ns, ne);
+                if !name.eq_ignore_ascii_case(b"id") && !name.eq_ignore_ascii_case(b"class") {
+                    names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
+                    names.push('\0');
+                }
             }
         }
         if tag == "body" && self.body.is_none() {
@@ -742,7 +730,7 @@ impl Finder {
                         .iter()
                         .filter(|&&(ns, ne, _, _)| {
                             let name = gaps.bytes(ns, ne);
-                            globs.iter().any(|g| glob_match_bytes(g, name))
+                            globs.iter().any(|g| glob_match(g, name))
                         })
                         .map(|&(ns, ..)| (ns, AttrEdit::Drop))
                         .collect();
@@ -1190,10 +1178,10 @@ impl Finder {
             [(o.text_start - self.window_base) as usize..(pos - self.window_base) as usize]
             .trim();
         for g in o.groups.iter() {
-            if rules.group_filter(g).is_some_and(|f| !f.may_match(text)) {
+            let Some(group) = rules.group_regexes(g).filter(|r| r.may_match(text)) else {
                 continue;
-            }
-            for &n in rules.group_regex(g) {
+            };
+            for &n in &group.rules {
                 if rules.is_disabled(n) {
                     continue;
                 }
@@ -1208,10 +1196,9 @@ impl Finder {
                     && max_len.is_none_or(|m| text.len() <= m)
                     && regex.is_match(text)
                 {
+                    let preview: String = text.chars().take(PREVIEW_CHARS).collect();
                     self.regex_last.insert(n, o.text_start);
-                    // As `next_detailed` (the window is borrowed).
-                    self.made += 1;
-                    let detailed = self.made <= DETAILED;
+                    let detailed = self.next_detailed();
                     let c = Cand {
                         rule: n,
                         start: o.start,
@@ -1224,11 +1211,7 @@ impl Finder {
                         } else {
                             String::new()
                         },
-                        preview: if detailed {
-                            text.chars().take(PREVIEW_CHARS).collect()
-                        } else {
-                            String::new()
-                        },
+                        preview: if detailed { preview } else { String::new() },
                         preview_done: true,
                         protected: None,
                     };
@@ -1531,26 +1514,33 @@ fn tag_static(tag: &str) -> &'static str {
     }
 }
 
-/// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
-/// [`glob_match`] on an attribute name as written in the source (any case); `glob` is
-/// lower case.
-fn glob_match_bytes(glob: &str, name: &[u8]) -> bool {
-    let (pre, post) = glob.split_once('*').unwrap_or((glob, ""));
-    let starred = pre.len() < glob.len();
-    let fits = if starred {
-        name.len() >= pre.len() + post.len()
-    } else {
-        name.len() == pre.len()
-    };
-    fits && name[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
-        && name[name.len() - post.len()..].eq_ignore_ascii_case(post.as_bytes())
+/// A byte range of the input.
+type Span = (u64, u64);
+
+/// The value ranges of an element's id and class among its attributes: the first of
+/// each, the one HTML keeps when an attribute is written twice.
+fn id_and_class(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> (Option<Span>, Option<Span>) {
+    let (mut id, mut class) = (None, None);
+    for &(ns, ne, vs, ve) in attrs {
+        let name = gaps.bytes(ns, ne);
+        if name.eq_ignore_ascii_case(b"id") {
+            id.get_or_insert((vs, ve));
+        } else if name.eq_ignore_ascii_case(b"class") {
+            class.get_or_insert((vs, ve));
+        }
+    }
+    (id, class)
 }
 
-pub fn glob_match(glob: &str, name: &str) -> bool {
+/// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
+/// `name` is an attribute name as written in the source (any case); `glob` is lower case.
+fn glob_match(glob: &str, name: &[u8]) -> bool {
     match glob.split_once('*') {
-        None => glob == name,
+        None => name.eq_ignore_ascii_case(glob.as_bytes()),
         Some((pre, post)) => {
-            name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
+            name.len() >= pre.len() + post.len()
+                && name[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
+                && name[name.len() - post.len()..].eq_ignore_ascii_case(post.as_bytes())
         }
     }
 }

@@ -48,10 +48,8 @@ pub struct Part {
     pub phrases: Option<aho_corasick::dfa::DFA>,
     /// Pattern number → rule number (global).
     pub phrase_rule: Vec<u32>,
-    /// For each group of the part, its `remove_matching` rules (global numbers).
-    group_regex: Vec<Vec<u32>>,
-    /// For each group, a test that rules all of its `remove_matching` rules out at once.
-    group_filter: Vec<GroupFilter>,
+    /// For each group of the part, its `remove_matching` rules.
+    group_regexes: Vec<GroupRegexes>,
     /// Rule id → number (global), for `disable`.
     ids: HashMap<String, u32>,
     /// The part's `keep` rules (global numbers): known without walking every rule.
@@ -141,9 +139,9 @@ impl Part {
             .filter(|(_, r)| matches!(r.action, Action::Keep(_)))
             .map(|(i, _)| rule_base + i as u32)
             .collect();
-        let group_filter = group_regex
-            .iter()
-            .map(|ns| GroupFilter::new(ns.iter().map(|&n| &rules[(n - rule_base) as usize])))
+        let group_regexes = group_regex
+            .into_iter()
+            .map(|ns| GroupRegexes::new(ns, &rules, rule_base))
             .collect();
         Part {
             rules,
@@ -156,8 +154,7 @@ impl Part {
             rule_group,
             phrases,
             phrase_rule,
-            group_filter,
-            group_regex,
+            group_regexes,
             ids,
             keeps,
         }
@@ -168,34 +165,38 @@ impl Part {
     }
 }
 
-/// All the `remove_matching` rules of one group, tested together: an element's text is
-/// searched once, and each rule only when one of them matched (rarely).
+/// The `remove_matching` rules of one group, and a test of all of them at once: an
+/// element's text is searched once, and each rule only when one of them matched (rarely).
 #[derive(Debug, Default)]
-pub struct GroupFilter {
-    /// The rules' regexes as one set; `None` when the group has none, or the set would
-    /// be too large to build (then each rule is tried on its own).
+pub struct GroupRegexes {
+    /// The rules (global numbers), in order.
+    pub rules: Vec<u32>,
+    /// Their regexes as one set; `None` when there are none, or the set would be too
+    /// large to build (then each rule is tried on its own).
     set: Option<regex::RegexSet>,
     /// The longest text any of them can match, when all are anchored at both ends.
     max_len: Option<usize>,
 }
 
-impl GroupFilter {
-    fn new<'a>(rules: impl Iterator<Item = &'a Arc<Rule>>) -> GroupFilter {
+impl GroupRegexes {
+    /// `numbers` are global rule numbers of `rules`, which starts at `rule_base`.
+    fn new(numbers: Vec<u32>, rules: &[Arc<Rule>], rule_base: u32) -> GroupRegexes {
         let mut patterns = Vec::new();
         let mut max_len = Some(0);
-        for r in rules {
+        for &n in &numbers {
             if let Action::RemoveMatching {
                 regex, max_len: m, ..
-            } = &r.action
+            } = &rules[(n - rule_base) as usize].action
             {
                 patterns.push(regex.as_str().to_string());
                 max_len = max_len.zip(*m).map(|(a, b)| a.max(b));
             }
         }
         if patterns.is_empty() {
-            return GroupFilter::default();
+            return GroupRegexes::default();
         }
-        GroupFilter {
+        GroupRegexes {
+            rules: numbers,
             set: regex::RegexSetBuilder::new(&patterns)
                 .size_limit(1 << 23)
                 .build()
@@ -305,15 +306,13 @@ impl Compiled {
     }
 
     /// The `remove_matching` rules of group `g`.
-    pub fn group_regex(&self, g: u32) -> &[u32] {
+    pub fn group_regexes(&self, g: u32) -> Option<&GroupRegexes> {
         let p = if g >= self.parts[1].group_base {
             &self.parts[1]
         } else {
             &self.parts[0]
         };
-        p.group_regex
-            .get((g - p.group_base) as usize)
-            .map_or(&[], Vec::as_slice)
+        p.group_regexes.get((g - p.group_base) as usize)
     }
 
     /// Whether some `keep` rule is in force.
@@ -321,16 +320,6 @@ impl Compiled {
         self.parts
             .iter()
             .any(|p| p.keeps.iter().any(|&n| !self.is_disabled(n)))
-    }
-
-    /// The combined test of group `g`'s `remove_matching` rules.
-    pub fn group_filter(&self, g: u32) -> Option<&GroupFilter> {
-        let p = if g >= self.parts[1].group_base {
-            &self.parts[1]
-        } else {
-            &self.parts[0]
-        };
-        p.group_filter.get((g - p.group_base) as usize)
     }
 
     /// Number of ancestor compounds over both parts.
@@ -361,7 +350,7 @@ mod tests {
              [[rule]]\nid='a'\ncategory='promo'\nremove_matching='^(ad|advert)$'\n\
              [[rule]]\nid='b'\ncategory='promo'\nremove_matching='^share$'\n",
         );
-        let f = GroupFilter::new(both.iter());
+        let f = GroupRegexes::new(vec![0, 1], &both, 0);
         assert_eq!(f.max_len, Some(6));
         assert!(f.may_match("advert"));
         assert!(f.may_match("share"));
@@ -374,7 +363,7 @@ mod tests {
              [[rule]]\nid='a'\ncategory='promo'\nremove_matching='^ad$'\n\
              [[rule]]\nid='b'\ncategory='promo'\nremove_matching='paid post'\n",
         );
-        let f = GroupFilter::new(mixed.iter());
+        let f = GroupRegexes::new(vec![0, 1], &mixed, 0);
         assert_eq!(f.max_len, None);
         assert!(f.may_match("a long box of text that ends by calling itself a paid post"));
         assert!(!f.may_match("a long box of text"));

@@ -396,13 +396,27 @@ pub struct Index<T> {
     by_tag: FastMap<String, Vec<u32>>,
     universal: Vec<u32>,
     /// Compounds keyed by a literal one attribute's value must contain
-    /// (`[class*="promo"]`, `a[href^="https://twitter.com/intent"]`).
-    literals: Literals,
-    /// A Bloom filter over the id and class keys, built on first use: with tens of
+    /// (`[class*="promo"]`, `a[href^="https://twitter.com/intent"]`): (attribute key,
+    /// literal, whether it must start the value, compound), as inserted.
+    literals: Vec<(String, String, bool, u32)>,
+    /// What lookups need that is derived from the above: built on first use, dropped by
+    /// every insert.
+    prepared: OnceLock<Prepared>,
+}
+
+/// The lookup structures an [`Index`] derives from its keys.
+#[derive(Debug)]
+struct Prepared {
+    /// Every key (id, class token, attribute name, tag, literal attribute): with tens of
     /// thousands of imported selectors the maps outgrow the CPU caches, and most of an
-    /// element's class tokens are in neither; a bit test in a small array says so
-    /// without touching the map.
-    keys_filter: OnceLock<Bloom>,
+    /// element's keys are in none of them; a bit test in a small array says so without
+    /// touching a map.
+    bloom: Bloom,
+    /// Some selector is keyed on having an id (`[id^="ad-" i]`, no literal), or a class.
+    id_key: bool,
+    class_key: bool,
+    /// The literal attribute selectors' automata.
+    literals: LiteralSets,
 }
 
 #[derive(Debug)]
@@ -410,28 +424,18 @@ struct Bloom {
     bits: Vec<u64>,
     /// Bit-number mask (a power of two, minus one).
     mask: u64,
-    /// Some selector is keyed on having an id (`[id^="ad-"]` with no literal index), or
-    /// a class.
-    id_key: bool,
-    class_key: bool,
 }
 
 impl Bloom {
-    fn hash(key: &str) -> u64 {
-        key_hash(key)
-    }
-
     fn new<'a>(keys: impl Iterator<Item = &'a str>, count: usize) -> Bloom {
         // About 16 bits per key, two probes: under 2% false positives.
         let nbits = (count * 16).next_power_of_two().max(1024);
         let mut b = Bloom {
             bits: vec![0; nbits / 64],
             mask: nbits as u64 - 1,
-            id_key: false,
-            class_key: false,
         };
         for k in keys {
-            let h = Bloom::hash(k);
+            let h = key_hash(k);
             for bit in [h & b.mask, (h >> 32) & b.mask] {
                 b.bits[(bit / 64) as usize] |= 1 << (bit % 64);
             }
@@ -490,17 +494,6 @@ impl Keys {
     }
 }
 
-/// Attribute selectors indexed by their literal: per attribute (id, class or a name), one
-/// automaton finds every literal in the element's value in one pass, so only compounds
-/// whose literal occurs are checked, however many there are.
-#[derive(Debug, Default)]
-struct Literals {
-    /// (attribute key, literal, whether it must start the value, compound), as inserted.
-    entries: Vec<(String, String, bool, u32)>,
-    /// Built on first use, after the last insert.
-    built: OnceLock<LiteralSets>,
-}
-
 /// The literal sets, by attribute: id and class apart (every element is probed for
 /// them), the other attribute names in a map.
 #[derive(Debug, Default)]
@@ -537,41 +530,42 @@ impl Literal {
     }
 }
 
-impl Literals {
-    fn get(&self) -> &LiteralSets {
-        self.built.get_or_init(|| {
-            /// One attribute's literals (distinct), their compounds, and where each is.
-            type Building<'a> = (Vec<&'a str>, Vec<Vec<u32>>, HashMap<&'a str, usize>);
-            let mut by_key: FastMap<(&str, bool), Building<'_>> = FastMap::default();
-            for (key, lit, anchored, n) in &self.entries {
-                let (pats, comps, seen) = by_key.entry((key, *anchored)).or_default();
-                let p = *seen.entry(lit).or_insert_with(|| {
-                    pats.push(lit);
-                    comps.push(Vec::new());
-                    pats.len() - 1
-                });
-                comps[p].push(*n);
+impl LiteralSets {
+    /// Attribute selectors indexed by their literal: per attribute (id, class or a
+    /// name), one automaton finds every literal in the element's value in one pass, so
+    /// only compounds whose literal occurs are checked, however many there are.
+    fn new(entries: &[(String, String, bool, u32)]) -> LiteralSets {
+        /// One attribute's literals (distinct), their compounds, and where each is.
+        type Building<'a> = (Vec<&'a str>, Vec<Vec<u32>>, HashMap<&'a str, usize>);
+        let mut by_key: FastMap<(&str, bool), Building<'_>> = FastMap::default();
+        for (key, lit, anchored, n) in entries {
+            let (pats, comps, seen) = by_key.entry((key, *anchored)).or_default();
+            let p = *seen.entry(lit).or_insert_with(|| {
+                pats.push(lit);
+                comps.push(Vec::new());
+                pats.len() - 1
+            });
+            comps[p].push(*n);
+        }
+        let mut sets: FastMap<String, LiteralSet> = FastMap::default();
+        for ((key, anchored), (pats, compounds, _)) in by_key {
+            let set = sets.entry(key.to_string()).or_default();
+            if anchored {
+                set.at_start = aho_corasick::dfa::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
+                    .build(&pats)
+                    .ok()
+                    .map(|d| (d, compounds));
+            } else {
+                set.anywhere = Literal::new(&pats, compounds);
             }
-            let mut sets: FastMap<String, LiteralSet> = FastMap::default();
-            for ((key, anchored), (pats, compounds, _)) in by_key {
-                let set = sets.entry(key.to_string()).or_default();
-                if anchored {
-                    set.at_start = aho_corasick::dfa::Builder::new()
-                        .match_kind(MatchKind::Standard)
-                        .start_kind(StartKind::Anchored)
-                        .build(&pats)
-                        .ok()
-                        .map(|d| (d, compounds));
-                } else {
-                    set.anywhere = Literal::new(&pats, compounds);
-                }
-            }
-            LiteralSets {
-                id: sets.remove(ID_KEY),
-                class: sets.remove(CLASS_KEY),
-                named: sets,
-            }
-        })
+        }
+        LiteralSets {
+            id: sets.remove(ID_KEY),
+            class: sets.remove(CLASS_KEY),
+            named: sets,
+        }
     }
 }
 
@@ -598,8 +592,8 @@ impl<T> Default for Index<T> {
             by_attr: FastMap::default(),
             by_tag: FastMap::default(),
             universal: Vec::new(),
-            literals: Literals::default(),
-            keys_filter: OnceLock::new(),
+            literals: Vec::new(),
+            prepared: OnceLock::new(),
         }
     }
 }
@@ -644,8 +638,8 @@ impl<T: Copy> Index<T> {
 
     fn insert_rel(&mut self, c: Compound, payload: T, rel: Option<Rel>) {
         let n = self.compounds.len() as u32;
-        // Keys change: build the filter again on next use (the literal keys too).
-        self.keys_filter = OnceLock::new();
+        // Keys change: derive the lookup structures again on next use.
+        self.prepared = OnceLock::new();
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
@@ -661,11 +655,7 @@ impl<T: Copy> Index<T> {
                 name => name,
             };
             let anchored = matches!(a.op, AttrOp::Equals | AttrOp::Prefix | AttrOp::DashPrefix);
-            self.literals
-                .entries
-                .push((key.to_string(), lit, anchored, n));
-            // Inserted after a query (tests do that): build again.
-            self.literals.built = OnceLock::new();
+            self.literals.push((key.to_string(), lit, anchored, n));
         } else if let Some(a) = c.attrs.iter().find(|a| a.name != "id" && a.name != "class") {
             // Attribute names are read from the raw input for every element: cheap keys.
             self.by_attr.entry(a.name.clone()).or_default().push(n);
@@ -708,7 +698,7 @@ impl<T: Copy> Index<T> {
             .by_attr
             .keys()
             .map(String::as_str)
-            .chain(self.literals.entries.iter().map(|(k, ..)| k.as_str()))
+            .chain(self.literals.iter().map(|(k, ..)| k.as_str()))
             .filter(|k| *k != ID_KEY && *k != CLASS_KEY)
             .collect();
         keys.sort_unstable();
@@ -718,6 +708,31 @@ impl<T: Copy> Index<T> {
                 .ancestors
                 .as_ref()
                 .map_or(0, |a| a.attribute_key_count())
+    }
+
+    /// The lookup structures, derived from the keys on first use after an insert.
+    fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| {
+            let keys = self
+                .by_id
+                .keys()
+                .chain(self.by_class.keys())
+                .chain(self.by_attr.keys())
+                .chain(self.by_tag.keys())
+                .map(String::as_str)
+                .chain(self.literals.iter().map(|(k, ..)| k.as_str()));
+            let count = self.by_id.len()
+                + self.by_class.len()
+                + self.by_attr.len()
+                + self.by_tag.len()
+                + self.literals.len();
+            Prepared {
+                bloom: Bloom::new(keys, count),
+                id_key: self.by_attr.contains_key(ID_KEY),
+                class_key: self.by_attr.contains_key(CLASS_KEY),
+                literals: LiteralSets::new(&self.literals),
+            }
+        })
     }
 
     /// Calls `hit` with the payload of every selector that matches `el`.
@@ -741,49 +756,28 @@ impl<T: Copy> Index<T> {
                 }
             }
         };
-        let keys = || {
-            self.keys_filter.get_or_init(|| {
-                let named = self.literals.entries.iter().map(|(k, ..)| k.as_str());
-                let mut b = Bloom::new(
-                    self.by_id
-                        .keys()
-                        .chain(self.by_class.keys())
-                        .chain(self.by_attr.keys())
-                        .chain(self.by_tag.keys())
-                        .map(String::as_str)
-                        .chain(named),
-                    self.by_id.len()
-                        + self.by_class.len()
-                        + self.by_attr.len()
-                        + self.by_tag.len()
-                        + self.literals.entries.len(),
-                );
-                b.id_key = self.by_attr.contains_key(ID_KEY);
-                b.class_key = self.by_attr.contains_key(CLASS_KEY);
-                b
-            })
-        };
+        let prepared = self.prepared();
+        let bloom = &prepared.bloom;
         if !self.by_id.is_empty()
             && let (Some(id), Some(h)) = (el.id(), hashed.id)
-            && keys().may_contain(h)
+            && bloom.may_contain(h)
         {
             check(self.by_id.get(id));
         }
         if !self.by_class.is_empty()
             && let Some(class) = el.class()
         {
-            let keys = keys();
             // A class written twice must not match twice: its repeats have no hash.
             for (w, h) in class.split_ascii_whitespace().zip(&hashed.classes) {
                 if let Some(h) = *h
-                    && keys.may_contain(h)
+                    && bloom.may_contain(h)
                 {
                     check(self.by_class.get(w));
                 }
             }
         }
-        if !self.literals.entries.is_empty() {
-            let sets = self.literals.get();
+        if !self.literals.is_empty() {
+            let sets = &prepared.literals;
             let mut probe = |set: Option<&LiteralSet>, value: &str| {
                 let Some(set) = set else {
                     return;
@@ -838,9 +832,8 @@ impl<T: Copy> Index<T> {
                 probe(sets.class.as_ref(), class);
             }
             if !sets.named.is_empty() {
-                let keys = keys();
                 for (name, &h) in attr_names.clone().zip(&hashed.names) {
-                    if keys.may_contain(h)
+                    if bloom.may_contain(h)
                         && let Some(set) = sets.named.get(name)
                         && let Some(v) = el.attr(name)
                     {
@@ -850,11 +843,10 @@ impl<T: Copy> Index<T> {
             }
         }
         if !self.by_attr.is_empty() {
-            let bloom = keys();
-            if el.id().is_some() && bloom.id_key {
+            if el.id().is_some() && prepared.id_key {
                 check(self.by_attr.get(ID_KEY));
             }
-            if el.class().is_some() && bloom.class_key {
+            if el.class().is_some() && prepared.class_key {
                 check(self.by_attr.get(CLASS_KEY));
             }
             for (name, &h) in attr_names.zip(&hashed.names) {
@@ -863,7 +855,7 @@ impl<T: Copy> Index<T> {
                 }
             }
         }
-        if !self.by_tag.is_empty() && keys().may_contain(hashed.tag) {
+        if !self.by_tag.is_empty() && bloom.may_contain(hashed.tag) {
             check(self.by_tag.get(el.tag()));
         }
         check(Some(&self.universal));
