@@ -281,6 +281,8 @@ struct Finder {
     /// Reused buffers: text runs of one read, attribute names and ranges of one element.
     runs: Vec<(usize, usize)>,
     names: String,
+    /// Where each attribute name lies in `names`.
+    name_spans: Vec<(u32, u32)>,
     attrs: Vec<(u64, u64, u64, u64)>,
     /// How many open elements match each ancestor compound.
     anc_open: Vec<u32>,
@@ -389,6 +391,7 @@ impl Finder {
             hidden: 0,
             runs: Vec::new(),
             names: String::new(),
+            name_spans: Vec::new(),
             attrs: Vec::new(),
             anc_open: vec![0; ancestors],
             made: 0,
@@ -596,6 +599,8 @@ impl Finder {
         let rules = self.rules.clone();
         let mut names = std::mem::take(&mut self.names);
         names.clear();
+        let mut spans = std::mem::take(&mut self.name_spans);
+        spans.clear();
         let mut attrs = std::mem::take(&mut self.attrs);
         attrs.clear();
         let want_names = self.want_names;
@@ -608,9 +613,13 @@ impl Finder {
         if want_names {
             for &(ns, ne, _, _) in &attrs {
                 let name = self.gaps.bytes(ns, ne);
-                if !name.eq_ignore_ascii_case(b"id") && !name.eq_ignore_ascii_case(b"class") {
+                if !name.is_empty()
+                    && !name.eq_ignore_ascii_case(b"id")
+                    && !name.eq_ignore_ascii_case(b"class")
+                {
+                    let at = names.len() as u32;
                     names.extend(name.iter().map(|c| c.to_ascii_lowercase() as char));
-                    names.push('\0');
+                    spans.push((at, names.len() as u32));
                 }
             }
         }
@@ -629,7 +638,7 @@ impl Finder {
                 gaps: &self.gaps,
                 attrs: &attrs,
             };
-            let names = || names.split('\0').filter(|n| !n.is_empty());
+            let names = || spans.iter().map(|&(s, e)| &names[s as usize..e as usize]);
             // Hashed once for all the indexes below.
             self.keys.fill(&view, names());
             let keys = &self.keys;
@@ -662,6 +671,7 @@ impl Finder {
             self.anc_open[g as usize] += 1;
         }
         self.names = names;
+        self.name_spans = spans;
         self.attrs = attrs;
         self.stack.push(Open {
             raw,

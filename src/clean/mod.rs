@@ -304,16 +304,17 @@ pub fn clean(
     Ok(report)
 }
 
-fn read_head(input: Input<'_>) -> Result<Vec<u8>, CleanError> {
+/// The first [`HEAD`] bytes: borrowed from bytes in memory, read from a file.
+fn read_head(input: Input<'_>) -> Result<std::borrow::Cow<'_, [u8]>, CleanError> {
     match input {
-        Input::Bytes(b) => Ok(b[..b.len().min(HEAD)].to_vec()),
+        Input::Bytes(b) => Ok(std::borrow::Cow::Borrowed(&b[..b.len().min(HEAD)])),
         Input::Path(p) => {
             let f = File::open(p).map_err(CleanError::Read)?;
             let mut v = Vec::new();
             f.take(HEAD as u64)
                 .read_to_end(&mut v)
                 .map_err(CleanError::Read)?;
-            Ok(v)
+            Ok(std::borrow::Cow::Owned(v))
         }
     }
 }
