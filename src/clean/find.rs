@@ -1545,12 +1545,15 @@ fn id_and_class(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> (Option<Span>, O
 /// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
 /// `name` is an attribute name as written in the source (any case); `glob` is lower case.
 fn glob_match(glob: &str, name: &[u8]) -> bool {
-    match glob.split_once('*') {
-        None => name.eq_ignore_ascii_case(glob.as_bytes()),
-        Some((pre, post)) => {
+    let glob = glob.as_bytes();
+    // Globs are a few bytes long: a plain loop finds the star faster than a searcher.
+    match glob.iter().position(|&b| b == b'*') {
+        None => name.eq_ignore_ascii_case(glob),
+        Some(star) => {
+            let (pre, post) = (&glob[..star], &glob[star + 1..]);
             name.len() >= pre.len() + post.len()
-                && name[..pre.len()].eq_ignore_ascii_case(pre.as_bytes())
-                && name[name.len() - post.len()..].eq_ignore_ascii_case(post.as_bytes())
+                && name[..pre.len()].eq_ignore_ascii_case(pre)
+                && name[name.len() - post.len()..].eq_ignore_ascii_case(post)
         }
     }
 }
