@@ -717,41 +717,39 @@ impl Finder {
                 }
             }
             Target::Rule(n) if self.rules.is_disabled(n) => {}
-            Target::Rule(n) => match &self.rules.clone().rule(n).action {
-                Action::Remove(_) => {
-                    self.candidate(depth, n, true);
-                }
-                Action::Unwrap(_) => {
-                    let o = &mut self.stack[depth];
-                    if o.unwrap.is_none() {
-                        o.unwrap = Some(n);
+            Target::Rule(n) => {
+                // The rule is read through `self.rules` (no Arc clone per hit); what
+                // must change `self` happens once that borrow has ended.
+                let ops = match &self.rules.rule(n).action {
+                    Action::Remove(_) => {
+                        self.candidate(depth, n, true);
+                        return;
                     }
-                }
-                Action::Keep(_) => {
-                    let o = &mut self.stack[depth];
-                    if o.keep.is_none() {
-                        o.keep = Some(n);
+                    Action::Unwrap(_) => {
+                        let o = &mut self.stack[depth];
+                        o.unwrap = o.unwrap.or(Some(n));
+                        return;
                     }
-                }
-                Action::DropAttributes { globs, .. } => {
-                    let gaps = &self.gaps;
-                    let ops: Vec<(u64, AttrEdit)> = self
-                        .attrs
-                        .iter()
-                        .filter(|&&(ns, ne, _, _)| {
-                            let name = gaps.bytes(ns, ne);
-                            globs.iter().any(|g| glob_match(g, name))
-                        })
-                        .map(|&(ns, ..)| (ns, AttrEdit::Drop))
-                        .collect();
-                    self.attr_ops(depth, ops);
-                }
-                Action::LazyImages { .. } => {
-                    let ops = lazy_image_ops(&self.gaps, &self.attrs);
-                    self.attr_ops(depth, ops);
-                }
-                _ => {}
-            },
+                    Action::Keep(_) => {
+                        let o = &mut self.stack[depth];
+                        o.keep = o.keep.or(Some(n));
+                        return;
+                    }
+                    Action::DropAttributes { globs, .. } => {
+                        let mut ops = Vec::new();
+                        for &(ns, ne, _, _) in &self.attrs {
+                            let name = self.gaps.bytes(ns, ne);
+                            if globs.iter().any(|g| glob_match(g, name)) {
+                                ops.push((ns, AttrEdit::Drop));
+                            }
+                        }
+                        ops
+                    }
+                    Action::LazyImages { .. } => lazy_image_ops(&self.gaps, &self.attrs),
+                    _ => return,
+                };
+                self.attr_ops(depth, ops);
+            }
         }
     }
 
