@@ -186,8 +186,25 @@ pub fn convert_config(
                     format!("img[src*={q}]"),
                 ))
             }
-            "strip_attr" | "post_strip_attr" => xpath::to_css_and_attribute(value)
-                .map(|(css, attr)| OutRule::drop_attributes(id, Category::Other, vec![attr], css)),
+            "strip_attr" | "post_strip_attr" => match xpath::to_css_and_attribute(value) {
+                // FiveFilters' global `post_strip_attr: //*/@class` tidies its own
+                // extracted text; on a whole saved page it would strip every class
+                // of every element, and with them the page's styles.
+                Ok((css, attr)) if css.trim() == "*" => {
+                    report.miss(
+                        at,
+                        line,
+                        "every element",
+                        format!(
+                            "dropping `{attr}` from every element would restyle the whole page"
+                        ),
+                    );
+                    continue;
+                }
+                r => r.map(|(css, attr)| {
+                    OutRule::drop_attributes(id, Category::Other, vec![attr], css)
+                }),
+            },
             "dissolve" => xpath::to_css(value).map(|css| OutRule::unwrap(id, Category::Other, css)),
             "body" if !opts.keep_body => {
                 report.skip("body (keep rules turned off)");
@@ -429,6 +446,28 @@ strip: //h2/following-sibling::p
         assert_eq!(
             rep.skipped.get("metadata, fetching or test directive"),
             Some(&1)
+        );
+    }
+
+    #[test]
+    fn attributes_are_not_dropped_from_every_element() {
+        let mut rep = Report::default();
+        let rules = convert_config(
+            "global.txt",
+            "post_strip_attr: //*/@class\nstrip_attr: //iframe/@srcdoc\n",
+            &Target::Global,
+            &Options::default(),
+            &mut rep,
+        );
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].selector.as_deref(), Some("iframe"));
+        assert_eq!(rules[0].drop_attributes, Some(vec!["srcdoc".to_string()]));
+        assert_eq!(rep.missed.len(), 1);
+        assert_eq!(rep.missed[0].kind, "every element");
+        assert_eq!(rep.missed[0].at, "global.txt:1");
+        assert_eq!(
+            rep.missed[0].detail,
+            "dropping `class` from every element would restyle the whole page"
         );
     }
 
