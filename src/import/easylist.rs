@@ -720,6 +720,7 @@ fn convert(
                 scope: Scope::Generic,
                 disable: Vec::new(),
                 except_domains: Vec::new(),
+                subdomains: None,
                 rules: chunk.to_vec(),
                 header: vec![
                     format!(
@@ -746,6 +747,7 @@ fn convert(
             scope: Scope::Domains(vec![domain]),
             disable,
             except_domains: Vec::new(),
+            subdomains: None,
             rules: site.rules,
             header: vec![format!(
                 "Imported by `pare import easylist` from {}: this site's cosmetic filters and exceptions.",

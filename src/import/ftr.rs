@@ -288,12 +288,15 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
         };
         let source = path.display().to_string();
         let rules = convert_config(&source, &text, &target, opts, &mut report);
+        // As FiveFilters matches: `example.com.txt` is example.com (and www.) alone,
+        // `.example.com.txt` the hosts one label below it.
         let scope = match &target {
             Target::Global => Scope::Generic,
-            Target::Host(h) | Target::Subdomains(h) => {
+            Target::Host(h) => {
                 hosts.insert(h.clone());
                 Scope::Domains(vec![h.clone()])
             }
+            Target::Subdomains(h) => Scope::Domains(vec![format!("*.{h}")]),
         };
         let name = path
             .file_name()
@@ -304,6 +307,7 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
             scope,
             disable: Vec::new(),
             except_domains: Vec::new(),
+            subdomains: (target != Target::Global).then_some(false),
             rules,
             header: vec![
                 format!("Imported by `pare import ftr` from FiveFilters ftr-site-config `{name}`."),
@@ -312,8 +316,9 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
         });
     }
     // FiveFilters uses only the most specific config for a host; pare applies every file
-    // whose `domains` covers it. So a file leaves the hosts that have a config of their
-    // own below it to those (`except_domains`), and each page gets one site's rules.
+    // whose `domains` covers it. So a `.example.com` file leaves the hosts below it that
+    // have a config of their own to those (`except_domains`), and each page gets one
+    // site's rules.
     let mut nested = 0;
     for f in &mut files {
         let Scope::Domains(d) = &f.scope else {
@@ -324,7 +329,7 @@ pub fn import(paths: &[PathBuf], opts: &Options) -> std::io::Result<(Vec<OutFile
         };
         f.except_domains = hosts
             .iter()
-            .filter(|h| *h != domain && crate::rules::domain_covers(domain, h))
+            .filter(|h| *h != domain && crate::rules::entry_covers(domain, h, false))
             .cloned()
             .collect();
         if !f.except_domains.is_empty() {

@@ -142,6 +142,8 @@ pub struct OutFile {
     pub disable: Vec<String>,
     /// Subdomains left to files of their own (`except_domains`).
     pub except_domains: Vec<String>,
+    /// `Some(false)`: `domains` are exact hosts (`subdomains = false`).
+    pub subdomains: Option<bool>,
     pub rules: Vec<OutRule>,
     /// Comment lines written at the top.
     pub header: Vec<String>,
@@ -153,6 +155,8 @@ struct FileRepr<'a> {
     generic: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     domains: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subdomains: Option<bool>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     except_domains: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -170,6 +174,7 @@ impl OutFile {
                 Scope::Domains(d) => Some(d),
                 Scope::Generic => None,
             },
+            subdomains: self.subdomains,
             except_domains: &self.except_domains,
             disable: &self.disable,
             rules: self.rules.iter().collect(),
@@ -207,6 +212,7 @@ pub fn check_rule(rule: &OutRule, generic: bool) -> Result<(), String> {
         },
         disable: Vec::new(),
         except_domains: Vec::new(),
+        subdomains: None,
         rules: vec![rule.clone()],
         header: Vec::new(),
     };
@@ -524,6 +530,7 @@ mod tests {
             scope: Scope::Domains(vec!["example.com".into()]),
             disable: vec!["el-1".into()],
             except_domains: Vec::new(),
+            subdomains: Some(false),
             rules: vec![
                 OutRule::remove_containing(
                     "r1".into(),
@@ -570,6 +577,7 @@ mod tests {
             scope: Scope::Domains(vec!["example.com".into()]),
             disable: vec![],
             except_domains: vec![],
+            subdomains: None,
             rules: vec![k, OutRule::remove("r".into(), Category::Other, ".x".into())],
             header: vec![],
         };

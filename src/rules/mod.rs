@@ -219,6 +219,8 @@ pub struct RuleFile {
     pub domains: Vec<String>,
     /// Lowercased subdomains of `domains` the file is not for (nor their subdomains).
     pub except_domains: Vec<String>,
+    /// `domains` cover their subdomains (the default), or only themselves.
+    pub subdomains: bool,
     pub generic: bool,
     pub disable: Vec<String>,
     pub rules: Vec<Arc<Rule>>,
@@ -226,11 +228,40 @@ pub struct RuleFile {
 }
 
 impl RuleFile {
-    /// Does this site file cover `host` (the domain itself or a subdomain)?
+    /// Does this site file cover `host`?
     pub fn covers(&self, host: &str) -> bool {
-        self.domains.iter().any(|d| domain_covers(d, host))
+        self.domains
+            .iter()
+            .any(|d| entry_covers(d, host, self.subdomains))
             && !self.except_domains.iter().any(|d| domain_covers(d, host))
     }
+}
+
+/// Does a `domains` entry cover `host`? `example.com` covers example.com and, with
+/// `subdomains`, every subdomain; without, only `www.example.com` besides. `*.example.com`
+/// covers the hosts one label below example.com and, with `subdomains`, theirs; without,
+/// only those (`www.` in front is the same host, and `www.example.com` is example.com).
+pub fn entry_covers(entry: &str, host: &str, subdomains: bool) -> bool {
+    let host = host.trim_end_matches('.');
+    let (wild, base) = match entry.strip_prefix("*.") {
+        Some(b) => (true, b),
+        None => (false, entry),
+    };
+    let exact = |h: &str| h.eq_ignore_ascii_case(base);
+    if subdomains {
+        return domain_covers(base, host) && !(wild && exact(host));
+    }
+    let bare = match host.get(..4) {
+        Some(w) if w.eq_ignore_ascii_case("www.") => &host[4..],
+        _ => host,
+    };
+    if !wild {
+        return exact(host) || exact(bare);
+    }
+    // One label, then `.base`.
+    bare.len() > base.len() + 1
+        && domain_covers(base, bare)
+        && !bare[..bare.len() - base.len() - 1].contains('.')
 }
 
 /// `example.com` covers `example.com` and `*.example.com`.
@@ -327,7 +358,8 @@ impl RuleBook {
         let mut by_domain: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, f) in files.iter().enumerate().filter(|(_, f)| !f.generic) {
             for d in &f.domains {
-                let v = by_domain.entry(d.clone()).or_default();
+                let base = d.strip_prefix("*.").unwrap_or(d);
+                let v = by_domain.entry(base.to_string()).or_default();
                 if !v.contains(&i) {
                     v.push(i);
                 }
@@ -357,11 +389,7 @@ impl RuleBook {
         let mut rest = host.as_str();
         loop {
             for &i in self.by_domain.get(rest).into_iter().flatten() {
-                let excepted = self.files[i]
-                    .except_domains
-                    .iter()
-                    .any(|d| domain_covers(d, &host));
-                if !excepted && !out.contains(&i) {
+                if self.files[i].covers(&host) && !out.contains(&i) {
                     out.push(i);
                 }
             }
@@ -557,7 +585,8 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
                 .trim()
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            if v.is_empty() || v.contains(['/', ':', ' ', '*']) {
+            let plain = v.strip_prefix("*.").unwrap_or(&v);
+            if plain.is_empty() || plain.contains(['/', ':', ' ', '*']) {
                 cx.err(
                     dom,
                     format!(
@@ -570,6 +599,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             }
         }
     }
+    let subdomains = raw.subdomains.as_ref().is_none_or(|s| *s.get_ref());
+    if generic && let Some(s) = &raw.subdomains {
+        cx.err(s, "`subdomains` belongs in site files, not generic ones");
+    }
     let mut except_domains = Vec::new();
     if let Some(x) = &raw.except_domains {
         for dom in x.get_ref() {
@@ -578,7 +611,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
                 .trim()
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            if !domains.iter().any(|d| d != &v && domain_covers(d, &v)) {
+            if !domains
+                .iter()
+                .any(|d| d != &v && entry_covers(d, &v, subdomains))
+            {
                 cx.err(
                     dom,
                     format!(
@@ -628,6 +664,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             path: file,
             domains,
             except_domains,
+            subdomains,
             generic,
             disable: raw.disable.iter().map(|d| d.get_ref().clone()).collect(),
             rules,
@@ -978,6 +1015,75 @@ mod tests {
             vec![
                 "r.toml:2:19: `a.com` is not a subdomain of this file's `domains`",
                 "r.toml:2:28: `b.com` is not a subdomain of this file's `domains`",
+            ]
+        );
+    }
+
+    #[test]
+    fn entries_cover_exact_hosts_or_one_label_without_subdomains() {
+        let cases = [
+            // entry, host, with subdomains, without
+            ("example.com", "example.com", true, true),
+            ("example.com", "WWW.example.com.", true, true),
+            ("example.com", "cooking.example.com", true, false),
+            ("example.com", "www.cooking.example.com", true, false),
+            ("example.com", "badexample.com", false, false),
+            ("www.example.com", "www.example.com", true, true),
+            ("www.example.com", "example.com", false, false),
+            ("*.example.com", "example.com", false, false),
+            ("*.example.com", "www.example.com", true, false),
+            ("*.example.com", "news.example.com", true, true),
+            ("*.example.com", "www.news.example.com", true, true),
+            ("*.example.com", "a.news.example.com", true, false),
+            ("*.example.com", "news.badexample.com", false, false),
+        ];
+        for (entry, host, sub, exact) in cases {
+            assert_eq!(
+                entry_covers(entry, host, true),
+                sub,
+                "{entry} {host} subdomains"
+            );
+            assert_eq!(
+                entry_covers(entry, host, false),
+                exact,
+                "{entry} {host} exact"
+            );
+        }
+    }
+
+    #[test]
+    fn files_for_exact_hosts_leave_subdomains_alone() {
+        let host = parse_file(
+            Path::new("a.toml"),
+            "domains = [\"nytimes.com\"]\nsubdomains = false\n",
+        )
+        .unwrap();
+        let below = parse_file(
+            Path::new("b.toml"),
+            "domains = [\"*.nytimes.com\"]\nsubdomains = false\nexcept_domains = [\"cooking.nytimes.com\"]\n",
+        )
+        .unwrap();
+        let cooking = parse_file(
+            Path::new("c.toml"),
+            "domains = [\"cooking.nytimes.com\"]\nsubdomains = false\n",
+        )
+        .unwrap();
+        let book = RuleBook::from_files(vec![host, below, cooking], vec![]);
+        assert_eq!(book.site_files(Some("www.nytimes.com")), vec![0]);
+        assert_eq!(book.site_files(Some("cooking.nytimes.com")), vec![2]);
+        assert_eq!(book.site_files(Some("wirecutter.nytimes.com")), vec![1]);
+        assert!(book.site_files(Some("a.b.nytimes.com")).is_empty());
+        assert_eq!(
+            errs("generic = true\nsubdomains = false\n"),
+            vec!["r.toml:2:14: `subdomains` belongs in site files, not generic ones"]
+        );
+        assert_eq!(
+            errs(
+                "domains = [\"a.com\", \"*.\"]\nsubdomains = false\nexcept_domains = [\"x.a.com\"]\n"
+            ),
+            vec![
+                "r.toml:1:21: `*.` is not a domain (write `example.com`, no scheme or path)",
+                "r.toml:3:19: `x.a.com` is not a subdomain of this file's `domains`",
             ]
         );
     }

@@ -15,6 +15,9 @@ pub struct RawFile {
     /// Subdomains of `domains` this file is not for (nor their subdomains): another file
     /// covers them.
     pub except_domains: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `subdomains = false`: `domains` name exact hosts (`www.` in front is the same
+    /// host), not every subdomain.
+    pub subdomains: Option<Spanned<bool>>,
     /// `generic = true` marks a file whose rules apply to every page.
     pub generic: Option<Spanned<bool>>,
     /// Ids of generic rules this site switches off.

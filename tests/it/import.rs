@@ -194,7 +194,7 @@ strip_id_or_class: share-row
          <section id=\"comments\"><p>A reader wrote a long and useful reply.</p></section>\
          <div id=\"disqus_thread\"><p>Another reader answered.</p></div></body></html>"
     );
-    let default = clean_page(&book, "https://www.blog.test/post", &page);
+    let default = clean_page(&book, "https://news.blog.test/post", &page);
     assert!(!default.contains("Tweet this"), "{default}");
     assert!(
         default.contains("useful reply") && default.contains("Another reader"),
@@ -202,7 +202,7 @@ strip_id_or_class: share-row
     );
     let mut with_chrome = Categories::defaults();
     with_chrome.insert(Category::Chrome);
-    let stripped = clean_with(&book, "https://www.blog.test/post", &page, with_chrome);
+    let stripped = clean_with(&book, "https://news.blog.test/post", &page, with_chrome);
     assert!(
         !stripped.contains("useful reply") && !stripped.contains("Another reader"),
         "{stripped}"
@@ -212,8 +212,10 @@ strip_id_or_class: share-row
 
 #[test]
 fn a_host_with_its_own_config_gets_only_that_one() {
-    // FiveFilters uses the most specific config for a host: `.example.test.txt` is not
-    // for news.example.test, which has a config of its own.
+    // FiveFilters uses one config per host: `host.txt` (www. dropped), else
+    // `.parent.txt` for the host minus its first label. So `.example.test.txt` is for
+    // a.example.test, not for news.example.test (it has a config of its own), nor for
+    // example.test, www.example.test or hosts two labels down.
     let src = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     write(
@@ -235,7 +237,9 @@ fn a_host_with_its_own_config_gets_only_that_one() {
     ]);
     let text = std::fs::read_to_string(out.path().join("_.example.test.ftr.toml")).unwrap();
     assert!(
-        text.contains("except_domains = [\"news.example.test\"]"),
+        text.contains("domains = [\"*.example.test\"]")
+            && text.contains("subdomains = false")
+            && text.contains("except_domains = [\"news.example.test\"]"),
         "{text}"
     );
     let book = RuleBook::load(&[out.path().to_path_buf()]).expect("loads");
@@ -243,12 +247,17 @@ fn a_host_with_its_own_config_gets_only_that_one() {
         "<html><body><article>{ARTICLE}</article><div class=\"promo-box\">Buy</div>\
          <div class=\"nl-signup\">Sign up</div></body></html>"
     );
-    let www = clean_page(&book, "https://www.example.test/a", &page);
-    assert!(!www.contains("Buy") && www.contains("Sign up"), "{www}");
-    let news = clean_page(&book, "https://news.example.test/a", &page);
-    assert!(news.contains("Buy") && !news.contains("Sign up"), "{news}");
-    let deeper = clean_page(&book, "https://m.news.example.test/a", &page);
-    assert_eq!(deeper, news);
+    let removed = |url: &str| {
+        let out = clean_page(&book, url, &page);
+        (!out.contains("Buy"), !out.contains("Sign up"))
+    };
+    assert_eq!(removed("https://a.example.test/x"), (true, false));
+    assert_eq!(removed("https://www.a.example.test/x"), (true, false));
+    assert_eq!(removed("https://news.example.test/x"), (false, true));
+    assert_eq!(removed("https://www.news.example.test/x"), (false, true));
+    assert_eq!(removed("https://www.example.test/x"), (false, false));
+    assert_eq!(removed("https://example.test/x"), (false, false));
+    assert_eq!(removed("https://m.news.example.test/x"), (false, false));
 }
 
 #[test]
