@@ -45,7 +45,11 @@ pub fn run(book: &RuleBook) -> Vec<FileOutcome> {
     book.files
         .iter()
         .map(|f| {
-            let site_url = f.domains.first().map(|d| format!("https://{d}/"));
+            // A host the file covers: `*.example.com` stands for one label below.
+            let site_url = f.domains.first().map(|d| match d.strip_prefix("*.") {
+                Some(base) => format!("https://sub.{base}/"),
+                None => format!("https://{d}/"),
+            });
             let examples = f
                 .examples
                 .iter()

@@ -102,6 +102,16 @@ fn pare_test_passes_and_fails_honestly() {
         "{out}"
     );
 
+    // A file for the hosts one label below a domain runs its examples on such a host
+    // (without one, its rules would not apply and `gone` would fail).
+    let below = SITE.replace(
+        "domains = [\"example.com\"]",
+        "domains = [\"*.example.com\"]\nsubdomains = false",
+    );
+    let ok = folder_with(&[("_.example.com.toml", &below)]);
+    let (code, out, _) = pare(&["test", "--rules", ok.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+
     // A phrase the example does not even contain is a mistake in the example.
     let typo = SITE.replace("gone = [\"Buy the mug\"]", "gone = [\"Buy the cup\"]");
     let bad = folder_with(&[("example.com.toml", &typo)]);
