@@ -177,8 +177,10 @@ fn check_command(args: RulesArgs) -> ExitCode {
     for f in &book.files {
         let what = if f.generic {
             "generic".to_string()
-        } else {
+        } else if f.subdomains {
             f.domains.join(", ")
+        } else {
+            format!("{}; exact hosts", f.domains.join(", "))
         };
         let _ = writeln!(
             out,
