@@ -1038,36 +1038,22 @@ mod tests {
             ("*.example.com", "news.badexample.com", false, false),
         ];
         for (entry, host, sub, exact) in cases {
-            assert_eq!(
+            let got = (
                 entry_covers(entry, host, true),
-                sub,
-                "{entry} {host} subdomains"
-            );
-            assert_eq!(
                 entry_covers(entry, host, false),
-                exact,
-                "{entry} {host} exact"
             );
+            assert_eq!(got, (sub, exact), "{entry} {host}: (subdomains, exact)");
         }
     }
 
     #[test]
     fn files_for_exact_hosts_leave_subdomains_alone() {
-        let host = parse_file(
-            Path::new("a.toml"),
-            "domains = [\"nytimes.com\"]\nsubdomains = false\n",
-        )
-        .unwrap();
-        let below = parse_file(
-            Path::new("b.toml"),
+        let site = |text: &str| parse_file(Path::new("s.toml"), text).unwrap();
+        let host = site("domains = [\"nytimes.com\"]\nsubdomains = false\n");
+        let below = site(
             "domains = [\"*.nytimes.com\"]\nsubdomains = false\nexcept_domains = [\"cooking.nytimes.com\"]\n",
-        )
-        .unwrap();
-        let cooking = parse_file(
-            Path::new("c.toml"),
-            "domains = [\"cooking.nytimes.com\"]\nsubdomains = false\n",
-        )
-        .unwrap();
+        );
+        let cooking = site("domains = [\"cooking.nytimes.com\"]\nsubdomains = false\n");
         let book = RuleBook::from_files(vec![host, below, cooking], vec![]);
         assert_eq!(book.site_files(Some("www.nytimes.com")), vec![0]);
         assert_eq!(book.site_files(Some("cooking.nytimes.com")), vec![2]);
