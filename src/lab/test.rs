@@ -45,11 +45,7 @@ pub fn run(book: &RuleBook) -> Vec<FileOutcome> {
     book.files
         .iter()
         .map(|f| {
-            // A host the file covers: `*.example.com` stands for one label below.
-            let site_url = f.domains.first().map(|d| match d.strip_prefix("*.") {
-                Some(base) => format!("https://sub.{base}/"),
-                None => format!("https://{d}/"),
-            });
+            let site_url = f.example_host().map(|h| format!("https://{h}/"));
             let examples = f
                 .examples
                 .iter()

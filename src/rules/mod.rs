@@ -235,6 +235,16 @@ impl RuleFile {
             .any(|d| entry_covers(d, host, self.subdomains))
             && !self.except_domains.iter().any(|d| domain_covers(d, host))
     }
+
+    /// A host named by the file's first `domains` entry (`*.example.com` stands for
+    /// `sub.example.com`), for running its examples; `None` for a generic file.
+    pub fn example_host(&self) -> Option<String> {
+        let d = self.domains.first()?;
+        Some(match d.strip_prefix("*.") {
+            Some(base) => format!("sub.{base}"),
+            None => d.clone(),
+        })
+    }
 }
 
 /// Does a `domains` entry cover `host`? `example.com` covers example.com and, with

@@ -29,6 +29,17 @@ fn run(args: &[&str]) -> String {
     stderr
 }
 
+/// `pare import KIND FROM -o OUT`; returns stderr.
+fn import(kind: &str, from: &Path, out: &Path) -> String {
+    run(&[
+        "import",
+        kind,
+        from.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+}
+
 fn clean_page(book: &RuleBook, url: &str, html: &str) -> String {
     clean_with(book, url, html, Categories::defaults())
 }
@@ -132,13 +143,7 @@ fn ftr_body_becomes_a_chrome_keep_rule() {
         "example.com.txt",
         "body: //div[@id='story'] | //article\n",
     );
-    run(&[
-        "import",
-        "ftr",
-        cfg.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    import("ftr", &cfg, out.path());
     let text = std::fs::read_to_string(out.path().join("example.com.ftr.toml")).unwrap();
     assert!(
         text.ends_with(
@@ -179,13 +184,7 @@ strip: //div[@id='disqus_thread']
 strip_id_or_class: share-row
 ",
     );
-    run(&[
-        "import",
-        "ftr",
-        cfg.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    import("ftr", &cfg, out.path());
     let text = std::fs::read_to_string(out.path().join("_.blog.test.ftr.toml")).unwrap();
     assert_eq!(text.matches("category = \"chrome\"").count(), 2, "{text}");
     let book = RuleBook::load(&[shipped_rules(), out.path().to_path_buf()]).expect("loads");
@@ -228,13 +227,7 @@ fn a_host_with_its_own_config_gets_only_that_one() {
         "news.example.test.txt",
         "strip_id_or_class: nl-signup\n",
     );
-    run(&[
-        "import",
-        "ftr",
-        src.path().to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    import("ftr", src.path(), out.path());
     let text = std::fs::read_to_string(out.path().join("_.example.test.ftr.toml")).unwrap();
     assert!(
         text.contains("domains = [\"*.example.test\"]")
@@ -271,13 +264,7 @@ fn easylist_filters_become_generic_and_site_files() {
          ##.wrap > .cookie-note\nexample.com#@#.cc-strip-bar\nnews.test##.gdpr-wall\nnews.test#?#div.box:has-text(We use cookies)\n\
          shop.test##.a + .b\nexample.com##+js(set-cookie, x, 1)\n",
     );
-    let stderr = run(&[
-        "import",
-        "easylist",
-        list.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    let stderr = import("easylist", &list, out.path());
     assert!(
         stderr.starts_with(
             "easylist: 6 rules converted into 3 files (exception #@# 1, generic ## 3, site ## 2)\n\
@@ -348,25 +335,13 @@ fn a_second_import_removes_the_files_of_the_first() {
         "a.test##.share\nb.test##.share\n",
     );
     write(out.path(), "mine.toml", "generic = true\n");
-    run(&[
-        "import",
-        "easylist",
-        list.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    import("easylist", &list, out.path());
     assert_eq!(
         names(out.path()),
         ["a.test.easylist.toml", "b.test.easylist.toml", "mine.toml"]
     );
     write(src.path(), "easylist-social.txt", "a.test##.share\n");
-    let stderr = run(&[
-        "import",
-        "easylist",
-        list.to_str().unwrap(),
-        "-o",
-        out.path().to_str().unwrap(),
-    ]);
+    let stderr = import("easylist", &list, out.path());
     assert_eq!(
         names(out.path()),
         ["a.test.easylist.toml", "mine.toml"],
