@@ -9,7 +9,8 @@
 //!    `PARE_BENCH_BIG_MB` megabytes (default 1024), read from /proc while it runs.
 //!
 //! Pages: `PARE_BENCH_PAGES=DIR` (every *.html below it), else `../shared/corpus` when it
-//! exists, else pages generated here. `PARE_BENCH_ROUNDS` (default 7).
+//! exists, else pages generated here. `PARE_BENCH_ROUNDS` (default 7). `PARE_BENCH_RULES=DIR`
+//! loads another rules folder instead of the shipped `rules/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -133,15 +134,21 @@ fn main() {
             "generated".to_string()
         }
     };
-    let book = RuleBook::load(&[root.join("rules")]).expect("shipped rules");
+    // `PARE_BENCH_RULES=DIR` measures another rule set (an empty folder: the engine's
+    // floor, what it costs with no rule at all).
+    let rules = std::env::var_os("PARE_BENCH_RULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("rules"));
+    let book = RuleBook::load(&[rules.clone()]).expect("rules load");
     let opts = Options::default();
     // Keep the pages every pass can handle, so all three read the same bytes.
     pages.retain(|p| clean::clean(Input::Bytes(p), &book, &opts, &mut std::io::sink()).is_ok());
     let bytes: usize = pages.iter().map(Vec::len).sum();
     println!(
-        "engine throughput: {} pages, {:.1} MB from {source}, {rounds} rounds, shipped rules ({} rules)",
+        "engine throughput: {} pages, {:.1} MB from {source}, {rounds} rounds, rules from {} ({} rules)",
         pages.len(),
         bytes as f64 / 1e6,
+        rules.display(),
         book.rule_count()
     );
     let (mut pare, mut one, mut none) = (Vec::new(), Vec::new(), Vec::new());

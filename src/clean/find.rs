@@ -596,7 +596,6 @@ impl Finder {
             _ if tag_name.is(flag::SCOPE) => self.boundaries.push(depth),
             _ => {}
         }
-        let rules = self.rules.clone();
         let mut names = std::mem::take(&mut self.names);
         names.clear();
         let mut spans = std::mem::take(&mut self.name_spans);
@@ -643,7 +642,7 @@ impl Finder {
             self.keys.fill(&view, names());
             let keys = &self.keys;
             let parent = self.stack.last().map(|o| &o.anc);
-            for part in &rules.parts {
+            for part in &self.rules.parts {
                 if part.index.is_empty() {
                     continue;
                 }
@@ -879,7 +878,7 @@ impl Finder {
     /// last byte ends a word.
     fn scan(&mut self, at_end: bool) {
         let pos = self.pos();
-        let rules = self.rules.clone();
+        let rules = &self.rules;
         if rules.parts.iter().any(|p| p.phrases.is_some()) {
             let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
             let mut found = std::mem::take(&mut self.found);

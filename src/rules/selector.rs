@@ -386,6 +386,9 @@ pub struct Index<T> {
     /// Each selector's subject compound, its payload and, for `A > B` / `A B`, which
     /// ancestor compound must hold it (and whether as its parent).
     compounds: Vec<(Compound, T, Option<Rel>)>,
+    /// Per compound: it is nothing but the key it is filed under (`div`, `.donate`,
+    /// `#paywall`), so being found under that key is a match; no need to compare again.
+    key_only: Vec<bool>,
     /// The distinct ancestor compounds of `A > B` / `A B` selectors, by source text.
     ancestor_ids: HashMap<String, u32>,
     /// Finds which ancestor compounds an element matches.
@@ -585,6 +588,7 @@ impl<T> Default for Index<T> {
     fn default() -> Self {
         Index {
             compounds: Vec::new(),
+            key_only: Vec::new(),
             ancestor_ids: HashMap::new(),
             ancestors: None,
             by_id: FastMap::default(),
@@ -640,6 +644,13 @@ impl<T: Copy> Index<T> {
         let n = self.compounds.len() as u32;
         // Keys change: derive the lookup structures again on next use.
         self.prepared = OnceLock::new();
+        let bare = c.attrs.is_empty() && c.not.is_empty();
+        let key_only = bare
+            && match (&c.tag, &c.id, c.classes.len()) {
+                (None, Some(_), 0) | (None, None, 1) | (Some(_), None, 0) => true,
+                _ => false,
+            };
+        self.key_only.push(key_only);
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
@@ -751,7 +762,9 @@ impl<T: Copy> Index<T> {
         let mut check = |ns: Option<&Vec<u32>>| {
             for &n in ns.into_iter().flatten() {
                 let (c, p, r) = &self.compounds[n as usize];
-                if c.matches(el) && r.is_none_or(|r| rel(r.anc, r.child)) {
+                if (self.key_only[n as usize] || c.matches(el))
+                    && r.is_none_or(|r| rel(r.anc, r.child))
+                {
                     hit(*p);
                 }
             }
