@@ -646,10 +646,10 @@ impl<T: Copy> Index<T> {
         self.prepared = OnceLock::new();
         let bare = c.attrs.is_empty() && c.not.is_empty();
         let key_only = bare
-            && match (&c.tag, &c.id, c.classes.len()) {
-                (None, Some(_), 0) | (None, None, 1) | (Some(_), None, 0) => true,
-                _ => false,
-            };
+            && matches!(
+                (&c.tag, &c.id, c.classes.len()),
+                (None, Some(_), 0) | (None, None, 1) | (Some(_), None, 0)
+            );
         self.key_only.push(key_only);
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
