@@ -139,7 +139,7 @@ fn main() {
     let rules = std::env::var_os("PARE_BENCH_RULES")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("rules"));
-    let book = RuleBook::load(&[rules.clone()]).expect("rules load");
+    let book = RuleBook::load(std::slice::from_ref(&rules)).expect("rules load");
     let opts = Options::default();
     // Keep the pages every pass can handle, so all three read the same bytes.
     pages.retain(|p| clean::clean(Input::Bytes(p), &book, &opts, &mut std::io::sink()).is_ok());
