@@ -31,7 +31,7 @@ pub mod flag {
 
 /// A tag name, lowercased: a shared static string for the tags pages use (no allocation,
 /// no copy) with what HTML's rules say of it, an owned one for anything else.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub enum TagName {
     Known(&'static str, u16),
     Other(Box<str>),
@@ -218,6 +218,18 @@ impl TagName {
     /// none of these.
     pub fn is(&self, f: u16) -> bool {
         matches!(self, TagName::Known(_, have) if have & f == f)
+    }
+}
+
+impl PartialEq for TagName {
+    fn eq(&self, other: &TagName) -> bool {
+        match (self, other) {
+            // Each known name is one static string (`known_tag` is the only maker of
+            // `Known`), so two known names are the same exactly when their strings are
+            // the same object: no byte comparison on the end-tag and stack paths.
+            (TagName::Known(a, _), TagName::Known(b, _)) => std::ptr::eq(*a, *b),
+            _ => self.as_str() == other.as_str(),
+        }
     }
 }
 
@@ -628,6 +640,20 @@ impl Gaps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_names_compare_by_name() {
+        let div = TagName::new(b"div");
+        assert_eq!(div, TagName::new(b"DIV"));
+        assert_ne!(div, TagName::new(b"nav"));
+        assert_ne!(div, TagName::new(b"dir"));
+        assert!(matches!(div, TagName::Known(..)));
+        let custom = TagName::new(b"gu-island");
+        assert!(matches!(custom, TagName::Other(_)));
+        assert_eq!(custom, TagName::new(b"GU-Island"));
+        assert_ne!(custom, TagName::new(b"gu-islands"));
+        assert_ne!(custom, div);
+    }
 
     /// Checks, for every start tag of `html`, that [`scan_attributes`] finds the
     /// attribute ranges lol_html reports. Returns how many tags were compared.

@@ -648,7 +648,7 @@ impl<T: Copy> Index<T> {
         let key_only = bare
             && matches!(
                 (&c.tag, &c.id, c.classes.len()),
-                (None, Some(_), 0) | (None, None, 1) | (Some(_), None, 0)
+                (None, Some(_), 0) | (None, None, 0 | 1) | (Some(_), None, 0)
             );
         self.key_only.push(key_only);
         if let Some(id) = &c.id {
