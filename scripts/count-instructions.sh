@@ -9,7 +9,11 @@
 #   BENCH_RULES_BINARY  default: target/release/bench-rules (built first)
 #   BENCH_RULES_ARGS    default: --rules rules  (add `--rules DIR` for imported sets)
 # env: PAGES (default /work/shared/corpus, the shared corpus layout <corpus>/<page>/
-#      source.html), EVERY (default 8: every 8th page is taken, 57 of 457).
+#      source.html), EVERY (default 8: every 8th page is taken, 57 of 457),
+#      REFERENCE=1: also count the engine bench's reference on the same pages (lol_html
+#      with one no-op `*` handler), and give both per pass over the pages: bench-rules
+#      cleans each page 4 times (two warm-up rounds, one per book, then one round each;
+#      the first passes include compiling each site's rule set) and runs the reference once.
 #
 # The count leaves out loading the rules, but includes compiling each site's rule set
 # the first time a page of that site is cleaned. Instructions are not time (cache
@@ -44,3 +48,11 @@ valgrind --tool=callgrind --callgrind-out-file="$SUB/cg.out" \
   "$BIN" "$@" --pages "$SUB" --rounds 1 >/dev/null 2>"$SUB/err" || { cat "$SUB/err" >&2; exit 1; }
 ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$SUB/err")
 echo "$BIN $*: $n pages, $ir instructions in pare::clean::clean"
+if [ "${REFERENCE:-}" = 1 ]; then
+  valgrind --tool=callgrind --callgrind-out-file="$SUB/ref.out" \
+    --toggle-collect='bench_rules::reference*' \
+    "$BIN" "$@" --pages "$SUB" --rounds 1 >/dev/null 2>"$SUB/err" || { cat "$SUB/err" >&2; exit 1; }
+  rf=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$SUB/err")
+  echo "reference (lol_html, one no-op * handler): $rf instructions"
+  awk -v p="$ir" -v r="$rf" 'BEGIN { printf "per pass over the pages: pare %.0fM, reference %.0fM, reference/pare %.2f\n", p/4e6, r/1e6, r/(p/4) }'
+fi

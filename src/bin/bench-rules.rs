@@ -4,6 +4,9 @@
 //! usage: bench-rules --rules DIR… [--extra DIR…] [--pages DIR] [--rounds N]
 //!
 //! `--rules` folders make the baseline book; the full book adds the `--extra` folders.
+//! Each round also times the engine bench's reference on the same pages — lol_html with
+//! one no-op `*` element handler — so the baseline's ratio to it is measured here too
+//! (and `scripts/count-instructions.sh REFERENCE=1` counts its instructions).
 //! Pages are `<pages>/*/*/source.html` (the shared corpus layout); without any, a set of
 //! generated article pages is used. Cleaning runs on one thread, rounds alternating
 //! between the two books so both see the same machine state.
@@ -131,6 +134,27 @@ fn load(dirs: &[PathBuf]) -> (RuleBook, Duration) {
     (book, t.elapsed())
 }
 
+/// The engine bench's reference: one lol_html pass over every page with a single no-op
+/// `*` element handler. Returns the number of elements seen.
+#[inline(never)]
+fn reference(pages: &[(String, Vec<u8>)]) -> usize {
+    use lol_html::{HtmlRewriter, Settings, element};
+    let mut elements = 0;
+    for (_, page) in pages {
+        let settings = Settings::new().append_element_content_handler(element!("*", |_el| {
+            elements += 1;
+            Ok(())
+        }));
+        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
+        // Pages lol_html refuses count as far as they got, like the engine's failures.
+        let _ = page
+            .chunks(64 * 1024)
+            .try_for_each(|c| rw.write(c))
+            .and_then(|()| rw.end());
+    }
+    elements
+}
+
 /// Cleans every page once; returns the time taken and the number of failures.
 fn round(book: &RuleBook, pages: &[(String, Vec<u8>)], out: &mut Vec<u8>) -> (Duration, usize) {
     let opts = Options::default();
@@ -170,7 +194,7 @@ fn main() {
     let (full_first, _) = round(&full, &pages, &mut out);
     let (base_first, _) = round(&base, &pages, &mut out);
     let rss2 = rss_kb();
-    let (mut tb, mut tf) = (Duration::ZERO, Duration::ZERO);
+    let (mut tb, mut tf, mut tr) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut fb, mut ff) = (0, 0);
     for _ in 0..args.rounds {
         let (t, f) = round(&base, &pages, &mut out);
@@ -179,10 +203,14 @@ fn main() {
         let (t, f) = round(&full, &pages, &mut out);
         tf += t;
         ff += f;
+        let t = Instant::now();
+        std::hint::black_box(reference(&pages));
+        tr += t.elapsed();
     }
     let n = args.rounds.max(1) as f64;
     let base_mbs = mb * n / tb.as_secs_f64().max(1e-9);
     let full_mbs = mb * n / tf.as_secs_f64().max(1e-9);
+    let ref_mbs = mb * n / tr.as_secs_f64().max(1e-9);
 
     let mut o = std::io::stdout().lock();
     let _ = writeln!(
@@ -225,6 +253,12 @@ fn main() {
         o,
         "ratio full/baseline: {:.0}%",
         100.0 * full_mbs / base_mbs.max(1e-9)
+    );
+    let _ = writeln!(
+        o,
+        "reference (lol_html, one no-op * handler): {ref_mbs:.1} MB/s; baseline/reference {:.2}, full/reference {:.2}",
+        base_mbs / ref_mbs.max(1e-9),
+        full_mbs / ref_mbs.max(1e-9)
     );
     if fb + ff > 0 {
         let _ = writeln!(o, "failures: baseline {fb}, full {ff}");
