@@ -1057,7 +1057,7 @@ impl Finder {
             }
         }
         let own = match end {
-            Some((name, _)) => name.as_str() == o.tag.as_str() && !o.implied,
+            Some((name, _)) => *name == o.tag && !o.implied,
             None => false,
         };
         let text_len = pos - o.text_start;

@@ -373,6 +373,20 @@ pub fn parse_pair(sel: &str) -> Option<(Compound, bool, Compound)> {
     Some((parse_compound(a)?, child, parse_compound(b)?))
 }
 
+/// One selector of an [`Index`].
+#[derive(Debug)]
+struct Entry<T> {
+    /// The subject compound.
+    compound: Compound,
+    payload: T,
+    /// For `A > B` / `A B`: which ancestor compound must hold it (and whether as its
+    /// parent).
+    rel: Option<Rel>,
+    /// The compound is nothing but the key it is filed under (`div`, `.donate`,
+    /// `#paywall`, `*`): being found under that key is a match, no need to compare again.
+    key_only: bool,
+}
+
 /// Index keys for compounds keyed on having an id or a class attribute (kept apart from
 /// the attribute names callers list, which never include these).
 const ID_KEY: &str = " id";
@@ -383,12 +397,8 @@ const CLASS_KEY: &str = " class";
 /// Each entry carries a caller-chosen payload `T` (a rule or a group number).
 #[derive(Debug)]
 pub struct Index<T> {
-    /// Each selector's subject compound, its payload and, for `A > B` / `A B`, which
-    /// ancestor compound must hold it (and whether as its parent).
-    compounds: Vec<(Compound, T, Option<Rel>)>,
-    /// Per compound: it is nothing but the key it is filed under (`div`, `.donate`,
-    /// `#paywall`), so being found under that key is a match; no need to compare again.
-    key_only: Vec<bool>,
+    /// Every selector held, numbered in insertion order (the maps below hold numbers).
+    compounds: Vec<Entry<T>>,
     /// The distinct ancestor compounds of `A > B` / `A B` selectors, by source text.
     ancestor_ids: HashMap<String, u32>,
     /// Finds which ancestor compounds an element matches.
@@ -588,7 +598,6 @@ impl<T> Default for Index<T> {
     fn default() -> Self {
         Index {
             compounds: Vec::new(),
-            key_only: Vec::new(),
             ancestor_ids: HashMap::new(),
             ancestors: None,
             by_id: FastMap::default(),
@@ -644,13 +653,6 @@ impl<T: Copy> Index<T> {
         let n = self.compounds.len() as u32;
         // Keys change: derive the lookup structures again on next use.
         self.prepared = OnceLock::new();
-        let bare = c.attrs.is_empty() && c.not.is_empty();
-        let key_only = bare
-            && matches!(
-                (&c.tag, &c.id, c.classes.len()),
-                (None, Some(_), 0) | (None, None, 0 | 1) | (Some(_), None, 0)
-            );
-        self.key_only.push(key_only);
         if let Some(id) = &c.id {
             self.by_id.entry(id.clone()).or_default().push(n);
         } else if let Some(cl) = c.classes.first() {
@@ -684,7 +686,18 @@ impl<T: Copy> Index<T> {
         } else {
             self.universal.push(n);
         }
-        self.compounds.push((c, payload, rel));
+        let key_only = c.attrs.is_empty()
+            && c.not.is_empty()
+            && matches!(
+                (&c.tag, &c.id, c.classes.len()),
+                (None, Some(_), 0) | (None, None, 0 | 1) | (Some(_), None, 0)
+            );
+        self.compounds.push(Entry {
+            compound: c,
+            payload,
+            rel,
+            key_only,
+        });
     }
 
     /// Number of selectors held.
@@ -761,11 +774,11 @@ impl<T: Copy> Index<T> {
     ) {
         let mut check = |ns: Option<&Vec<u32>>| {
             for &n in ns.into_iter().flatten() {
-                let (c, p, r) = &self.compounds[n as usize];
-                if (self.key_only[n as usize] || c.matches(el))
-                    && r.is_none_or(|r| rel(r.anc, r.child))
+                let e = &self.compounds[n as usize];
+                if (e.key_only || e.compound.matches(el))
+                    && e.rel.is_none_or(|r| rel(r.anc, r.child))
                 {
-                    hit(*p);
+                    hit(e.payload);
                 }
             }
         };
