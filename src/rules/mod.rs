@@ -240,10 +240,19 @@ impl RuleFile {
     /// `sub.example.com`), for running its examples; `None` for a generic file.
     pub fn example_host(&self) -> Option<String> {
         let d = self.domains.first()?;
-        Some(match d.strip_prefix("*.") {
-            Some(base) => format!("sub.{base}"),
-            None => d.clone(),
+        Some(match entry_base(d) {
+            (true, base) => format!("sub.{base}"),
+            (false, _) => d.clone(),
         })
+    }
+}
+
+/// A `domains` entry's domain, and whether it was written `*.domain` (the hosts one
+/// label below it).
+fn entry_base(entry: &str) -> (bool, &str) {
+    match entry.strip_prefix("*.") {
+        Some(base) => (true, base),
+        None => (false, entry),
     }
 }
 
@@ -253,10 +262,7 @@ impl RuleFile {
 /// only those (`www.` in front is the same host, and `www.example.com` is example.com).
 pub fn entry_covers(entry: &str, host: &str, subdomains: bool) -> bool {
     let host = host.trim_end_matches('.');
-    let (wild, base) = match entry.strip_prefix("*.") {
-        Some(b) => (true, b),
-        None => (false, entry),
-    };
+    let (wild, base) = entry_base(entry);
     let exact = |h: &str| h.eq_ignore_ascii_case(base);
     if subdomains {
         return domain_covers(base, host) && !(wild && exact(host));
@@ -368,7 +374,7 @@ impl RuleBook {
         let mut by_domain: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, f) in files.iter().enumerate().filter(|(_, f)| !f.generic) {
             for d in &f.domains {
-                let base = d.strip_prefix("*.").unwrap_or(d);
+                let (_, base) = entry_base(d);
                 let v = by_domain.entry(base.to_string()).or_default();
                 if !v.contains(&i) {
                     v.push(i);
@@ -595,7 +601,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
                 .trim()
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            let plain = v.strip_prefix("*.").unwrap_or(&v);
+            let (_, plain) = entry_base(&v);
             if plain.is_empty() || plain.contains(['/', ':', ' ', '*']) {
                 cx.err(
                     dom,
