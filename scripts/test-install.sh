@@ -33,9 +33,18 @@ check_unit() {
     [ -x "$root$bin" ] && ok "$name: $bin installed" || fail "$name: ExecStart binary $bin missing"
     cfg=$(printf '%s\n' "$exec_start" | sed -n 's/.* --config \([^ ]*\).*/\1/p')
     [ -f "$root$cfg" ] && ok "$name: --config $cfg installed" || fail "$name: config $cfg missing"
-    for d in $(unit_key "$unit" ExecStartPre | grep -o -- '--rules [^ ]*' | cut -d' ' -f2); do
-        [ -d "$root$d" ] && ok "$name: ExecStartPre rules folder $d" || fail "$name: ExecStartPre names missing $d"
-    done
+    pre_cfg=$(unit_key "$unit" ExecStartPre | sed -n 's/.*pare check --config \([^ ]*\).*/\1/p')
+    [ "$pre_cfg" = "$cfg" ] && ok "$name: ExecStartPre checks $cfg" ||
+        fail "$name: ExecStartPre checks '$pre_cfg', not the config ExecStart runs ($cfg)"
+    # What ExecStartPre does, on the config with its paths moved into the root.
+    rooted=$(mktemp)
+    sed -e "s|\"/|\"$root/|" "$config" >"$rooted"
+    if out=$("$root$bin" check --config "$rooted" 2>&1); then
+        ok "$name: pare check --config: $(printf '%s\n' "$out" | tail -1)"
+    else
+        fail "$name: pare check --config fails: $out"
+    fi
+    rm -f "$rooted"
     # The folders the service may write: StateDirectory= (under /var/lib) and
     # ReadWritePaths=.
     writable=""

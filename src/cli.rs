@@ -12,6 +12,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clean::{self, Input, Kind, Options, Report};
+use crate::daemon::publish::{Conflict, Placed, TempFile};
 use crate::rules::{Categories, Category, RuleBook};
 
 #[derive(Parser, Debug)]
@@ -29,17 +30,31 @@ pub struct Cli {
 pub enum Command {
     /// Clean pages: one to stdout, or many into a folder with -o.
     Clean(CleanArgs),
-    /// Validate rule files and count their rules.
-    Check(RulesArgs),
+    /// Validate rule files and count their rules; with --config, the daemon's whole
+    /// setup (config, folder layout, rules).
+    Check(CheckArgs),
     /// Run the inbox daemon (see docs/DAEMON.md).
     Run(crate::daemon::RunArgs),
     /// Show what the daemon is doing: running or not, counts, last error, rules.
     Status(crate::status::StatusArgs),
+    /// Move failed files back into the inbox (without their `.reason` files).
+    Requeue(crate::daemon::requeue::RequeueArgs),
     /// The rule-writing tools: `test`, `explain`, `suggest`.
     #[command(flatten)]
     Lab(crate::lab::LabCommand),
     /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
     Import(crate::import::cli::ImportArgs),
+}
+
+/// `pare check` options.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Check the daemon's config file instead: its keys, its folders against each other
+    /// (as `pare run` would refuse them), and the rules folders it names.
+    #[arg(long, value_name = "PATH", conflicts_with = "rules")]
+    pub config: Option<PathBuf>,
 }
 
 /// Where rules come from.
@@ -82,9 +97,13 @@ pub struct CleanArgs {
     /// Write a JSON report of every removal to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Write cleaned files into DIR (same names) instead of stdout.
+    /// Write cleaned files into DIR instead of stdout: each under its path below the
+    /// inputs' common folder (`a/x.html b/x.html` → DIR/a/x.html, DIR/b/x.html).
     #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// With -o, replace outputs already in DIR that differ (never an input).
+    #[arg(long, requires = "out_dir")]
+    pub overwrite: bool,
     /// Treat input as HTML or text (default: by name and content).
     #[arg(long, value_parser = ["html", "text"])]
     pub kind: Option<String>,
@@ -140,6 +159,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check_command(a),
         Command::Run(a) => crate::daemon::run_command(a),
         Command::Status(a) => crate::status::status_command(a),
+        Command::Requeue(a) => crate::daemon::requeue::requeue_command(a),
         Command::Lab(c) => crate::lab::run(c),
         Command::Import(a) => crate::import::cli::run(a),
     }
@@ -154,7 +174,11 @@ pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
             return None;
         }
     };
-    match RuleBook::load(&dirs) {
+    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE)
+}
+
+fn load_rules_from(dirs: &[PathBuf], max: u64) -> Option<RuleBook> {
+    match RuleBook::load_limited(dirs, max) {
         Ok(b) => Some(b),
         Err(errors) => {
             for e in &errors {
@@ -169,8 +193,28 @@ pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
     }
 }
 
-fn check_command(args: RulesArgs) -> ExitCode {
-    let Some(book) = load_rules(&args) else {
+fn check_command(args: CheckArgs) -> ExitCode {
+    let book = match &args.config {
+        None => load_rules(&args.rules),
+        Some(path) => {
+            let config = match crate::config::Config::find(Some(path)) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = config.check_layout() {
+                for line in e.lines() {
+                    eprintln!("{}: {line}", path.display());
+                }
+                eprintln!("error: pare run would refuse this folder layout");
+                return ExitCode::FAILURE;
+            }
+            load_rules_from(&config.rule_dirs(), config.max_rule_file_size)
+        }
+    };
+    let Some(book) = book else {
         return ExitCode::FAILURE;
     };
     let mut out = io::stdout().lock();
@@ -291,12 +335,29 @@ fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
 }
 
 /// `pare clean -o DIR FILE…`: many files, in parallel, with progress and a summary.
+/// Each output is published as the daemon publishes: written under `DIR/.pare-tmp/`
+/// with a name of its own, fsynced, then linked in under its final name, which replaces
+/// nothing unless `--overwrite` says so — and never an input.
 fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
     let files = &args.files;
+    let dests = match output_paths(files, dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let inputs: std::collections::HashSet<(u64, u64)> =
+        files.iter().filter_map(|f| file_id(f)).collect();
+    let conflict = if args.overwrite {
+        Conflict::Replace
+    } else {
+        Conflict::Keep
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -306,13 +367,21 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; files.len()]);
     let tty = io::stderr().is_terminal();
     let t0 = Instant::now();
+    let run = format!("clean-{}-{:x}", std::process::id(), nanos());
     std::thread::scope(|s| {
         for _ in 0..jobs.min(files.len().max(1)) {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let r = clean_one_to_dir(book, opts, file, dir);
+                    let to = Target {
+                        dest: &dests[i],
+                        root: dir,
+                        tag: format!("{run}-{i}"),
+                        conflict,
+                        inputs: &inputs,
+                    };
+                    let r = clean_one_to_dir(book, opts, file, &to);
                     outcomes.lock().unwrap()[i] = Some((file.display().to_string(), r));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if tty && (n % 16 == 0 || n == files.len()) {
@@ -325,6 +394,19 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     if tty {
         eprintln!();
     }
+    // New names are durable once their folders are: one fsync per folder.
+    let folders: std::collections::BTreeSet<&Path> =
+        dests.iter().filter_map(|d| d.parent()).collect();
+    let mut unsynced = None;
+    for f in folders {
+        if let Err(e) = crate::daemon::publish::sync_dir(f) {
+            unsynced = Some(format!(
+                "cannot flush the folder {} to disk: {e}",
+                f.display()
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir(dir.join(crate::daemon::publish::TMP_DIR));
     let outcomes: Vec<Outcome> = outcomes
         .into_inner()
         .unwrap()
@@ -360,6 +442,10 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     } else {
         ExitCode::SUCCESS
     };
+    if let Some(e) = unsynced {
+        eprintln!("error: {e}");
+        code = ExitCode::FAILURE;
+    }
     if let Some(r) = &args.report
         && write_report(r, &outcomes) != ExitCode::SUCCESS
     {
@@ -379,36 +465,138 @@ fn progress(n: usize, total: usize) {
     let _ = io::stderr().flush();
 }
 
-/// Cleans one file into `dir` under the same name, through a temporary file renamed into
-/// place, so `dir` never holds a partial page.
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// A file's identity (device, inode), following links.
+fn file_id(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Where each input's output goes: `dir` and the input's path below the folder all
+/// inputs share (its real path, links and `..` resolved), so same-named files from
+/// different folders (a `wget -r` mirror's `index.html`s) keep apart. Inputs that would
+/// still meet — one file named twice — are refused, every clash listed.
+fn output_paths(files: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let real: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_name()
+                .ok_or_else(|| format!("{}: not a file name", f.display()))?;
+            let parent = match f.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let abs = std::path::absolute(parent).map_err(|e| format!("{}: {e}", f.display()))?;
+            Ok(crate::config::real_path(&abs).join(name))
+        })
+        .collect::<Result<_, String>>()?;
+    let mut common: Option<PathBuf> = None;
+    for r in &real {
+        let parent = r.parent().unwrap_or(Path::new("/"));
+        common = Some(match common {
+            None => parent.to_path_buf(),
+            Some(c) => c
+                .components()
+                .zip(parent.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    let common = common.unwrap_or_default();
+    let dests: Vec<PathBuf> = real
+        .iter()
+        .map(|r| dir.join(r.strip_prefix(&common).expect("below the common folder")))
+        .collect();
+    let mut seen: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for (i, d) in dests.iter().enumerate() {
+        if let Some(&j) = seen.get(d.as_path()) {
+            clashes.push(format!(
+                "{} and {} would both be written to {}",
+                files[j].display(),
+                files[i].display(),
+                d.display()
+            ));
+        } else {
+            seen.insert(d, i);
+        }
+    }
+    if clashes.is_empty() {
+        Ok(dests)
+    } else {
+        Err(format!(
+            "inputs that are the same file:\n  {}",
+            clashes.join("\n  ")
+        ))
+    }
+}
+
+/// Where one input's cleaned page goes, and under what terms.
+struct Target<'a> {
+    dest: &'a Path,
+    /// The -o folder (its `.pare-tmp/` holds the file while it is written).
+    root: &'a Path,
+    /// A name unique to this file in this run.
+    tag: String,
+    conflict: Conflict,
+    /// Every input's identity: none may be replaced.
+    inputs: &'a std::collections::HashSet<(u64, u64)>,
+}
+
+/// Cleans one file into a temporary file of its own and links it in at its output
+/// path (see [`clean_many`]); the folder's fsync is left to the caller.
 fn clean_one_to_dir(
     book: &RuleBook,
     opts: &Options,
     file: &Path,
-    dir: &Path,
+    to: &Target<'_>,
 ) -> Result<Report, String> {
-    let name = file
-        .file_name()
-        .ok_or_else(|| "not a file name".to_string())?;
-    let dest = dir.join(name);
-    let tmp = dir.join(format!(".{}.pare-tmp", name.to_string_lossy()));
-    let result = (|| {
-        let f = std::fs::File::create(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-        let mut w = io::BufWriter::new(f);
-        let rep = clean::clean(Input::Path(file), book, opts, &mut w).map_err(|e| e.to_string())?;
-        w.into_inner()
-            .map_err(|e| e.to_string())?
-            .sync_all()
-            .map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, &dest)
-            .map_err(|e| format!("cannot rename into {}: {e}", dest.display()))?;
-        Ok(rep)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let dest = to.dest;
+    if file_id(dest).is_some_and(|id| to.inputs.contains(&id)) {
+        return Err(if file_id(dest) == file_id(file) {
+            format!(
+                "{} is its own input; pare never writes over an input",
+                dest.display()
+            )
+        } else {
+            format!(
+                "{} is another input; pare never writes over an input",
+                dest.display()
+            )
+        });
     }
-    result
+    let mut tmp = TempFile::create(to.root, &to.tag).map_err(|e| {
+        format!(
+            "cannot create a temporary file in {}: {e}",
+            to.root.display()
+        )
+    })?;
+    let rep = {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, tmp.file());
+        let rep = clean::clean(Input::Path(file), book, opts, &mut w).map_err(|e| e.to_string())?;
+        w.flush()
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        rep
+    };
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    match tmp.place_exact(dest, to.conflict) {
+        Ok(Placed::New | Placed::Identical) => Ok(rep),
+        Ok(Placed::Exists) => Err(format!(
+            "{} exists with other content; left as it is (--overwrite replaces it)",
+            dest.display()
+        )),
+        Err(e) => Err(format!("cannot write {}: {e}", dest.display())),
+    }
 }
 
 #[cfg(test)]

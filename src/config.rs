@@ -57,6 +57,14 @@ pub struct Config {
     /// Creates inbox, outbox and failed at start-up when missing (default true; false
     /// suits mount points that must not be replaced by an empty folder).
     pub create_dirs: bool,
+    /// Take `*.reason` files in the inbox as articles (default false: they are the
+    /// failed folder's explanations, left where they are and counted).
+    pub take_reason_files: bool,
+    /// How long a file still open for writing (inotify) is waited for before it is
+    /// taken anyway, with a warning.
+    pub max_open_write: Duration,
+    /// Rule files larger than this are refused before they are read.
+    pub max_rule_file_size: u64,
 }
 
 impl Config {
@@ -92,6 +100,9 @@ impl Config {
             stuck_after: Duration::from_secs(300),
             categories: Categories::defaults(),
             create_dirs: true,
+            take_reason_files: false,
+            max_open_write: Duration::from_secs(3600),
+            max_rule_file_size: crate::rules::DEFAULT_MAX_FILE_SIZE,
         }
     }
 
@@ -223,8 +234,14 @@ impl Config {
             c.workers = *w.get_ref() as usize;
         }
         if let Some(m) = &raw.max_file_size {
-            c.max_file_size = parse_size(m.get_ref()).map_err(|e| err_at(m.span().start, e))?;
+            c.max_file_size =
+                parse_size(m.get_ref(), "max_file_size").map_err(|e| err_at(m.span().start, e))?;
         }
+        if let Some(m) = &raw.max_rule_file_size {
+            c.max_rule_file_size = parse_size(m.get_ref(), "max_rule_file_size")
+                .map_err(|e| err_at(m.span().start, e))?;
+        }
+        c.take_reason_files = raw.take_reason_files.unwrap_or(false);
         for (list, out) in [(&raw.take, &mut c.take), (&raw.ignore, &mut c.ignore)] {
             for p in list.iter().flatten() {
                 if p.get_ref().is_empty() || p.get_ref().contains('/') {
@@ -270,11 +287,134 @@ impl Config {
         if let Some(d) = ms(&raw.stuck_after_ms, 100, 86_400_000, "stuck_after_ms")? {
             c.stuck_after = d;
         }
+        if let Some(d) = ms(&raw.max_open_write_ms, 100, 86_400_000, "max_open_write_ms")? {
+            c.max_open_write = d;
+        }
         if let Some(cat) = &raw.categories {
             c.categories = crate::cli::parse_categories(cat.get_ref())
                 .map_err(|e| err_at(cat.span().start, e))?;
         }
         Ok(c)
+    }
+}
+
+/// The rules folders that exist: the first is required, later (local) ones optional.
+pub fn existing_rule_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    dirs.iter()
+        .enumerate()
+        .filter(|(i, d)| *i == 0 || d.is_dir())
+        .map(|(_, d)| d.clone())
+        .collect()
+}
+
+/// A path with every link and `..` resolved: the longest part that exists is resolved
+/// by the filesystem, the rest (not yet created) is appended.
+pub fn real_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let comps: Vec<Component> = p.components().collect();
+    for i in (1..=comps.len()).rev() {
+        let prefix: PathBuf = comps[..i].iter().collect();
+        if let Ok(mut r) = std::fs::canonicalize(&prefix) {
+            for c in &comps[i..] {
+                match c {
+                    Component::ParentDir => {
+                        r.pop();
+                    }
+                    Component::Normal(n) => r.push(n),
+                    _ => {}
+                }
+            }
+            return r;
+        }
+    }
+    p.to_path_buf()
+}
+
+impl Config {
+    /// The rules folders to load: the shipped one, and the local one if it exists.
+    pub fn rule_dirs(&self) -> Vec<PathBuf> {
+        existing_rule_dirs(&self.rules)
+    }
+
+    /// Checks the folders against each other by their real paths (links and `..`
+    /// resolved): inbox, outbox, failed and done must be four separate folders, none
+    /// inside another — an outbox inside the inbox is read again as input, a failed
+    /// folder inside the outbox mixes failures into the cleaned pages. The work folder
+    /// may be inside the inbox (it is skipped there) but not be it, nor be inside or
+    /// hold another folder; a rules folder must not be inside the inbox. Every problem
+    /// is one line naming both paths.
+    pub fn check_layout(&self) -> Result<(), String> {
+        let mut named: Vec<(&str, PathBuf)> = vec![
+            ("inbox", real_path(&self.inbox)),
+            ("outbox", real_path(&self.outbox)),
+            ("failed folder", real_path(&self.failed)),
+        ];
+        if let Processed::Move(d) = &self.processed {
+            named.push(("done folder", real_path(d)));
+        }
+        let mut problems = Vec::new();
+        for (i, (a, pa)) in named.iter().enumerate() {
+            for (b, pb) in named[i + 1..].iter().filter(|(_, pb)| pb == pa) {
+                problems.push(format!(
+                    "the {a} {} and the {b} {} are the same folder: give each its own",
+                    pa.display(),
+                    pb.display()
+                ));
+            }
+        }
+        for (a, pa) in &named {
+            for (b, pb) in &named {
+                if a != b && pb != pa && pb.starts_with(pa) {
+                    let why = if *a == "inbox" {
+                        "what is written there would be taken again as input"
+                    } else if *b == "inbox" {
+                        "articles dropped there would be mixed with the other folder's files"
+                    } else {
+                        "their files would be mixed"
+                    };
+                    problems.push(format!(
+                        "the {b} {} is inside the {a} {}: {why}",
+                        pb.display(),
+                        pa.display()
+                    ));
+                }
+            }
+        }
+        let work = real_path(&self.work);
+        for (a, pa) in &named {
+            let clash = if work == *pa {
+                Some("is the same folder as")
+            } else if *a != "inbox" && work.starts_with(pa) {
+                Some("is inside")
+            } else if pa.starts_with(&work) {
+                Some("holds")
+            } else {
+                None
+            };
+            if let Some(how) = clash {
+                problems.push(format!(
+                    "the work folder {} {how} the {a} {}",
+                    work.display(),
+                    pa.display()
+                ));
+            }
+        }
+        let inbox = &named[0].1;
+        for r in &self.rules {
+            let r = real_path(r);
+            if r.starts_with(inbox) {
+                problems.push(format!(
+                    "the rules folder {} is inside the inbox {}: rule files would be taken as articles",
+                    r.display(),
+                    inbox.display()
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 }
 
@@ -302,6 +442,9 @@ struct Raw {
     state_file: Option<Spanned<PathBuf>>,
     categories: Option<Spanned<String>>,
     create_dirs: Option<bool>,
+    take_reason_files: Option<bool>,
+    max_open_write_ms: Option<Spanned<i64>>,
+    max_rule_file_size: Option<Spanned<Size>>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -319,10 +462,8 @@ enum Size {
     Text(String),
 }
 
-fn parse_size(s: &Size) -> Result<u64, String> {
-    let bad = || {
-        "max_file_size must be a positive number of bytes or a size such as \"20 MB\"".to_string()
-    };
+fn parse_size(s: &Size, key: &str) -> Result<u64, String> {
+    let bad = || format!("{key} must be a positive number of bytes or a size such as \"20 MB\"");
     match s {
         Size::Bytes(n) if *n > 0 => Ok(*n as u64),
         Size::Bytes(_) => Err(bad()),
@@ -433,11 +574,14 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size(&Size::Text("20 MB".into())), Ok(20_000_000));
-        assert_eq!(parse_size(&Size::Text("512KiB".into())), Ok(512 * 1024));
-        assert_eq!(parse_size(&Size::Bytes(100)), Ok(100));
-        assert!(parse_size(&Size::Bytes(0)).is_err());
-        assert!(parse_size(&Size::Text("MB".into())).is_err());
+        assert_eq!(parse_size(&Size::Text("20 MB".into()), "k"), Ok(20_000_000));
+        assert_eq!(
+            parse_size(&Size::Text("512KiB".into()), "k"),
+            Ok(512 * 1024)
+        );
+        assert_eq!(parse_size(&Size::Bytes(100), "k"), Ok(100));
+        assert!(parse_size(&Size::Bytes(0), "k").is_err());
+        assert!(parse_size(&Size::Text("MB".into()), "k").is_err());
     }
 
     #[test]

@@ -1,21 +1,21 @@
 //! `pare status`, and the one-line summary the daemon sends systemd as `STATUS=`.
 //!
 //! The daemon writes its state file (`state_file` in the config, by default
-//! `<work>/status.json`) whenever its counts change; this module reads it back. Both
-//! sides build the summary with [`Counts::line`], so `pare status` and
-//! `systemctl status` say the same thing.
+//! `<work>/status.json`) whenever its counts change, as a [`StateFile`]; this module
+//! defines that file and reads it back. Both sides build the summary with
+//! [`Counts::line`], so `pare status` and `systemctl status` say the same thing.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
 /// The daemon's counts, as summed up in one line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub processed: u64,
     pub failed: u64,
@@ -47,24 +47,43 @@ impl Counts {
     }
 }
 
-/// The state file as the daemon writes it.
-#[derive(Debug, Deserialize)]
-struct StateFile {
-    pid: u32,
-    state: String,
+/// The state file: written by the daemon, read by `pare status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateFile {
+    pub pid: u32,
+    /// `running` or `stopping`.
+    pub state: String,
     #[serde(flatten)]
-    counts: Counts,
-    last_error: Option<String>,
-    rules: RulesState,
+    pub counts: Counts,
+    /// `NAME.reason` files seen in the inbox and left there (not articles).
+    #[serde(default)]
+    pub reason_files: u64,
+    pub last_error: Option<String>,
+    pub rules: RulesState,
+    /// Seconds since the Unix epoch.
+    #[serde(default)]
+    pub updated_at: u64,
 }
 
-#[derive(Debug, Deserialize)]
-struct RulesState {
-    files: usize,
-    rules: usize,
+/// The rules in force, in the state file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RulesState {
+    pub files: usize,
+    pub rules: usize,
     /// Seconds since the Unix epoch.
-    loaded_at: u64,
-    dirs: Vec<PathBuf>,
+    pub loaded_at: u64,
+    pub dirs: Vec<PathBuf>,
+}
+
+impl StateFile {
+    /// Writes the file atomically (a temporary name renamed over it).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let mut tmp = path.to_path_buf().into_os_string();
+        tmp.push(".tmp");
+        let json = serde_json::to_string_pretty(self).expect("the state serializes");
+        std::fs::write(&tmp, json + "\n")?;
+        std::fs::rename(&tmp, path)
+    }
 }
 
 /// `pare status` options.
@@ -134,6 +153,13 @@ fn report(s: &StateFile, running: bool, path: &Path, now: u64) -> String {
         )
     };
     out += &format!("status: {}\n", s.counts.line());
+    if s.reason_files > 0 {
+        out += &format!(
+            "inbox: {} reason file{} left there, not taken (`pare requeue` moves failures back without them)\n",
+            s.reason_files,
+            if s.reason_files == 1 { "" } else { "s" }
+        );
+    }
     out += &format!(
         "last error: {}\n",
         s.last_error.as_deref().unwrap_or("none")

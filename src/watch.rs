@@ -2,10 +2,12 @@
 //!
 //! A file is complete when it was closed after writing (`Access(Close(Write))`), renamed
 //! into the inbox (`Modify(Name(To))`), or — when neither event comes (polling, hard
-//! links, writers that never close) — once its size and mtime have stayed still for the
-//! quiet period. This module owns that quiet-period logic and nothing else: it never
-//! opens, moves or cleans a file, and it may report a path twice (the daemon's claim
-//! makes that harmless).
+//! links, files found at start) — once its size and mtime have stayed still for the
+//! quiet period. With inotify, a file written to (`Modify(Data)`) and not closed since
+//! is still open for writing: stillness alone does not take it, only its close, or the
+//! `max_open_write` limit (then with a warning). This module owns that logic and
+//! nothing else: it never opens, moves or cleans a file, and it may report a path twice
+//! (the daemon's claim makes that harmless).
 //!
 //! notify's handler runs on notify's own thread and must never block; it only forwards
 //! events into an unbounded channel read by [`Watch`]'s task.
@@ -25,6 +27,8 @@ use tracing::{debug, warn};
 pub enum Found {
     /// A complete file (or a non-regular entry to refuse), relative to the inbox.
     File(PathBuf),
+    /// A `NAME.reason` file (the failed folder's kind), not taken as an article.
+    Reason(PathBuf),
     /// The first scan of the inbox has been reported in full.
     ScanDone,
 }
@@ -39,6 +43,9 @@ pub struct Filter {
     pub take: Vec<String>,
     /// Patterns a file name must not match, on top of the built-in temporary names.
     pub ignore: Vec<String>,
+    /// Take `*.reason` files as articles (by default they are left alone: they are the
+    /// failed folder's explanations, copied back by hand with their files).
+    pub take_reason: bool,
 }
 
 /// Names of files still being written by common producers: never taken until renamed.
@@ -67,13 +74,25 @@ impl Filter {
             .file_name()?
             .to_str()
             .map_or_else(|| rel.file_name().unwrap().to_string_lossy(), Into::into);
-        if TEMPORARY.iter().any(|p| glob(p, &name)) || self.ignore.iter().any(|p| glob(p, &name)) {
+        if TEMPORARY.iter().any(|p| glob(p, &name))
+            || self.ignore.iter().any(|p| glob(p, &name))
+            || self.is_reason(path)
+        {
             return None;
         }
         if !self.take.is_empty() && !self.take.iter().any(|p| glob(p, &name)) {
             return None;
         }
         Some(rel.to_path_buf())
+    }
+
+    /// A `NAME.reason` file, not taken unless asked for.
+    pub fn is_reason(&self, path: &Path) -> bool {
+        !self.take_reason
+            && path
+                .as_os_str()
+                .as_encoded_bytes()
+                .ends_with(crate::daemon::publish::REASON.as_bytes())
     }
 
     /// Whether a path is inside the inbox, outside the skipped folders, and not hidden.
@@ -120,6 +139,8 @@ pub struct Settings {
     pub filter: Filter,
     pub poll: Option<Duration>,
     pub quiet: Duration,
+    /// How long a file still open for writing (inotify only) is waited for.
+    pub max_open_write: Duration,
 }
 
 /// A running watch. Dropping it stops the events and the task.
@@ -171,6 +192,8 @@ struct Pending {
     size: u64,
     mtime: Option<SystemTime>,
     since: Instant,
+    /// Written to and not closed since (inotify only): open for writing.
+    writing: Option<Instant>,
 }
 
 /// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
@@ -211,8 +234,13 @@ impl Quiet {
 
     fn ready(&mut self, path: &Path) {
         self.pending.remove(path);
-        if let Some(rel) = self.settings.filter.wanted(path) {
+        let filter = &self.settings.filter;
+        if let Some(rel) = filter.wanted(path) {
             let _ = self.out.send(Found::File(rel));
+        } else if filter.is_reason(path)
+            && let Ok(rel) = path.strip_prefix(&filter.inbox)
+        {
+            let _ = self.out.send(Found::Reason(rel.to_path_buf()));
         }
     }
 
@@ -253,10 +281,23 @@ impl Quiet {
                         }
                         // Links, FIFOs, devices: nothing will be written; refuse now.
                         Ok(m) if !m.is_file() => self.ready(path),
-                        Ok(m) => self.touch(path, &m),
+                        Ok(m) => {
+                            let wrote = matches!(ev.kind, EventKind::Modify(ModifyKind::Data(_)));
+                            self.touch(path, &m, wrote);
+                        }
                         Err(_) => {
                             self.pending.remove(path);
                         }
+                    }
+                }
+                // An empty file opened (by `open(O_CREAT)`, most likely its writer): open
+                // for writing until its close, even before the first byte.
+                EventKind::Access(AccessKind::Open(_)) => {
+                    if let Ok(m) = std::fs::symlink_metadata(path)
+                        && m.is_file()
+                        && m.len() == 0
+                    {
+                        self.touch(path, &m, true);
                     }
                 }
                 EventKind::Access(_) => {}
@@ -264,17 +305,26 @@ impl Quiet {
         }
     }
 
-    /// Notes a change to a file, restarting its quiet period.
-    fn touch(&mut self, path: &Path, m: &std::fs::Metadata) {
+    /// Notes a change to a file, restarting its quiet period; `wrote` when the change
+    /// was a write (inotify's `IN_MODIFY`): the file is then open for writing until it
+    /// is closed. Polling cannot tell, and relies on the quiet period alone.
+    fn touch(&mut self, path: &Path, m: &std::fs::Metadata, wrote: bool) {
         if self.settings.filter.wanted(path).is_none() {
             return;
         }
+        let now = Instant::now();
+        let writing = match self.pending.get(path) {
+            Some(p) if p.writing.is_some() => p.writing,
+            _ if wrote && self.settings.poll.is_none() => Some(now),
+            _ => None,
+        };
         self.pending.insert(
             path.to_path_buf(),
             Pending {
                 size: m.len(),
                 mtime: m.modified().ok(),
-                since: Instant::now(),
+                since: now,
+                writing,
             },
         );
     }
@@ -282,11 +332,20 @@ impl Quiet {
     fn check_pending(&mut self) {
         let now = Instant::now();
         let quiet = self.settings.quiet;
+        let max_open = self.settings.max_open_write;
         let mut done = Vec::new();
         self.pending
             .retain(|path, p| match std::fs::symlink_metadata(path) {
                 Ok(m) => {
                     let mtime = m.modified().ok();
+                    if let Some(t) = p.writing {
+                        if now.duration_since(t) >= max_open {
+                            warn!(file = %path.display(), waited_ms = max_open.as_millis() as u64, "still open for writing after max_open_write_ms; taking it as it is");
+                            done.push(path.clone());
+                            return false;
+                        }
+                        return true;
+                    }
                     if m.len() != p.size || mtime != p.mtime {
                         p.size = m.len();
                         p.mtime = mtime;
@@ -347,7 +406,7 @@ impl Quiet {
             if !m.is_file() || old {
                 self.ready(&path);
             } else {
-                self.touch(&path, &m);
+                self.touch(&path, &m, false);
             }
         }
     }
@@ -383,6 +442,7 @@ mod tests {
             skip: vec!["/in/done".into()],
             take: vec![],
             ignore: vec!["*.bak".into()],
+            take_reason: false,
         }
     }
 
@@ -401,6 +461,7 @@ mod tests {
             "/in/a.tmp",
             "/in/a.html~",
             "/in/a.bak",
+            "/in/a.html.reason",
             "/in/.pare-work/1_a.html",
             "/in/done/a.html",
             "/in",
@@ -412,6 +473,9 @@ mod tests {
         f.take = vec!["*.html".into(), "*.txt".into()];
         assert!(f.wanted(Path::new("/in/a.txt")).is_some());
         assert!(f.wanted(Path::new("/in/a.pdf")).is_none());
+        let mut f = filter();
+        f.take_reason = true;
+        assert!(f.wanted(Path::new("/in/a.html.reason")).is_some());
     }
 
     #[test]

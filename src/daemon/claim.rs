@@ -4,8 +4,17 @@
 //!
 //! A work name is `<run>-<seq>_<inbox path>`, the inbox path escaped (`%` → `%25`,
 //! `/` → `%2F`) so that a file left behind by a crash can be put back in context —
-//! its site folder and output name — at the next start. Nothing here reads or writes
-//! file contents.
+//! its site folder and output name — at the next start. When that name would be longer
+//! than a file name may be (255 bytes: a long name, or a deep site folder), the file is
+//! claimed as `<run>-<seq>.d/<inbox path>` instead: the same folders below a folder of
+//! its own, every part of which fits because it fitted in the inbox. Nothing here reads
+//! or writes file contents.
+//!
+//! Once a file's cleaned copy is linked into the outbox, its claim is renamed to say so
+//! (`<run>-<seq>+<n>_…`, `n` the number of the output's name: 1 for `x.html`, 2 for
+//! `x (2).html`): a file a crash left after that point is not cleaned again at the next
+//! start — with rules changed meanwhile, that would publish a second, different copy —
+//! but only committed.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -18,6 +27,8 @@ pub struct Claimed {
     pub work: PathBuf,
     /// The path relative to the inbox (it names the site folder and the output).
     pub rel: PathBuf,
+    /// The output was published under the `n`th name for it (see the module doc).
+    pub published: Option<u32>,
 }
 
 /// Moves `inbox/rel` into `work`. `Ok(None)` when there is nothing to claim (already
@@ -33,14 +44,48 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
     let mut name = OsString::from(tag);
     name.push("_");
     name.push(escape(rel));
-    let dest = work.join(name);
+    let dest = if name.len() <= NAME_MAX {
+        work.join(name)
+    } else {
+        let nested = work.join(format!("{tag}{NESTED}")).join(rel);
+        std::fs::create_dir_all(nested.parent().expect("a claim has a folder"))?;
+        nested
+    };
     match std::fs::rename(&src, &dest) {
         Ok(()) => Ok(Some(Claimed {
             work: dest,
             rel: rel.to_path_buf(),
+            published: None,
         })),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+        // Gone from the inbox (claimed by a duplicate event, removed): nothing to do.
+        // But the work folder itself missing is the folder's trouble, not the file's.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !work.is_dir() => Err(e),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            release(work, &dest);
+            Ok(None)
+        }
+        Err(e) => {
+            release(work, &dest);
+            Err(e)
+        }
+    }
+}
+
+/// The longest file name Linux filesystems take, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// The suffix of a claim's own folder (`<tag>.d/`), for names too long to escape.
+const NESTED: &str = ".d";
+
+/// After a claimed file has gone (deleted, moved to `done` or `failed`): removes the
+/// folders a nested claim made, up to the work folder. Harmless for a flat claim.
+pub fn release(work: &Path, claimed: &Path) {
+    let mut dir = claimed.parent();
+    while let Some(d) = dir {
+        if d == work || !d.starts_with(work) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
     }
 }
 
@@ -49,15 +94,97 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
     let mut found = Vec::new();
     for e in std::fs::read_dir(work)? {
         let e = e?;
-        if let Some(rel) = parse(&e.file_name()) {
+        let name = e.file_name();
+        if let Some((published, rel)) = parse(&name) {
             found.push(Claimed {
                 work: e.path(),
                 rel,
+                published,
             });
+        } else if let Some(published) = nested_tag(&name)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            nested(&e.path(), &e.path(), published, &mut found);
+            release(work, &e.path().join("x"));
         }
     }
     found.sort_by(|a, b| a.work.cmp(&b.work));
     Ok(found)
+}
+
+/// `<run>-<seq>[+n].d`, a claim's own folder: whether its file was published.
+fn nested_tag(name: &OsStr) -> Option<Option<u32>> {
+    tag(name.as_bytes().strip_suffix(NESTED.as_bytes())?)
+}
+
+/// A claim's tag, `<run>-<seq>` and optionally `+n`: the number it was published under.
+fn tag(t: &[u8]) -> Option<Option<u32>> {
+    let (t, n) = match t.iter().position(|&c| c == b'+') {
+        Some(i) => (
+            &t[..i],
+            Some(std::str::from_utf8(&t[i + 1..]).ok()?.parse().ok()?),
+        ),
+        None => (t, None),
+    };
+    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some(n)
+}
+
+/// The files below a claim's own folder; each one's inbox path is its path below it.
+fn nested(root: &Path, dir: &Path, published: Option<u32>, found: &mut Vec<Claimed>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => nested(root, &path, published, found),
+            Ok(_) => {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("below its root")
+                    .to_path_buf();
+                found.push(Claimed {
+                    work: path,
+                    rel,
+                    published,
+                });
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Marks a claim as published under the `n`th name for its output: renames it (or its
+/// own folder) with `+n` after the tag. On failure the claim is left as it was: at
+/// worst the file is cleaned again after a crash.
+pub fn mark_published(work: &Path, c: Claimed, n: u32) -> Claimed {
+    let Ok(below) = c.work.strip_prefix(work) else {
+        return c;
+    };
+    let mut parts = below.components();
+    let Some(first) = parts.next() else { return c };
+    let first = first.as_os_str().as_bytes();
+    let Some(cut) = first.iter().position(|&b| b == b'_' || b == b'.') else {
+        return c;
+    };
+    let mut renamed = first[..cut].to_vec();
+    renamed.extend_from_slice(format!("+{n}").as_bytes());
+    renamed.extend_from_slice(&first[cut..]);
+    let (from, to) = (
+        work.join(OsStr::from_bytes(first)),
+        work.join(OsStr::from_bytes(&renamed)),
+    );
+    match std::fs::rename(&from, &to) {
+        Ok(()) => Claimed {
+            work: match parts.as_path() {
+                rest if rest.as_os_str().is_empty() => to,
+                rest => to.join(rest),
+            },
+            rel: c.rel,
+            published: Some(n),
+        },
+        Err(_) => c,
+    }
 }
 
 fn escape(rel: &Path) -> OsString {
@@ -72,14 +199,12 @@ fn escape(rel: &Path) -> OsString {
     OsString::from_vec(out)
 }
 
-/// The inbox path of a work name, or `None` for anything that is not a claim.
-fn parse(name: &OsStr) -> Option<PathBuf> {
+/// Whether a work name says its file was published, and its inbox path; `None` for
+/// anything that is not a claim.
+fn parse(name: &OsStr) -> Option<(Option<u32>, PathBuf)> {
     let b = name.as_bytes();
     let us = b.iter().position(|&c| c == b'_')?;
-    let tag = &b[..us];
-    if tag.is_empty() || !tag.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-') {
-        return None;
-    }
+    let published = tag(&b[..us])?;
     let mut out = Vec::new();
     let mut i = us + 1;
     while i < b.len() {
@@ -99,7 +224,7 @@ fn parse(name: &OsStr) -> Option<PathBuf> {
     let sane = rel
         .components()
         .all(|c| matches!(c, std::path::Component::Normal(_)));
-    (sane && rel.file_name().is_some()).then_some(rel)
+    (sane && rel.file_name().is_some()).then_some((published, rel))
 }
 
 #[cfg(test)]
@@ -112,7 +237,7 @@ mod tests {
             let mut n = OsString::from("1f-a");
             n.push("_");
             n.push(escape(Path::new(rel)));
-            assert_eq!(parse(&n), Some(PathBuf::from(rel)), "{n:?}");
+            assert_eq!(parse(&n), Some((None, PathBuf::from(rel))), "{n:?}");
         }
     }
 
@@ -147,5 +272,56 @@ mod tests {
             None
         );
         assert_eq!(leftovers(&work).unwrap(), vec![c]);
+    }
+
+    #[test]
+    fn names_too_long_to_escape_are_claimed_in_a_folder_of_their_own() {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        let rel = PathBuf::from(format!("site.com/2024/05/{}.html", "s".repeat(240)));
+        std::fs::create_dir_all(inbox.join(rel.parent().unwrap())).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(inbox.join(&rel), "x").unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-2").unwrap().unwrap();
+        assert_eq!(c.work, work.join("1f-2.d").join(&rel));
+        assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
+        // Found again after a crash, with its inbox path.
+        assert_eq!(leftovers(&work).unwrap(), vec![c.clone()]);
+        // Published, then found again: it says so.
+        let c = mark_published(&work, c, 2);
+        assert_eq!(c.work, work.join("1f-2+2.d").join(&rel));
+        assert_eq!(leftovers(&work).unwrap(), vec![c.clone()]);
+        std::fs::remove_file(&c.work).unwrap();
+        release(&work, &c.work);
+        assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_published_claim_says_so_after_a_crash() {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(inbox.join("s.com/a_b.html"), "x").unwrap();
+        let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3")
+            .unwrap()
+            .unwrap();
+        assert_eq!(leftovers(&work).unwrap()[0].published, None);
+        let c = mark_published(&work, c, 1);
+        assert_eq!(c.work, work.join("1f-3+1_s.com%2Fa_b.html"));
+        assert_eq!(leftovers(&work).unwrap(), vec![c]);
+        for n in ["1+_a", "1+x_a", "+1_a", "1+-1_a"] {
+            assert_eq!(parse(OsStr::new(n)), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn a_missing_work_folder_is_an_error_not_a_file_gone() {
+        let d = tempfile::tempdir().unwrap();
+        let inbox = d.path().join("in");
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::write(inbox.join("a.html"), "x").unwrap();
+        assert!(claim(&inbox, &d.path().join("nope"), Path::new("a.html"), "1").is_err());
+        assert!(inbox.join("a.html").exists());
     }
 }

@@ -31,6 +31,7 @@ pub struct Pending {
 pub struct Committer {
     tx: Mutex<Option<Sender<Pending>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    work: PathBuf,
 }
 
 impl Committer {
@@ -38,19 +39,21 @@ impl Committer {
     pub fn start(config: &Config) -> Committer {
         let (tx, rx) = mpsc::channel::<Pending>();
         let processed = config.processed.clone();
+        let work = config.work.clone();
         let thread = std::thread::Builder::new()
             .name("pare-commit".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
-                    commit(batch, &processed);
+                    commit(batch, &processed, &work);
                 }
             })
             .expect("spawn the committer thread");
         Committer {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            work: config.work.clone(),
         }
     }
 
@@ -64,7 +67,7 @@ impl Committer {
             },
             None => p,
         };
-        commit(vec![p], processed);
+        commit(vec![p], processed, &self.work);
     }
 
     /// Commits everything queued and stops the thread.
@@ -76,7 +79,7 @@ impl Committer {
     }
 }
 
-fn commit(batch: Vec<Pending>, processed: &Processed) {
+fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
     let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
     for dir in dirs {
         if let Err(e) = publish::sync_dir(dir) {
@@ -93,8 +96,11 @@ fn commit(batch: Vec<Pending>, processed: &Processed) {
                     .map(|_| ())
             }
         };
-        if let Err(e) = r {
-            tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder");
+        match r {
+            Ok(()) => super::claim::release(work, &p.claimed.work),
+            Err(e) => {
+                tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder")
+            }
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Job {
     Inbox(PathBuf),
     /// A file already in the work folder (a retry, or left by an earlier run).
     Claimed(Claimed),
+    /// A file to send to the failed folder without trying again: it could not be
+    /// published time after time while other files were.
+    Fail(Box<Job>, String),
 }
 
 impl Job {
@@ -35,6 +38,7 @@ impl Job {
         match self {
             Job::Inbox(rel) => rel,
             Job::Claimed(c) => &c.rel,
+            Job::Fail(job, _) => job.rel(),
         }
     }
 }
@@ -55,6 +59,8 @@ pub enum Outcome {
         reason: String,
         to: PathBuf,
     },
+    /// Cleaned and published before a crash (its claim says so): only committed now.
+    Published { rel: PathBuf, output: PathBuf },
     /// Nothing to do: the file was claimed already, or has gone.
     Gone(PathBuf),
     /// The destination could not be written; the input is kept and the job is to be
@@ -62,8 +68,27 @@ pub enum Outcome {
     Retry { job: Job, error: String },
 }
 
-/// A file pare will not clean, with the reason written beside it.
-struct Refuse(String);
+/// Why a step of a job did not go through.
+#[derive(Debug)]
+enum Trouble {
+    /// The article's fault (not HTML, too big…): it goes to failed with this reason.
+    Refuse(String),
+    /// This file's own trouble outside its content — a name too long for a folder,
+    /// bytes a filesystem will not take in a name: failed too, and the others go on.
+    File(String),
+    /// A destination folder's trouble (missing, full, read-only): the file is kept and
+    /// work is held back until publishing works again.
+    Folder(io::Error),
+}
+
+/// Errors that belong to one file's name or shape, not to the folder it goes to: a name
+/// or path too long (`ENAMETOOLONG`), bytes a filesystem refuses in a name (`EILSEQ`,
+/// as on some FUSE and network filesystems), too many links to follow (`ELOOP`), a
+/// file too large for the destination (`EFBIG`). Everything else is the folder's: it is
+/// safer to hold a file back than to fail it for the disk's sake.
+pub fn file_fault(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(36 | 84 | 40 | 27))
+}
 
 /// Everything a job needs besides its file.
 pub struct Ctx<'a> {
@@ -75,6 +100,43 @@ pub struct Ctx<'a> {
     pub tag: String,
 }
 
+/// Where a file to fail is now.
+enum Source {
+    Inbox(PathBuf),
+    Claimed(Claimed),
+}
+
+impl Source {
+    fn of(job: Job) -> Source {
+        match job {
+            Job::Inbox(rel) => Source::Inbox(rel),
+            Job::Claimed(c) => Source::Claimed(c),
+            Job::Fail(job, _) => Source::of(*job),
+        }
+    }
+
+    fn path(&self, cx: &Ctx<'_>) -> PathBuf {
+        match self {
+            Source::Inbox(rel) => cx.config.inbox.join(rel),
+            Source::Claimed(c) => c.work.clone(),
+        }
+    }
+
+    fn rel(&self) -> &Path {
+        match self {
+            Source::Inbox(rel) => rel,
+            Source::Claimed(c) => &c.rel,
+        }
+    }
+
+    fn job(self) -> Job {
+        match self {
+            Source::Inbox(rel) => Job::Inbox(rel),
+            Source::Claimed(c) => Job::Claimed(c),
+        }
+    }
+}
+
 /// Runs one job to its end.
 pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     let t0 = Instant::now();
@@ -83,6 +145,10 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Inbox(rel) => match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag) {
             Ok(Some(c)) => c,
             Ok(None) => return Outcome::Gone(rel),
+            Err(e) if file_fault(&e) => {
+                let reason = format!("cannot be claimed into the work folder: {e}");
+                return fail(Source::Inbox(rel), reason, cx);
+            }
             Err(e) => {
                 return Outcome::Retry {
                     error: format!("cannot claim into {}: {e}", cx.config.work.display()),
@@ -90,19 +156,26 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
                 };
             }
         },
+        Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
     };
-    let refused = match check(&claimed.work, cx.config.max_file_size) {
+    if let Some(n) = claimed.published {
+        let output = publish::numbered(&cx.config.outbox.join(&claimed.rel), n);
+        if std::fs::symlink_metadata(&output).is_ok() {
+            let rel = claimed.rel.clone();
+            commit(claimed, &output, cx);
+            return Outcome::Published { rel, output };
+        }
+    }
+    let reason = match check(&claimed.work, cx.config.max_file_size) {
         Ok(()) => match clean_into_outbox(&claimed, cx) {
             Ok((output, identical, report)) => {
                 let rel = claimed.rel.clone();
-                cx.commit.submit(
-                    super::commit::Pending {
-                        dir: output.parent().expect("output in a folder").to_path_buf(),
-                        claimed,
-                        tag: cx.tag.clone(),
-                    },
-                    &cx.config.processed,
-                );
+                let n = publish::number_of(&cx.config.outbox.join(&rel), &output);
+                let claimed = match n {
+                    Some(n) => claim::mark_published(&cx.config.work, claimed, n),
+                    None => claimed,
+                };
+                commit(claimed, &output, cx);
                 return Outcome::Cleaned {
                     rel,
                     output,
@@ -111,36 +184,90 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
                     ms: t0.elapsed().as_millis() as u64,
                 };
             }
-            Err(Err(e)) => {
+            Err(Trouble::Folder(e)) => {
                 return Outcome::Retry {
                     error: e.to_string(),
                     job: Job::Claimed(claimed),
                 };
             }
-            Err(Ok(Refuse(r))) => r,
+            Err(Trouble::Refuse(r) | Trouble::File(r)) => r,
         },
-        Err(Ok(Refuse(r))) => r,
-        Err(Err(e)) if e.kind() == io::ErrorKind::NotFound => return Outcome::Gone(claimed.rel),
-        Err(Err(e)) => format!("cannot inspect the file: {e}"),
+        Err(Trouble::Folder(e)) if e.kind() == io::ErrorKind::NotFound => {
+            return Outcome::Gone(claimed.rel);
+        }
+        Err(Trouble::Folder(e)) => format!("cannot inspect the file: {e}"),
+        Err(Trouble::Refuse(r) | Trouble::File(r)) => r,
     };
-    let dest = cx.config.failed.join(&claimed.rel);
-    match quarantine(&claimed.work, &dest, &refused, cx) {
-        Ok(to) => Outcome::Failed {
-            rel: claimed.rel,
-            reason: refused,
-            to,
+    fail(Source::Claimed(claimed), reason, cx)
+}
+
+/// Hands a published file to the committer: its output made durable, then the original
+/// deleted or moved to `done`.
+fn commit(claimed: Claimed, output: &Path, cx: &Ctx<'_>) {
+    cx.commit.submit(
+        super::commit::Pending {
+            dir: output.parent().expect("output in a folder").to_path_buf(),
+            claimed,
+            tag: cx.tag.clone(),
         },
+        &cx.config.processed,
+    );
+}
+
+/// Sends a file to the failed folder with its reason: under its inbox path, or — when
+/// that path cannot be made there (too long for the failed folder) — at the top of the
+/// failed folder under a shortened name. A shortened name's reason gives the original.
+fn fail(source: Source, reason: String, cx: &Ctx<'_>) -> Outcome {
+    let failed = &cx.config.failed;
+    let from = source.path(cx);
+    let rel = source.rel().to_path_buf();
+    let dest = failed.join(&rel);
+    let named = |dest: &Path| {
+        if publish::fitted(dest, 1, publish::REASON.len()) == dest {
+            reason.clone()
+        } else {
+            format!("{reason} (original name: {})", rel.display())
+        }
+    };
+    let mut r = publish::quarantine(&from, &dest, failed, &cx.tag, &named(&dest));
+    if let Err(e) = &r
+        && file_fault(e)
+    {
+        let flat = failed.join(flat_name(&rel));
+        let why = format!("{reason} (original name: {})", rel.display());
+        r = publish::quarantine(&from, &flat, failed, &cx.tag, &why);
+    }
+    if r.is_ok()
+        && let Source::Claimed(c) = &source
+    {
+        claim::release(&cx.config.work, &c.work);
+    }
+    match r {
+        Ok(to) => Outcome::Failed { rel, reason, to },
         Err(e) => Outcome::Retry {
-            error: format!("cannot move to {}: {e}", cx.config.failed.display()),
-            job: Job::Claimed(claimed),
+            error: format!("cannot move to {}: {e}", failed.display()),
+            job: source.job(),
         },
     }
 }
 
+/// An inbox path as one file name (`site.com/a/x.html` → `site.com_a_x.html`), for
+/// the top of the failed folder; shortened later if too long.
+fn flat_name(rel: &Path) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let bytes: Vec<u8> = rel
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|&b| if b == b'/' { b'_' } else { b })
+        .collect();
+    std::ffi::OsString::from_vec(bytes)
+}
+
 /// Refuses what is not a regular file of an acceptable size. Looks at the entry itself,
 /// never what a link points to, and never opens it.
-fn check(path: &Path, max: u64) -> Result<(), Result<Refuse, io::Error>> {
-    let m = std::fs::symlink_metadata(path).map_err(Err)?;
+fn check(path: &Path, max: u64) -> Result<(), Trouble> {
+    let m = std::fs::symlink_metadata(path).map_err(Trouble::Folder)?;
     let t = m.file_type();
     let what = if t.is_symlink() {
         "a symbolic link (pare never follows links in the inbox; move the file itself in)"
@@ -153,24 +280,21 @@ fn check(path: &Path, max: u64) -> Result<(), Result<Refuse, io::Error>> {
     } else if t.is_dir() {
         "a folder"
     } else if m.len() > max {
-        return Err(Ok(Refuse(format!(
+        return Err(Trouble::Refuse(format!(
             "too big: {} bytes, more than max_file_size ({max} bytes)",
             m.len()
-        ))));
+        )));
     } else {
         return Ok(());
     };
-    Err(Ok(Refuse(what.to_string())))
+    Err(Trouble::Refuse(what.to_string()))
 }
 
-/// Cleans into a temporary file in the outbox and publishes it. `Err(Ok(_))` is the
-/// article's fault; `Err(Err(_))` the destination's.
-fn clean_into_outbox(
-    c: &Claimed,
-    cx: &Ctx<'_>,
-) -> Result<(PathBuf, bool, Report), Result<Refuse, io::Error>> {
+/// Cleans into a temporary file in the outbox and publishes it.
+fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(PathBuf, bool, Report), Trouble> {
     let outbox = &cx.config.outbox;
-    let mut tmp = TempFile::create(outbox, &cx.tag).map_err(|e| Err(context(e, outbox)))?;
+    let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
+    let mut tmp = TempFile::create(outbox, &cx.tag).map_err(folder)?;
     let opts = Options {
         site_hint: crate::watch::site_of(&c.rel),
         categories: cx.config.categories,
@@ -196,50 +320,27 @@ fn clean_into_outbox(
         let flushed = w.flush();
         match r {
             Ok(report) => {
-                flushed.map_err(|e| Err(context(e, outbox)))?;
+                flushed.map_err(folder)?;
                 report
             }
-            Err(CleanError::Write(e)) => return Err(Err(context(e, outbox))),
-            Err(e) => return Err(Ok(Refuse(e.to_string()))),
+            Err(CleanError::Write(e)) => return Err(folder(e)),
+            Err(e) => return Err(Trouble::Refuse(e.to_string())),
         }
     };
-    let (output, identical) = tmp
-        .place_unsynced(&outbox.join(&c.rel))
-        .map_err(|e| Err(context(e, outbox)))?;
+    let dest = outbox.join(&c.rel);
+    let (output, identical) = tmp.place_unsynced(&dest).map_err(|e| {
+        if file_fault(&e) {
+            Trouble::File(format!(
+                "cannot publish the cleaned page as {}: {e}",
+                dest.display()
+            ))
+        } else {
+            folder(e)
+        }
+    })?;
     Ok((output, identical, report))
 }
 
 fn context(e: io::Error, dir: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", dir.display()))
-}
-
-/// Writes `NAME.reason`, then moves the file beside it.
-fn quarantine(work: &Path, dest: &Path, reason: &str, cx: &Ctx<'_>) -> io::Result<PathBuf> {
-    let failed = &cx.config.failed;
-    if !failed.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "missing or not a folder",
-        ));
-    }
-    std::fs::create_dir_all(dest.parent().expect("has a folder"))?;
-    // The reason goes beside the name the file will get: the first free one, or one
-    // already holding this very file (a quarantine redone after a crash).
-    let (target, identical) = publish::slot(work, dest)?;
-    let mut sidecar = target.clone().into_os_string();
-    sidecar.push(".reason");
-    let text = format!("{reason}\n");
-    publish::write_replace(Path::new(&sidecar), failed, &cx.tag, text.as_bytes())?;
-    if identical {
-        std::fs::remove_file(work)?;
-        return Ok(target);
-    }
-    let to = publish::move_to(work, &target, failed, &cx.tag)?;
-    if to != target {
-        // Someone took the name meanwhile; keep the reason beside the file.
-        let mut moved = to.clone().into_os_string();
-        moved.push(".reason");
-        std::fs::rename(&sidecar, moved)?;
-    }
-    Ok(to)
 }

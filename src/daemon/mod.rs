@@ -17,6 +17,7 @@ pub mod claim;
 pub mod commit;
 pub mod job;
 pub mod publish;
+pub mod requeue;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -110,7 +111,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
     prepare_folders(&config)?;
     let config = Arc::new(config);
-    let book = load_rules(&config.rules).await.map_err(|errors| {
+    let book = load_rules(&config).await.map_err(|errors| {
         for e in &errors {
             error!(problem = %e, "rule file");
         }
@@ -147,10 +148,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
 
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
-    let watch = Watch::start(watch_settings(&config), found_tx)
-        .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))?;
+    let mut inbox_id = folder_id(&config.inbox);
+    let mut watch = Some(
+        Watch::start(watch_settings(&config), found_tx.clone())
+            .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))?,
+    );
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel();
     let mut rules_watch = watch_rules(&config.rules, reload_tx.clone());
+    let mut rules_seen = rules_fingerprint(&config.rules);
+    let mut ticks: u64 = 0;
     info!(
         inbox = %config.inbox.display(),
         outbox = %config.outbox.display(),
@@ -186,11 +192,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             _ = &mut shutdown => break,
             Some(found) = found_rx.recv() => match found {
                 Found::File(rel) => st.found(rel),
-                Found::ScanDone => {
+                Found::Reason(rel) => st.reason_file(rel),
+                Found::ScanDone if !st.ready => {
+                    st.ready = true;
                     st.notifier.ready();
                     info!(queued = st.queue.len(), "ready");
                     st.dirty = true;
                 }
+                Found::ScanDone => {}
             },
             Some(done) = tasks.join_next() => st.finished(done),
             permit = sem.clone().acquire_owned(), if dispatch => {
@@ -210,20 +219,49 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             },
             _ = tokio::time::sleep_until(wake.map_or_else(tokio::time::Instant::now, Into::into)), if wake.is_some_and(|w| w > now) => {},
             Some(()) = reload_rx.recv() => {
-                reload_at = Some(tokio::time::Instant::now() + Duration::from_millis(200));
+                reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
             },
             _ = tokio::time::sleep_until(reload_at.unwrap_or_else(tokio::time::Instant::now)), if reload_at.is_some() => {
                 reload_at = None;
                 // Watch afresh first: a rules folder replaced by a new one (a package
                 // upgrade) is a new inode, which the old watch no longer sees.
                 rules_watch = watch_rules(&config.rules, reload_tx.clone());
+                rules_seen = rules_fingerprint(&config.rules);
                 st.reload(&rules, "rule files changed").await;
             },
             _ = hup.recv() => {
                 rules_watch = watch_rules(&config.rules, reload_tx.clone());
+                rules_seen = rules_fingerprint(&config.rules);
                 st.reload(&rules, "SIGHUP").await;
             },
-            _ = tick.tick() => st.publish_status(),
+            _ = tick.tick() => {
+                ticks += 1;
+                // The inbox (and the work folder in it) still the one watched? A folder
+                // moved away, deleted or replaced is watched again at its configured path.
+                let id = folder_id(&config.inbox);
+                if id.is_none() || id != inbox_id || !config.work.is_dir() {
+                    drop(watch.take());
+                    match rewatch(&config, found_tx.clone()) {
+                        Ok(w) => {
+                            warn!(inbox = %config.inbox.display(), "the inbox was replaced, moved or removed; watching the folder now at its path (files claimed in the old one stay in its work folder)");
+                            watch = Some(w);
+                            inbox_id = folder_id(&config.inbox);
+                            st.dirty = true;
+                        }
+                        Err(e) => st.note_folder_trouble(e),
+                    }
+                }
+                // Rule files checked by content stamps every second too: edits to the
+                // targets of linked files, and anything inotify cannot see.
+                if ticks % 4 == 0 && reload_at.is_none() {
+                    let now_seen = rules_fingerprint(&config.rules);
+                    if now_seen != rules_seen {
+                        rules_seen = now_seen;
+                        reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
+                    }
+                }
+                st.publish_status();
+            },
             _ = watchdog.tick(), if watchdog_on => st.watchdog(),
         }
     }
@@ -289,6 +327,7 @@ fn prepare_folders(c: &Config) -> Result<(), String> {
     if let Some(p) = c.state_file.parent() {
         mk(p)?;
     }
+    c.check_layout()?;
     let dev = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| m.dev())
@@ -312,32 +351,82 @@ fn prepare_folders(c: &Config) -> Result<(), String> {
 fn watch_settings(c: &Config) -> Settings {
     let mut skip = vec![c.work.clone(), c.outbox.clone(), c.failed.clone()];
     skip.extend(c.done().cloned());
+    // The work folder as the watch names it: below the inbox path as configured, even
+    // when one of them is reached through a link.
+    let (inbox, work) = (
+        crate::config::real_path(&c.inbox),
+        crate::config::real_path(&c.work),
+    );
+    if let Ok(below) = work.strip_prefix(&inbox) {
+        skip.push(c.inbox.join(below));
+    }
     Settings {
         filter: Filter {
             inbox: c.inbox.clone(),
             skip,
             take: c.take.clone(),
             ignore: c.ignore.clone(),
+            take_reason: c.take_reason_files,
         },
         poll: c.poll.then_some(c.poll_interval),
         quiet: c.quiet,
+        max_open_write: c.max_open_write,
     }
 }
 
-/// The rules folders that exist: the first is required, later (local) ones optional.
-fn existing_rule_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    dirs.iter()
-        .enumerate()
-        .filter(|(i, d)| *i == 0 || d.is_dir())
-        .map(|(_, d)| d.clone())
-        .collect()
-}
-
-async fn load_rules(dirs: &[PathBuf]) -> Result<RuleBook, Vec<crate::rules::RuleError>> {
-    let dirs = existing_rule_dirs(dirs);
-    tokio::task::spawn_blocking(move || RuleBook::load(&dirs))
+async fn load_rules(config: &Config) -> Result<RuleBook, Vec<crate::rules::RuleError>> {
+    let dirs = config.rule_dirs();
+    let max = config.max_rule_file_size;
+    tokio::task::spawn_blocking(move || RuleBook::load_limited(&dirs, max))
         .await
         .expect("rule loading does not panic")
+}
+
+/// A folder's identity (device, inode), or `None` when it is missing.
+fn folder_id(p: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(p)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// The folders prepared again and a new watch on the inbox at its configured path.
+fn rewatch(config: &Config, tx: mpsc::UnboundedSender<Found>) -> Result<Watch, String> {
+    prepare_folders(config)?;
+    Watch::start(watch_settings(config), tx)
+        .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))
+}
+
+/// Device, inode, size, and modification time (seconds, nanoseconds) of a file.
+type Stamp = (u64, u64, u64, i64, i64);
+
+/// What the rules folders hold, as stamps: each folder's identity, and each `*.toml`
+/// entry's name, inode, size and modification time — of the entry and, for a link, of
+/// its target (or that it dangles). Two equal fingerprints mean nothing to reload.
+fn rules_fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<Stamp>)> {
+    let stamp = |m: std::fs::Metadata| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
+    let mut out = Vec::new();
+    for d in dirs {
+        out.push((d.clone(), std::fs::metadata(d).ok().map(stamp)));
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let own = std::fs::symlink_metadata(&p).ok();
+            let link = own.as_ref().is_some_and(|m| m.file_type().is_symlink());
+            out.push((p.clone(), own.map(stamp)));
+            if link {
+                out.push((p.join("->"), std::fs::metadata(&p).ok().map(stamp)));
+            }
+        }
+    }
+    out
 }
 
 /// Watches the rules folders; any change to a `*.toml` file in one sends on `tx`. Each
@@ -376,7 +465,7 @@ fn watch_rules(
             return None;
         }
     };
-    for d in existing_rule_dirs(dirs) {
+    for d in crate::config::existing_rule_dirs(dirs) {
         if let Err(e) = w.watch(&d, RecursiveMode::NonRecursive) {
             debug!(folder = %d.display(), error = %e, "cannot watch rules folder");
         }
@@ -420,9 +509,27 @@ struct State {
     /// Makes work and temporary names unique to this run.
     run: String,
     seq: u64,
+    /// READY sent (the first scan done; a re-established watch scans again).
+    ready: bool,
+    /// `NAME.reason` files seen in the inbox and left there.
+    reasons: HashSet<PathBuf>,
+    /// Per file sent back for a retry: tries, and files finished when first retried.
+    tries: HashMap<PathBuf, (u32, u64)>,
+    /// Whether the rules in force have a generic file (a reload without one is refused).
+    generic: bool,
+    /// The last folder problem logged, so a lasting one is logged once.
+    folder_trouble: Option<String>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A file sent back this often, while other files were published meanwhile, has a
+/// trouble of its own: it goes to the failed folder with the last error.
+const MAX_TRIES: u32 = 5;
+
+/// How long events on the rules folders must have stopped before a reload: a folder
+/// copied back file by file is loaded whole.
+const RULES_SETTLE: Duration = Duration::from_millis(500);
 
 impl State {
     fn new(config: Arc<Config>, book: &RuleBook, notifier: Notifier) -> State {
@@ -452,6 +559,28 @@ impl State {
             dirty: true,
             run: format!("{nanos:x}"),
             seq: 0,
+            ready: false,
+            reasons: HashSet::new(),
+            tries: HashMap::new(),
+            generic: book.files.iter().any(|f| f.generic),
+            folder_trouble: None,
+        }
+    }
+
+    fn reason_file(&mut self, rel: PathBuf) {
+        if self.reasons.insert(rel.clone()) {
+            info!(file = %rel.display(), "not taken: a .reason file explains a failure, it is no article (take_reason_files = true takes them)");
+            self.dirty = true;
+        }
+    }
+
+    /// Logs a folder problem once, until it changes or goes.
+    fn note_folder_trouble(&mut self, e: String) {
+        if self.folder_trouble.as_ref() != Some(&e) {
+            warn!(problem = %e, "cannot watch the inbox; trying again");
+            self.last_error = Some(e.clone());
+            self.folder_trouble = Some(e);
+            self.dirty = true;
         }
     }
 
@@ -490,6 +619,7 @@ impl State {
                 ms,
             } => {
                 self.known.remove(&rel);
+                self.tries.remove(&rel);
                 self.processed += 1;
                 let removed: Vec<String> = report
                     .per_category()
@@ -511,16 +641,38 @@ impl State {
             }
             Outcome::Failed { rel, reason, to } => {
                 self.known.remove(&rel);
+                self.tries.remove(&rel);
                 self.failed += 1;
                 warn!(file = %rel.display(), reason = %reason, moved_to = %to.display(), "failed");
                 self.last_error = Some(format!("{}: {reason}", rel.display()));
             }
+            Outcome::Published { rel, output } => {
+                self.known.remove(&rel);
+                self.tries.remove(&rel);
+                self.processed += 1;
+                info!(file = %rel.display(), output = %output.display(), "cleaned before a restart; committed now");
+            }
             Outcome::Gone(rel) => {
                 self.known.remove(&rel);
+                self.tries.remove(&rel);
                 debug!(file = %rel.display(), "already taken");
             }
             Outcome::Retry { job, error } => {
-                self.queue.push_front(job);
+                // To the back: one file's trouble taken for the folder's must not keep
+                // the others from being tried.
+                let rel = job.rel().to_path_buf();
+                let processed = self.processed + self.failed;
+                let tries = self.tries.entry(rel).or_insert((0, processed));
+                tries.0 += 1;
+                if tries.0 >= MAX_TRIES && processed > tries.1 {
+                    let reason = format!(
+                        "could not be published after {} tries while other files were: {error}",
+                        tries.0
+                    );
+                    self.queue.push_back(Job::Fail(Box::new(job), reason));
+                } else {
+                    self.queue.push_back(job);
+                }
                 let now = Instant::now();
                 match &mut self.blocked {
                     None => {
@@ -551,7 +703,20 @@ impl State {
 
     async fn reload(&mut self, rules: &Rules, why: &str) {
         self.notifier.reloading();
-        match load_rules(&self.config.rules).await {
+        match load_rules(&self.config).await {
+            Ok(book)
+                if book.files.is_empty()
+                    || (self.generic && !book.files.iter().any(|f| f.generic)) =>
+            {
+                let what = if book.files.is_empty() {
+                    "no rule files"
+                } else {
+                    "no generic rules"
+                };
+                warn!(reason = %why, files = book.files.len(), "the rules folders now hold {what}; pare keeps the running rules (a folder being copied back?)");
+                self.last_error =
+                    Some(format!("rules not reloaded: the rules folders hold {what}"));
+            }
             Ok(book) => {
                 info!(
                     reason = %why,
@@ -561,6 +726,7 @@ impl State {
                 );
                 self.rule_files = book.files.len();
                 self.rule_count = book.rule_count();
+                self.generic = book.files.iter().any(|f| f.generic);
                 self.rules_loaded_at = SystemTime::now();
                 *rules.write().expect("rules lock") = Arc::new(book);
             }
@@ -606,40 +772,32 @@ impl State {
             return;
         }
         self.dirty = false;
-        let text = crate::status::Counts {
+        let counts = crate::status::Counts {
             processed: self.processed,
             failed: self.failed,
             queued: self.queue.len(),
             working: self.running.len(),
             publishing_blocked: self.blocked.is_some(),
             stopping: self.stopping,
-        }
-        .line();
-        self.notifier.status(&text);
+        };
+        self.notifier.status(&counts.line());
         let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let json = serde_json::json!({
-            "pid": std::process::id(),
-            "state": if self.stopping { "stopping" } else { "running" },
-            "processed": self.processed,
-            "failed": self.failed,
-            "queued": self.queue.len(),
-            "working": self.running.len(),
-            "publishing_blocked": self.blocked.is_some(),
-            "last_error": self.last_error,
-            "rules": {
-                "files": self.rule_files,
-                "rules": self.rule_count,
-                "loaded_at": secs(self.rules_loaded_at),
-                "dirs": self.config.rules,
+        let state = crate::status::StateFile {
+            pid: std::process::id(),
+            state: if self.stopping { "stopping" } else { "running" }.into(),
+            counts,
+            reason_files: self.reasons.len() as u64,
+            last_error: self.last_error.clone(),
+            rules: crate::status::RulesState {
+                files: self.rule_files,
+                rules: self.rule_count,
+                loaded_at: secs(self.rules_loaded_at),
+                dirs: self.config.rules.clone(),
             },
-            "updated_at": secs(SystemTime::now()),
-        });
+            updated_at: secs(SystemTime::now()),
+        };
         let path = &self.config.state_file;
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
-        let r =
-            std::fs::write(&tmp, format!("{json:#}\n")).and_then(|_| std::fs::rename(&tmp, path));
-        if let Err(e) = r {
+        if let Err(e) = state.write(path) {
             debug!(file = %path.display(), error = %e, "cannot write the state file");
         }
     }

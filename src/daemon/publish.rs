@@ -17,6 +17,25 @@ pub const TMP_DIR: &str = ".pare-tmp";
 /// How many numbered names are tried before giving up.
 const MAX_NUMBER: u32 = 10_000;
 
+/// What to do when a destination name is taken by different content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// Leave it: nothing is replaced.
+    Keep,
+    /// Replace it, atomically (`pare clean -o --overwrite`).
+    Replace,
+}
+
+/// What [`TempFile::place_exact`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    New,
+    /// The name already held the same content.
+    Identical,
+    /// The name holds different content, which was kept.
+    Exists,
+}
+
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 pub struct TempFile {
     path: PathBuf,
@@ -60,6 +79,43 @@ impl TempFile {
     /// committer batches it over many files): the new name is not durable until then.
     pub fn place_unsynced(self, dest: &Path) -> io::Result<(PathBuf, bool)> {
         self.place_with(dest, false)
+    }
+
+    /// Flushes to disk and links the file in at exactly `dest` (the folder fsync left
+    /// to the caller). A name holding the same content is [`Placed::Identical`]; a name
+    /// holding something else is kept ([`Placed::Exists`], this file dropped) or, with
+    /// [`Conflict::Replace`], atomically replaced.
+    pub fn place_exact(mut self, dest: &Path, conflict: Conflict) -> io::Result<Placed> {
+        let f = self.file.take().expect("placed once");
+        f.sync_all()?;
+        drop(f);
+        let taken = |tmp: &Path| -> io::Result<Placed> {
+            Ok(if same_content(tmp, dest)? {
+                Placed::Identical
+            } else {
+                Placed::Exists
+            })
+        };
+        if conflict == Conflict::Replace {
+            if taken(&self.path)? == Placed::Identical {
+                return Ok(Placed::Identical);
+            }
+            std::fs::rename(&self.path, dest)?;
+            return Ok(Placed::New);
+        }
+        match std::fs::hard_link(&self.path, dest) {
+            Ok(()) => Ok(Placed::New),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(&self.path),
+            // Filesystems without hard links: check, then rename. Only pare writes here.
+            Err(e) if is_unsupported(&e) => {
+                if std::fs::symlink_metadata(dest).is_ok() {
+                    return taken(&self.path);
+                }
+                std::fs::rename(&self.path, dest)?;
+                Ok(Placed::New)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<(PathBuf, bool)> {
@@ -118,19 +174,71 @@ fn is_unsupported(e: &io::Error) -> bool {
         || e.raw_os_error() == Some(95)
 }
 
-/// `x.html` for n = 1, `x (2).html` for 2, and so on.
+/// `x.html` for n = 1, `x (2).html` for 2, and so on, shortened to fit a file name
+/// (see [`fitted`]).
 pub fn numbered(dest: &Path, n: u32) -> PathBuf {
-    if n <= 1 {
-        return dest.to_path_buf();
-    }
+    fitted(dest, n, 0)
+}
+
+/// `dest` numbered `n`, with its name shortened when it and `room` more bytes (a
+/// `.reason` suffix) would be longer than a file name may be: the stem is cut (on a
+/// character boundary when the name is UTF-8) and `~` and a hash of the whole name
+/// put at the cut, so the same name always gives the same short name (a publish redone
+/// after a crash finds its own file). Names that fit are unchanged.
+pub fn fitted(dest: &Path, n: u32, room: usize) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let name = dest.file_name().unwrap_or_default().as_bytes();
     // Built from the name's bytes: a name that is not UTF-8 keeps its bytes.
-    let mut name = dest.file_stem().unwrap_or_default().to_os_string();
-    name.push(format!(" ({n})"));
-    if let Some(ext) = dest.extension() {
-        name.push(".");
-        name.push(ext);
+    let mut stem = dest.file_stem().unwrap_or_default().as_bytes();
+    let mut ext = dest.extension().map(OsStrExt::as_bytes);
+    let number = if n <= 1 {
+        String::new()
+    } else {
+        format!(" ({n})")
+    };
+    let len = |stem: &[u8], ext: Option<&[u8]>| {
+        stem.len() + number.len() + ext.map_or(0, |e| e.len() + 1) + room
+    };
+    let mut out = Vec::with_capacity(NAME_MAX);
+    if len(stem, ext) <= NAME_MAX {
+        out.extend_from_slice(stem);
+    } else {
+        // A very long "extension" is part of the name, not a type: cut it with the rest.
+        if ext.is_some_and(|e| e.len() > 32) {
+            (stem, ext) = (name, None);
+        }
+        let hash = format!("~{:08x}", fnv1a(name) as u32);
+        let keep = NAME_MAX.saturating_sub(len(&[], ext) + hash.len());
+        let mut cut = keep.min(stem.len());
+        if let Ok(s) = std::str::from_utf8(stem) {
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+        }
+        out.extend_from_slice(&stem[..cut]);
+        out.extend_from_slice(hash.as_bytes());
     }
-    dest.with_file_name(name)
+    out.extend_from_slice(number.as_bytes());
+    if let Some(e) = ext {
+        out.push(b'.');
+        out.extend_from_slice(e);
+    }
+    dest.with_file_name(std::ffi::OsString::from_vec(out))
+}
+
+/// Which `n` gives `name` as [`numbered`]`(dest, n)`.
+pub fn number_of(dest: &Path, name: &Path) -> Option<u32> {
+    (1..=MAX_NUMBER).find(|&n| numbered(dest, n) == name)
+}
+
+/// The longest file name, in bytes.
+const NAME_MAX: usize = super::claim::NAME_MAX;
+
+/// FNV-1a: a small hash that is the same in every build and run.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Makes a folder's entries (a new name, a removed name) durable.
@@ -218,69 +326,144 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<PathBuf> {
     let dir = dest.parent().expect("destination has a folder");
     if !root.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} is missing or not a folder", root.display()),
-        ));
+        return Err(missing(root));
     }
     std::fs::create_dir_all(dir)?;
-    let (free, identical) = slot(from, dest)?;
-    if identical {
-        std::fs::remove_file(from)?;
-        return Ok(free);
+    for n in 1..=MAX_NUMBER {
+        let cand = numbered(dest, n);
+        if std::fs::symlink_metadata(&cand).is_ok() {
+            if same_content(from, &cand)? {
+                remove_moved(from)?;
+                return Ok(cand);
+            }
+            continue;
+        }
+        if link_new(from, &cand, root, tag)? {
+            sync_dir(dir)?;
+            remove_moved(from)?;
+            return Ok(cand);
+        }
     }
-    match std::fs::hard_link(from, &free) {
-        Ok(()) => {}
+    Err(too_many(dest))
+}
+
+fn missing(root: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} is missing or not a folder", root.display()),
+    )
+}
+
+fn remove_moved(from: &Path) -> io::Result<()> {
+    match std::fs::remove_file(from) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn too_many(dest: &Path) -> io::Error {
+    io::Error::other(format!(
+        "{MAX_NUMBER} files named like {} already",
+        dest.display()
+    ))
+}
+
+/// Puts `from` at `to` unless `to` is taken (then `false`, nothing changed): a hard
+/// link, which cannot replace; across filesystems a copy through a temporary file in
+/// `root` (a symbolic link recreated, another entry left out). `from` stays.
+fn link_new(from: &Path, to: &Path, root: &Path, tag: &str) -> io::Result<bool> {
+    let copy = || -> io::Result<bool> {
+        let mut t = TempFile::create(root, tag)?;
+        io::copy(&mut File::open(from)?, t.file())?;
+        Ok(t.place_exact(to, Conflict::Keep)? != Placed::Exists)
+    };
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) if e.raw_os_error() == Some(18) /* EXDEV */ => {
             let meta = std::fs::symlink_metadata(from)?;
             if meta.file_type().is_symlink() {
-                std::os::unix::fs::symlink(std::fs::read_link(from)?, &free)?;
+                match std::os::unix::fs::symlink(std::fs::read_link(from)?, to) {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(e),
+                }
             } else if meta.is_file() {
-                let mut t = TempFile::create(root, tag)?;
-                io::copy(&mut File::open(from)?, t.file())?;
-                return t.place(&free).and_then(|(p, _)| {
-                    std::fs::remove_file(from)?;
-                    Ok(p)
-                });
+                copy()
+            } else {
+                Ok(true)
             }
         }
-        Err(e) if is_unsupported(&e) => std::fs::rename(from, &free)?,
-        Err(e) => return Err(e),
-    }
-    sync_dir(dir)?;
-    match std::fs::remove_file(from) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(free),
+        // Filesystems without hard links: a copy, placed by the same rules.
+        Err(e) if is_unsupported(&e) => copy(),
+        Err(e) => Err(e),
     }
 }
 
-/// Where `from` goes: the first of `dest`, `dest (2)`, … that is free, or that already
-/// holds the same content (then `true`).
-pub fn slot(from: &Path, dest: &Path) -> io::Result<(PathBuf, bool)> {
+/// The suffix of the file that says why a file failed.
+pub const REASON: &str = ".reason";
+
+/// Moves `from` into the failed folder as `dest` (or a numbered variant) with
+/// `NAME.reason` beside it holding `reason`. The two names are one reservation: the
+/// reason is linked in first, where neither name is taken, so neither can replace
+/// anything — not another failure, not someone's file named like a reason. A name
+/// already holding this very file (a quarantine redone after a crash) is reused.
+/// Names too long for a reason beside them are shortened ([`fitted`]).
+pub fn quarantine(
+    from: &Path,
+    dest: &Path,
+    root: &Path,
+    tag: &str,
+    reason: &str,
+) -> io::Result<PathBuf> {
+    let dir = dest.parent().expect("destination has a folder");
+    if !root.is_dir() {
+        return Err(missing(root));
+    }
+    std::fs::create_dir_all(dir)?;
+    let text = format!("{reason}\n");
+    let ours = |p: &Path| std::fs::read(p).is_ok_and(|b| b == text.as_bytes());
     for n in 1..=MAX_NUMBER {
-        let cand = numbered(dest, n);
-        if std::fs::symlink_metadata(&cand).is_err() {
-            return Ok((cand, false));
+        let cand = fitted(dest, n, REASON.len());
+        let mut sidecar = cand.clone().into_os_string();
+        sidecar.push(REASON);
+        let sidecar = PathBuf::from(sidecar);
+        let have_reason = std::fs::symlink_metadata(&sidecar).is_ok();
+        if std::fs::symlink_metadata(&cand).is_ok() {
+            if same_content(from, &cand)? && (!have_reason || ours(&sidecar)) {
+                if !have_reason {
+                    put_new(&sidecar, root, tag, text.as_bytes())?;
+                }
+                sync_dir(dir)?;
+                remove_moved(from)?;
+                return Ok(cand);
+            }
+            continue;
         }
-        if same_content(from, &cand)? {
-            return Ok((cand, true));
+        // A reason with no file beside it is ours only if it says the same (a crash
+        // between the two links); otherwise it is somebody's file.
+        if have_reason && !ours(&sidecar) {
+            continue;
         }
+        if !have_reason && !put_new(&sidecar, root, tag, text.as_bytes())? {
+            continue;
+        }
+        if link_new(from, &cand, root, tag)? {
+            sync_dir(dir)?;
+            remove_moved(from)?;
+            return Ok(cand);
+        }
+        // The file's name was taken meanwhile: give the reason's name back.
+        let _ = std::fs::remove_file(&sidecar);
     }
-    Err(io::Error::other(format!(
-        "{MAX_NUMBER} files named like {} already",
-        dest.display()
-    )))
+    Err(too_many(dest))
 }
 
-/// Writes `text` durably as `path` (replacing it): through a temporary file in `root`.
-pub fn write_replace(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<()> {
+/// Writes `text` durably as a new file `path`; `false` if the name is taken.
+fn put_new(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<bool> {
     let mut t = TempFile::create(root, tag)?;
     t.file().write_all(text)?;
-    let f = t.file.take().expect("open");
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&t.path, path)?;
-    sync_dir(path.parent().expect("has a folder"))
+    Ok(t.place_exact(path, Conflict::Keep)? != Placed::Exists)
 }
 
 /// Removes every leftover temporary file under `root` (from a crash).

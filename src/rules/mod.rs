@@ -299,6 +299,94 @@ pub struct RuleError {
     pub message: String,
 }
 
+impl RuleError {
+    /// A problem with a whole file or folder (no line to point at).
+    fn whole(path: &Path, message: String) -> RuleError {
+        RuleError {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message,
+        }
+    }
+}
+
+/// The largest rule file loaded by default (16 MiB): far above any hand-written or
+/// imported file (everything imported from FiveFilters and EasyList is under 3 MB), far
+/// below what would strain the daemon's memory.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 << 20;
+
+/// Reads a rule file, following a symbolic link. Opened without blocking (a FIFO named
+/// `*.toml` must not hang the loader), checked to be a regular file no larger than
+/// `max` on the open handle, and read no further than `max` bytes whatever it claims.
+fn read_rule_file(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    /// `O_NONBLOCK` on Linux: opening a FIFO returns at once instead of waiting for a
+    /// writer.
+    const O_NONBLOCK: i32 = 0o4000;
+    let not_file =
+        |what: &str| format!("not a readable regular file ({what}); rule files must be files");
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let link = meta.file_type().is_symlink();
+    let mut f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if link && e.kind() == std::io::ErrorKind::NotFound => {
+            let to = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            return Err(not_file(&format!("a dangling symbolic link to {to}")));
+        }
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let m = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    let t = m.file_type();
+    if !t.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if t.is_dir() {
+            "a folder"
+        } else if t.is_fifo() {
+            "a named pipe"
+        } else if t.is_block_device() || t.is_char_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        };
+        return Err(not_file(what));
+    }
+    if m.len() > max {
+        return Err(format!(
+            "{} bytes, larger than the limit of {max} bytes for a rule file (max_rule_file_size); not read",
+            m.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(m.len() as usize);
+    (&mut f)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "grew past the limit of {max} bytes for a rule file while being read; not loaded"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text: invalid byte at offset {}",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Which compiled set a page needs: its site files and the categories in force.
 type SiteKey = (Vec<usize>, Categories);
 
@@ -315,28 +403,35 @@ pub struct RuleBook {
 }
 
 impl RuleBook {
-    /// Loads every `*.toml` file in `dirs`. A file in a later folder replaces the file of
-    /// the same name in an earlier one (local rules override shipped ones). Returns every
-    /// problem found, not just the first.
+    /// Loads every `*.toml` file in `dirs`, refusing files over
+    /// [`DEFAULT_MAX_FILE_SIZE`]. See [`load_limited`](Self::load_limited).
     pub fn load(dirs: &[PathBuf]) -> Result<RuleBook, Vec<RuleError>> {
+        RuleBook::load_limited(dirs, DEFAULT_MAX_FILE_SIZE)
+    }
+
+    /// Loads every `*.toml` entry in `dirs`. A file in a later folder replaces the file
+    /// of the same name in an earlier one (local rules override shipped ones). A
+    /// symbolic link is followed; an entry named `*.toml` that is not a readable
+    /// regular file (a dangling link, a FIFO, a device, a folder) is an error, and so
+    /// is a file larger than `max_size` bytes, refused before it is read. Returns every
+    /// problem found, not just the first.
+    pub fn load_limited(dirs: &[PathBuf], max_size: u64) -> Result<RuleBook, Vec<RuleError>> {
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut errors = Vec::new();
         for dir in dirs {
             let entries = match std::fs::read_dir(dir) {
                 Ok(e) => e,
                 Err(e) => {
-                    errors.push(RuleError {
-                        path: dir.clone(),
-                        line: 0,
-                        col: 0,
-                        message: format!("cannot read rules folder: {e}"),
-                    });
+                    errors.push(RuleError::whole(
+                        dir,
+                        format!("cannot read rules folder: {e}"),
+                    ));
                     continue;
                 }
             };
             let mut names: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             names.sort();
             for p in names {
@@ -346,17 +441,12 @@ impl RuleBook {
         }
         let mut files = Vec::new();
         for path in by_name.into_values() {
-            match std::fs::read_to_string(&path) {
+            match read_rule_file(&path, max_size) {
                 Ok(text) => match parse_file(&path, &text) {
                     Ok(f) => files.push(f),
                     Err(mut es) => errors.append(&mut es),
                 },
-                Err(e) => errors.push(RuleError {
-                    path: path.clone(),
-                    line: 0,
-                    col: 0,
-                    message: format!("cannot read: {e}"),
-                }),
+                Err(message) => errors.push(RuleError::whole(&path, message)),
             }
         }
         if errors.is_empty() {

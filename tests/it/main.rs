@@ -7,5 +7,6 @@ mod golden;
 mod import;
 mod install;
 mod lab;
+mod lossless;
 mod robust;
 mod service;

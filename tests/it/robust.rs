@@ -35,7 +35,7 @@ fn is_root() -> bool {
 
 /// Delivers `bytes` as `rel` (any bytes in the name) the atomic way: written aside,
 /// renamed in.
-fn deliver(env: &Env, rel: &Path, bytes: &[u8]) {
+pub(crate) fn deliver(env: &Env, rel: &Path, bytes: &[u8]) {
     let tmp = env
         .dir
         .path()

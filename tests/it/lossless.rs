@@ -1,0 +1,691 @@
+//! Nothing lost, whatever the name, the folder layout or the timing: the nine cases of
+//! the issue of that name, each with the real binary on real folders. Each failed before
+//! its fix.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::daemon::{DEADLINE, Env, RULE, assert_cleaned, claims, files, inputs, page, wait_for};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01";
+
+fn pare(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+// 1. `pare clean -o` with inputs of the same name, and onto its own input.
+
+#[test]
+fn clean_o_mirrors_same_named_inputs_and_never_overwrites() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir_all(p.join("rules")).unwrap();
+    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+    // A `wget -r` mirror: index.html in every folder.
+    for (i, f) in ["a/x.html", "b/x.html", "b/c/x.html"].iter().enumerate() {
+        fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
+        fs::write(p.join(f), page(i)).unwrap();
+    }
+    let o = pare(
+        &[
+            "clean",
+            "--rules",
+            "rules",
+            "-o",
+            "out",
+            "a/x.html",
+            "b/x.html",
+            "b/c/x.html",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        files(&p.join("out")),
+        ["a/x.html", "b/c/x.html", "b/x.html"]
+    );
+    for (i, f) in ["a/x.html", "b/x.html", "b/c/x.html"].iter().enumerate() {
+        assert_cleaned(&fs::read_to_string(p.join("out").join(f)).unwrap(), i);
+    }
+    // One folder's files keep their bare names.
+    let o = pare(&["clean", "--rules", "rules", "-o", "flat", "b/x.html"], p);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(files(&p.join("flat")), ["x.html"]);
+
+    // Again with a changed input: the different output already there is not replaced…
+    fs::write(p.join("a/x.html"), page(7)).unwrap();
+    let o = pare(
+        &[
+            "clean", "--rules", "rules", "-o", "out", "a/x.html", "b/x.html",
+        ],
+        p,
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--overwrite"), "{}", text(&o));
+    assert_cleaned(&fs::read_to_string(p.join("out/a/x.html")).unwrap(), 0);
+    // …unless asked; an identical one counts as done.
+    let o = pare(
+        &[
+            "clean",
+            "--rules",
+            "rules",
+            "--overwrite",
+            "-o",
+            "out",
+            "a/x.html",
+            "b/x.html",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_cleaned(&fs::read_to_string(p.join("out/a/x.html")).unwrap(), 7);
+
+    // Never onto its own input, even with --overwrite.
+    let before = fs::read(p.join("b/x.html")).unwrap();
+    for extra in [&[][..], &["--overwrite"][..]] {
+        let mut args = vec!["clean", "--rules", "../rules", "-o", "."];
+        args.extend_from_slice(extra);
+        args.push("x.html");
+        let o = pare(&args, &p.join("b"));
+        assert!(!o.status.success());
+        assert!(text(&o).contains("its own input"), "{}", text(&o));
+        assert_eq!(fs::read(p.join("b/x.html")).unwrap(), before);
+    }
+    // No temporary file is left anywhere.
+    assert!(
+        files(p).iter().all(|f| !f.contains("pare-tmp")),
+        "{:?}",
+        files(p)
+    );
+}
+
+#[test]
+fn clean_o_gives_same_named_inputs_their_own_output_under_load() {
+    // Large inputs of the same name, cleaned in parallel: each output is its own input's.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir_all(p.join("rules")).unwrap();
+    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+    let mut args: Vec<String> = ["clean", "--rules", "rules", "-j", "4", "-o", "out"]
+        .map(String::from)
+        .to_vec();
+    for i in 0..8 {
+        let f = format!("s{i}/source.html");
+        fs::create_dir_all(p.join(format!("s{i}"))).unwrap();
+        let body = format!("<p>marker {i}</p>").repeat(20_000);
+        fs::write(
+            p.join(&f),
+            page(i).replace("<article>", &format!("<article>{body}")),
+        )
+        .unwrap();
+        args.push(f);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = pare(&args, p);
+    assert!(o.status.success(), "{}", text(&o));
+    for i in 0..8 {
+        let out = fs::read_to_string(p.join(format!("out/s{i}/source.html"))).unwrap();
+        assert_cleaned(&out, i);
+        for j in (0..8).filter(|&j| j != i) {
+            assert!(
+                !out.contains(&format!("marker {j}<")),
+                "output {i} holds input {j}"
+            );
+        }
+    }
+}
+
+// 2. Names too long for the work folder once escaped.
+
+#[test]
+fn names_too_long_to_escape_are_cleaned_and_block_nothing() {
+    let env = Env::new("");
+    let d = env.start();
+    let long = format!("{}.html", "L".repeat(245));
+    let slug = format!("{}.html", "s".repeat(197));
+    let nested = format!("www.example-news-site.com/2024/05/17/{slug}");
+    env.drop_file(&long, &page(1));
+    env.drop_file(&nested, &page(2));
+    env.drop_file("after.html", &page(3));
+    for (rel, n) in [(&long, 1), (&nested, 2), (&"after.html".to_string(), 3)] {
+        wait_for(rel, DEADLINE, || env.out(rel).is_some());
+        assert_cleaned(&env.out(rel).unwrap(), n);
+    }
+    // A failure with such a name reaches failed/ under a name that fits (with a reason).
+    let png = format!("{}.html", "P".repeat(250));
+    crate::robust::deliver(&env, Path::new(&png), PNG);
+    wait_for("the long-named PNG in failed", DEADLINE, || {
+        files(&env.failed).iter().any(|f| f.ends_with(".reason"))
+    });
+    let failed = files(&env.failed);
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let reason = failed.iter().find(|f| f.ends_with(".reason")).unwrap();
+    assert!(failed.iter().all(|f| f.len() <= 255));
+    let why = fs::read_to_string(env.failed.join(reason)).unwrap();
+    assert!(why.contains("PNG") && why.contains(&png), "{why}");
+    let moved = failed.iter().find(|f| !f.ends_with(".reason")).unwrap();
+    assert_eq!(fs::read(env.failed.join(moved)).unwrap(), PNG);
+    wait_for("inbox and work empty", DEADLINE, || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    let status = pare(
+        &["status", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(!text(&status).contains("blocked"), "{}", text(&status));
+    drop(d);
+}
+
+// 3. failed/: an input and its reason are one reservation.
+
+#[test]
+fn failed_never_replaces_a_file_and_reason_files_are_not_taken() {
+    let env = Env::new("");
+    fs::create_dir_all(&env.failed).unwrap();
+    // Someone's file already holds the reason's name in failed/.
+    fs::write(env.failed.join("z.html.reason"), "mine").unwrap();
+    let d = env.start();
+    crate::robust::deliver(&env, Path::new("z.html"), PNG);
+    wait_for("z in failed", DEADLINE, || files(&env.failed).len() == 3);
+    assert_eq!(fs::read(env.failed.join("z.html.reason")).unwrap(), b"mine");
+    assert_eq!(fs::read(env.failed.join("z (2).html")).unwrap(), PNG);
+    assert!(
+        fs::read_to_string(env.failed.join("z (2).html.reason"))
+            .unwrap()
+            .contains("PNG")
+    );
+
+    // A `.reason` file in the inbox is not an article: left where it is, and counted.
+    let first = [PNG, b"one"].concat();
+    crate::robust::deliver(&env, Path::new("y.html.reason"), &first);
+    crate::robust::deliver(&env, Path::new("y.html"), PNG);
+    wait_for("y.html in failed", DEADLINE, || {
+        env.failed.join("y.html.reason").exists()
+    });
+    wait_for("the reason file counted", DEADLINE, || {
+        d.log().contains("not taken")
+    });
+    assert_eq!(fs::read(env.inbox.join("y.html.reason")).unwrap(), first);
+    assert_eq!(fs::read(env.failed.join("y.html")).unwrap(), PNG);
+    wait_for("pare status to count the reason file", DEADLINE, || {
+        let status = pare(
+            &["status", "--config", env.config.to_str().unwrap()],
+            env.dir.path(),
+        );
+        text(&status).contains("1 reason file")
+    });
+
+    // `pare requeue` puts a failure back without its reason.
+    drop(d);
+    fs::remove_file(env.inbox.join("y.html.reason")).unwrap();
+    let o = pare(
+        &[
+            "requeue",
+            "--config",
+            env.config.to_str().unwrap(),
+            "y.html",
+        ],
+        env.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::read(env.inbox.join("y.html")).unwrap(), PNG);
+    assert!(!env.failed.join("y.html").exists());
+    assert!(!env.failed.join("y.html.reason").exists());
+    assert!(!env.inbox.join("y.html.reason").exists());
+    // With no names, every failure goes back.
+    let o = pare(
+        &["requeue", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 file"), "{}", text(&o));
+    assert_eq!(fs::read(env.inbox.join("z (2).html")).unwrap(), PNG);
+    assert_eq!(files(&env.failed), ["z.html.reason"]);
+}
+
+// 4. Folder layouts that would re-ingest or mix files are refused, naming both paths.
+
+#[test]
+fn layouts_that_loop_or_mix_are_refused_by_run_and_check() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "outbox = \"inbox\"\nfailed = \"failed\"\n",
+            "outbox",
+            "inbox",
+        ),
+        (
+            "outbox = \"inbox/../inbox/out\"\nfailed = \"failed\"\n",
+            "outbox",
+            "inbox",
+        ),
+        (
+            "outbox = \"link/out\"\nfailed = \"failed\"\n",
+            "outbox",
+            "inbox",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"inbox\"\n",
+            "failed",
+            "inbox",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"outbox\"\n",
+            "failed",
+            "outbox",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"failed\"\nprocessed = \"move\"\ndone = \"inbox\"\n",
+            "done",
+            "inbox",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"failed\"\nprocessed = \"move\"\ndone = \"outbox\"\n",
+            "done",
+            "outbox",
+        ),
+        (
+            "outbox = \"inbox/..\"\nfailed = \"failed\"\n",
+            "inbox",
+            "outbox",
+        ),
+    ];
+    for (layout, a, b) in cases {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        fs::create_dir_all(p.join("rules")).unwrap();
+        fs::create_dir_all(p.join("inbox")).unwrap();
+        fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+        std::os::unix::fs::symlink("inbox", p.join("link")).unwrap();
+        fs::write(
+            p.join("pare.toml"),
+            format!("inbox = \"inbox\"\nrules = \"rules\"\n{layout}"),
+        )
+        .unwrap();
+        for cmd in ["run", "check"] {
+            let log = p.join(format!("{cmd}.log"));
+            let mut child = Command::new(env!("CARGO_BIN_EXE_pare"))
+                .args([cmd, "--config", "pare.toml"])
+                .current_dir(p)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let end = std::time::Instant::now() + DEADLINE;
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break Some(s);
+                }
+                if std::time::Instant::now() > end {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert!(status.is_some(), "{cmd} kept running with {layout}");
+            let o = Output {
+                status: status.unwrap(),
+                stdout: Vec::new(),
+                stderr: fs::read(&log).unwrap(),
+            };
+            let t = text(&o);
+            assert!(!o.status.success(), "{cmd} accepted {layout}: {t}");
+            let (pa, pb) = (
+                fs::canonicalize(p).unwrap().join(a),
+                fs::canonicalize(p).unwrap().join(b),
+            );
+            assert!(
+                t.contains(&format!("{a} ")) && t.contains(&format!("{b} ")),
+                "{cmd}, {layout}: {t}"
+            );
+            assert!(
+                t.contains(pa.to_str().unwrap()) || t.contains(pb.to_str().unwrap()),
+                "{cmd}, {layout}: {t}"
+            );
+        }
+    }
+    // A good layout passes `pare check --config`.
+    let env = Env::new("");
+    let o = pare(
+        &["check", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+// 5. The inbox replaced under a running daemon.
+
+#[test]
+fn an_inbox_replaced_while_running_is_watched_again() {
+    let env = Env::new("");
+    let d = env.start();
+    env.drop_file("before.html", &page(1));
+    wait_for("before.html", DEADLINE, || env.out("before.html").is_some());
+    fs::rename(&env.inbox, env.dir.path().join("inbox.gone")).unwrap();
+    fs::create_dir(&env.inbox).unwrap();
+    wait_for("a warning about the new inbox", DEADLINE, || {
+        d.log().contains("inbox was replaced")
+    });
+    env.drop_file("after.html", &page(2));
+    wait_for("after.html", DEADLINE, || env.out("after.html").is_some());
+    assert_cleaned(&env.out("after.html").unwrap(), 2);
+    // And removed: recreated (create_dirs), still watched.
+    fs::rename(&env.inbox, env.dir.path().join("inbox.gone2")).unwrap();
+    wait_for("the inbox created again", DEADLINE, || env.inbox.is_dir());
+    wait_for("the state file in the new inbox", DEADLINE, || {
+        env.work.join("status.json").exists()
+    });
+    env.drop_file("third.html", &page(3));
+    wait_for("third.html", DEADLINE, || env.out("third.html").is_some());
+    let status = pare(
+        &["status", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains("running"), "{}", text(&status));
+    drop(d);
+}
+
+// 6. The rules folder recreated file by file.
+
+#[test]
+fn rules_recreated_file_by_file_never_run_half_a_set() {
+    let env = Env::new("");
+    let sites: Vec<String> = (0..4).map(|i| format!("site{i}.com.toml")).collect();
+    for s in &sites {
+        fs::write(
+            env.rules.join(s),
+            format!("domains = [\"{}\"]\n", s.trim_end_matches(".toml")),
+        )
+        .unwrap();
+    }
+    let saved = env.dir.path().join("saved-rules");
+    fs::create_dir(&saved).unwrap();
+    for f in fs::read_dir(&env.rules).unwrap().flatten() {
+        fs::copy(f.path(), saved.join(f.file_name())).unwrap();
+    }
+    let d = env.start();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let (stop, inbox, staging) = (
+            stop.clone(),
+            env.inbox.clone(),
+            env.dir.path().join("staging"),
+        );
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let tmp = staging.join(format!("f{n}"));
+                fs::write(&tmp, page(n)).unwrap();
+                fs::rename(&tmp, inbox.join(format!("f{n}.html"))).unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    fs::remove_dir_all(&env.rules).unwrap();
+    fs::create_dir(&env.rules).unwrap();
+    // Site files first, the generic file last (as `cp saved/* rules/` goes: 'g' > digits).
+    let mut names: Vec<OsString> = fs::read_dir(&saved)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    names.sort_by_key(|n| n.as_bytes().starts_with(b"generic"));
+    for n in &names {
+        std::thread::sleep(Duration::from_millis(50));
+        fs::copy(saved.join(n), env.rules.join(n)).unwrap();
+    }
+    wait_for("the whole set loaded again", DEADLINE, || {
+        d.log().contains("files=5")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = feeder.join().unwrap();
+    wait_for("every page cleaned", DEADLINE, || {
+        (0..n).all(|i| env.out(&format!("f{i}.html")).is_some())
+    });
+    for i in 0..n {
+        assert_cleaned(&env.out(&format!("f{i}.html")).unwrap(), i);
+    }
+    // Emptied, and left empty: the running rules stay…
+    let reloads = |d: &crate::daemon::Daemon| d.log().matches("rules reloaded").count();
+    let before = reloads(&d);
+    fs::remove_dir_all(&env.rules).unwrap();
+    fs::create_dir(&env.rules).unwrap();
+    wait_for("the empty set refused", DEADLINE, || {
+        d.log()
+            .contains("no rule files; pare keeps the running rules")
+    });
+    env.drop_file("g1.html", &page(1001));
+    wait_for("g1.html", DEADLINE, || env.out("g1.html").is_some());
+    assert_cleaned(&env.out("g1.html").unwrap(), 1001);
+    // …and so they do when the site files are back but not the generic one…
+    for n in names
+        .iter()
+        .filter(|n| !n.as_bytes().starts_with(b"generic"))
+    {
+        fs::copy(saved.join(n), env.rules.join(n)).unwrap();
+    }
+    wait_for("the set without generic rules refused", DEADLINE, || {
+        d.log()
+            .contains("no generic rules; pare keeps the running rules")
+    });
+    env.drop_file("g2.html", &page(1002));
+    wait_for("g2.html", DEADLINE, || env.out("g2.html").is_some());
+    assert_cleaned(&env.out("g2.html").unwrap(), 1002);
+    assert_eq!(reloads(&d), before);
+    // …until the whole set is back.
+    fs::copy(saved.join("generic.toml"), env.rules.join("generic.toml")).unwrap();
+    wait_for("the whole set reloaded", DEADLINE, || reloads(&d) > before);
+}
+
+// 7. Rule files that are symbolic links, and *.toml entries that are not files.
+
+#[test]
+fn symlinked_rule_files_reload_on_target_edits_and_bad_entries_are_errors() {
+    let env = Env::new("");
+    let avail = env.dir.path().join("available");
+    fs::create_dir(&avail).unwrap();
+    fs::rename(env.rules.join("generic.toml"), avail.join("generic.toml")).unwrap();
+    std::os::unix::fs::symlink(avail.join("generic.toml"), env.rules.join("generic.toml")).unwrap();
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    wait_for("a.html", DEADLINE, || env.out("a.html").is_some());
+    assert!(env.out("a.html").unwrap().contains("Advert"));
+    // Edit the target, in place: the `.ad` block goes from now on.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(avail.join("generic.toml"))
+        .unwrap();
+    f.write_all(b"\n[[rule]]\nid = \"ad\"\ncategory = \"promo\"\nremove = \".ad\"\n")
+        .unwrap();
+    drop(f);
+    wait_for("the reload", DEADLINE, || {
+        d.log().contains("rules reloaded")
+    });
+    env.drop_file("b.html", &page(2));
+    wait_for("b.html", DEADLINE, || env.out("b.html").is_some());
+    assert!(!env.out("b.html").unwrap().contains("Advert"));
+
+    // A dangling link, a FIFO: load errors naming them; the running rules stay.
+    std::os::unix::fs::symlink(avail.join("nope.toml"), env.rules.join("dangling.toml")).unwrap();
+    wait_for("the dangling link reported", DEADLINE, || {
+        d.log().contains("dangling.toml")
+    });
+    fs::remove_file(env.rules.join("dangling.toml")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(env.rules.join("pipe.toml"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for("the FIFO reported", DEADLINE, || {
+        d.log().contains("pipe.toml")
+    });
+    env.drop_file("c.html", &page(3));
+    wait_for("c.html", DEADLINE, || env.out("c.html").is_some());
+    assert!(!env.out("c.html").unwrap().contains("Advert"));
+    assert_cleaned(&env.out("c.html").unwrap(), 3);
+    // The generic file replaced by a dangling link: still an error, old rules kept.
+    fs::remove_file(env.rules.join("pipe.toml")).unwrap();
+    fs::remove_file(avail.join("generic.toml")).unwrap();
+    wait_for("the dangling generic reported", DEADLINE, || {
+        d.log().matches("generic.toml").count() >= 1 && d.log().contains("not a readable")
+    });
+    env.drop_file("e.html", &page(4));
+    wait_for("e.html", DEADLINE, || env.out("e.html").is_some());
+    assert_cleaned(&env.out("e.html").unwrap(), 4);
+    // `pare check` says the same.
+    let o = pare(
+        &["check", "--rules", env.rules.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("generic.toml") && text(&o).contains("not a readable"),
+        "{}",
+        text(&o)
+    );
+}
+
+// 8. A huge rule file.
+
+#[test]
+fn a_huge_rule_file_is_refused_before_it_is_read() {
+    let env = Env::new("");
+    let d = env.start();
+    // Sparse: 4 GB of nothing on disk.
+    let f = fs::File::create(env.rules.join("huge.toml")).unwrap();
+    f.set_len(4 << 30).unwrap();
+    drop(f);
+    wait_for("the huge file reported", DEADLINE, || {
+        d.log().contains("huge.toml") && d.log().contains("larger than")
+    });
+    env.drop_file("a.html", &page(1));
+    wait_for("a.html", DEADLINE, || env.out("a.html").is_some());
+    assert_cleaned(&env.out("a.html").unwrap(), 1);
+    let o = pare(
+        &["check", "--rules", env.rules.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("larger than"), "{}", text(&o));
+    drop(d);
+}
+
+// 9. A producer that writes in place and pauses.
+
+#[test]
+fn a_writer_that_pauses_is_waited_for() {
+    let env = Env::new("");
+    let d = env.start();
+    let body = page(1);
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut f = fs::File::create(env.inbox.join("slow.html")).unwrap();
+    f.write_all(head.as_bytes()).unwrap();
+    f.flush().unwrap();
+    // Three quiet periods (300 ms each) with the file open and half written.
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(env.out("slow.html").is_none(), "taken half-written");
+    f.write_all(tail.as_bytes()).unwrap();
+    drop(f);
+    wait_for("slow.html", DEADLINE, || env.out("slow.html").is_some());
+    assert_eq!(
+        env.out("slow.html").unwrap(),
+        body.replace("<div class=\"promo\">Buy now</div>", "")
+    );
+    drop(d);
+}
+
+#[test]
+fn a_writer_that_never_closes_is_taken_after_the_limit_with_a_warning() {
+    let env = Env::new("max_open_write_ms = 1500\n");
+    let d = env.start();
+    let mut f = fs::File::create(env.inbox.join("open.html")).unwrap();
+    f.write_all(page(1).as_bytes()).unwrap();
+    f.flush().unwrap();
+    wait_for("open.html", DEADLINE, || env.out("open.html").is_some());
+    assert!(d.log().contains("still open for writing"), "{}", d.log());
+    drop(f);
+    drop(d);
+}
+
+/// Non-UTF-8 and long names in site folders, in one go: all cleaned.
+#[test]
+fn odd_names_in_site_folders_all_arrive() {
+    let env = Env::new("");
+    let d = env.start();
+    let mut rels: Vec<PathBuf> = Vec::new();
+    for (i, raw) in [
+        b"news.example/caf\xe9 \n%2F.html".to_vec(),
+        [b"news.example/".to_vec(), vec![b'x'; 250]].concat(),
+        [b"news.example/a/b/c/".to_vec(), vec![0xffu8; 200]].concat(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rel = PathBuf::from(OsString::from_vec(raw));
+        crate::robust::deliver(&env, &rel, page(i).as_bytes());
+        rels.push(rel);
+    }
+    for (i, rel) in rels.iter().enumerate() {
+        wait_for(&format!("{rel:?}"), DEADLINE, || {
+            env.outbox.join(rel).exists()
+        });
+        assert_cleaned(&fs::read_to_string(env.outbox.join(rel)).unwrap(), i);
+    }
+    wait_for("inbox and work empty", DEADLINE, || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    assert!(files(&env.failed).is_empty());
+    drop(d);
+}
+
+/// A crash after a file's output was published, before its original went: at the next
+/// start it is committed, not cleaned again — rules changed meanwhile would otherwise
+/// publish a second, different copy.
+#[test]
+fn a_file_published_before_a_crash_is_not_cleaned_twice() {
+    let env = Env::new("");
+    fs::create_dir_all(&env.work).unwrap();
+    fs::create_dir_all(&env.outbox).unwrap();
+    // As a killed daemon leaves it: the claim marked published, the output in place
+    // (cleaned with rules since changed: it still holds the promo).
+    fs::write(env.work.join("19-7+1_a.html"), page(1)).unwrap();
+    fs::write(env.outbox.join("a.html"), page(1)).unwrap();
+    // And one claimed but not published: cleaned as usual.
+    fs::write(env.work.join("19-8_b.html"), page(2)).unwrap();
+    let d = env.start();
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    assert_eq!(files(&env.outbox), ["a.html", "b.html"]);
+    assert_eq!(env.out("a.html").unwrap(), page(1));
+    assert_cleaned(&env.out("b.html").unwrap(), 2);
+    wait_for("the log line", DEADLINE, || {
+        d.log().contains("committed now")
+    });
+}
