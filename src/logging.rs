@@ -40,10 +40,19 @@ pub fn init_logging() {
     init_logging_as(LogFormat::Auto);
 }
 
-/// Sends logs to stderr in `format`, filtered by `RUST_LOG` (default `info`). Calling
+/// Sends logs to stderr in `format`, filtered by `RUST_LOG` (default `info`; notify's
+/// own messages from warnings up unless `RUST_LOG` names it). Calling
 /// it twice is harmless (the second call does nothing).
 pub fn init_logging_as(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    // notify logs its own housekeeping at info (a watch on a folder already removed);
+    // only its warnings are news, unless RUST_LOG asks for more of it.
+    let spec = if spec.contains("notify") {
+        spec
+    } else {
+        format!("{spec},notify=warn")
+    };
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info,notify=warn"));
     let format = match format {
         LogFormat::Auto if stderr_is_journal() => LogFormat::Journal,
         LogFormat::Auto => LogFormat::Human,

@@ -196,11 +196,19 @@ struct Pending {
     writing: Option<Instant>,
 }
 
+/// When a new folder is scanned again, after the first scan.
+const NEW_FOLDER_RESCANS: [Duration; 2] = [Duration::from_millis(100), Duration::from_secs(1)];
+
+/// How often the whole inbox is scanned, as a net under lost events.
+pub const FULL_RESCAN: Duration = Duration::from_secs(60);
+
 /// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
 struct Quiet {
     settings: Settings,
     out: mpsc::UnboundedSender<Found>,
     pending: HashMap<PathBuf, Pending>,
+    /// Folders to scan again, and when (sorted).
+    rescans: Vec<(Instant, PathBuf)>,
 }
 
 impl Quiet {
@@ -209,6 +217,7 @@ impl Quiet {
             settings,
             out,
             pending: HashMap::new(),
+            rescans: Vec::new(),
         }
     }
 
@@ -220,7 +229,11 @@ impl Quiet {
             (self.settings.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(500));
         let mut tick = tokio::time::interval(step);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut full = tokio::time::interval(FULL_RESCAN);
+        full.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        full.tick().await;
         loop {
+            let next = self.rescans.first().map(|(t, _)| *t);
             tokio::select! {
                 ev = raw.recv() => match ev {
                     Some(Ok(ev)) => self.event(ev),
@@ -228,8 +241,29 @@ impl Quiet {
                     None => return,
                 },
                 _ = tick.tick(), if !self.pending.is_empty() => self.check_pending(),
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now).into()), if next.is_some() => {
+                    let now = Instant::now();
+                    let due: Vec<PathBuf> = self.rescans.iter().filter(|(t, _)| *t <= now).map(|(_, d)| d.clone()).collect();
+                    self.rescans.retain(|(t, _)| *t > now);
+                    for d in due {
+                        self.scan(&d);
+                    }
+                },
+                _ = full.tick() => self.scan(&inbox),
             }
         }
+    }
+
+    /// A folder that has just appeared: scanned now, and again once notify's watch on
+    /// it is surely in place — a file created or renamed into it in between brings no
+    /// event, and the first scan may have been too early to see it.
+    fn new_folder(&mut self, dir: &Path) {
+        self.scan(dir);
+        let now = Instant::now();
+        for after in NEW_FOLDER_RESCANS {
+            self.rescans.push((now + after, dir.to_path_buf()));
+        }
+        self.rescans.sort_by_key(|(t, _)| *t);
     }
 
     fn ready(&mut self, path: &Path) {
@@ -259,7 +293,7 @@ impl Quiet {
                 EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.ready(path),
                 EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                     match std::fs::symlink_metadata(path) {
-                        Ok(m) if m.is_dir() => self.scan(path),
+                        Ok(m) if m.is_dir() => self.new_folder(path),
                         Ok(_) => self.ready(path),
                         Err(_) => {}
                     }
@@ -276,7 +310,7 @@ impl Quiet {
                             if matches!(ev.kind, EventKind::Create(_))
                                 && *path != self.settings.filter.inbox
                             {
-                                self.scan(path);
+                                self.new_folder(path);
                             }
                         }
                         // Links, FIFOs, devices: nothing will be written; refuse now.
@@ -313,17 +347,24 @@ impl Quiet {
             return;
         }
         let now = Instant::now();
-        let writing = match self.pending.get(path) {
+        let old = self.pending.get(path);
+        let writing = match old {
             Some(p) if p.writing.is_some() => p.writing,
             _ if wrote && self.settings.poll.is_none() => Some(now),
             _ => None,
         };
+        let (size, mtime) = (m.len(), m.modified().ok());
+        // Seen again unchanged (a rescan): its quiet period goes on.
+        let since = match old {
+            Some(p) if !wrote && p.size == size && p.mtime == mtime => p.since,
+            _ => now,
+        };
         self.pending.insert(
             path.to_path_buf(),
             Pending {
-                size: m.len(),
-                mtime: m.modified().ok(),
-                since: now,
+                size,
+                mtime,
+                since,
                 writing,
             },
         );
@@ -367,7 +408,7 @@ impl Quiet {
     }
 
     /// Reports every file under `dir`: old ones at once, recent ones after the quiet
-    /// period.
+    /// period; files known to be open for writing are left to their close.
     fn scan(&mut self, dir: &Path) {
         let mut stack = vec![dir.to_path_buf()];
         let now = SystemTime::now();
@@ -379,6 +420,8 @@ impl Quiet {
             }
             let entries = match std::fs::read_dir(&d) {
                 Ok(e) => e,
+                // Gone again (a folder removed before its rescan): nothing to take.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => {
                     warn!(folder = %d.display(), error = %e, "cannot scan inbox folder");
                     continue;
@@ -395,6 +438,10 @@ impl Quiet {
         }
         files.sort();
         for path in files {
+            // Open for writing: its close decides, not a scan.
+            if self.pending.get(&path).is_some_and(|p| p.writing.is_some()) {
+                continue;
+            }
             let Ok(m) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
