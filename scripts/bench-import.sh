@@ -9,7 +9,7 @@ RULESETS=${1:-/work/shared/rulesets}
 CORPUS=${2:-/work/shared/corpus}
 OUT=${TMPDIR:-/tmp}/pare-bench-import
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin pare --bin bench-rules
+cargo build --release --quiet --features bench-tools --bin pare --bin bench-rules
 rm -rf "$OUT"
 mkdir -p "$OUT"
 /usr/bin/time -f 'import ftr: %e s, %M KB max RSS' \

@@ -26,7 +26,7 @@ BIN=${1:-}
 [ "$#" -gt 0 ] && shift
 [ "${1:-}" = "--" ] && shift
 if [ -z "$BIN" ]; then
-  cargo build --release --quiet --bin bench-rules
+  cargo build --release --quiet --features bench-tools --bin bench-rules
   BIN=target/release/bench-rules
 fi
 [ "$#" -eq 0 ] && set -- --rules rules

@@ -13,6 +13,9 @@ use toml::Spanned;
 
 use crate::rules::{Categories, line_col};
 
+/// The suffix of the file beside a failed file saying why it failed (`NAME.reason`).
+pub const REASON: &str = ".reason";
+
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/pare/pare.toml";
 
@@ -291,7 +294,9 @@ impl Config {
             c.max_open_write = d;
         }
         if let Some(cat) = &raw.categories {
-            c.categories = crate::cli::parse_categories(cat.get_ref())
+            c.categories = cat
+                .get_ref()
+                .parse()
                 .map_err(|e| err_at(cat.span().start, e))?;
         }
         Ok(c)
@@ -400,6 +405,20 @@ impl Config {
             }
         }
         let inbox = &named[0].1;
+        // The state file is rewritten four times a second: never where it would be taken
+        // as an article, replace an output or a failed file, or be read as a rule file.
+        let state = real_path(&self.state_file);
+        let mut holders: Vec<(&str, PathBuf)> = named.clone();
+        holders.extend(self.rules.iter().map(|r| ("rules folder", real_path(r))));
+        for (a, pa) in &holders {
+            if state.starts_with(pa) && !(*a == "inbox" && state.starts_with(&work)) {
+                problems.push(format!(
+                    "the state file {} is inside the {a} {}: keep it in the work folder (the default) or a folder of its own",
+                    state.display(),
+                    pa.display()
+                ));
+            }
+        }
         for r in &self.rules {
             let r = real_path(r);
             if r.starts_with(inbox) {

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -86,21 +85,13 @@ impl StateFile {
     }
 }
 
-/// `pare status` options.
-#[derive(Args, Debug, Clone)]
-pub struct StatusArgs {
-    /// The daemon's config file (default as for `pare run`).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-}
-
 /// Exit code when the daemon is not running (as `systemctl status` and LSB use).
 const NOT_RUNNING: u8 = 3;
 
 /// Prints the daemon's state. Exit code 0 when it is running, 3 when it is not (or has
 /// never run with this config), 1 when the config or state file cannot be read.
-pub fn status_command(args: StatusArgs) -> ExitCode {
-    let config = match Config::find(args.config.as_deref()) {
+pub fn command(config: Option<&Path>) -> ExitCode {
+    let config = match Config::find(config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -92,7 +92,7 @@ impl Filter {
             && path
                 .as_os_str()
                 .as_encoded_bytes()
-                .ends_with(crate::daemon::publish::REASON.as_bytes())
+                .ends_with(crate::config::REASON.as_bytes())
     }
 
     /// Whether a path is inside the inbox, outside the skipped folders, and not hidden.
@@ -194,7 +194,14 @@ struct Pending {
     since: Instant,
     /// Written to and not closed since (inotify only): open for writing.
     writing: Option<Instant>,
+    /// How long it must stay still: the quiet period, or after a close the short
+    /// settle in which a writer may open it again (`>` then `>>`).
+    still: Duration,
 }
+
+/// After a close-after-write, how long a file is given to be opened again before it is
+/// taken (at most the quiet period).
+const CLOSE_SETTLE: Duration = Duration::from_millis(200);
 
 /// When a new folder is scanned again, after the first scan.
 const NEW_FOLDER_RESCANS: [Duration; 2] = [Duration::from_millis(100), Duration::from_secs(1)];
@@ -225,8 +232,7 @@ impl Quiet {
         let inbox = self.settings.filter.inbox.clone();
         self.scan(&inbox);
         let _ = self.out.send(Found::ScanDone);
-        let step =
-            (self.settings.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(500));
+        let step = (self.settings.quiet / 4).clamp(Duration::from_millis(10), CLOSE_SETTLE / 2);
         let mut tick = tokio::time::interval(step);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut full = tokio::time::interval(FULL_RESCAN);
@@ -290,7 +296,7 @@ impl Quiet {
                 continue;
             }
             match ev.kind {
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.ready(path),
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.closed(path),
                 EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                     match std::fs::symlink_metadata(path) {
                         Ok(m) if m.is_dir() => self.new_folder(path),
@@ -355,9 +361,9 @@ impl Quiet {
         };
         let (size, mtime) = (m.len(), m.modified().ok());
         // Seen again unchanged (a rescan): its quiet period goes on.
-        let since = match old {
-            Some(p) if !wrote && p.size == size && p.mtime == mtime => p.since,
-            _ => now,
+        let (since, still) = match old {
+            Some(p) if !wrote && p.size == size && p.mtime == mtime => (p.since, p.still),
+            _ => (now, self.settings.quiet),
         };
         self.pending.insert(
             path.to_path_buf(),
@@ -366,13 +372,37 @@ impl Quiet {
                 mtime,
                 since,
                 writing,
+                still,
+            },
+        );
+    }
+
+    /// Closed after writing: taken once it has stayed closed and still for a moment
+    /// ([`CLOSE_SETTLE`]), so a writer that opens it again at once (a shell's `>` then
+    /// `>>`, a downloader resuming) is waited for.
+    fn closed(&mut self, path: &Path) {
+        let Ok(m) = std::fs::symlink_metadata(path) else {
+            self.pending.remove(path);
+            return;
+        };
+        if !m.is_file() || self.settings.filter.wanted(path).is_none() {
+            self.ready(path);
+            return;
+        }
+        self.pending.insert(
+            path.to_path_buf(),
+            Pending {
+                size: m.len(),
+                mtime: m.modified().ok(),
+                since: Instant::now(),
+                writing: None,
+                still: CLOSE_SETTLE.min(self.settings.quiet),
             },
         );
     }
 
     fn check_pending(&mut self) {
         let now = Instant::now();
-        let quiet = self.settings.quiet;
         let max_open = self.settings.max_open_write;
         let mut done = Vec::new();
         self.pending
@@ -392,7 +422,7 @@ impl Quiet {
                         p.mtime = mtime;
                         p.since = now;
                         true
-                    } else if now.duration_since(p.since) >= quiet {
+                    } else if now.duration_since(p.since) >= p.still {
                         done.push(path.clone());
                         false
                     } else {

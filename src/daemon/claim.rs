@@ -221,9 +221,11 @@ fn parse(name: &OsStr) -> Option<(Option<u32>, PathBuf)> {
         }
     }
     let rel = PathBuf::from(OsString::from_vec(out));
+    // As the watcher takes them: plain parts, none hidden (a crafted work name must not
+    // publish into the outbox's `.pare-tmp`).
     let sane = rel
         .components()
-        .all(|c| matches!(c, std::path::Component::Normal(_)));
+        .all(|c| matches!(c, std::path::Component::Normal(n) if !n.as_bytes().starts_with(b".")));
     (sane && rel.file_name().is_some()).then_some((published, rel))
 }
 
@@ -251,6 +253,7 @@ mod tests {
             "1_a%2",
             "1_..%2Fetc",
             "1_%2Fetc",
+            "1_.pare-tmp%2Fq.html",
         ] {
             assert_eq!(parse(OsStr::new(n)), None, "{n}");
         }

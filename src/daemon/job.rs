@@ -84,10 +84,11 @@ enum Trouble {
 /// Errors that belong to one file's name or shape, not to the folder it goes to: a name
 /// or path too long (`ENAMETOOLONG`), bytes a filesystem refuses in a name (`EILSEQ`,
 /// as on some FUSE and network filesystems), too many links to follow (`ELOOP`), a
-/// file too large for the destination (`EFBIG`). Everything else is the folder's: it is
-/// safer to hold a file back than to fail it for the disk's sake.
+/// file too large for the destination (`EFBIG`), a part of its path that is a file
+/// there (`ENOTDIR`: `failed/foo` a file, `failed/foo/x.html` wanted). Everything else
+/// is the folder's: it is safer to hold a file back than to fail it for the disk's sake.
 pub fn file_fault(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(36 | 84 | 40 | 27))
+    matches!(e.raw_os_error(), Some(36 | 84 | 40 | 27 | 20))
 }
 
 /// Everything a job needs besides its file.
@@ -145,7 +146,9 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Inbox(rel) => match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag) {
             Ok(Some(c)) => c,
             Ok(None) => return Outcome::Gone(rel),
-            Err(e) if file_fault(&e) => {
+            // EXDEV: the file is on another filesystem than the inbox (a mount inside
+            // it), where no rename can claim it.
+            Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
                 let reason = format!("cannot be claimed into the work folder: {e}");
                 return fail(Source::Inbox(rel), reason, cx);
             }

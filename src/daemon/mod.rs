@@ -23,11 +23,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clap::Args;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
@@ -39,67 +37,6 @@ use crate::rules::RuleBook;
 use crate::systemd::Notifier;
 use crate::watch::{Filter, Found, Settings, Watch};
 use job::{Job, Outcome};
-
-/// `pare run` options.
-#[derive(Args, Debug, Clone)]
-pub struct RunArgs {
-    /// The config file (default /etc/pare/pare.toml if it exists; otherwise ./inbox,
-    /// ./outbox, ./failed and ./rules in the current folder).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Log lines as `journal` (priority prefixes, no timestamps), `human` or `json`;
-    /// `auto` picks `journal` when stderr is the systemd journal.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "auto")]
-    pub log_format: crate::logging::LogFormat,
-}
-
-/// Entry point of `pare run`: config, logging, runtime, signals; exit code.
-pub fn run_command(args: RunArgs) -> ExitCode {
-    crate::logging::init_logging_as(args.log_format);
-    let config = match Config::find(args.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = rt.block_on(async {
-        let (mut term, mut int) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(t), Ok(i)) => (t, i),
-            (Err(e), _) | (_, Err(e)) => return Err(format!("cannot handle signals: {e}")),
-        };
-        let shutdown = async move {
-            tokio::select! {
-                _ = term.recv() => info!(signal = "SIGTERM", "shutting down"),
-                _ = int.recv() => info!(signal = "SIGINT", "shutting down"),
-            }
-        };
-        run(config, shutdown).await
-    });
-    // Workers still busy past the shutdown timeout are abandoned: their files stay in
-    // the work folder.
-    rt.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
-}
 
 /// The rules in force, swapped whole on reload.
 type Rules = Arc<RwLock<Arc<RuleBook>>>;
@@ -125,8 +62,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .into_iter()
         .flatten()
     {
-        if let Ok(n @ 1..) = publish::sweep(root) {
-            info!(folder = %root.display(), files = n, "removed temporary files left by an earlier run");
+        match publish::sweep(root) {
+            Ok(0) => {}
+            Ok(n) => {
+                info!(folder = %root.display(), files = n, "removed temporary files left by an earlier run")
+            }
+            Err(e) => warn!(folder = %root.display(), error = %e, "temporary files not removed"),
         }
     }
     match claim::leftovers(&config.work) {
@@ -243,7 +184,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                     drop(watch.take());
                     match rewatch(&config, found_tx.clone()) {
                         Ok(w) => {
-                            warn!(inbox = %config.inbox.display(), "the inbox was replaced, moved or removed; watching the folder now at its path (files claimed in the old one stay in its work folder)");
+                            warn!(inbox = %config.inbox.display(), work = %config.work.display(), "the inbox or its work folder was replaced, moved or removed; watching the folders now at their paths (files claimed in an old work folder stay there)");
                             watch = Some(w);
                             inbox_id = folder_id(&config.inbox);
                             st.dirty = true;
@@ -251,6 +192,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                         Err(e) => st.note_folder_trouble(e),
                     }
                 }
+                // The folders may have been rearranged under it (an outbox replaced by a
+                // link into the inbox): checked as at start; work waits while they loop.
+                st.check_layout();
                 // Rule files checked by content stamps every second too: edits to the
                 // targets of linked files, and anything inotify cannot see.
                 if ticks % 4 == 0 && reload_at.is_none() {
@@ -519,6 +463,8 @@ struct State {
     generic: bool,
     /// The last folder problem logged, so a lasting one is logged once.
     folder_trouble: Option<String>,
+    /// What is wrong with the folder layout now, if it went wrong while running.
+    layout: Option<String>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -564,6 +510,26 @@ impl State {
             tries: HashMap::new(),
             generic: book.files.iter().any(|f| f.generic),
             folder_trouble: None,
+            layout: None,
+        }
+    }
+
+    /// The layout checked again; work is held while it loops or mixes files.
+    fn check_layout(&mut self) {
+        match self.config.check_layout() {
+            Err(e) if self.layout.as_ref() != Some(&e) => {
+                error!(problem = %e, "the folders were rearranged into a layout pare refuses; files are held until it is mended");
+                self.last_error = Some(e.clone());
+                self.layout = Some(e);
+                self.dirty = true;
+            }
+            Err(_) => {}
+            Ok(()) => {
+                if self.layout.take().is_some() {
+                    info!("the folder layout is mended; resuming");
+                    self.dirty = true;
+                }
+            }
         }
     }
 
@@ -592,6 +558,9 @@ impl State {
     }
 
     fn may_dispatch(&self, now: Instant) -> bool {
+        if self.layout.is_some() {
+            return false;
+        }
         match &self.blocked {
             None => true,
             Some(b) => !b.probing && now >= b.until,
@@ -664,7 +633,7 @@ impl State {
                 let processed = self.processed + self.failed;
                 let tries = self.tries.entry(rel).or_insert((0, processed));
                 tries.0 += 1;
-                if tries.0 >= MAX_TRIES && processed > tries.1 {
+                if tries.0 >= MAX_TRIES && processed > tries.1 && !matches!(job, Job::Fail(..)) {
                     let reason = format!(
                         "could not be published after {} tries while other files were: {error}",
                         tries.0
@@ -777,7 +746,7 @@ impl State {
             failed: self.failed,
             queued: self.queue.len(),
             working: self.running.len(),
-            publishing_blocked: self.blocked.is_some(),
+            publishing_blocked: self.blocked.is_some() || self.layout.is_some(),
             stopping: self.stopping,
         };
         self.notifier.status(&counts.line());
@@ -800,5 +769,59 @@ impl State {
         if let Err(e) = state.write(path) {
             debug!(file = %path.display(), error = %e, "cannot write the state file");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon in-process, as `pare run` starts it but with the shutdown in the test's
+    /// hands: a file dropped in is cleaned, and the shutdown future stops it cleanly.
+    #[test]
+    fn runs_in_process_until_its_shutdown_future_completes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::create_dir_all(p.join("rules")).unwrap();
+        std::fs::write(
+            p.join("rules/generic.toml"),
+            "generic = true\n[[rule]]\nid = \"promo\"\ncategory = \"promo\"\nremove = \".promo\"\n",
+        )
+        .unwrap();
+        let text = "inbox = \"inbox\"\noutbox = \"outbox\"\nfailed = \"failed\"\nrules = \"rules\"\nquiet_ms = 200\n";
+        let config = Config::parse(&p.join("pare.toml"), text).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let daemon = rt.spawn(run(config, async {
+            let _ = stopped.await;
+        }));
+        let article = format!(
+            "<html><body><article><p>{}</p></article><div class=\"promo\">Buy now</div></body></html>",
+            "The council met on Tuesday to discuss the budget. ".repeat(10)
+        );
+        let end = Instant::now() + Duration::from_secs(20);
+        while !p.join("inbox").is_dir() {
+            assert!(Instant::now() < end, "the inbox was not made");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::write(p.join("a.tmp"), &article).unwrap();
+        std::fs::rename(p.join("a.tmp"), p.join("inbox/a.html")).unwrap();
+        while !p.join("outbox/a.html").exists() || p.join("inbox/a.html").exists() {
+            assert!(Instant::now() < end, "a.html was not cleaned");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.send(()).unwrap();
+        rt.block_on(daemon).unwrap().unwrap();
+        let out = std::fs::read_to_string(p.join("outbox/a.html")).unwrap();
+        assert!(
+            out.contains("The council met") && !out.contains("Buy now"),
+            "{out}"
+        );
+        // Stopped, and said so in its state file.
+        let state = std::fs::read_to_string(p.join("inbox/.pare-work/status.json")).unwrap();
+        assert!(state.contains("\"stopping\""), "{state}");
     }
 }

@@ -54,7 +54,7 @@ impl TempFile {
         let dir = root.join(TMP_DIR);
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => own_folder(&dir)?,
             Err(e) => return Err(e),
         }
         let path = dir.join(tag);
@@ -123,7 +123,7 @@ impl TempFile {
         f.sync_all()?;
         drop(f);
         let dir = dest.parent().expect("destination has a folder");
-        std::fs::create_dir_all(dir)?;
+        make_dirs(dir)?;
         for n in 1..=MAX_NUMBER {
             let cand = numbered(dest, n);
             match std::fs::hard_link(&self.path, &cand) {
@@ -328,7 +328,7 @@ pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<P
     if !root.is_dir() {
         return Err(missing(root));
     }
-    std::fs::create_dir_all(dir)?;
+    make_dirs(dir)?;
     for n in 1..=MAX_NUMBER {
         let cand = numbered(dest, n);
         if std::fs::symlink_metadata(&cand).is_ok() {
@@ -400,8 +400,7 @@ fn link_new(from: &Path, to: &Path, root: &Path, tag: &str) -> io::Result<bool> 
     }
 }
 
-/// The suffix of the file that says why a file failed.
-pub const REASON: &str = ".reason";
+pub use crate::config::REASON;
 
 /// Moves `from` into the failed folder as `dest` (or a numbered variant) with
 /// `NAME.reason` beside it holding `reason`. The two names are one reservation: the
@@ -420,7 +419,7 @@ pub fn quarantine(
     if !root.is_dir() {
         return Err(missing(root));
     }
-    std::fs::create_dir_all(dir)?;
+    make_dirs(dir)?;
     let text = format!("{reason}\n");
     let ours = |p: &Path| std::fs::read(p).is_ok_and(|b| b == text.as_bytes());
     for n in 1..=MAX_NUMBER {
@@ -466,10 +465,41 @@ fn put_new(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<bool>
     Ok(t.place_exact(path, Conflict::Keep)? != Placed::Exists)
 }
 
+/// `create_dir_all`, with a part of the path that exists as a file reported as
+/// `ENOTDIR` (one file's trouble: its path is taken), not as `EEXIST`.
+pub fn make_dirs(dir: &Path) -> io::Result<()> {
+    match std::fs::create_dir_all(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(io::Error::from_raw_os_error(20)),
+        r => r,
+    }
+}
+
+/// Checks that the temporary folder is a folder itself, not a link to one elsewhere:
+/// pare writes and deletes in it, and must never do so anywhere else.
+fn own_folder(dir: &Path) -> io::Result<()> {
+    let m = std::fs::symlink_metadata(dir)?;
+    if m.is_dir() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a folder (a link, or a file): pare writes its temporary files there and will not follow it; remove it",
+                dir.display()
+            ),
+        ))
+    }
+}
+
 /// Removes every leftover temporary file under `root` (from a crash).
 pub fn sweep(root: &Path) -> io::Result<usize> {
     let dir = root.join(TMP_DIR);
     let mut n = 0;
+    match std::fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+        Ok(_) => own_folder(&dir)?,
+    }
     match std::fs::read_dir(&dir) {
         Ok(entries) => {
             for e in entries.flatten() {

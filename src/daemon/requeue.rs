@@ -10,26 +10,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
-
 use super::publish::{self, REASON, TMP_DIR};
 use crate::config::{Config, real_path};
 
-/// `pare requeue` options.
-#[derive(Args, Debug, Clone)]
-pub struct RequeueArgs {
-    /// The daemon's config file (default as for `pare run`).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Failed files to move back: paths in the failed folder, or relative to it.
-    /// Default: every failed file.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-}
-
-/// Moves failed files back; exit 1 if any could not be.
-pub fn requeue_command(args: RequeueArgs) -> ExitCode {
-    let config = match Config::find(args.config.as_deref()) {
+/// `pare requeue [FILE…]`: moves failed files back (every one when `files` is empty);
+/// exit 1 if any could not be.
+pub fn command(config: Option<&Path>, files: &[PathBuf]) -> ExitCode {
+    let config = match Config::find(config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -38,13 +25,13 @@ pub fn requeue_command(args: RequeueArgs) -> ExitCode {
     };
     let failed = &config.failed;
     let mut errors = 0;
-    let rels: Vec<PathBuf> = if args.files.is_empty() {
+    let rels: Vec<PathBuf> = if files.is_empty() {
         let mut all = Vec::new();
         walk(failed, Path::new(""), &mut all);
         all.sort();
         all
     } else {
-        args.files
+        files
             .iter()
             .filter_map(|f| match in_failed(f, failed) {
                 Some(rel) => Some(rel),
@@ -60,6 +47,20 @@ pub fn requeue_command(args: RequeueArgs) -> ExitCode {
             })
             .collect()
     };
+    // A folder named (the failed folder itself, a site folder): every file in it.
+    let rels: Vec<PathBuf> = rels
+        .into_iter()
+        .flat_map(|rel| {
+            if failed.join(&rel).is_dir() {
+                let mut all = Vec::new();
+                walk(failed, &rel, &mut all);
+                all.sort();
+                all
+            } else {
+                vec![rel]
+            }
+        })
+        .collect();
     let mut moved = 0;
     for rel in &rels {
         match requeue(&config, rel) {
@@ -73,6 +74,8 @@ pub fn requeue_command(args: RequeueArgs) -> ExitCode {
             }
         }
     }
+    // The temporary folder a copy across filesystems may have made.
+    let _ = std::fs::remove_dir(config.inbox.join(TMP_DIR));
     println!(
         "requeued {moved} file{} into {}",
         if moved == 1 { "" } else { "s" },

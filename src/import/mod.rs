@@ -6,7 +6,6 @@
 //! files ([`crate::rules::parse_file`]), so an import never writes a rule pare would refuse.
 //! This module knows nothing of the engine: it only writes files.
 
-pub mod cli;
 pub mod easylist;
 pub mod ftr;
 pub mod xpath;

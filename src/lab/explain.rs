@@ -8,13 +8,11 @@
 //! the engine's plan carries no byte range for them).
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::clean::{self, Input, Options, Report};
-use crate::cli::parse_categories;
 use crate::rules::{Action, RuleBook, compile::Compiled};
-
-use super::ExplainArgs;
 
 /// Everything `explain` found out about one page.
 #[derive(Debug)]
@@ -334,28 +332,15 @@ fn tag_end(input: &[u8], open: &[u8]) -> Option<usize> {
     None
 }
 
-/// `pare explain FILE [--url URL] [--rules DIR]… [--html OUT.html]`.
-pub fn command(args: &ExplainArgs) -> ExitCode {
-    let mut opts = Options {
-        url: args.url.clone(),
-        ..Options::default()
-    };
-    if let Some(c) = &args.categories {
-        match parse_categories(c) {
-            Ok(c) => opts.categories = c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let Some((book, input)) = super::load(&args.rules, &args.file) else {
+/// `pare explain FILE [--url URL] [--rules DIR]… [--html OUT.html]`, on the rules loaded.
+pub fn command(book: &RuleBook, opts: &Options, file: &Path, html: Option<&Path>) -> ExitCode {
+    let Some(input) = super::read_page(file) else {
         return ExitCode::FAILURE;
     };
-    let x = match explain(&input, &book, &opts) {
+    let x = match explain(&input, book, opts) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
+            eprintln!("error: {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
     };
@@ -365,7 +350,7 @@ pub fn command(args: &ExplainArgs) -> ExitCode {
         eprintln!("error: cannot write: {e}");
         return ExitCode::FAILURE;
     }
-    if let Some(path) = &args.html {
+    if let Some(path) = html {
         if let Err(e) = std::fs::write(path, annotate(&input, &x)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;

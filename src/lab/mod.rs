@@ -9,70 +9,14 @@ pub mod explain;
 pub mod suggest;
 pub mod test;
 
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand};
-
-use crate::cli::{RulesArgs, load_rules};
-use crate::rules::RuleBook;
-
-/// The rules and the page a single-page command works on; errors are printed.
-fn load(rules: &RulesArgs, page: &std::path::Path) -> Option<(RuleBook, Vec<u8>)> {
-    let book = load_rules(rules)?;
+/// Reads the page a one-page command works on; the error is printed.
+fn read_page(page: &std::path::Path) -> Option<Vec<u8>> {
     match std::fs::read(page) {
-        Ok(b) => Some((book, b)),
+        Ok(b) => Some(b),
         Err(e) => {
             eprintln!("error: {}: {e}", page.display());
             None
         }
-    }
-}
-
-/// The rule-writing commands, flattened into `pare`'s own subcommands.
-#[derive(Subcommand, Debug)]
-pub enum LabCommand {
-    /// Run the `[[example]]`s of every rule file; exit 1 if any fails.
-    Test(RulesArgs),
-    /// Show what each rule removed from one page, and what the guard refused.
-    Explain(ExplainArgs),
-    /// Propose rules for blocks that look like clutter but that no rule removed.
-    Suggest(SuggestArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct ExplainArgs {
-    #[command(flatten)]
-    pub rules: RulesArgs,
-    /// The page's URL (overrides what the page says; picks the site rules).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Categories to apply, as for `pare clean` (e.g. `+chrome`).
-    #[arg(long, value_name = "LIST")]
-    pub categories: Option<String>,
-    /// Also write the page with every removed block outlined and labelled.
-    #[arg(long, value_name = "OUT.html")]
-    pub html: Option<PathBuf>,
-    /// The saved page.
-    pub file: PathBuf,
-}
-
-#[derive(Args, Debug)]
-pub struct SuggestArgs {
-    #[command(flatten)]
-    pub rules: RulesArgs,
-    /// The page's URL (overrides what the page says; names the suggested rules).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// The saved page.
-    pub file: PathBuf,
-}
-
-/// Runs one of the rule-writing commands.
-pub fn run(cmd: LabCommand) -> std::process::ExitCode {
-    match cmd {
-        LabCommand::Test(a) => test::command(&a),
-        LabCommand::Explain(a) => explain::command(&a),
-        LabCommand::Suggest(a) => suggest::command(&a),
     }
 }
 

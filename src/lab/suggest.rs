@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::rc::Rc;
 
@@ -17,8 +18,6 @@ use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings};
 
 use crate::clean::{self, Input, Options};
 use crate::rules::{Category, RuleBook};
-
-use super::SuggestArgs;
 
 /// Phrases that give a block away, with the category a rule removing it belongs to.
 /// Normalized (lowercase, ASCII quotes).
@@ -490,32 +489,28 @@ pub fn suggest(
     Ok((report.site, s))
 }
 
-/// `pare suggest FILE [--url URL] [--rules DIR]…`.
-pub fn command(args: &SuggestArgs) -> ExitCode {
-    let Some((book, input)) = super::load(&args.rules, &args.file) else {
+/// `pare suggest FILE [--url URL] [--rules DIR]…`, on the rules loaded.
+pub fn command(book: &RuleBook, opts: &Options, file: &Path) -> ExitCode {
+    let Some(input) = super::read_page(file) else {
         return ExitCode::FAILURE;
     };
-    let opts = Options {
-        url: args.url.clone(),
-        ..Options::default()
-    };
-    let (site, suggestions) = match suggest(&input, &book, &opts) {
+    let (site, suggestions) = match suggest(&input, book, opts) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.file.display());
+            eprintln!("error: {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
     };
     let mut out = io::stdout().lock();
-    let file = site
+    let target = site
         .as_deref()
         .map(|s| format!("rules/{}.toml", s.trim_start_matches("www.")))
         .unwrap_or_else(|| "a site file".into());
     let _ = writeln!(
         out,
-        "# {} suggestion(s) for {}; paste into {file}, then add an [[example]] and run `pare test`",
+        "# {} suggestion(s) for {}; paste into {target}, then add an [[example]] and run `pare test`",
         suggestions.len(),
-        args.file.display()
+        file.display()
     );
     for s in &suggestions {
         let _ = writeln!(out, "\n{}", s.to_toml());

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::clean::{self, Input, Kind, Options, Removal};
-use crate::cli::{RulesArgs, load_rules};
 use crate::rules::RuleBook;
 use crate::rules::schema::RawExample;
 
@@ -213,12 +212,9 @@ pub fn print(outcomes: &[FileOutcome], color: bool, out: &mut dyn Write) -> io::
     Ok(failed)
 }
 
-/// `pare test [--rules DIR]…`.
-pub fn command(args: &RulesArgs) -> ExitCode {
-    let Some(book) = load_rules(args) else {
-        return ExitCode::FAILURE;
-    };
-    let outcomes = run(&book);
+/// `pare test [--rules DIR]…`, on the rules loaded.
+pub fn command(book: &RuleBook) -> ExitCode {
+    let outcomes = run(book);
     let stdout = io::stdout();
     let color = stdout.is_terminal();
     match print(&outcomes, color, &mut stdout.lock()) {

@@ -120,6 +120,51 @@ impl Default for Categories {
     }
 }
 
+impl std::str::FromStr for Categories {
+    type Err = String;
+
+    /// `--categories` and `categories =`: a plain list (`paywall,donation`) replaces
+    /// the defaults; `+x` / `-x` items adjust them (`+chrome,-related`).
+    fn from_str(spec: &str) -> Result<Categories, String> {
+        let items: Vec<&str> = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut set = if items.iter().any(|i| !i.starts_with(['+', '-'])) {
+            Categories(0)
+        } else {
+            Categories::defaults()
+        };
+        for item in items {
+            let (add, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item.strip_prefix('+').unwrap_or(item)),
+            };
+            let c = Category::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown category `{name}` (expected one of: {})",
+                    Category::ALL.map(|c| c.name()).join(", ")
+                )
+            })?;
+            if add {
+                set.insert(c);
+            } else {
+                set.remove(c);
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// The shipped rules: `./rules` when run from a checkout, else the installed copy.
+pub fn default_dir() -> Option<PathBuf> {
+    ["rules", "/usr/share/pare/rules"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_dir())
+}
+
 /// Where a rule was written: for logs, reports and `pare explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

@@ -383,7 +383,8 @@ fn an_inbox_replaced_while_running_is_watched_again() {
     fs::rename(&env.inbox, env.dir.path().join("inbox.gone")).unwrap();
     fs::create_dir(&env.inbox).unwrap();
     wait_for("a warning about the new inbox", DEADLINE, || {
-        d.log().contains("inbox was replaced")
+        d.log()
+            .contains("the inbox or its work folder was replaced")
     });
     env.drop_file("after.html", &page(2));
     wait_for("after.html", DEADLINE, || env.out("after.html").is_some());
@@ -688,4 +689,121 @@ fn a_file_published_before_a_crash_is_not_cleaned_twice() {
     wait_for("the log line", DEADLINE, || {
         d.log().contains("committed now")
     });
+}
+
+// Cases found by a hostile run after the fixes above.
+
+#[test]
+fn an_outbox_turned_into_a_link_into_the_inbox_holds_work_instead_of_looping() {
+    let env = Env::new("");
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    wait_for("a.html", DEADLINE, || env.out("a.html").is_some());
+    fs::rename(&env.outbox, env.dir.path().join("outbox.old")).unwrap();
+    fs::create_dir(env.inbox.join("loop")).unwrap();
+    std::os::unix::fs::symlink(env.inbox.join("loop"), &env.outbox).unwrap();
+    wait_for("the layout refused", DEADLINE, || {
+        d.log().contains("layout pare refuses")
+    });
+    env.drop_file("b.html", &page(2));
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        files(&env.inbox.join("loop")).is_empty(),
+        "{:?}",
+        files(&env.inbox.join("loop"))
+    );
+    assert_eq!(inputs(&env), ["b.html"]);
+    // Mended: the file goes through, once.
+    fs::remove_file(&env.outbox).unwrap();
+    fs::rename(env.dir.path().join("outbox.old"), &env.outbox).unwrap();
+    wait_for("b.html", DEADLINE, || env.out("b.html").is_some());
+    assert_cleaned(&env.out("b.html").unwrap(), 2);
+    assert!(d.log().contains("layout is mended"));
+    assert_eq!(files(&env.outbox), ["a.html", "b.html"]);
+}
+
+#[test]
+fn a_temporary_folder_that_is_a_link_is_never_followed() {
+    let env = Env::new("");
+    let elsewhere = env.dir.path().join("important");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("keep.txt"), "KEEP").unwrap();
+    fs::create_dir_all(&env.outbox).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, env.outbox.join(".pare-tmp")).unwrap();
+    let d = env.start();
+    assert_eq!(fs::read(elsewhere.join("keep.txt")).unwrap(), b"KEEP");
+    assert!(d.log().contains("will not follow"), "{}", d.log());
+    env.drop_file("a.html", &page(1));
+    wait_for("the publishing trouble", DEADLINE, || {
+        d.log().contains("cannot publish")
+    });
+    assert_eq!(files(&elsewhere), ["keep.txt"]);
+    assert!(env.out("a.html").is_none());
+    // Removed: publishing resumes.
+    fs::remove_file(env.outbox.join(".pare-tmp")).unwrap();
+    wait_for("a.html", DEADLINE, || env.out("a.html").is_some());
+}
+
+#[test]
+fn a_state_file_among_the_folders_is_refused() {
+    for inside in [
+        "inbox/state.json",
+        "outbox/a.html",
+        "failed/x.png",
+        "rules/z.toml",
+    ] {
+        let env = Env::new(&format!("state_file = \"{inside}\"\n"));
+        let o = pare(
+            &["check", "--config", env.config.to_str().unwrap()],
+            env.dir.path(),
+        );
+        assert!(!o.status.success(), "{inside}: {}", text(&o));
+        assert!(
+            text(&o).contains("the state file"),
+            "{inside}: {}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn a_site_folder_named_like_a_failed_file_still_fails_cleanly() {
+    let env = Env::new("");
+    let d = env.start();
+    crate::robust::deliver(&env, Path::new("foo"), PNG);
+    wait_for("foo in failed", DEADLINE, || {
+        env.failed.join("foo.reason").exists()
+    });
+    crate::robust::deliver(&env, Path::new("foo/x.html"), &[PNG, b"B"].concat());
+    wait_for("foo/x.html in failed, flattened", DEADLINE, || {
+        env.failed.join("foo_x.html.reason").exists()
+    });
+    let why = fs::read_to_string(env.failed.join("foo_x.html.reason")).unwrap();
+    assert!(
+        why.contains("PNG") && why.contains("original name: foo/x.html"),
+        "{why}"
+    );
+    wait_for("work empty", DEADLINE, || claims(&env).is_empty());
+    drop(d);
+}
+
+#[test]
+fn a_writer_that_closes_and_opens_again_at_once_makes_one_article() {
+    let env = Env::new("");
+    let d = env.start();
+    let body = page(1);
+    let (head, tail) = body.split_at(body.len() / 2);
+    fs::write(env.inbox.join("twice.html"), head).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(env.inbox.join("twice.html"))
+        .unwrap();
+    f.write_all(tail.as_bytes()).unwrap();
+    drop(f);
+    wait_for("twice.html", DEADLINE, || env.out("twice.html").is_some());
+    wait_for("inbox empty", DEADLINE, || inputs(&env).is_empty());
+    assert_eq!(files(&env.outbox), ["twice.html"]);
+    assert_cleaned(&env.out("twice.html").unwrap(), 1);
+    drop(d);
 }

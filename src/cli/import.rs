@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{Report, easylist, ftr, write_files};
+use crate::import::{Report, easylist, ftr, write_files};
 use crate::rules::Category;
 
 #[derive(Args, Debug)]

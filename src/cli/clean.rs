@@ -1,6 +1,6 @@
-//! The commands of the `pare` binary: argument parsing and the short glue between the
-//! command line and the library. Exit codes: 0 success, 1 some input or rule failed,
-//! 2 usage error (clap's own).
+//! `pare clean`: one page to stdout, or many into a folder (`-o`), published the way the
+//! daemon publishes: each through a temporary file of its own, linked in under a name
+//! that replaces nothing unless `--overwrite` says so, and never an input.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,238 +9,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
-
+use super::{CleanArgs, load_rules};
 use crate::clean::{self, Input, Kind, Options, Report};
 use crate::daemon::publish::{Conflict, Placed, TempFile};
-use crate::rules::{Categories, Category, RuleBook};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "pare",
-    version,
-    about = "Cleans saved news articles with TOML rule files"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Clean pages: one to stdout, or many into a folder with -o.
-    Clean(CleanArgs),
-    /// Validate rule files and count their rules; with --config, the daemon's whole
-    /// setup (config, folder layout, rules).
-    Check(CheckArgs),
-    /// Run the inbox daemon (see docs/DAEMON.md).
-    Run(crate::daemon::RunArgs),
-    /// Show what the daemon is doing: running or not, counts, last error, rules.
-    Status(crate::status::StatusArgs),
-    /// Move failed files back into the inbox (without their `.reason` files).
-    Requeue(crate::daemon::requeue::RequeueArgs),
-    /// The rule-writing tools: `test`, `explain`, `suggest`.
-    #[command(flatten)]
-    Lab(crate::lab::LabCommand),
-    /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
-    Import(crate::import::cli::ImportArgs),
-}
-
-/// `pare check` options.
-#[derive(Args, Debug, Clone)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    pub rules: RulesArgs,
-    /// Check the daemon's config file instead: its keys, its folders against each other
-    /// (as `pare run` would refuse them), and the rules folders it names.
-    #[arg(long, value_name = "PATH", conflicts_with = "rules")]
-    pub config: Option<PathBuf>,
-}
-
-/// Where rules come from.
-#[derive(Args, Debug, Clone)]
-pub struct RulesArgs {
-    /// A rules folder (repeatable; a file in a later folder replaces one of the same name
-    /// in an earlier). Default: ./rules, else /usr/share/pare/rules.
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-}
-
-impl RulesArgs {
-    /// The folders given, or the shipped one.
-    pub fn dirs(&self) -> Result<Vec<PathBuf>, String> {
-        if !self.rules.is_empty() {
-            return Ok(self.rules.clone());
-        }
-        default_rules_dir().map(|d| vec![d]).ok_or_else(|| {
-            "no rules folder: ./rules and /usr/share/pare/rules do not exist; pass --rules DIR"
-                .into()
-        })
-    }
-}
-
-/// The shipped rules: `./rules` when run from a checkout, else the installed copy.
-pub fn default_rules_dir() -> Option<PathBuf> {
-    ["rules", "/usr/share/pare/rules"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_dir())
-}
-
-#[derive(Args, Debug)]
-pub struct CleanArgs {
-    #[command(flatten)]
-    pub rules: RulesArgs,
-    /// The page's URL (overrides what the page says; picks the site rules).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Write a JSON report of every removal to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Write cleaned files into DIR instead of stdout: each under its path below the
-    /// inputs' common folder (`a/x.html b/x.html` → DIR/a/x.html, DIR/b/x.html).
-    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// With -o, replace outputs already in DIR that differ (never an input).
-    #[arg(long, requires = "out_dir")]
-    pub overwrite: bool,
-    /// Treat input as HTML or text (default: by name and content).
-    #[arg(long, value_parser = ["html", "text"])]
-    pub kind: Option<String>,
-    /// Categories to apply, comma-separated (default: all but chrome). E.g. `+chrome`
-    /// adds one, `-related` drops one.
-    #[arg(long, value_name = "LIST")]
-    pub categories: Option<String>,
-    /// Parallel workers for -o (default: number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
-    /// Files to clean; `-` or nothing reads stdin.
-    pub files: Vec<PathBuf>,
-}
-
-/// Parses `--categories`: a plain list replaces the defaults; `+x`/`-x` adjust them.
-pub fn parse_categories(spec: &str) -> Result<Categories, String> {
-    let mut set = Categories::defaults();
-    let items: Vec<&str> = spec
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.iter().any(|i| !i.starts_with(['+', '-'])) {
-        set = Categories::defaults();
-        for c in Category::ALL {
-            set.remove(c);
-        }
-    }
-    for item in items {
-        let (op, name) = match item.as_bytes()[0] {
-            b'+' | b'-' => (item.as_bytes()[0], &item[1..]),
-            _ => (b'+', item),
-        };
-        let c = Category::parse(name).ok_or_else(|| {
-            format!(
-                "unknown category `{name}` (expected one of: {})",
-                Category::ALL.map(|c| c.name()).join(", ")
-            )
-        })?;
-        if op == b'+' {
-            set.insert(c);
-        } else {
-            set.remove(c);
-        }
-    }
-    Ok(set)
-}
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Clean(a) => clean_command(a),
-        Command::Check(a) => check_command(a),
-        Command::Run(a) => crate::daemon::run_command(a),
-        Command::Status(a) => crate::status::status_command(a),
-        Command::Requeue(a) => crate::daemon::requeue::requeue_command(a),
-        Command::Lab(c) => crate::lab::run(c),
-        Command::Import(a) => crate::import::cli::run(a),
-    }
-}
-
-/// Loads the rule book, printing every error as `path:line:col: message`.
-pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
-    let dirs = match args.dirs() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return None;
-        }
-    };
-    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE)
-}
-
-fn load_rules_from(dirs: &[PathBuf], max: u64) -> Option<RuleBook> {
-    match RuleBook::load_limited(dirs, max) {
-        Ok(b) => Some(b),
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!(
-                "error: {} problem(s) in rule files; nothing was cleaned",
-                errors.len()
-            );
-            None
-        }
-    }
-}
-
-fn check_command(args: CheckArgs) -> ExitCode {
-    let book = match &args.config {
-        None => load_rules(&args.rules),
-        Some(path) => {
-            let config = match crate::config::Config::find(Some(path)) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            if let Err(e) = config.check_layout() {
-                for line in e.lines() {
-                    eprintln!("{}: {line}", path.display());
-                }
-                eprintln!("error: pare run would refuse this folder layout");
-                return ExitCode::FAILURE;
-            }
-            load_rules_from(&config.rule_dirs(), config.max_rule_file_size)
-        }
-    };
-    let Some(book) = book else {
-        return ExitCode::FAILURE;
-    };
-    let mut out = io::stdout().lock();
-    for f in &book.files {
-        let what = if f.generic {
-            "generic".to_string()
-        } else if f.subdomains {
-            f.domains.join(", ")
-        } else {
-            format!("{}; exact hosts", f.domains.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "{}: {} rules ({what})",
-            f.path.display(),
-            f.rules.len()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "ok: {} files, {} rules",
-        book.files.len(),
-        book.rule_count()
-    );
-    ExitCode::SUCCESS
-}
+use crate::rules::RuleBook;
 
 fn options(args: &CleanArgs) -> Result<Options, String> {
     let mut o = Options {
@@ -251,12 +23,13 @@ fn options(args: &CleanArgs) -> Result<Options, String> {
         o.kind = Some(if k == "html" { Kind::Html } else { Kind::Text });
     }
     if let Some(c) = &args.categories {
-        o.categories = parse_categories(c)?;
+        o.categories = c.parse()?;
     }
     Ok(o)
 }
 
-fn clean_command(args: CleanArgs) -> ExitCode {
+/// Runs `pare clean`.
+pub fn command(args: CleanArgs) -> ExitCode {
     let opts = match options(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -596,23 +369,5 @@ fn clean_one_to_dir(
             dest.display()
         )),
         Err(e) => Err(format!("cannot write {}: {e}", dest.display())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn category_lists() {
-        let s = parse_categories("+chrome,-related").unwrap();
-        assert!(
-            s.contains(Category::Chrome)
-                && !s.contains(Category::Related)
-                && s.contains(Category::Paywall)
-        );
-        let s = parse_categories("paywall").unwrap();
-        assert!(s.contains(Category::Paywall) && !s.contains(Category::Donation));
-        assert!(parse_categories("nope").is_err());
     }
 }

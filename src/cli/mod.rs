@@ -1,0 +1,326 @@
+//! The commands of the `pare` binary: argument parsing and the short glue between the
+//! command line and the library. Exit codes: 0 success, 1 some input or rule failed,
+//! 2 usage error (clap's own).
+
+mod clean;
+mod import;
+mod run;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clean::Options;
+use crate::rules::RuleBook;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pare",
+    version,
+    about = "Cleans saved news articles with TOML rule files"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Clean pages: one to stdout, or many into a folder with -o.
+    Clean(CleanArgs),
+    /// Validate rule files and count their rules; with --config, the daemon's whole
+    /// setup (config, folder layout, rules).
+    Check(CheckArgs),
+    /// Run the inbox daemon (see docs/DAEMON.md).
+    Run(RunArgs),
+    /// Show what the daemon is doing: running or not, counts, last error, rules.
+    Status(ConfigArgs),
+    /// Move failed files back into the inbox (without their `.reason` files).
+    Requeue(RequeueArgs),
+    /// Run the `[[example]]`s of every rule file; exit 1 if any fails.
+    Test(RulesArgs),
+    /// Show what each rule removed from one page, and what the guard refused.
+    Explain(ExplainArgs),
+    /// Propose rules for blocks that look like clutter but that no rule removed.
+    Suggest(SuggestArgs),
+    /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
+    Import(import::ImportArgs),
+}
+
+/// `pare run` options.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The config file (default /etc/pare/pare.toml if it exists; otherwise ./inbox,
+    /// ./outbox, ./failed and ./rules in the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log lines as `journal` (priority prefixes, no timestamps), `human` or `json`;
+    /// `auto` picks `journal` when stderr is the systemd journal.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "auto")]
+    pub log_format: crate::logging::LogFormat,
+}
+
+/// The daemon's config file, for the commands that read it.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The daemon's config file (default as for `pare run`).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// `pare requeue` options.
+#[derive(Args, Debug, Clone)]
+pub struct RequeueArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Failed files to move back: paths in the failed folder, or relative to it.
+    /// Default: every failed file.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `pare explain` options.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The page's URL (overrides what the page says; picks the site rules).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Categories to apply, as for `pare clean` (e.g. `+chrome`).
+    #[arg(long, value_name = "LIST")]
+    pub categories: Option<String>,
+    /// Also write the page with every removed block outlined and labelled.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
+    /// The saved page.
+    pub file: PathBuf,
+}
+
+/// `pare suggest` options.
+#[derive(Args, Debug)]
+pub struct SuggestArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The page's URL (overrides what the page says; names the suggested rules).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The saved page.
+    pub file: PathBuf,
+}
+
+/// `pare check` options.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Check the daemon's config file instead: its keys, its folders against each other
+    /// (as `pare run` would refuse them), and the rules folders it names.
+    #[arg(long, value_name = "PATH", conflicts_with = "rules")]
+    pub config: Option<PathBuf>,
+}
+
+/// Where rules come from.
+#[derive(Args, Debug, Clone)]
+pub struct RulesArgs {
+    /// A rules folder (repeatable; a file in a later folder replaces one of the same name
+    /// in an earlier). Default: ./rules, else /usr/share/pare/rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+impl RulesArgs {
+    /// The folders given, or the shipped one.
+    pub fn dirs(&self) -> Result<Vec<PathBuf>, String> {
+        if !self.rules.is_empty() {
+            return Ok(self.rules.clone());
+        }
+        crate::rules::default_dir().map(|d| vec![d]).ok_or_else(|| {
+            "no rules folder: ./rules and /usr/share/pare/rules do not exist; pass --rules DIR"
+                .into()
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// The page's URL (overrides what the page says; picks the site rules).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Write a JSON report of every removal to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write cleaned files into DIR instead of stdout: each under its path below the
+    /// inputs' common folder (`a/x.html b/x.html` → DIR/a/x.html, DIR/b/x.html).
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// With -o, replace outputs already in DIR that differ (never an input).
+    #[arg(long, requires = "out_dir")]
+    pub overwrite: bool,
+    /// Treat input as HTML or text (default: by name and content).
+    #[arg(long, value_parser = ["html", "text"])]
+    pub kind: Option<String>,
+    /// Categories to apply, comma-separated (default: all but chrome). E.g. `+chrome`
+    /// adds one, `-related` drops one.
+    #[arg(long, value_name = "LIST")]
+    pub categories: Option<String>,
+    /// Parallel workers for -o (default: number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Files to clean; `-` or nothing reads stdin.
+    pub files: Vec<PathBuf>,
+}
+
+/// Parses the command line and runs the command; its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Clean(a) => clean::command(a),
+        Command::Check(a) => check_command(a),
+        Command::Run(a) => run::command(a),
+        Command::Status(a) => crate::status::command(a.config.as_deref()),
+        Command::Requeue(a) => {
+            crate::daemon::requeue::command(a.config.config.as_deref(), &a.files)
+        }
+        Command::Test(a) => match load_rules(&a) {
+            Some(book) => crate::lab::test::command(&book),
+            None => ExitCode::FAILURE,
+        },
+        Command::Explain(a) => match page_command(&a.rules, a.url.clone(), a.categories.as_deref())
+        {
+            Ok((book, opts)) => {
+                crate::lab::explain::command(&book, &opts, &a.file, a.html.as_deref())
+            }
+            Err(code) => code,
+        },
+        Command::Suggest(a) => match page_command(&a.rules, a.url.clone(), None) {
+            Ok((book, opts)) => crate::lab::suggest::command(&book, &opts, &a.file),
+            Err(code) => code,
+        },
+        Command::Import(a) => import::run(a),
+    }
+}
+
+/// The rules and options of a one-page lab command; after saying why, exit 2 for a bad
+/// category list, 1 for rules that do not load.
+fn page_command(
+    rules: &RulesArgs,
+    url: Option<String>,
+    categories: Option<&str>,
+) -> Result<(RuleBook, Options), ExitCode> {
+    let mut opts = Options {
+        url,
+        ..Options::default()
+    };
+    if let Some(c) = categories {
+        match c.parse() {
+            Ok(c) => opts.categories = c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    load_rules(rules)
+        .map(|book| (book, opts))
+        .ok_or(ExitCode::FAILURE)
+}
+
+/// Loads the rule book, printing every error as `path:line:col: message`.
+pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
+    let dirs = match args.dirs() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
+    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE)
+}
+
+fn load_rules_from(dirs: &[PathBuf], max: u64) -> Option<RuleBook> {
+    match RuleBook::load_limited(dirs, max) {
+        Ok(b) => Some(b),
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "error: {} problem(s) in rule files; nothing was cleaned",
+                errors.len()
+            );
+            None
+        }
+    }
+}
+
+fn check_command(args: CheckArgs) -> ExitCode {
+    let book = match &args.config {
+        None => load_rules(&args.rules),
+        Some(path) => {
+            let config = match crate::config::Config::find(Some(path)) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = config.check_layout() {
+                for line in e.lines() {
+                    eprintln!("{}: {line}", path.display());
+                }
+                eprintln!("error: pare run would refuse this folder layout");
+                return ExitCode::FAILURE;
+            }
+            load_rules_from(&config.rule_dirs(), config.max_rule_file_size)
+        }
+    };
+    let Some(book) = book else {
+        return ExitCode::FAILURE;
+    };
+    let mut out = io::stdout().lock();
+    for f in &book.files {
+        let what = if f.generic {
+            "generic".to_string()
+        } else if f.subdomains {
+            f.domains.join(", ")
+        } else {
+            format!("{}; exact hosts", f.domains.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} rules ({what})",
+            f.path.display(),
+            f.rules.len()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "ok: {} files, {} rules",
+        book.files.len(),
+        book.rule_count()
+    );
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::{Categories, Category};
+
+    #[test]
+    fn category_lists() {
+        let s: Categories = "+chrome,-related".parse().unwrap();
+        assert!(
+            s.contains(Category::Chrome)
+                && !s.contains(Category::Related)
+                && s.contains(Category::Paywall)
+        );
+        let s: Categories = "paywall".parse().unwrap();
+        assert!(s.contains(Category::Paywall) && !s.contains(Category::Donation));
+        assert!("nope".parse::<Categories>().is_err());
+    }
+}
