@@ -105,7 +105,6 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
             && e.file_type().is_ok_and(|t| t.is_dir())
         {
             nested(&e.path(), &e.path(), published, &mut found);
-            release(work, &e.path().join("x"));
         }
     }
     found.sort_by(|a, b| a.work.cmp(&b.work));
@@ -152,6 +151,9 @@ fn nested(root: &Path, dir: &Path, published: Option<u32>, found: &mut Vec<Claim
             Err(_) => {}
         }
     }
+    // Folders a finished claim left empty (a crash before its release) go; a folder
+    // still holding a file stays.
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Marks a claim as published under the `n`th name for its output: renames it (or its

@@ -544,6 +544,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn long_names_are_shortened_to_fit_the_same_way_every_time() {
+        use std::os::unix::ffi::OsStrExt;
+        let long = format!("/o/{}.html", "é".repeat(124)); // 248 + 5 bytes
+        let p = Path::new(&long);
+        assert_eq!(fitted(p, 1, 0), p, "it fits: unchanged");
+        let with_reason = fitted(p, 1, REASON.len());
+        let name = with_reason.file_name().unwrap().as_bytes();
+        assert!(name.len() + REASON.len() <= 255, "{}", name.len());
+        let name = std::str::from_utf8(name).expect("cut on a character boundary");
+        assert!(name.ends_with(".html") && name.contains('~'), "{name}");
+        assert_eq!(
+            fitted(p, 1, REASON.len()),
+            with_reason,
+            "the same every time"
+        );
+        let two = numbered(p, 2);
+        let two = two.file_name().unwrap().to_str().unwrap();
+        assert!(two.len() <= 255 && two.ends_with(" (2).html"), "{two}");
+        assert_eq!(number_of(p, &numbered(p, 7)), Some(7));
+        // Bytes that are not UTF-8 are cut anywhere, and kept otherwise.
+        let raw = [b"/o/".to_vec(), vec![0xff; 260]].concat();
+        let raw = Path::new(std::ffi::OsStr::from_bytes(&raw));
+        assert!(fitted(raw, 1, 0).file_name().unwrap().len() <= 255);
+    }
+
     fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
