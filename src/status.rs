@@ -50,7 +50,7 @@ impl Counts {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StateFile {
     pub pid: u32,
-    /// `running` or `stopping`.
+    /// `running`, `stopping` (finishing the files in progress) or `stopped`.
     pub state: String,
     #[serde(flatten)]
     pub counts: Counts,

@@ -16,7 +16,7 @@ use crate::rules::RuleBook;
 
 fn options(args: &CleanArgs) -> Result<Options, String> {
     let mut o = Options {
-        url: args.url.clone(),
+        url: super::checked_url(args.url.as_deref())?,
         ..Options::default()
     };
     if let Some(k) = &args.kind {
@@ -37,7 +37,7 @@ pub fn command(args: CleanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(book) = load_rules(&args.rules) else {
+    let Some(book) = load_rules(&args.rules, "; nothing was cleaned") else {
         return ExitCode::FAILURE;
     };
     if let Some(dir) = &args.out_dir {

@@ -42,7 +42,8 @@ pub enum Source {
 
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Files (or, for ftr, folders) to convert.
+    /// The files to convert: site configs or folders of them (ftr), filter lists
+    /// (easylist).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// The folder to write rule files into.

@@ -186,7 +186,7 @@ pub fn main() -> ExitCode {
         Command::Requeue(a) => {
             crate::daemon::requeue::command(a.config.config.as_deref(), &a.files)
         }
-        Command::Test(a) => match load_rules(&a) {
+        Command::Test(a) => match load_rules(&a, "; no example was run") {
             Some(book) => crate::lab::test::command(&book),
             None => ExitCode::FAILURE,
         },
@@ -205,6 +205,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--url` as given, if pare can take a host from it to choose site rules by; an error
+/// saying so otherwise (a URL whose site rules would silently be skipped).
+fn checked_url(url: Option<&str>) -> Result<Option<String>, String> {
+    match url {
+        None => Ok(None),
+        Some(u) if crate::clean::site::host_of(u).is_some() => Ok(Some(u.to_string())),
+        Some(u) => Err(format!(
+            "--url `{u}` is not a web address pare can take a host from: write it as https://example.com/path"
+        )),
+    }
+}
+
 /// The rules and options of a one-page lab command; after saying why, exit 2 for a bad
 /// category list, 1 for rules that do not load.
 fn page_command(
@@ -212,6 +224,13 @@ fn page_command(
     url: Option<String>,
     categories: Option<&str>,
 ) -> Result<(RuleBook, Options), ExitCode> {
+    let url = match checked_url(url.as_deref()) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
     let mut opts = Options {
         url,
         ..Options::default()
@@ -225,13 +244,14 @@ fn page_command(
             }
         }
     }
-    load_rules(rules)
+    load_rules(rules, "; nothing was done")
         .map(|book| (book, opts))
         .ok_or(ExitCode::FAILURE)
 }
 
 /// Loads the rule book, printing every error as `path:line:col: message`.
-pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
+/// `undone` says what the command did not do because of it ("nothing was cleaned").
+pub fn load_rules(args: &RulesArgs, undone: &str) -> Option<RuleBook> {
     let dirs = match args.dirs() {
         Ok(d) => d,
         Err(e) => {
@@ -239,20 +259,17 @@ pub fn load_rules(args: &RulesArgs) -> Option<RuleBook> {
             return None;
         }
     };
-    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE)
+    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE, undone)
 }
 
-fn load_rules_from(dirs: &[PathBuf], max: u64) -> Option<RuleBook> {
+fn load_rules_from(dirs: &[PathBuf], max: u64, undone: &str) -> Option<RuleBook> {
     match RuleBook::load_limited(dirs, max) {
         Ok(b) => Some(b),
         Err(errors) => {
             for e in &errors {
                 eprintln!("{e}");
             }
-            eprintln!(
-                "error: {} problem(s) in rule files; nothing was cleaned",
-                errors.len()
-            );
+            eprintln!("error: {} problem(s) in rule files{undone}", errors.len());
             None
         }
     }
@@ -260,7 +277,7 @@ fn load_rules_from(dirs: &[PathBuf], max: u64) -> Option<RuleBook> {
 
 fn check_command(args: CheckArgs) -> ExitCode {
     let book = match &args.config {
-        None => load_rules(&args.rules),
+        None => load_rules(&args.rules, ""),
         Some(path) => {
             let config = match crate::config::Config::find(Some(path)) {
                 Ok(c) => c,
@@ -276,7 +293,7 @@ fn check_command(args: CheckArgs) -> ExitCode {
                 eprintln!("error: pare run would refuse this folder layout");
                 return ExitCode::FAILURE;
             }
-            load_rules_from(&config.rule_dirs(), config.max_rule_file_size)
+            load_rules_from(&config.rule_dirs(), config.max_rule_file_size, "")
         }
     };
     let Some(book) = book else {

@@ -238,6 +238,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     // Outputs published by the jobs that finished: make them durable, let originals go.
     committer.finish();
+    st.stopped = true;
     st.dirty = true;
     st.publish_status();
     info!(processed = st.processed, failed = st.failed, "stopped");
@@ -465,6 +466,10 @@ struct State {
     folder_trouble: Option<String>,
     /// What is wrong with the folder layout now, if it went wrong while running.
     layout: Option<String>,
+    /// `last_error` is a rule-file problem (cleared by the next good reload).
+    rules_error: bool,
+    /// Stopped: the last state written.
+    stopped: bool,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -511,6 +516,8 @@ impl State {
             generic: book.files.iter().any(|f| f.generic),
             folder_trouble: None,
             layout: None,
+            rules_error: false,
+            stopped: false,
         }
     }
 
@@ -685,6 +692,7 @@ impl State {
                 warn!(reason = %why, files = book.files.len(), "the rules folders now hold {what}; pare keeps the running rules (a folder being copied back?)");
                 self.last_error =
                     Some(format!("rules not reloaded: the rules folders hold {what}"));
+                self.rules_error = true;
             }
             Ok(book) => {
                 info!(
@@ -698,6 +706,10 @@ impl State {
                 self.generic = book.files.iter().any(|f| f.generic);
                 self.rules_loaded_at = SystemTime::now();
                 *rules.write().expect("rules lock") = Arc::new(book);
+                // A rule error mended by this reload is no longer the news.
+                if std::mem::take(&mut self.rules_error) {
+                    self.last_error = None;
+                }
             }
             Err(errors) => {
                 for e in &errors {
@@ -709,6 +721,7 @@ impl State {
                     "rules not reloaded; the previous rules stay in force"
                 );
                 self.last_error = errors.first().map(|e| e.to_string());
+                self.rules_error = true;
             }
         }
         self.dirty = true;
@@ -747,13 +760,18 @@ impl State {
             queued: self.queue.len(),
             working: self.running.len(),
             publishing_blocked: self.blocked.is_some() || self.layout.is_some(),
-            stopping: self.stopping,
+            stopping: self.stopping && !self.stopped,
         };
         self.notifier.status(&counts.line());
         let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let state = crate::status::StateFile {
             pid: std::process::id(),
-            state: if self.stopping { "stopping" } else { "running" }.into(),
+            state: match (self.stopped, self.stopping) {
+                (true, _) => "stopped",
+                (false, true) => "stopping",
+                (false, false) => "running",
+            }
+            .into(),
             counts,
             reason_files: self.reasons.len() as u64,
             last_error: self.last_error.clone(),
@@ -822,6 +840,6 @@ mod tests {
         );
         // Stopped, and said so in its state file.
         let state = std::fs::read_to_string(p.join("inbox/.pare-work/status.json")).unwrap();
-        assert!(state.contains("\"stopping\""), "{state}");
+        assert!(state.contains("\"stopped\""), "{state}");
     }
 }

@@ -880,3 +880,28 @@ fn bench_daemon() {
         lat[lat.len() - 1]
     );
 }
+
+/// `pare status` is current: a rule error shows while it lasts and goes with the reload
+/// that mends it.
+#[test]
+fn status_drops_a_rule_error_once_a_reload_mends_it() {
+    let env = Env::new("");
+    let d = env.start();
+    let status = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args(["status", "--config"])
+            .arg(&env.config)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    fs::write(env.rules.join("bad.toml"), "generic = true\n[[rule]]\n").unwrap();
+    wait_for("the rule error in pare status", DEADLINE, || {
+        status().contains("last error: ") && status().contains("bad.toml")
+    });
+    fs::remove_file(env.rules.join("bad.toml")).unwrap();
+    wait_for("the error gone after the reload", DEADLINE, || {
+        status().contains("last error: none")
+    });
+    assert!(d.stop().success());
+}

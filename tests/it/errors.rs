@@ -39,7 +39,7 @@ fn bad_selector() {
     assert_eq!(
         err,
         "a.toml:5:10: bad selector `div + p`: Unsupported combinator `+` in selector.\n\
-         error: 1 problem(s) in rule files; nothing was cleaned\n"
+         error: 1 problem(s) in rule files\n"
     );
 }
 
@@ -81,7 +81,7 @@ fn bad_regex_bad_category_missing_id_and_bad_toml() {
          example.com.toml:1:12: `https://example.com/` is not a domain (write `example.com`, no scheme or path)\n\
          re.toml:5:19: bad regex: unclosed group\n\
          syntax.toml:2:8: unclosed array table, expected `]`\n\
-         error: 5 problem(s) in rule files; nothing was cleaned\n"
+         error: 5 problem(s) in rule files\n"
     );
 }
 
@@ -95,7 +95,7 @@ fn two_actions_and_duplicate_ids() {
         err,
         "g.toml:7:1: rule has 2 actions (remove, unwrap); write one rule per action\n\
          g.toml:14:6: rule id `x` is already used on line 2\n\
-         error: 2 problem(s) in rule files; nothing was cleaned\n"
+         error: 2 problem(s) in rule files\n"
     );
 }
 
@@ -145,4 +145,46 @@ fn clean_refuses_to_run_on_bad_rules_and_names_the_line() {
         err.contains("r.toml:5:10: bad selector `p:has(a)`"),
         "{err}"
     );
+}
+
+/// Each command says what it did not do, and a URL with no host is refused, not ignored.
+#[test]
+fn commands_speak_of_what_they_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let nope = dir.path().join("nope");
+    let run = |args: &[&str]| {
+        let out = pare().args(args).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let nope = nope.to_str().unwrap();
+    let (code, err) = run(&["check", "--rules", nope]);
+    assert_eq!(code, 1);
+    assert!(
+        err.ends_with("error: 1 problem(s) in rule files\n"),
+        "{err}"
+    );
+    let (_, err) = run(&["clean", "--rules", nope, "x.html"]);
+    assert!(err.ends_with("; nothing was cleaned\n"), "{err}");
+    let (_, err) = run(&["test", "--rules", nope]);
+    assert!(err.ends_with("; no example was run\n"), "{err}");
+    let page = dir.path().join("p.html");
+    std::fs::write(&page, "<p>x</p>").unwrap();
+    for cmd in ["clean", "explain", "suggest"] {
+        let (code, err) = run(&[
+            cmd,
+            "--rules",
+            "rules",
+            "--url",
+            "notaurl",
+            page.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(
+            err.contains("--url `notaurl` is not a web address"),
+            "{cmd}: {err}"
+        );
+    }
 }

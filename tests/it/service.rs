@@ -329,9 +329,10 @@ fn pare_status_agrees_with_systemd_status_and_sees_the_daemon_stop() {
         text.starts_with(&format!("pare is not running (pid {pid} has exited)")),
         "{text}"
     );
+    // Stopped, not "stopping": the last state says the shutdown finished.
     assert_eq!(
         status_line(&after),
-        "stopping: processed 1, failed 1, queued 0, working 0"
+        "processed 1, failed 1, queued 0, working 0"
     );
 }
 
