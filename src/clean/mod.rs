@@ -15,6 +15,7 @@
 
 pub mod find;
 mod gap;
+pub mod locate;
 pub mod plain;
 pub mod site;
 pub mod splice;

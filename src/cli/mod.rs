@@ -47,6 +47,14 @@ pub enum Command {
     Suggest(SuggestArgs),
     /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
     Import(import::ImportArgs),
+    /// Where the article is on a page: prints the located element (a tool for measuring
+    /// the locator; `--json` prints its range and confidence instead).
+    #[command(hide = true)]
+    Locate {
+        #[arg(long)]
+        json: bool,
+        file: PathBuf,
+    },
 }
 
 /// `pare run` options.
@@ -202,6 +210,32 @@ pub fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Import(a) => import::run(a),
+        Command::Locate { json, file } => locate(&file, json),
+    }
+}
+
+/// `pare locate FILE`: the located region's bytes, or its description as JSON.
+fn locate(file: &std::path::Path, json: bool) -> ExitCode {
+    let page = match std::fs::read(file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let region = crate::clean::locate::locate(&page);
+    let mut out = io::stdout().lock();
+    let r = match (&region, json) {
+        (_, true) => writeln!(out, "{}", serde_json::to_string(&region).expect("json")),
+        (Some(r), false) => out.write_all(&page[r.start as usize..r.end as usize]),
+        (None, false) => Ok(()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
