@@ -385,6 +385,14 @@ impl Config {
                 }
             }
         }
+        // The work folder holds claimed articles and the state file: a link to a folder
+        // elsewhere would put them (and their renames) wherever it points.
+        if std::fs::symlink_metadata(&self.work).is_ok_and(|m| m.file_type().is_symlink()) {
+            problems.push(format!(
+                "the work folder {} is a symbolic link: make it a folder (pare moves articles into it)",
+                self.work.display()
+            ));
+        }
         let work = real_path(&self.work);
         for (a, pa) in &named {
             let clash = if work == *pa {

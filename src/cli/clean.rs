@@ -332,6 +332,14 @@ fn clean_one_to_dir(
     to: &Target<'_>,
 ) -> Result<Report, String> {
     let dest = to.dest;
+    // A FIFO or a device would block or never end: -o cleans files.
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err("not a regular file; -o cleans files (pipe others through stdin)".into());
+        }
+        Err(e) => return Err(format!("cannot read the input: {e}")),
+    }
     if file_id(dest).is_some_and(|id| to.inputs.contains(&id)) {
         return Err(if file_id(dest) == file_id(file) {
             format!(
@@ -359,7 +367,7 @@ fn clean_one_to_dir(
         rep
     };
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)
+        crate::daemon::publish::make_dirs(to.root, parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     match tmp.place_exact(dest, to.conflict) {

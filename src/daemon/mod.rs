@@ -784,6 +784,11 @@ impl State {
             updated_at: secs(SystemTime::now()),
         };
         let path = &self.config.state_file;
+        // While the layout is refused the state file may sit anywhere (a work folder
+        // linked into the outbox): it is not written until the layout is mended.
+        if self.layout.is_some() {
+            return;
+        }
         if let Err(e) = state.write(path) {
             debug!(file = %path.display(), error = %e, "cannot write the state file");
         }

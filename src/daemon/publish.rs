@@ -65,6 +65,12 @@ impl TempFile {
         })
     }
 
+    /// The destination folder this temporary file was made for.
+    fn root(&self) -> &Path {
+        let tmp = self.path.parent().expect("in the temporary folder");
+        tmp.parent().expect("the temporary folder is in its root")
+    }
+
     pub fn file(&mut self) -> &mut File {
         self.file.as_mut().expect("open until placed")
     }
@@ -123,7 +129,7 @@ impl TempFile {
         f.sync_all()?;
         drop(f);
         let dir = dest.parent().expect("destination has a folder");
-        make_dirs(dir)?;
+        make_dirs(self.root(), dir)?;
         for n in 1..=MAX_NUMBER {
             let cand = numbered(dest, n);
             match std::fs::hard_link(&self.path, &cand) {
@@ -328,7 +334,7 @@ pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<P
     if !root.is_dir() {
         return Err(missing(root));
     }
-    make_dirs(dir)?;
+    make_dirs(root, dir)?;
     for n in 1..=MAX_NUMBER {
         let cand = numbered(dest, n);
         if std::fs::symlink_metadata(&cand).is_ok() {
@@ -419,7 +425,7 @@ pub fn quarantine(
     if !root.is_dir() {
         return Err(missing(root));
     }
-    make_dirs(dir)?;
+    make_dirs(root, dir)?;
     let text = format!("{reason}\n");
     let ours = |p: &Path| std::fs::read(p).is_ok_and(|b| b == text.as_bytes());
     for n in 1..=MAX_NUMBER {
@@ -444,13 +450,24 @@ pub fn quarantine(
         if have_reason && !ours(&sidecar) {
             continue;
         }
-        if !have_reason && !put_new(&sidecar, root, tag, text.as_bytes())? {
+        let placed = !have_reason;
+        if placed && !put_new(&sidecar, root, tag, text.as_bytes())? {
             continue;
         }
-        if link_new(from, &cand, root, tag)? {
-            sync_dir(dir)?;
-            remove_moved(from)?;
-            return Ok(cand);
+        match link_new(from, &cand, root, tag) {
+            Ok(true) => {
+                sync_dir(dir)?;
+                remove_moved(from)?;
+                return Ok(cand);
+            }
+            Ok(false) => {}
+            // The file could not follow its reason (a full disk): no reason stays alone.
+            Err(e) => {
+                if placed {
+                    let _ = std::fs::remove_file(&sidecar);
+                }
+                return Err(e);
+            }
         }
         // The file's name was taken meanwhile: give the reason's name back.
         let _ = std::fs::remove_file(&sidecar);
@@ -465,13 +482,37 @@ fn put_new(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<bool>
     Ok(t.place_exact(path, Conflict::Keep)? != Placed::Exists)
 }
 
-/// `create_dir_all`, with a part of the path that exists as a file reported as
-/// `ENOTDIR` (one file's trouble: its path is taken), not as `EEXIST`.
-pub fn make_dirs(dir: &Path) -> io::Result<()> {
-    match std::fs::create_dir_all(dir) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(io::Error::from_raw_os_error(20)),
-        r => r,
+/// Makes the folders from `root` down to `dir`, following no link: a part of the path
+/// below `root` that is a symbolic link is one file's trouble (`ELOOP`: pare never
+/// writes through a link — `outbox/site.com` linked back into the inbox would feed
+/// outputs in again, linked elsewhere would write outside), and so is a part that is a
+/// file (`ENOTDIR`). `root` itself is the caller's, checked by the folder layout.
+pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
+    let below = dir.strip_prefix(root).map_err(|_| {
+        io::Error::other(format!("{} is not below {}", dir.display(), root.display()))
+    })?;
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(m) if m.file_type().is_symlink() => return Err(io::Error::from_raw_os_error(40)),
+            Ok(_) => return Err(io::Error::from_raw_os_error(20)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        match std::fs::create_dir(&at) {
+            Ok(()) => {}
+            // Made meanwhile (another worker): as good, if it is a folder.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if !std::fs::symlink_metadata(&at)?.is_dir() {
+                    return Err(io::Error::from_raw_os_error(20));
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
 /// Checks that the temporary folder is a folder itself, not a link to one elsewhere:

@@ -2,9 +2,13 @@
 //! its `.reason` file — so that a failure fixed by a new rule or a new pare is cleaned
 //! again, and its explanation is never taken for an article.
 //!
-//! A file goes back the way the daemon moves files: linked in under a name that replaces
-//! nothing (`x (2).html` if `x.html` is back in the inbox already), and only then removed
-//! from the failed folder with its reason.
+//! A file first leaves the failed folder — renamed into `failed/.pare-requeue/`, where
+//! the daemon never looks, so it cannot fail the file again onto the very copy being
+//! moved — then its reason is removed, and then it goes into the inbox the way the
+//! daemon moves files: linked in under a name that replaces nothing (`x (2).html` if
+//! `x.html` is back already), through no link. A requeue killed half way leaves the file
+//! in `.pare-requeue/`; the next `pare requeue` finishes it. Paths in the failed folder
+//! that pass through a link are refused.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -61,7 +65,27 @@ pub fn command(config: Option<&Path>, files: &[PathBuf]) -> ExitCode {
             }
         })
         .collect();
+    // Files an earlier, interrupted requeue had taken out: finished first.
     let mut moved = 0;
+    let hold = failed.join(HOLD);
+    let mut held = Vec::new();
+    walk(&hold, Path::new(""), &mut held);
+    for rel in held {
+        match finish(&config, &hold.join(&rel), &strip_tag(&rel)) {
+            Ok(to) => {
+                println!(
+                    "{} -> {} (an earlier requeue, finished)",
+                    rel.display(),
+                    to.display()
+                );
+                moved += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", hold.join(&rel).display());
+                errors += 1;
+            }
+        }
+    }
     for rel in &rels {
         match requeue(&config, rel) {
             Ok(to) => {
@@ -118,7 +142,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
         let name = e.file_name();
         let rel = dir.join(&name);
         match e.file_type() {
-            Ok(t) if t.is_dir() && !(dir.as_os_str().is_empty() && name == TMP_DIR) => {
+            Ok(t)
+                if t.is_dir()
+                    && !(dir.as_os_str().is_empty() && (name == TMP_DIR || name == HOLD)) =>
+            {
                 walk(root, &rel, out);
             }
             Ok(t) if t.is_dir() => {}
@@ -128,7 +155,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Moves `failed/rel` to `inbox/rel` (or a free numbered name), then removes its reason.
+/// Where files wait between leaving the failed folder and entering the inbox.
+const HOLD: &str = ".pare-requeue";
+
+/// Moves `failed/rel` to `inbox/rel` (or a free numbered name) and removes its reason.
 fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
     if rel
         .as_os_str()
@@ -139,13 +169,61 @@ fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
             "a .reason file explains a failure; name the failed file itself",
         ));
     }
+    through_link(&config.failed, rel)?;
     let from = config.failed.join(rel);
-    let tag = format!("requeue-{}", std::process::id());
-    let to = publish::move_to(&from, &config.inbox.join(rel), &config.inbox, &tag)?;
+    // Out of the daemon's sight first, under a tag of this requeue's own.
+    let tag = format!("{}-{:x}", std::process::id(), nanos());
+    let held = config.failed.join(HOLD).join(&tag).join(rel);
+    std::fs::create_dir_all(held.parent().expect("held in a folder"))?;
+    std::fs::rename(&from, &held)?;
     let mut reason = from.into_os_string();
     reason.push(REASON);
     match std::fs::remove_file(&reason) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(to),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
+    finish(config, &held, rel)
+}
+
+/// Moves a held file into the inbox at `rel`, then tidies the hold.
+fn finish(config: &Config, held: &Path, rel: &Path) -> io::Result<PathBuf> {
+    let tag = format!("requeue-{}", std::process::id());
+    let to = publish::move_to(held, &config.inbox.join(rel), &config.inbox, &tag)?;
+    let hold = config.failed.join(HOLD);
+    let mut dir = held.parent();
+    while let Some(d) = dir {
+        if !d.starts_with(&hold) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(to)
+}
+
+/// A held file's inbox path: its path below the hold, less the requeue's tag.
+fn strip_tag(rel: &Path) -> PathBuf {
+    rel.components().skip(1).collect()
+}
+
+/// Refuses a path whose folders below `root` pass through a symbolic link: a failed
+/// file is moved as it is, never fetched from elsewhere.
+fn through_link(root: &Path, rel: &Path) -> io::Result<()> {
+    let mut at = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        if std::fs::symlink_metadata(&at)?.file_type().is_symlink() {
+            return Err(io::Error::other(format!(
+                "{} is a symbolic link; pare requeue moves only what is in the failed folder",
+                at.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }

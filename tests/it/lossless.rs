@@ -807,3 +807,93 @@ fn a_writer_that_closes_and_opens_again_at_once_makes_one_article() {
     assert_cleaned(&env.out("twice.html").unwrap(), 1);
     drop(d);
 }
+
+// Cases found by a second hostile run.
+
+#[test]
+fn a_site_folder_that_is_a_link_is_never_written_through() {
+    let env = Env::new("");
+    fs::create_dir_all(env.inbox.join("loop.com")).unwrap();
+    fs::create_dir_all(&env.outbox).unwrap();
+    let elsewhere = env.dir.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(env.inbox.join("loop.com"), env.outbox.join("loop.com")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, env.outbox.join("away.com")).unwrap();
+    let d = env.start();
+    env.drop_file("loop.com/x.html", &page(1));
+    env.drop_file("away.com/y.html", &page(2));
+    wait_for("both in failed", DEADLINE, || {
+        env.failed.join("loop.com/x.html.reason").exists()
+            && env.failed.join("away.com/y.html.reason").exists()
+    });
+    let why = fs::read_to_string(env.failed.join("loop.com/x.html.reason")).unwrap();
+    assert!(why.contains("symbolic links"), "{why}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        d.log().matches("failed file=loop.com/x.html").count(),
+        1,
+        "{}",
+        d.log()
+    );
+    assert!(files(&elsewhere).is_empty());
+    assert!(inputs(&env).is_empty(), "{:?}", inputs(&env));
+}
+
+#[test]
+fn a_work_folder_turned_into_a_link_is_not_followed() {
+    let env = Env::new("");
+    let victim = env.dir.path().join("victim");
+    fs::create_dir_all(&victim).unwrap();
+    fs::write(victim.join("status.json"), "precious").unwrap();
+    let d = env.start();
+    fs::remove_dir_all(&env.work).unwrap();
+    std::os::unix::fs::symlink(&victim, &env.work).unwrap();
+    wait_for("the link refused", DEADLINE, || {
+        d.log().contains("work folder") && d.log().contains("is a symbolic link")
+    });
+    env.drop_file("a.html", &page(1));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(fs::read(victim.join("status.json")).unwrap(), b"precious");
+    assert_eq!(files(&victim), ["status.json"]);
+    // Mended: work goes on.
+    fs::remove_file(&env.work).unwrap();
+    wait_for("a.html", DEADLINE, || env.out("a.html").is_some());
+}
+
+#[test]
+fn requeue_moves_only_what_is_in_failed_and_finishes_what_it_left() {
+    let env = Env::new("");
+    fs::create_dir_all(env.failed.join("real.com")).unwrap();
+    let outside = env.dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("v.html"), "outside").unwrap();
+    std::os::unix::fs::symlink(&outside, env.failed.join("dirlink")).unwrap();
+    let o = pare(
+        &[
+            "requeue",
+            "--config",
+            env.config.to_str().unwrap(),
+            "dirlink/v.html",
+        ],
+        env.dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+    assert_eq!(fs::read(outside.join("v.html")).unwrap(), b"outside");
+    // A requeue killed half way left a file in the hold: the next one finishes it.
+    let held = env.failed.join(".pare-requeue/77-1/real.com/g.html");
+    fs::create_dir_all(held.parent().unwrap()).unwrap();
+    fs::write(&held, "g").unwrap();
+    fs::create_dir_all(&env.inbox).unwrap();
+    let o = pare(
+        &["requeue", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(
+        text(&o).contains("an earlier requeue, finished"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(fs::read(env.inbox.join("real.com/g.html")).unwrap(), b"g");
+    assert!(!env.failed.join(".pare-requeue").join("77-1").exists());
+}
