@@ -10,6 +10,7 @@
 
 pub mod clean;
 pub mod cli;
+pub mod color;
 pub mod config;
 pub mod daemon;
 pub mod import;

@@ -12,7 +12,6 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::io::IsTerminal;
 use std::os::unix::fs::MetadataExt;
 
 use tracing::{Event, Level, Subscriber};
@@ -73,9 +72,7 @@ pub fn init_logging_as(format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .try_init(),
-        LogFormat::Auto | LogFormat::Human => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+        LogFormat::Auto | LogFormat::Human => builder.with_ansi(crate::color::stderr()).try_init(),
     };
 }
 

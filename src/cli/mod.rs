@@ -22,6 +22,15 @@ use crate::rules::RuleBook;
     about = "Cleans saved news articles with TOML rule files"
 )]
 pub struct Cli {
+    /// Colour output: `auto` (on a terminal, unless NO_COLOR is set), `always`, `never`.
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: crate::color::Choice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -186,6 +195,7 @@ pub struct CleanArgs {
 /// Parses the command line and runs the command; its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::color::set(cli.color);
     match cli.command {
         Command::Clean(a) => clean::command(a),
         Command::Check(a) => check_command(a),

@@ -7,7 +7,7 @@
 //! place, outlined and labelled (refused removals are listed in a banner at the top:
 //! the engine's plan carries no byte range for them).
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -345,7 +345,7 @@ pub fn command(book: &RuleBook, opts: &Options, file: &Path, html: Option<&Path>
         }
     };
     let stdout = io::stdout();
-    let color = stdout.is_terminal();
+    let color = crate::color::stdout();
     if let Err(e) = print(&x, color, &mut stdout.lock()) {
         eprintln!("error: cannot write: {e}");
         return ExitCode::FAILURE;

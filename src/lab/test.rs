@@ -6,7 +6,7 @@
 //! else whatever the page itself names. A `file` is read relative to the rule file's
 //! folder. This module only reports; it never changes a rule file.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -216,7 +216,7 @@ pub fn print(outcomes: &[FileOutcome], color: bool, out: &mut dyn Write) -> io::
 pub fn command(book: &RuleBook) -> ExitCode {
     let outcomes = run(book);
     let stdout = io::stdout();
-    let color = stdout.is_terminal();
+    let color = crate::color::stdout();
     match print(&outcomes, color, &mut stdout.lock()) {
         Ok(0) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,

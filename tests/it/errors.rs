@@ -188,3 +188,21 @@ fn commands_speak_of_what_they_did() {
         );
     }
 }
+
+/// `--color` decides, for every command that colours; NO_COLOR turns `auto` off.
+#[test]
+fn color_follows_the_flag() {
+    let run = |args: &[&str], no_color: bool| {
+        let mut c = pare();
+        c.args(args);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run(&["test", "--rules", "rules", "--color", "always"], false).contains("\x1b[32m"));
+    assert!(run(&["--color", "always", "test", "--rules", "rules"], true).contains("\x1b["));
+    assert!(!run(&["test", "--rules", "rules", "--color", "never"], false).contains("\x1b["));
+    assert!(!run(&["test", "--rules", "rules"], true).contains("\x1b["));
+}
