@@ -62,6 +62,28 @@ pub struct StateFile {
     /// Seconds since the Unix epoch.
     #[serde(default)]
     pub updated_at: u64,
+    /// The last files finished, newest last (at most [`RECENT`]).
+    #[serde(default)]
+    pub recent: Vec<Recent>,
+}
+
+/// How many finished files the state file lists.
+pub const RECENT: usize = 20;
+
+/// One finished file, in the state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recent {
+    /// The path relative to the inbox.
+    pub file: PathBuf,
+    /// `cleaned` or `failed`.
+    pub outcome: String,
+    /// The output, or the file in failed/.
+    pub to: PathBuf,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub at: u64,
 }
 
 /// The rules in force, in the state file.
@@ -90,7 +112,7 @@ const NOT_RUNNING: u8 = 3;
 
 /// Prints the daemon's state. Exit code 0 when it is running, 3 when it is not (or has
 /// never run with this config), 1 when the config or state file cannot be read.
-pub fn command(config: Option<&Path>) -> ExitCode {
+pub fn command(config: Option<&Path>, json: bool) -> ExitCode {
     let config = match Config::find(config) {
         Ok(c) => c,
         Err(e) => {
@@ -102,10 +124,17 @@ pub fn command(config: Option<&Path>) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!(
-                "pare is not running: no state file at {} (it has not run with this config)",
-                path.display()
-            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"running": false, "state_file": path})
+                );
+            } else {
+                println!(
+                    "pare is not running: no state file at {} (it has not run with this config)",
+                    path.display()
+                );
+            }
             return ExitCode::from(NOT_RUNNING);
         }
         Err(e) => {
@@ -125,7 +154,14 @@ pub fn command(config: Option<&Path>) -> ExitCode {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    print!("{}", report(&state, running, path, now));
+    if json {
+        let mut v = serde_json::to_value(&state).expect("the state serializes");
+        v["running"] = running.into();
+        v["state_file"] = serde_json::json!(path);
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        print!("{}", report(&state, running, path, now));
+    }
     if running {
         ExitCode::SUCCESS
     } else {

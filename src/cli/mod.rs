@@ -45,7 +45,7 @@ pub enum Command {
     /// Run the inbox daemon (see docs/DAEMON.md).
     Run(RunArgs),
     /// Show what the daemon is doing: running or not, counts, last error, rules.
-    Status(ConfigArgs),
+    Status(StatusArgs),
     /// Move failed files back into the inbox (without their `.reason` files).
     Requeue(RequeueArgs),
     /// Run the `[[example]]`s of every rule file; exit 1 if any fails.
@@ -85,6 +85,17 @@ pub struct ConfigArgs {
     /// The daemon's config file (default as for `pare run`).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+}
+
+/// `pare status` options.
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the state as JSON: counts, last error, rules, the last files and their
+    /// outcome, and whether the daemon is running.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `pare requeue` options.
@@ -200,7 +211,7 @@ pub fn main() -> ExitCode {
         Command::Clean(a) => clean::command(a),
         Command::Check(a) => check_command(a),
         Command::Run(a) => run::command(a),
-        Command::Status(a) => crate::status::command(a.config.as_deref()),
+        Command::Status(a) => crate::status::command(a.config.config.as_deref(), a.json),
         Command::Requeue(a) => {
             crate::daemon::requeue::command(a.config.config.as_deref(), &a.files)
         }

@@ -470,6 +470,8 @@ struct State {
     rules_error: bool,
     /// Stopped: the last state written.
     stopped: bool,
+    /// The last files finished, for the state file.
+    recent: VecDeque<crate::status::Recent>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -518,7 +520,25 @@ impl State {
             layout: None,
             rules_error: false,
             stopped: false,
+            recent: VecDeque::new(),
         }
+    }
+
+    /// Remembers a finished file for `pare status --json`.
+    fn remember(&mut self, file: &Path, outcome: &str, to: &Path, reason: Option<&str>) {
+        if self.recent.len() == crate::status::RECENT {
+            self.recent.pop_front();
+        }
+        let at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.recent.push_back(crate::status::Recent {
+            file: file.to_path_buf(),
+            outcome: outcome.into(),
+            to: to.to_path_buf(),
+            reason: reason.map(String::from),
+            at,
+        });
     }
 
     /// The layout checked again; work is held while it loops or mixes files.
@@ -597,6 +617,7 @@ impl State {
                 self.known.remove(&rel);
                 self.tries.remove(&rel);
                 self.processed += 1;
+                self.remember(&rel, "cleaned", &output, None);
                 let removed: Vec<String> = report
                     .per_category()
                     .iter()
@@ -619,6 +640,7 @@ impl State {
                 self.known.remove(&rel);
                 self.tries.remove(&rel);
                 self.failed += 1;
+                self.remember(&rel, "failed", &to, Some(&reason));
                 warn!(file = %rel.display(), reason = %reason, moved_to = %to.display(), "failed");
                 self.last_error = Some(format!("{}: {reason}", rel.display()));
             }
@@ -782,6 +804,7 @@ impl State {
                 dirs: self.config.rules.clone(),
             },
             updated_at: secs(SystemTime::now()),
+            recent: self.recent.iter().cloned().collect(),
         };
         let path = &self.config.state_file;
         // While the layout is refused the state file may sit anywhere (a work folder

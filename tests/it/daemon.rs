@@ -905,3 +905,38 @@ fn status_drops_a_rule_error_once_a_reload_mends_it() {
     });
     assert!(d.stop().success());
 }
+
+/// `pare status --json`: the counts, the rules and the last files with their outcome.
+#[test]
+fn status_json_lists_the_last_files() {
+    let env = Env::new("");
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    crate::robust::deliver(
+        &env,
+        Path::new("b.html"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not a page",
+    );
+    let json = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args(["status", "--json", "--config"])
+            .arg(&env.config)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    wait_for("both files in the state", DEADLINE, || {
+        json()["recent"].as_array().is_some_and(|r| r.len() == 2)
+    });
+    let v = json();
+    assert_eq!(v["running"], true, "{v}");
+    assert_eq!(v["processed"], 1, "{v}");
+    assert_eq!(v["failed"], 1, "{v}");
+    assert_eq!(v["rules"]["files"], 1, "{v}");
+    let recent = v["recent"].as_array().unwrap();
+    let of = |f: &str| recent.iter().find(|r| r["file"] == f).unwrap().clone();
+    assert_eq!(of("a.html")["outcome"], "cleaned");
+    assert_eq!(of("b.html")["outcome"], "failed");
+    assert!(of("b.html")["reason"].as_str().unwrap().contains("PNG"));
+    assert!(d.stop().success());
+}
