@@ -68,6 +68,9 @@ pub struct Config {
     pub max_open_write: Duration,
     /// Rule files larger than this are refused before they are read.
     pub max_rule_file_size: u64,
+    /// A Prometheus text-format file the daemon keeps current (node_exporter's textfile
+    /// collector reads it), if any.
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -106,6 +109,7 @@ impl Config {
             take_reason_files: false,
             max_open_write: Duration::from_secs(3600),
             max_rule_file_size: crate::rules::DEFAULT_MAX_FILE_SIZE,
+            metrics_file: None,
         }
     }
 
@@ -123,6 +127,9 @@ impl Config {
         }
         if let Processed::Move(d) = &mut self.processed {
             *d = std::path::absolute(&*d)?;
+        }
+        if let Some(m) = &mut self.metrics_file {
+            *m = std::path::absolute(&*m)?;
         }
         for r in &mut self.rules {
             *r = std::path::absolute(&*r)?;
@@ -204,6 +211,9 @@ impl Config {
         if let Some(w) = &raw.work {
             c.work = abs(w)?;
             c.state_file = c.work.join("status.json");
+        }
+        if let Some(m) = &raw.metrics_file {
+            c.metrics_file = Some(abs(m)?);
         }
         if let Some(s) = &raw.state_file {
             c.state_file = abs(s)?;
@@ -415,16 +425,21 @@ impl Config {
         let inbox = &named[0].1;
         // The state file is rewritten four times a second: never where it would be taken
         // as an article, replace an output or a failed file, or be read as a rule file.
-        let state = real_path(&self.state_file);
         let mut holders: Vec<(&str, PathBuf)> = named.clone();
         holders.extend(self.rules.iter().map(|r| ("rules folder", real_path(r))));
-        for (a, pa) in &holders {
-            if state.starts_with(pa) && !(*a == "inbox" && state.starts_with(&work)) {
-                problems.push(format!(
-                    "the state file {} is inside the {a} {}: keep it in the work folder (the default) or a folder of its own",
-                    state.display(),
-                    pa.display()
-                ));
+        let mut written = vec![("state file", real_path(&self.state_file))];
+        if let Some(m) = &self.metrics_file {
+            written.push(("metrics file", real_path(m)));
+        }
+        for (what, file) in &written {
+            for (a, pa) in &holders {
+                if file.starts_with(pa) && !(*a == "inbox" && file.starts_with(&work)) {
+                    problems.push(format!(
+                        "the {what} {} is inside the {a} {}: keep it in the work folder or a folder of its own",
+                        file.display(),
+                        pa.display()
+                    ));
+                }
             }
         }
         for r in &self.rules {
@@ -467,6 +482,7 @@ struct Raw {
     shutdown_timeout_ms: Option<Spanned<i64>>,
     stuck_after_ms: Option<Spanned<i64>>,
     state_file: Option<Spanned<PathBuf>>,
+    metrics_file: Option<Spanned<PathBuf>>,
     categories: Option<Spanned<String>>,
     create_dirs: Option<bool>,
     take_reason_files: Option<bool>,

@@ -16,6 +16,7 @@
 pub mod claim;
 pub mod commit;
 pub mod job;
+pub mod metrics;
 pub mod publish;
 pub mod requeue;
 
@@ -472,6 +473,8 @@ struct State {
     stopped: bool,
     /// The last files finished, for the state file.
     recent: VecDeque<crate::status::Recent>,
+    /// Counts for the metrics file.
+    metrics: metrics::Metrics,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -521,6 +524,7 @@ impl State {
             rules_error: false,
             stopped: false,
             recent: VecDeque::new(),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -618,6 +622,13 @@ impl State {
                 self.tries.remove(&rel);
                 self.processed += 1;
                 self.remember(&rel, "cleaned", &output, None);
+                self.metrics.processed += 1;
+                self.metrics.bytes_in += report.bytes_in;
+                self.metrics.bytes_out += report.bytes_out;
+                self.metrics.took(ms);
+                for (c, n) in report.per_category() {
+                    *self.metrics.removals.entry(c.name()).or_default() += n as u64;
+                }
                 let removed: Vec<String> = report
                     .per_category()
                     .iter()
@@ -641,6 +652,7 @@ impl State {
                 self.tries.remove(&rel);
                 self.failed += 1;
                 self.remember(&rel, "failed", &to, Some(&reason));
+                self.metrics.failed += 1;
                 warn!(file = %rel.display(), reason = %reason, moved_to = %to.display(), "failed");
                 self.last_error = Some(format!("{}: {reason}", rel.display()));
             }
@@ -712,6 +724,7 @@ impl State {
                     "no generic rules"
                 };
                 warn!(reason = %why, files = book.files.len(), "the rules folders now hold {what}; pare keeps the running rules (a folder being copied back?)");
+                self.metrics.reloads_refused += 1;
                 self.last_error =
                     Some(format!("rules not reloaded: the rules folders hold {what}"));
                 self.rules_error = true;
@@ -723,6 +736,7 @@ impl State {
                     rules = book.rule_count(),
                     "rules reloaded"
                 );
+                self.metrics.reloads_ok += 1;
                 self.rule_files = book.files.len();
                 self.rule_count = book.rule_count();
                 self.generic = book.files.iter().any(|f| f.generic);
@@ -742,6 +756,7 @@ impl State {
                     problems = errors.len(),
                     "rules not reloaded; the previous rules stay in force"
                 );
+                self.metrics.reloads_refused += 1;
                 self.last_error = errors.first().map(|e| e.to_string());
                 self.rules_error = true;
             }
@@ -807,6 +822,12 @@ impl State {
             recent: self.recent.iter().cloned().collect(),
         };
         let path = &self.config.state_file;
+        if let Some(m) = &self.config.metrics_file
+            && self.layout.is_none()
+            && let Err(e) = self.metrics.write(m, self.queue.len(), self.running.len())
+        {
+            debug!(file = %m.display(), error = %e, "cannot write the metrics file");
+        }
         // While the layout is refused the state file may sit anywhere (a work folder
         // linked into the outbox): it is not written until the layout is mended.
         if self.layout.is_some() {

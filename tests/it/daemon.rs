@@ -940,3 +940,29 @@ fn status_json_lists_the_last_files() {
     assert!(of("b.html")["reason"].as_str().unwrap().contains("PNG"));
     assert!(d.stop().success());
 }
+
+/// `metrics_file`: the Prometheus text file is kept current, and replaced whole.
+#[test]
+fn the_metrics_file_counts_what_the_daemon_did() {
+    let env = Env::new("metrics_file = \"metrics/pare.prom\"\n");
+    fs::create_dir_all(env.dir.path().join("metrics")).unwrap();
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    let prom = env.dir.path().join("metrics/pare.prom");
+    wait_for("the metrics to count the file", DEADLINE, || {
+        fs::read_to_string(&prom).is_ok_and(|t| t.contains("pare_files_processed_total 1\n"))
+    });
+    let t = fs::read_to_string(&prom).unwrap();
+    assert!(
+        t.contains("# TYPE pare_processing_seconds histogram"),
+        "{t}"
+    );
+    assert!(t.contains("pare_processing_seconds_count 1\n"), "{t}");
+    assert!(
+        t.contains("pare_removals_total{category=\"promo\"} 1\n"),
+        "{t}"
+    );
+    assert!(t.contains("pare_files_failed_total 0\n"), "{t}");
+    assert!(!env.dir.path().join("metrics/pare.prom.tmp").exists());
+    assert!(d.stop().success());
+}
