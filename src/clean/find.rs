@@ -17,7 +17,9 @@ use lol_html::{
     AsciiCompatibleEncoding, ElementContentHandlers, HtmlRewriter, MemorySettings, Settings,
 };
 
-use super::gap::{Context, Gaps, Stop, TagName, flag, scan_attributes, tag_name_len};
+use super::attr::{AttrSpan, scan_attributes};
+use super::gap::{Context, Gaps, Stop};
+use super::tag::{TagName, flag, tag_name_len};
 use super::{CleanError, Guard, Refusal, Removal};
 use aho_corasick::Anchored;
 use aho_corasick::automaton::Automaton;
@@ -283,7 +285,7 @@ struct Finder {
     names: String,
     /// Where each attribute name lies in `names`.
     name_spans: Vec<(u32, u32)>,
-    attrs: Vec<(u64, u64, u64, u64)>,
+    attrs: Vec<AttrSpan>,
     /// How many open elements match each ancestor compound.
     anc_open: Vec<u32>,
     /// Candidates made so far (the first DETAILED are described in reports).
@@ -325,8 +327,8 @@ struct View<'a> {
     id: Option<&'a str>,
     class: Option<&'a str>,
     gaps: &'a Gaps,
-    /// (name start, name end, value start, value end) of the other attributes.
-    attrs: &'a [(u64, u64, u64, u64)],
+    /// The element's attributes.
+    attrs: &'a [AttrSpan],
 }
 
 impl ElementView for View<'_> {
@@ -334,12 +336,12 @@ impl ElementView for View<'_> {
         self.tag
     }
     fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
-        let &(_, _, vs, ve) = self.attrs.iter().find(|&&(ns, ne, _, _)| {
+        let a = self.attrs.iter().find(|a| {
             self.gaps
-                .bytes(ns, ne)
+                .bytes(a.name_start, a.name_end)
                 .eq_ignore_ascii_case(name.as_bytes())
         })?;
-        Some(utf8(self.gaps.bytes(vs, ve)))
+        Some(utf8(self.gaps.bytes(a.value_start, a.value_end)))
     }
     fn id(&self) -> Option<&str> {
         self.id
@@ -610,8 +612,8 @@ impl Finder {
         );
         let (id, class) = id_and_class(&self.gaps, &attrs);
         if want_names {
-            for &(ns, ne, _, _) in &attrs {
-                let name = self.gaps.bytes(ns, ne);
+            for a in &attrs {
+                let name = self.gaps.bytes(a.name_start, a.name_end);
                 if !name.is_empty()
                     && !name.eq_ignore_ascii_case(b"id")
                     && !name.eq_ignore_ascii_case(b"class")
@@ -736,10 +738,10 @@ impl Finder {
                     }
                     Action::DropAttributes { globs, .. } => {
                         let mut ops = Vec::new();
-                        for &(ns, ne, _, _) in &self.attrs {
-                            let name = self.gaps.bytes(ns, ne);
+                        for a in &self.attrs {
+                            let name = self.gaps.bytes(a.name_start, a.name_end);
                             if globs.iter().any(|g| glob_match(g, name)) {
-                                ops.push((ns, AttrEdit::Drop));
+                                ops.push((a.name_start, AttrEdit::Drop));
                             }
                         }
                         ops
@@ -1526,14 +1528,14 @@ type Span = (u64, u64);
 
 /// The value ranges of an element's id and class among its attributes: the first of
 /// each, the one HTML keeps when an attribute is written twice.
-fn id_and_class(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> (Option<Span>, Option<Span>) {
+fn id_and_class(gaps: &Gaps, attrs: &[AttrSpan]) -> (Option<Span>, Option<Span>) {
     let (mut id, mut class) = (None, None);
-    for &(ns, ne, vs, ve) in attrs {
-        let name = gaps.bytes(ns, ne);
+    for a in attrs {
+        let name = gaps.bytes(a.name_start, a.name_end);
         if name.eq_ignore_ascii_case(b"id") {
-            id.get_or_insert((vs, ve));
+            id.get_or_insert((a.value_start, a.value_end));
         } else if name.eq_ignore_ascii_case(b"class") {
-            class.get_or_insert((vs, ve));
+            class.get_or_insert((a.value_start, a.value_end));
         }
     }
     (id, class)
@@ -1557,12 +1559,13 @@ fn glob_match(glob: &str, name: &[u8]) -> bool {
 
 /// `data-src` → `src` (and `data-srcset` → `srcset`) when the real attribute is missing
 /// or holds a placeholder. `attrs`: the element's attributes as source ranges.
-fn lazy_image_ops(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> Vec<(u64, AttrEdit)> {
+fn lazy_image_ops(gaps: &Gaps, attrs: &[AttrSpan]) -> Vec<(u64, AttrEdit)> {
     let mut ops = Vec::new();
     let named = |want: &str| {
-        attrs
-            .iter()
-            .find(|&&(ns, ne, _, _)| gaps.bytes(ns, ne).eq_ignore_ascii_case(want.as_bytes()))
+        attrs.iter().find(|a| {
+            gaps.bytes(a.name_start, a.name_end)
+                .eq_ignore_ascii_case(want.as_bytes())
+        })
     };
     for (real, lazies) in [
         (
@@ -1572,17 +1575,20 @@ fn lazy_image_ops(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> Vec<(u64, Attr
         ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
     ] {
         // The first lazy attribute (in source order) that holds a value.
-        let Some(&(lazy_at, _, lvs, lve)) = attrs.iter().find(|&&(ns, ne, vs, ve)| {
-            let name = gaps.bytes(ns, ne);
+        let Some(lazy) = attrs.iter().find(|a| {
+            let name = gaps.bytes(a.name_start, a.name_end);
             lazies
                 .iter()
                 .any(|l| name.eq_ignore_ascii_case(l.as_bytes()))
-                && !gaps.bytes(vs, ve).trim_ascii().is_empty()
+                && !gaps
+                    .bytes(a.value_start, a.value_end)
+                    .trim_ascii()
+                    .is_empty()
         }) else {
             continue;
         };
-        if let Some(&(at, _, vs, ve)) = named(real) {
-            let v = utf8(gaps.bytes(vs, ve));
+        if let Some(a) = named(real) {
+            let v = utf8(gaps.bytes(a.value_start, a.value_end));
             let v = v.trim();
             let placeholder = v.is_empty()
                 || v.starts_with("data:")
@@ -1590,13 +1596,13 @@ fn lazy_image_ops(gaps: &Gaps, attrs: &[(u64, u64, u64, u64)]) -> Vec<(u64, Attr
                 || v.contains("blank.")
                 || v.contains("spacer")
                 || v.contains("lazy")
-                || v == utf8(gaps.bytes(lvs, lve)).trim();
+                || v == utf8(gaps.bytes(lazy.value_start, lazy.value_end)).trim();
             if !placeholder {
                 continue;
             }
-            ops.push((at, AttrEdit::Drop));
+            ops.push((a.name_start, AttrEdit::Drop));
         }
-        ops.push((lazy_at, AttrEdit::Rename(real)));
+        ops.push((lazy.name_start, AttrEdit::Rename(real)));
     }
     ops
 }

@@ -13,11 +13,13 @@
 //! Files are read twice from disk (the page cache) rather than held in memory, so memory
 //! does not grow with the page. Plain-text articles go through [`plain`].
 
+mod attr;
 pub mod find;
 mod gap;
 pub mod plain;
 pub mod site;
 pub mod splice;
+mod tag;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
