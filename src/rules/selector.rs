@@ -170,11 +170,16 @@ impl Compound {
 }
 
 /// The characters of a selector that stand at the top level (not inside brackets,
-/// parentheses or quotes), with their byte offsets.
+/// parentheses or quotes, and not escaped with `\`), with their byte offsets. The one
+/// scanner behind [`split_list`] and [`parse_pair`]: `.a\,b` is one selector.
 fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
-    let (mut depth, mut quote) = (0i32, None::<char>);
+    let (mut depth, mut quote, mut escaped) = (0i32, None::<char>, false);
     s.char_indices().filter(move |&(_, c)| {
+        if std::mem::take(&mut escaped) {
+            return false;
+        }
         match (quote, c) {
+            (_, '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
@@ -186,7 +191,8 @@ fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     })
 }
 
-/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes).
+/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes,
+/// and not escaped).
 pub fn split_list(list: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
@@ -909,6 +915,16 @@ mod tests {
         fn class(&self) -> Option<&str> {
             self.1.iter().find(|(n, _)| *n == "class").map(|(_, v)| *v)
         }
+    }
+
+    #[test]
+    fn lists_split_at_top_level_commas_only() {
+        assert_eq!(
+            split_list(".a, b[x=','] ,c:not(.d,.e)"),
+            [".a", "b[x=',']", "c:not(.d,.e)"]
+        );
+        assert_eq!(split_list(".a\\,b, .c"), [".a\\,b", ".c"]);
+        assert_eq!(split_list(".a\\\\,b"), [".a\\\\", "b"]);
     }
 
     #[test]
