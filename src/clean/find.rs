@@ -310,6 +310,8 @@ struct Finder {
     want_names: bool,
     /// The current element's keys, hashed once for every index (buffers reused).
     keys: Keys,
+    /// Keep all the text read (for [`visible_text`]), not only a window of it.
+    keep_text: bool,
 }
 
 /// An element a `keep` rule matched.
@@ -407,6 +409,7 @@ impl Finder {
             body_end: None,
             want_names: rules_want_names,
             keys: Keys::default(),
+            keep_text: false,
         }
     }
 
@@ -975,7 +978,7 @@ impl Finder {
     }
 
     fn trim_window(&mut self) {
-        if self.window.len() < 2 * WINDOW_KEEP {
+        if self.keep_text || self.window.len() < 2 * WINDOW_KEEP {
             return;
         }
         let mut keep_from = self.pos() - WINDOW_KEEP as u64;
@@ -1327,8 +1330,8 @@ impl Finder {
         ranges.iter().map(|k| (k.start, k.end)).collect()
     }
 
-    /// End of the page: close what is open, run the guard, and order the edits.
-    fn finish(mut self, len: u64) -> Plan {
+    /// The input has ended: read what is left and close what is open.
+    fn end_of_input(&mut self) {
         self.pump(u64::MAX, true);
         self.settle();
         self.norm.finish(&mut self.window);
@@ -1336,6 +1339,11 @@ impl Finder {
         while !self.stack.is_empty() {
             self.close(None);
         }
+    }
+
+    /// End of the page: close what is open, run the guard, and order the edits.
+    fn finish(mut self, len: u64) -> Plan {
+        self.end_of_input();
         self.update_previews();
         let total = self.pos().max(1);
         let mut plan = Plan {
@@ -1612,14 +1620,43 @@ pub fn find(
     guard: Guard,
     encoding: &'static encoding_rs::Encoding,
     max_memory: usize,
-    mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
+    feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
-    let complex: Vec<(lol_html::Selector, Target)> = rules
+    let finder = Finder::new(rules, guard, encoding);
+    let (finder, len) = run(finder, encoding, max_memory, feed)?;
+    Ok(finder.finish(len))
+}
+
+/// The text of an HTML page (UTF-8) exactly as the finder sees it: normalized the way
+/// rule phrases are, with what HTML hides (`head`, `template`, `select`, raw-text
+/// elements such as `script`, `title` and `iframe`, comments) left out. What rule
+/// authors' examples are checked against.
+pub fn visible_text(html: &[u8]) -> Result<String, CleanError> {
+    let rules = Arc::new(Compiled::new(Vec::new(), Vec::new()));
+    let encoding = encoding_rs::UTF_8;
+    let mut finder = Finder::new(rules, Guard::default(), encoding);
+    finder.keep_text = true;
+    let feed = |sink: &mut dyn FnMut(&[u8]) -> Result<(), CleanError>| sink(html);
+    let (mut finder, _) = run(finder, encoding, super::Options::default().max_memory, feed)?;
+    finder.end_of_input();
+    Ok(finder.window.trim().to_string())
+}
+
+/// Reads the page through lol_html with `finder` following it; returns the finder and
+/// the number of bytes read.
+fn run(
+    finder: Finder,
+    encoding: &'static encoding_rs::Encoding,
+    max_memory: usize,
+    mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
+) -> Result<(Finder, u64), CleanError> {
+    let complex: Vec<(lol_html::Selector, Target)> = finder
+        .rules
         .parts
         .iter()
         .flat_map(|p| p.complex.iter().cloned())
         .collect();
-    let finder = Rc::new(RefCell::new(Finder::new(rules, guard, encoding)));
+    let finder = Rc::new(RefCell::new(finder));
     let f1 = finder.clone();
     let mut settings = Settings::new()
         .with_encoding(AsciiCompatibleEncoding::new(encoding).ok_or_else(|| {
@@ -1663,7 +1700,7 @@ pub fn find(
     let finder = Rc::try_unwrap(finder)
         .map_err(|_| CleanError::Engine("finder still shared after the pass".into()))?
         .into_inner();
-    Ok(finder.finish(len))
+    Ok((finder, len))
 }
 
 fn rewriting_error(e: lol_html::errors::RewritingError) -> CleanError {
@@ -1672,5 +1709,21 @@ fn rewriting_error(e: lol_html::errors::RewritingError) -> CleanError {
             "a single tag or text run needs more memory than the limit (for example a huge attribute)".into(),
         ),
         other => CleanError::Engine(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible_text;
+
+    #[test]
+    fn the_text_view_is_the_text_rules_see() {
+        let t = visible_text(
+            b"<html><head><title>Title</title></head><body><p>Tom&amp;Jerry <b>ran</b></p>\
+              <script>var x = '<p>no</p>';</script><!-- c --><select><option>Pick</option></select>\
+              <iframe>frame</iframe><template><p>later</p></template><P>Fast</P></body></html>",
+        )
+        .unwrap();
+        assert_eq!(t, "tom&jerry ran fast");
     }
 }
