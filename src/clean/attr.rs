@@ -1,9 +1,16 @@
 //! The attributes of a start tag, found in its raw bytes as HTML's tokenizer splits them.
 //!
 //! lol_html is never asked to build an element's attributes: the finder reads them
-//! from the input with [`scan_attributes`], as byte ranges ([`AttrSpan`]).
+//! from the input with [`scan_attributes`], as byte ranges ([`AttrSpan`]), and answers
+//! selectors ([`View`]) and the attribute actions (`drop_attributes`, `lazy_images`)
+//! from those ranges.
 
+use std::borrow::Cow;
+
+use super::gap::Gaps;
+use super::plan::AttrEdit;
 use super::tag::tag_name_len;
+use crate::rules::selector::ElementView;
 
 /// Where one attribute lies in the input: its name and its value (without quotes;
 /// empty, at the name's end, when there is none), as absolute byte offsets.
@@ -75,6 +82,128 @@ pub fn scan_attributes(tag: &[u8], base: u64, out: &mut Vec<AttrSpan>) {
         }
         out.push(span(ns, ne, vs, ve));
     }
+}
+
+/// Raw bytes as text: borrowed when valid UTF-8 (the common case, checked fast).
+pub fn utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+/// An element as selectors see it: its attributes read from the raw input.
+pub struct View<'a> {
+    pub tag: &'a str,
+    pub id: Option<&'a str>,
+    pub class: Option<&'a str>,
+    pub gaps: &'a Gaps,
+    /// The element's attributes.
+    pub attrs: &'a [AttrSpan],
+}
+
+impl ElementView for View<'_> {
+    fn tag(&self) -> &str {
+        self.tag
+    }
+    fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
+        let a = self.attrs.iter().find(|a| {
+            self.gaps
+                .bytes(a.name_start, a.name_end)
+                .eq_ignore_ascii_case(name.as_bytes())
+        })?;
+        Some(utf8(self.gaps.bytes(a.value_start, a.value_end)))
+    }
+    fn id(&self) -> Option<&str> {
+        self.id
+    }
+    fn class(&self) -> Option<&str> {
+        self.class
+    }
+}
+
+/// A byte range of the input.
+pub type Span = (u64, u64);
+
+/// The value ranges of an element's id and class among its attributes: the first of
+/// each, the one HTML keeps when an attribute is written twice.
+pub fn id_and_class(gaps: &Gaps, attrs: &[AttrSpan]) -> (Option<Span>, Option<Span>) {
+    let (mut id, mut class) = (None, None);
+    for a in attrs {
+        let name = gaps.bytes(a.name_start, a.name_end);
+        if name.eq_ignore_ascii_case(b"id") {
+            id.get_or_insert((a.value_start, a.value_end));
+        } else if name.eq_ignore_ascii_case(b"class") {
+            class.get_or_insert((a.value_start, a.value_end));
+        }
+    }
+    (id, class)
+}
+
+/// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
+/// `name` is an attribute name as written in the source (any case); `glob` is lower case.
+pub fn glob_match(glob: &str, name: &[u8]) -> bool {
+    let glob = glob.as_bytes();
+    // Globs are a few bytes long: a plain loop finds the star faster than a searcher.
+    match glob.iter().position(|&b| b == b'*') {
+        None => name.eq_ignore_ascii_case(glob),
+        Some(star) => {
+            let (pre, post) = (&glob[..star], &glob[star + 1..]);
+            name.len() >= pre.len() + post.len()
+                && name[..pre.len()].eq_ignore_ascii_case(pre)
+                && name[name.len() - post.len()..].eq_ignore_ascii_case(post)
+        }
+    }
+}
+
+/// `data-src` → `src` (and `data-srcset` → `srcset`) when the real attribute is missing
+/// or holds a placeholder. `attrs`: the element's attributes as source ranges.
+pub fn lazy_image_ops(gaps: &Gaps, attrs: &[AttrSpan]) -> Vec<(u64, AttrEdit)> {
+    let mut ops = Vec::new();
+    let named = |want: &str| {
+        attrs.iter().find(|a| {
+            gaps.bytes(a.name_start, a.name_end)
+                .eq_ignore_ascii_case(want.as_bytes())
+        })
+    };
+    for (real, lazies) in [
+        (
+            "src",
+            &["data-src", "data-lazy-src", "data-original", "data-lazy"][..],
+        ),
+        ("srcset", &["data-srcset", "data-lazy-srcset"][..]),
+    ] {
+        // The first lazy attribute (in source order) that holds a value.
+        let Some(lazy) = attrs.iter().find(|a| {
+            let name = gaps.bytes(a.name_start, a.name_end);
+            lazies
+                .iter()
+                .any(|l| name.eq_ignore_ascii_case(l.as_bytes()))
+                && !gaps
+                    .bytes(a.value_start, a.value_end)
+                    .trim_ascii()
+                    .is_empty()
+        }) else {
+            continue;
+        };
+        if let Some(a) = named(real) {
+            let v = utf8(gaps.bytes(a.value_start, a.value_end));
+            let v = v.trim();
+            let placeholder = v.is_empty()
+                || v.starts_with("data:")
+                || v.contains("placeholder")
+                || v.contains("blank.")
+                || v.contains("spacer")
+                || v.contains("lazy")
+                || v == utf8(gaps.bytes(lazy.value_start, lazy.value_end)).trim();
+            if !placeholder {
+                continue;
+            }
+            ops.push((a.name_start, AttrEdit::Drop));
+        }
+        ops.push((lazy.name_start, AttrEdit::Rename(real)));
+    }
+    ops
 }
 
 #[cfg(test)]

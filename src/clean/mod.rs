@@ -14,9 +14,13 @@
 //! does not grow with the page. Plain-text articles go through [`plain`].
 
 mod attr;
+mod cand;
 pub mod find;
 mod gap;
+mod open;
 pub mod plain;
+pub mod plan;
+mod scan;
 pub mod site;
 pub mod splice;
 mod tag;

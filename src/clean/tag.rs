@@ -20,6 +20,22 @@ pub mod flag {
     pub const HEADING: u16 = 1 << 5;
     /// Never removed by a generic rule: `html`, `head`, `body`, `main`, `article`.
     pub const PROTECTED: u16 = 1 << 6;
+    /// `p`: ended implicitly by a tag that [`CLOSES_P`].
+    pub const P: u16 = 1 << 7;
+    /// `li`: ended implicitly by the next `li` in the same list.
+    pub const LI: u16 = 1 << 8;
+    /// `dd`, `dt`: ended implicitly by the next `dd` or `dt` in the same list.
+    pub const DD_DT: u16 = 1 << 9;
+    /// `td`, `th`, `tr`: ended implicitly by a tag that [`CLOSES_CELL`] in the same table.
+    pub const CELL: u16 = 1 << 10;
+    /// Ends an open [`CELL`]: `td`, `th`, `tr`, `tbody`, `thead`, `tfoot`.
+    pub const CLOSES_CELL: u16 = 1 << 11;
+    /// `ul`, `ol`: bounds where an `li` (or `dd`, `dt`) closes implicitly.
+    pub const LIST: u16 = 1 << 12;
+    /// `table`: bounds where a [`CELL`] closes implicitly.
+    pub const TABLE: u16 = 1 << 13;
+    /// `article`, `main`: an element holding one holds the article (guarded).
+    pub const ARTICLE: u16 = 1 << 14;
 }
 
 /// A tag name, lowercased: a shared static string for the tags pages use (no allocation,
@@ -40,7 +56,7 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"abbr" => ("abbr", flag::INLINE),
         b"address" => ("address", flag::CLOSES_P),
         b"area" => ("area", 0),
-        b"article" => ("article", flag::CLOSES_P | flag::PROTECTED),
+        b"article" => ("article", flag::CLOSES_P | flag::PROTECTED | flag::ARTICLE),
         b"aside" => ("aside", flag::CLOSES_P),
         b"audio" => ("audio", 0),
         b"b" => ("b", flag::INLINE),
@@ -60,7 +76,7 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"colgroup" => ("colgroup", 0),
         b"data" => ("data", flag::INLINE),
         b"datalist" => ("datalist", 0),
-        b"dd" => ("dd", flag::CLOSES_P),
+        b"dd" => ("dd", flag::CLOSES_P | flag::DD_DT),
         b"del" => ("del", 0),
         b"details" => ("details", flag::CLOSES_P),
         b"dfn" => ("dfn", flag::INLINE),
@@ -68,7 +84,7 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"dir" => ("dir", flag::CLOSES_P),
         b"div" => ("div", flag::CLOSES_P),
         b"dl" => ("dl", flag::CLOSES_P),
-        b"dt" => ("dt", flag::CLOSES_P),
+        b"dt" => ("dt", flag::CLOSES_P | flag::DD_DT),
         b"em" => ("em", flag::INLINE),
         b"embed" => ("embed", 0),
         b"fieldset" => ("fieldset", flag::CLOSES_P),
@@ -98,10 +114,10 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"kbd" => ("kbd", flag::INLINE),
         b"label" => ("label", 0),
         b"legend" => ("legend", 0),
-        b"li" => ("li", flag::CLOSES_P),
+        b"li" => ("li", flag::CLOSES_P | flag::LI),
         b"link" => ("link", 0),
         b"listing" => ("listing", flag::CLOSES_P),
-        b"main" => ("main", flag::CLOSES_P | flag::PROTECTED),
+        b"main" => ("main", flag::CLOSES_P | flag::PROTECTED | flag::ARTICLE),
         b"map" => ("map", 0),
         b"mark" => ("mark", flag::INLINE),
         b"marquee" => ("marquee", flag::SCOPE),
@@ -114,11 +130,11 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"noframes" => ("noframes", flag::RAW_TEXT),
         b"noscript" => ("noscript", flag::RAW_TEXT),
         b"object" => ("object", flag::HIDDEN | flag::SCOPE),
-        b"ol" => ("ol", flag::CLOSES_P),
+        b"ol" => ("ol", flag::CLOSES_P | flag::LIST),
         b"optgroup" => ("optgroup", 0),
         b"option" => ("option", 0),
         b"output" => ("output", 0),
-        b"p" => ("p", flag::CLOSES_P),
+        b"p" => ("p", flag::CLOSES_P | flag::P),
         b"param" => ("param", 0),
         b"picture" => ("picture", 0),
         b"plaintext" => ("plaintext", flag::CLOSES_P),
@@ -145,21 +161,21 @@ fn known_tag(lower: &[u8]) -> Option<(&'static str, u16)> {
         b"summary" => ("summary", flag::CLOSES_P),
         b"sup" => ("sup", flag::INLINE),
         b"svg" => ("svg", flag::SCOPE),
-        b"table" => ("table", flag::CLOSES_P | flag::SCOPE),
-        b"tbody" => ("tbody", 0),
-        b"td" => ("td", flag::SCOPE),
+        b"table" => ("table", flag::CLOSES_P | flag::SCOPE | flag::TABLE),
+        b"tbody" => ("tbody", flag::CLOSES_CELL),
+        b"td" => ("td", flag::SCOPE | flag::CELL | flag::CLOSES_CELL),
         b"template" => ("template", flag::HIDDEN | flag::SCOPE),
         b"textarea" => ("textarea", flag::RAW_TEXT),
-        b"tfoot" => ("tfoot", 0),
-        b"th" => ("th", flag::SCOPE),
-        b"thead" => ("thead", 0),
+        b"tfoot" => ("tfoot", flag::CLOSES_CELL),
+        b"th" => ("th", flag::SCOPE | flag::CELL | flag::CLOSES_CELL),
+        b"thead" => ("thead", flag::CLOSES_CELL),
         b"time" => ("time", flag::INLINE),
         b"title" => ("title", flag::RAW_TEXT),
-        b"tr" => ("tr", 0),
+        b"tr" => ("tr", flag::CELL | flag::CLOSES_CELL),
         b"track" => ("track", 0),
         b"tt" => ("tt", 0),
         b"u" => ("u", flag::INLINE),
-        b"ul" => ("ul", flag::CLOSES_P),
+        b"ul" => ("ul", flag::CLOSES_P | flag::LIST),
         b"var" => ("var", flag::INLINE),
         b"video" => ("video", 0),
         b"wbr" => ("wbr", flag::INLINE),
