@@ -245,6 +245,13 @@ fn regex_matches(rule: &Rule, text: &str) -> bool {
             max_len.is_none_or(|m| text.len() <= m) && regex.is_match(text)
         }
         // Groups list only their `remove_matching` rules.
-        _ => false,
+        Action::Remove(_)
+        | Action::RemoveContaining { .. }
+        | Action::CutAfter { .. }
+        | Action::Unwrap(_)
+        | Action::DropAttributes { .. }
+        | Action::LazyImages { .. }
+        | Action::Keep(_)
+        | Action::DropBetween { .. } => false,
     }
 }
