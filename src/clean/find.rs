@@ -61,6 +61,10 @@ struct Finder {
     keys: Keys,
     runs: Vec<(usize, usize)>,
     found: Vec<(Phrase, u64)>,
+    /// Every index match, by element start (for the test that the index agrees with
+    /// lol_html's own matching).
+    #[cfg(test)]
+    seen: Vec<(u64, Target)>,
 }
 
 impl Finder {
@@ -87,6 +91,8 @@ impl Finder {
             keys: Keys::default(),
             runs: Vec::new(),
             found: Vec::new(),
+            #[cfg(test)]
+            seen: Vec::new(),
         }
     }
 
@@ -187,6 +193,8 @@ impl Finder {
         o.protected_before = protected_before;
         let mut hits = std::mem::take(&mut self.hits);
         self.matches(&o.tag, (start, tag_end), &mut hits, &mut o.anc);
+        #[cfg(test)]
+        self.seen.extend(hits.iter().map(|&t| (start, t)));
         self.open.push(o);
         if !hits.is_empty() {
             // Lower rule numbers first: the first rule written wins an element.
@@ -532,6 +540,16 @@ pub fn visible_text(html: &[u8]) -> Result<String, CleanError> {
     let (mut finder, _) = run(finder, encoding, super::Options::default().max_memory, feed)?;
     finder.end_of_input();
     Ok(finder.text.into_text().trim().to_string())
+}
+
+/// The selector index's matches on `html` (UTF-8), by element start: what the finder
+/// found by its own lookups, without lol_html's selectors.
+#[cfg(test)]
+pub(super) fn index_matches(rules: Arc<Compiled>, html: &[u8]) -> Vec<(u64, Target)> {
+    let finder = Finder::new(rules, Guard::default(), encoding_rs::UTF_8, false);
+    let feed = |sink: &mut dyn FnMut(&[u8]) -> Result<(), CleanError>| sink(html);
+    let (finder, _) = run(finder, encoding_rs::UTF_8, 32 << 20, feed).expect("a test page");
+    finder.seen
 }
 
 /// Reads the page through lol_html with `finder` following it; returns the finder and

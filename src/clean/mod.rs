@@ -13,6 +13,8 @@
 //! Files are read twice from disk (the page cache) rather than held in memory, so memory
 //! does not grow with the page. Plain-text articles go through [`plain`].
 
+#[cfg(test)]
+mod agree;
 mod attr;
 mod cand;
 pub mod find;
