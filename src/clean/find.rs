@@ -395,7 +395,7 @@ impl Finder {
         let text_len = pos - o.text_start;
         let contains_protected = self.open.held_protected(&o);
         let protected = if o.tag.is(flag::PROTECTED) {
-            Some(tag_static(&o.tag))
+            Some(o.tag.protected_name())
         } else if contains_protected {
             Some("article")
         } else {
@@ -506,16 +506,6 @@ impl Finder {
     }
 }
 
-fn tag_static(tag: &str) -> &'static str {
-    match tag {
-        "html" => "html",
-        "head" => "head",
-        "body" => "body",
-        "main" => "main",
-        _ => "article",
-    }
-}
-
 pub fn find(
     rules: Arc<Compiled>,
     guard: Guard,
@@ -619,21 +609,5 @@ fn rewriting_error(e: lol_html::errors::RewritingError) -> CleanError {
             "a single tag or text run needs more memory than the limit (for example a huge attribute)".into(),
         ),
         other => CleanError::Engine(other.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::visible_text;
-
-    #[test]
-    fn the_text_view_is_the_text_rules_see() {
-        let t = visible_text(
-            b"<html><head><title>Title</title></head><body><p>Tom&amp;Jerry <b>ran</b></p>\
-              <script>var x = '<p>no</p>';</script><!-- c --><select><option>Pick</option></select>\
-              <iframe>frame</iframe><template><p>later</p></template><P>Fast</P></body></html>",
-        )
-        .unwrap();
-        assert_eq!(t, "tom&jerry ran fast");
     }
 }

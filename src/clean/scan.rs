@@ -172,3 +172,19 @@ impl Scan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::find::visible_text;
+
+    #[test]
+    fn the_text_view_is_the_text_rules_see() {
+        let t = visible_text(
+            b"<html><head><title>Title</title></head><body><p>Tom&amp;Jerry <b>ran</b></p>\
+              <script>var x = '<p>no</p>';</script><!-- c --><select><option>Pick</option></select>\
+              <iframe>frame</iframe><template><p>later</p></template><P>Fast</P></body></html>",
+        )
+        .unwrap();
+        assert_eq!(t, "tom&jerry ran fast");
+    }
+}

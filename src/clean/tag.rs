@@ -223,6 +223,17 @@ impl TagName {
         }
     }
 
+    /// The name a refusal gives a [`flag::PROTECTED`] tag (`article` for anything else).
+    pub fn protected_name(&self) -> &'static str {
+        match self.as_str() {
+            "html" => "html",
+            "head" => "head",
+            "body" => "body",
+            "main" => "main",
+            _ => "article",
+        }
+    }
+
     /// Whether the tag has all of `f` (bits of [`flag`]); tags HTML gives no rule are
     /// none of these.
     pub fn is(&self, f: u16) -> bool {
