@@ -296,4 +296,49 @@ mod tests {
         assert_ne!(custom, TagName::new(b"gu-islands"));
         assert_ne!(custom, div);
     }
+
+    /// The implied-end flags name exactly the tags HTML's rules name.
+    #[test]
+    fn implied_end_flags_name_the_tags_of_the_rules() {
+        let all = [
+            "a",
+            "p",
+            "li",
+            "dd",
+            "dt",
+            "td",
+            "th",
+            "tr",
+            "tbody",
+            "thead",
+            "tfoot",
+            "ul",
+            "ol",
+            "table",
+            "article",
+            "main",
+            "div",
+            "dl",
+            "caption",
+            "body",
+            "gu-island",
+        ];
+        let with = |f: u16| -> Vec<&str> {
+            all.iter()
+                .copied()
+                .filter(|t| TagName::new(t.as_bytes()).is(f))
+                .collect()
+        };
+        assert_eq!(with(flag::P), ["p"]);
+        assert_eq!(with(flag::LI), ["li"]);
+        assert_eq!(with(flag::DD_DT), ["dd", "dt"]);
+        assert_eq!(with(flag::CELL), ["td", "th", "tr"]);
+        assert_eq!(
+            with(flag::CLOSES_CELL),
+            ["td", "th", "tr", "tbody", "thead", "tfoot"]
+        );
+        assert_eq!(with(flag::LIST), ["ul", "ol"]);
+        assert_eq!(with(flag::TABLE), ["table"]);
+        assert_eq!(with(flag::ARTICLE), ["article", "main"]);
+    }
 }
