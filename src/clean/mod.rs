@@ -13,12 +13,20 @@
 //! Files are read twice from disk (the page cache) rather than held in memory, so memory
 //! does not grow with the page. Plain-text articles go through [`plain`].
 
+#[cfg(test)]
+mod agree;
+mod attr;
+mod cand;
 pub mod find;
 mod gap;
 pub mod locate;
+mod open;
 pub mod plain;
+pub mod plan;
+mod scan;
 pub mod site;
 pub mod splice;
+mod tag;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -367,7 +375,7 @@ fn sniff_kind(head: &[u8]) -> Kind {
         .iter()
         .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
     let begins_tag = first.is_some_and(|i| lower[i] == b'<');
-    let has = |n: &[u8]| lower.windows(n.len()).any(|w| w == n);
+    let has = |n: &[u8]| find(&lower, n).is_some();
     if begins_tag
         || has(b"<html")
         || has(b"<body")
@@ -444,7 +452,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]

@@ -123,11 +123,7 @@ pub fn plan(
     let mut removals = Vec::new();
     for (rn, rule) in rules.rules() {
         let rn = rn as usize;
-        let limit = if rule.generic {
-            guard.generic_max_share
-        } else {
-            guard.site_max_share
-        };
+        let limit = guard.limit(rule);
         // The paragraph ranges this rule would drop.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         match &rule.action {
@@ -163,7 +159,12 @@ pub fn plan(
                     i += 1;
                 }
             }
-            _ => {}
+            // Element actions: a plain-text article has no elements.
+            Action::Remove(_)
+            | Action::Unwrap(_)
+            | Action::DropAttributes { .. }
+            | Action::LazyImages { .. }
+            | Action::Keep(_) => {}
         }
         for (a, b) in ranges {
             let text: usize = paras[a..b].iter().map(|p| p.text.len()).sum();

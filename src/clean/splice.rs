@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::CleanError;
-use super::find::{AttrEdit, Edit};
+use super::plan::{AttrEdit, Edit};
 
 /// Start tags longer than this are copied unchanged rather than buffered for an
 /// attribute edit.

@@ -140,8 +140,10 @@ mod tests {
 
     #[test]
     fn renders_counters_gauges_and_a_cumulative_histogram() {
-        let mut m = Metrics::default();
-        m.processed = 3;
+        let mut m = Metrics {
+            processed: 3,
+            ..Metrics::default()
+        };
         m.removals.insert("promo", 2);
         m.took(3);
         m.took(40);

@@ -16,13 +16,56 @@ use aho_corasick::MatchKind;
 use super::selector::Index;
 use super::{Action, Rule, Selectors};
 
-/// What a matching selector stands for.
+/// What a matching selector stands for: one variant per action that acts on the
+/// matched element, so the finder's dispatch is exhaustive and a new action does not
+/// compile until the finder handles it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// A rule acting on the matched element itself (remove, unwrap, attributes).
-    Rule(u32),
+    /// `remove`: the element is a removal candidate of rule `n`.
+    Remove(u32),
+    /// `unwrap`: the element's tags go, its content stays.
+    Unwrap(u32),
+    /// `keep`: the element is kept, the rest of the body goes.
+    Keep(u32),
+    /// `drop_attributes`: attributes of the element whose names match the rule's globs.
+    DropAttributes(u32),
+    /// `lazy_images`: the element's lazy image attributes become real ones.
+    LazyImages(u32),
     /// The element is a candidate (`within`) for the text rules of this group.
     Group(u32),
+}
+
+impl Target {
+    /// The order an element's matches are handled in: rules by number (the first rule
+    /// written wins an element), then groups.
+    pub fn order(self) -> (u8, u32) {
+        match self {
+            Target::Remove(n)
+            | Target::Unwrap(n)
+            | Target::Keep(n)
+            | Target::DropAttributes(n)
+            | Target::LazyImages(n) => (0, n),
+            Target::Group(g) => (1, g),
+        }
+    }
+}
+
+/// What a phrase found in the text stands for, per action that looks for phrases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phrase {
+    /// `remove_containing` rule `n`: the smallest `within` element holding it goes.
+    Containing(u32),
+    /// `cut_after` rule `n`: the marker and everything after it in its parent go.
+    CutAfter(u32),
+}
+
+impl Phrase {
+    /// The rule the phrase belongs to.
+    pub fn rule(self) -> u32 {
+        match self {
+            Phrase::Containing(n) | Phrase::CutAfter(n) => n,
+        }
+    }
 }
 
 /// One compiled part: the generic rules, or one site's.
@@ -46,8 +89,8 @@ pub struct Part {
     /// Every phrase of every `remove_containing` and `cut_after` rule, as a DFA the
     /// finder steps through one byte at a time.
     pub phrases: Option<aho_corasick::dfa::DFA>,
-    /// Pattern number → rule number (global).
-    pub phrase_rule: Vec<u32>,
+    /// Pattern number → its rule (global number) and action.
+    pub phrase_rule: Vec<Phrase>,
     /// For each group of the part, its `remove_matching` rules.
     group_regexes: Vec<GroupRegexes>,
     /// Rule id → number (global), for `disable`.
@@ -85,24 +128,36 @@ impl Part {
         for (i, rule) in rules.iter().enumerate() {
             let n = rule_base + i as u32;
             let within = match &rule.action {
-                Action::Remove(s) | Action::Unwrap(s) | Action::Keep(s) => {
-                    add(s, Target::Rule(n), &mut complex);
+                Action::Remove(s) => {
+                    add(s, Target::Remove(n), &mut complex);
                     None
                 }
-                Action::DropAttributes { selector, .. } | Action::LazyImages { selector } => {
-                    add(selector, Target::Rule(n), &mut complex);
+                Action::Unwrap(s) => {
+                    add(s, Target::Unwrap(n), &mut complex);
+                    None
+                }
+                Action::Keep(s) => {
+                    add(s, Target::Keep(n), &mut complex);
+                    None
+                }
+                Action::DropAttributes { selector, .. } => {
+                    add(selector, Target::DropAttributes(n), &mut complex);
+                    None
+                }
+                Action::LazyImages { selector } => {
+                    add(selector, Target::LazyImages(n), &mut complex);
                     None
                 }
                 Action::RemoveContaining { phrases, within } => {
                     for p in phrases {
                         patterns.push(p.clone());
-                        phrase_rule.push(n);
+                        phrase_rule.push(Phrase::Containing(n));
                     }
                     Some(within)
                 }
                 Action::CutAfter { marker, within } => {
                     patterns.push(marker.clone());
-                    phrase_rule.push(n);
+                    phrase_rule.push(Phrase::CutAfter(n));
                     Some(within)
                 }
                 Action::RemoveMatching { within, .. } => Some(within),

@@ -9,54 +9,15 @@
 //! one compound, …) is handed to lol_html as a selector of its own.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind, StartKind};
 
-/// A small, fast hasher for short keys (tag names, class tokens): the index is probed
-/// several times for every element of every page, where SipHash's strength buys nothing.
-#[derive(Default, Clone, Copy)]
-pub struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
-        let half = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64;
-        let n = bytes.len();
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            h = mix(h, word(c));
-        }
-        // The tail without a copy: overlapping reads, its length folded in.
-        let t = chunks.remainder();
-        let tail = match t.len() {
-            0 => None,
-            1..=3 => {
-                Some(t[0] as u64 | (t[t.len() / 2] as u64) << 8 | (t[t.len() - 1] as u64) << 16)
-            }
-            _ => Some(half(&t[..4]) | half(&t[t.len() - 4..]) << 32),
-        };
-        if let Some(w) = tail {
-            h = mix(h, w ^ ((n as u64) << 56));
-        }
-        self.0 = h;
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// The index's maps hash short keys (tag names, class tokens) several times for every
+/// element of every page, where SipHash's strength buys nothing: rustc's Fx hash.
+type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// How an attribute selector compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,11 +131,16 @@ impl Compound {
 }
 
 /// The characters of a selector that stand at the top level (not inside brackets,
-/// parentheses or quotes), with their byte offsets.
+/// parentheses or quotes, and not escaped with `\`), with their byte offsets. The one
+/// scanner behind [`split_list`] and [`parse_pair`]: `.a\,b` is one selector.
 fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
-    let (mut depth, mut quote) = (0i32, None::<char>);
+    let (mut depth, mut quote, mut escaped) = (0i32, None::<char>, false);
     s.char_indices().filter(move |&(_, c)| {
+        if std::mem::take(&mut escaped) {
+            return false;
+        }
         match (quote, c) {
+            (_, '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
@@ -186,7 +152,8 @@ fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     })
 }
 
-/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes).
+/// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes,
+/// and not escaped).
 pub fn split_list(list: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
@@ -466,7 +433,7 @@ impl Bloom {
 /// The hash an index's Bloom filter uses for a key (an id, a class token, an attribute
 /// name).
 pub fn key_hash(key: &str) -> u64 {
-    let mut h = FastHasher::default();
+    let mut h = rustc_hash::FxHasher::default();
     h.write(key.as_bytes());
     h.finish()
 }
@@ -909,6 +876,16 @@ mod tests {
         fn class(&self) -> Option<&str> {
             self.1.iter().find(|(n, _)| *n == "class").map(|(_, v)| *v)
         }
+    }
+
+    #[test]
+    fn lists_split_at_top_level_commas_only() {
+        assert_eq!(
+            split_list(".a, b[x=','] ,c:not(.d,.e)"),
+            [".a", "b[x=',']", "c:not(.d,.e)"]
+        );
+        assert_eq!(split_list(".a\\,b, .c"), [".a\\,b", ".c"]);
+        assert_eq!(split_list(".a\\\\,b"), [".a\\\\", "b"]);
     }
 
     #[test]

@@ -1,0 +1,477 @@
+//! The plan: every edit pass 2 applies, and the guard's judgement of every removal.
+//!
+//! The finder hands over what it found — removal candidates, kept elements, unwrapped
+//! elements, attribute changes — and this module decides: a candidate is removed only
+//! when its own end tag was seen, it takes nothing protected, and it holds no more of
+//! the page's text than its rule's share limit ([`Guard::limit`], the one place that
+//! picks it). Candidates that are safe already when they close are accepted at once
+//! ([`Draft::accept_early`]); the rest wait for the end of the page ([`Draft::finish`]),
+//! where the edits are also sorted and overlaps dropped. [`super::splice`] reads only
+//! the [`Plan`].
+
+use std::collections::BTreeMap;
+
+use super::cand::{Cand, CandState, Cands, DETAILED};
+use super::{Guard, Refusal, Removal};
+use crate::rules::compile::Compiled;
+use crate::rules::{Category, Rule};
+
+/// One byte-range change to the input, applied by pass 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Drop bytes `start..end`.
+    Cut { start: u64, end: u64 },
+    /// Change attributes inside the start tag at `start..end`: each op names the byte
+    /// offset where an attribute's name begins.
+    Attrs {
+        start: u64,
+        end: u64,
+        /// Boxed: most edits are cuts, and a huge page holds many.
+        ops: Box<Vec<(u64, AttrEdit)>>,
+    },
+}
+
+impl Edit {
+    fn start(&self) -> u64 {
+        match self {
+            Edit::Cut { start, .. } | Edit::Attrs { start, .. } => *start,
+        }
+    }
+    fn end(&self) -> u64 {
+        match self {
+            Edit::Cut { end, .. } | Edit::Attrs { end, .. } => *end,
+        }
+    }
+}
+
+/// What happens to one attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrEdit {
+    /// Remove the attribute (name and value).
+    Drop,
+    /// Give the attribute another name, keeping its value.
+    Rename(&'static str),
+}
+
+/// Which report entry an edit stands for.
+#[derive(Debug, Clone, Copy)]
+enum Rem {
+    /// An unwrap or attribute change: not a removal.
+    None,
+    /// `Plan::removals[i]`.
+    Listed(u32),
+    /// A removal past the listed ones: only counted.
+    Counted(Category),
+}
+
+/// What the finder decided.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Sorted, non-overlapping edits.
+    pub edits: Vec<Edit>,
+    pub removals: Vec<Removal>,
+    pub refused: Vec<Refusal>,
+    /// Removals past the first 10,000, counted per category (not listed).
+    pub unlisted: BTreeMap<Category, usize>,
+    /// Refusals past the first 10,000, counted.
+    pub refused_unlisted: usize,
+    pub unwrapped: usize,
+    pub attributes_changed: usize,
+    /// Bytes read.
+    pub len: u64,
+}
+
+impl Guard {
+    /// The share of the page's text one removal by `rule` may take: the one place a
+    /// rule's limit is chosen (HTML candidates, `keep`, plain-text paragraphs).
+    pub fn limit(&self, rule: &Rule) -> f64 {
+        if rule.generic {
+            self.generic_max_share
+        } else {
+            self.site_max_share
+        }
+    }
+}
+
+/// An element a `keep` rule matched that ended with its own end tag.
+pub struct Kept {
+    pub rule: u32,
+    pub start: u64,
+    pub end: u64,
+    pub text_len: u64,
+    pub element: String,
+}
+
+/// An element an `unwrap` rule matched: its start tag, and its end tag when written.
+pub struct Unwrap {
+    pub start: u64,
+    pub tag_end: u64,
+    pub end_tag: Option<(u64, u64)>,
+}
+
+/// The plan being drawn: what the finder decided so far, besides the candidates.
+#[derive(Default)]
+pub struct Draft {
+    pub keeps: Vec<Kept>,
+    pub unwraps: Vec<Unwrap>,
+    attr_edits: Vec<Edit>,
+    attr_edit_owner: Option<u64>,
+    /// Removals accepted as soon as they closed: (start, end, category).
+    early: Vec<(u64, u64, Category)>,
+    /// Some `keep` rule is in force (its ranges are known only at the end, so no
+    /// removal is accepted early).
+    keeps_possible: bool,
+    /// The body's content: (start, text start) once `<body>` opened, end once it closed.
+    pub body: Option<(u64, u64)>,
+    pub body_end: Option<(u64, u64)>,
+}
+
+impl Draft {
+    pub fn new(keeps_possible: bool) -> Draft {
+        Draft {
+            keeps_possible,
+            ..Draft::default()
+        }
+    }
+
+    /// Attribute changes to the start tag at `start..end` (merged with the ones made
+    /// to the same tag already).
+    pub fn attr_ops(&mut self, start: u64, end: u64, ops: Vec<(u64, AttrEdit)>) {
+        if ops.is_empty() {
+            return;
+        }
+        if self.attr_edit_owner != Some(start) {
+            self.attr_edit_owner = Some(start);
+            self.attr_edits.push(Edit::Attrs {
+                start,
+                end,
+                ops: Box::default(),
+            });
+        }
+        let Some(Edit::Attrs { ops: have, .. }) = self.attr_edits.last_mut() else {
+            unreachable!()
+        };
+        for (at, op) in ops {
+            match have.iter_mut().find(|(a, _)| *a == at) {
+                // A rename (lazy image) wins over a drop of the same attribute.
+                Some(slot) => {
+                    if matches!(op, AttrEdit::Rename(_)) {
+                        slot.1 = op;
+                    }
+                }
+                None => have.push((at, op)),
+            }
+        }
+        have.sort_by_key(|(a, _)| *a);
+    }
+
+    /// A candidate that closed safely, holds nothing protected, and holds less text than
+    /// the guard's limit of the text read *so far* (`pos`; the page's total can only be
+    /// larger) is accepted now, and true is returned: the caller frees its slot.
+    /// Undescribed ones only: described ones are judged at the end, for the report.
+    pub fn accept_early(&mut self, c: &Cand, rule: &Rule, guard: &Guard, pos: u64) -> bool {
+        if !c.preview_done || !c.element.is_empty() || c.state != CandState::Closed {
+            return false;
+        }
+        let limit = guard.limit(rule);
+        if self.keeps_possible || c.protected.is_some() || c.text_len as f64 > limit * pos as f64 {
+            return false;
+        }
+        self.early.push((c.start, c.end, rule.category));
+        true
+    }
+
+    /// `keep` rules: cut the body's content around the kept elements, if the guard
+    /// allows it.
+    fn keep_gaps(&self, rules: &Compiled, guard: &Guard, len: u64, total: u64) -> Keeping {
+        let Some(first) = self.keeps.first() else {
+            return Keeping::Nothing;
+        };
+        let mut keeps: Vec<&Kept> = self.keeps.iter().collect();
+        keeps.sort_by_key(|k| (k.start, std::cmp::Reverse(k.end)));
+        let mut ranges: Vec<&Kept> = Vec::new();
+        for k in keeps {
+            if ranges.last().is_none_or(|l| k.start >= l.end) {
+                ranges.push(k);
+            }
+        }
+        let rule = rules.rule(first.rule);
+        let mut r = removal(rule, first.start);
+        r.element = format!(
+            "everything in <body> outside {}",
+            ranges
+                .iter()
+                .map(|k| k.element.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let (Some((body_start, body_text)), Some((body_end, body_text_end))) =
+            (self.body, self.body_end)
+        else {
+            return Keeping::Refused(
+                first.start,
+                Refusal {
+                    removal: r,
+                    reason: "no <body> element to keep things in".into(),
+                },
+            );
+        };
+        let body_end = body_end.min(len);
+        let kept_text: u64 = ranges.iter().map(|k| k.text_len).sum();
+        let body_text = body_text_end.saturating_sub(body_text);
+        let share = body_text.saturating_sub(kept_text) as f64 / total as f64;
+        let limit = guard.limit(rule);
+        if share > limit
+            || ranges
+                .iter()
+                .any(|k| k.start < body_start || k.end > body_end)
+        {
+            return Keeping::Refused(
+                first.start,
+                Refusal {
+                    removal: r,
+                    reason: format!(
+                        "keeping only this would drop {:.0}% of the page's text (limit {:.0}%)",
+                        share * 100.0,
+                        limit * 100.0
+                    ),
+                },
+            );
+        }
+        let mut at = body_start;
+        let mut gaps = Vec::new();
+        for k in &ranges {
+            gaps.push((at, k.start));
+            at = k.end;
+        }
+        gaps.push((at, body_end));
+        gaps.retain(|(s, e)| e > s);
+        r.bytes = gaps.iter().map(|(s, e)| e - s).sum();
+        r.start = gaps.first().map_or(r.start, |g| g.0);
+        Keeping::Cut {
+            removal: r,
+            gaps,
+            kept: ranges.iter().map(|k| (k.start, k.end)).collect(),
+        }
+    }
+
+    /// End of the page (`len` bytes, `total` bytes of text): judges every candidate
+    /// left, and orders the edits.
+    pub fn finish(
+        mut self,
+        cands: &Cands,
+        rules: &Compiled,
+        guard: &Guard,
+        len: u64,
+        total: u64,
+    ) -> Plan {
+        let mut plan = Plan {
+            len,
+            ..Plan::default()
+        };
+        let mut edits: Vec<(Edit, Rem)> = Vec::new();
+        let mut refused: Vec<(u64, Refusal)> = Vec::new();
+        let kept = match self.keep_gaps(rules, guard, len, total) {
+            Keeping::Nothing => Vec::new(),
+            Keeping::Refused(at, r) => {
+                refused.push((at, r));
+                Vec::new()
+            }
+            Keeping::Cut {
+                removal,
+                gaps,
+                kept,
+            } => {
+                plan.removals.push(removal);
+                let idx = plan.removals.len() as u32 - 1;
+                for (start, end) in gaps {
+                    edits.push((Edit::Cut { start, end }, Rem::Listed(idx)));
+                }
+                kept
+            }
+        };
+        for c in cands.live() {
+            // Nothing may take an element that a `keep` rule kept.
+            if kept.iter().any(|&(s, e)| c.start <= s && e <= c.end) {
+                continue;
+            }
+            let rule = rules.rule(c.rule);
+            let reason = verdict(c, rule, guard, total);
+            let listed = match reason {
+                Some(_) => refused.len() < DETAILED,
+                None => plan.removals.len() < DETAILED,
+            };
+            if !listed {
+                // Past the first DETAILED: counted, not described.
+                match reason {
+                    Some(_) => plan.refused_unlisted += 1,
+                    None => edits.push((
+                        Edit::Cut {
+                            start: c.start,
+                            end: c.end,
+                        },
+                        Rem::Counted(rule.category),
+                    )),
+                }
+                continue;
+            }
+            let mut r = removal(rule, c.start);
+            r.element = c.element.clone();
+            r.bytes = if c.end == u64::MAX {
+                0
+            } else {
+                c.end - c.start
+            };
+            r.text = c.preview.clone();
+            match reason {
+                Some(reason) => {
+                    r.bytes = 0;
+                    refused.push((c.start, Refusal { removal: r, reason }));
+                }
+                None => {
+                    plan.removals.push(r);
+                    edits.push((
+                        Edit::Cut {
+                            start: c.start,
+                            end: c.end,
+                        },
+                        Rem::Listed(plan.removals.len() as u32 - 1),
+                    ));
+                }
+            }
+        }
+        for u in &self.unwraps {
+            edits.push((
+                Edit::Cut {
+                    start: u.start,
+                    end: u.tag_end,
+                },
+                Rem::None,
+            ));
+            if let Some((s, e)) = u.end_tag {
+                edits.push((Edit::Cut { start: s, end: e }, Rem::None));
+            }
+        }
+        plan.unwrapped = self.unwraps.len();
+        for e in std::mem::take(&mut self.attr_edits) {
+            edits.push((e, Rem::None));
+        }
+        let early = std::mem::take(&mut self.early);
+        order(&mut plan, edits, early, refused);
+        plan
+    }
+}
+
+/// What the `keep` rules come to.
+enum Keeping {
+    /// No element was kept.
+    Nothing,
+    /// The guard refused (at this offset).
+    Refused(u64, Refusal),
+    /// The body's content outside the `kept` ranges goes, as `gaps`.
+    Cut {
+        removal: Removal,
+        gaps: Vec<(u64, u64)>,
+        kept: Vec<(u64, u64)>,
+    },
+}
+
+/// The guard's judgement of a candidate at the end of the page: `None` to remove it,
+/// else why not.
+fn verdict(c: &Cand, rule: &Rule, guard: &Guard, total: u64) -> Option<String> {
+    let share = c.text_len as f64 / total as f64;
+    let limit = guard.limit(rule);
+    match c.state {
+        CandState::Unsafe(r) => Some(r.to_string()),
+        CandState::Open => Some("no end tag: open at the end of the page".to_string()),
+        CandState::Closed => match c.protected {
+            Some(t @ ("html" | "head" | "body")) => Some(format!("protected element <{t}>")),
+            Some(t) if rule.generic => Some(format!("protected element <{t}> (or one inside it)")),
+            _ if share > limit => Some(format!(
+                "holds {:.0}% of the page's text (limit {:.0}%)",
+                share * 100.0,
+                limit * 100.0
+            )),
+            _ => None,
+        },
+    }
+}
+
+/// A report entry for a removal by `rule` starting at `start` (element, size and text
+/// filled in by the caller).
+fn removal(rule: &Rule, start: u64) -> Removal {
+    Removal {
+        rule: rule.id.clone(),
+        category: rule.category,
+        origin: rule.origin.to_string(),
+        action: rule.action.key(),
+        element: String::new(),
+        start,
+        bytes: 0,
+        text: String::new(),
+    }
+}
+
+/// Sorts the edits (outer first), drops those inside an earlier cut, and keeps the
+/// report entries and refusals of what is left.
+fn order(
+    plan: &mut Plan,
+    mut edits: Vec<(Edit, Rem)>,
+    mut early: Vec<(u64, u64, Category)>,
+    mut refused: Vec<(u64, Refusal)>,
+) {
+    // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
+    let order = |a: (u64, u64), b: (u64, u64)| a.0.cmp(&b.0).then(b.1.cmp(&a.1));
+    edits.sort_by(|a, b| order((a.0.start(), a.0.end()), (b.0.start(), b.0.end())));
+    // The removals accepted early are merged in from their own (compact) list rather
+    // than copied into `edits`: on a huge page they are nearly all of them.
+    early.sort_unstable_by(|a, b| order((a.0, a.1), (b.0, b.1)));
+    let mut early = early.into_iter().peekable();
+    let mut edits = edits.into_iter().peekable();
+    let mut covered = 0u64;
+    let mut kept_removals = vec![false; plan.removals.len()];
+    loop {
+        let take_early = match (early.peek(), edits.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(a), Some(b)) => order((a.0, a.1), (b.0.start(), b.0.end())).is_le(),
+        };
+        let (e, rem) = if take_early {
+            let (start, end, category) = early.next().expect("peeked");
+            (Edit::Cut { start, end }, Rem::Counted(category))
+        } else {
+            edits.next().expect("peeked")
+        };
+        if e.start() < covered {
+            continue;
+        }
+        if let Edit::Cut { end, .. } = e {
+            covered = end;
+        } else {
+            plan.attributes_changed += 1;
+        }
+        match rem {
+            Rem::Listed(i) => kept_removals[i as usize] = true,
+            Rem::Counted(c) => *plan.unlisted.entry(c).or_default() += 1,
+            Rem::None => {}
+        }
+        plan.edits.push(e);
+    }
+    let mut i = 0;
+    plan.removals.retain(|_| {
+        i += 1;
+        kept_removals[i - 1]
+    });
+    // Refusals inside something removed anyway are not worth a word.
+    refused.sort_by_key(|(s, _)| *s);
+    plan.refused = refused
+        .into_iter()
+        .filter(|(s, _)| {
+            // Edits are sorted and disjoint: the one starting last at or before `s`.
+            let k = plan.edits.partition_point(|e| e.start() <= *s);
+            k == 0 || !matches!(plan.edits[k - 1], Edit::Cut { end, .. } if end > *s)
+        })
+        .map(|(_, r)| r)
+        .collect();
+}
