@@ -5,7 +5,7 @@
 //! defines that file and reads it back. Both sides build the summary with
 //! [`Counts::line`], so `pare status` and `systemctl status` say the same thing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -74,11 +74,12 @@ pub const RECENT: usize = 20;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Recent {
     /// The path relative to the inbox.
-    pub file: PathBuf,
+    /// (Names that are not UTF-8 are written lossily: JSON holds text.)
+    pub file: String,
     /// `cleaned` or `failed`.
     pub outcome: String,
     /// The output, or the file in failed/.
-    pub to: PathBuf,
+    pub to: String,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -93,7 +94,8 @@ pub struct RulesState {
     pub rules: usize,
     /// Seconds since the Unix epoch.
     pub loaded_at: u64,
-    pub dirs: Vec<PathBuf>,
+    /// (Written lossily where not UTF-8.)
+    pub dirs: Vec<String>,
 }
 
 impl StateFile {
@@ -101,7 +103,7 @@ impl StateFile {
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let mut tmp = path.to_path_buf().into_os_string();
         tmp.push(".tmp");
-        let json = serde_json::to_string_pretty(self).expect("the state serializes");
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, json + "\n")?;
         std::fs::rename(&tmp, path)
     }
@@ -198,13 +200,7 @@ fn report(s: &StateFile, running: bool, path: &Path, now: u64) -> String {
         utc(s.rules.loaded_at),
         age(now.saturating_sub(s.rules.loaded_at))
     );
-    let dirs: Vec<String> = s
-        .rules
-        .dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    out += &format!("rules folders: {}\n", dirs.join(", "));
+    out += &format!("rules folders: {}\n", s.rules.dirs.join(", "));
     out += &format!("state file: {}\n", path.display());
     out
 }

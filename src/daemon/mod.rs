@@ -537,9 +537,9 @@ impl State {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.recent.push_back(crate::status::Recent {
-            file: file.to_path_buf(),
+            file: file.to_string_lossy().into_owned(),
             outcome: outcome.into(),
-            to: to.to_path_buf(),
+            to: to.to_string_lossy().into_owned(),
             reason: reason.map(String::from),
             at,
         });
@@ -816,7 +816,12 @@ impl State {
                 files: self.rule_files,
                 rules: self.rule_count,
                 loaded_at: secs(self.rules_loaded_at),
-                dirs: self.config.rules.clone(),
+                dirs: self
+                    .config
+                    .rules
+                    .iter()
+                    .map(|d| d.to_string_lossy().into_owned())
+                    .collect(),
             },
             updated_at: secs(SystemTime::now()),
             recent: self.recent.iter().cloned().collect(),
