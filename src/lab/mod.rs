@@ -21,39 +21,11 @@ fn read_page(page: &std::path::Path) -> Option<Vec<u8>> {
 }
 
 /// The visible text of an HTML page, normalized the way rule phrases are (lowercase,
-/// quotes folded, single spaces, entities decoded): tags, comments and the contents of
-/// `script`, `style`, `noscript` and `template` dropped. Good enough to check phrases.
+/// quotes folded, single spaces, entities decoded): the engine's own view of the page's
+/// text ([`crate::clean::find::visible_text`]), so examples are checked against the text
+/// rules see — never text HTML hides (`head`, `title`, `select`, `iframe`, scripts).
 pub fn visible_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len() / 2);
-    let lower = html.to_ascii_lowercase();
-    let mut i = 0;
-    while let Some(off) = html[i..].find('<') {
-        raw.push_str(&html[i..i + off]);
-        let at = i + off;
-        if lower[at..].starts_with("<!--") {
-            i = lower[at..].find("-->").map_or(html.len(), |e| at + e + 3);
-            raw.push(' ');
-            continue;
-        }
-        let name: String = lower[at + 1..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        let tag_end = lower[at..].find('>').map_or(html.len(), |e| at + e + 1);
-        i = tag_end;
-        if matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
-            let close = format!("</{name}");
-            i = lower[tag_end..]
-                .find(&close)
-                .and_then(|c| lower[tag_end + c..].find('>').map(|e| tag_end + c + e + 1))
-                .unwrap_or(html.len());
-        }
-        raw.push(' ');
-    }
-    if i < html.len() {
-        raw.push_str(&html[i..]);
-    }
-    crate::text::normalize(&raw)
+    crate::clean::find::visible_text(html.as_bytes()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -66,5 +38,14 @@ mod tests {
             "<p>Tom&amp;Jerry <b>ran</b></p><script>var x = '<p>no</p>';</script><!-- c --><P>Fast</P>",
         );
         assert_eq!(t, "tom&jerry ran fast");
+    }
+
+    #[test]
+    fn examples_see_what_the_engine_sees() {
+        // The old second extractor counted all of these as text; the engine does not.
+        let t = visible_text(
+            "<html><head><title>Head title</title></head><body><p>Body</p><select><option>An option</option></select><iframe>Frame text</iframe><template>Later</template></body></html>",
+        );
+        assert_eq!(t, "body");
     }
 }
