@@ -183,30 +183,6 @@ const UNSUPPORTED_PSEUDO: &[&str] = &[
     ":target",
 ];
 
-/// Runs `f` on each character outside quotes and brackets, with its depth in parentheses.
-fn top_level(sel: &str, mut f: impl FnMut(usize, char, usize)) {
-    let (mut paren, mut bracket, mut quote) = (0usize, 0usize, None::<char>);
-    let mut escaped = false;
-    for (i, c) in sel.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match (quote, c) {
-            (_, '\\') => escaped = true,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[') => bracket += 1,
-            (None, ']') => bracket = bracket.saturating_sub(1),
-            (None, '(') if bracket == 0 => paren += 1,
-            (None, ')') if bracket == 0 => paren = paren.saturating_sub(1),
-            (None, c) if bracket == 0 => f(i, c, paren),
-            _ => {}
-        }
-    }
-}
-
 /// Says why lol_html refuses a selector, in the report's words.
 pub fn why_refused(sel: &str, err: &str) -> Refusal {
     let lower = sel.to_ascii_lowercase();
@@ -215,12 +191,10 @@ pub fn why_refused(sel: &str, err: &str) -> Refusal {
             return ("procedural operator", op.trim_end_matches('(').to_string());
         }
     }
-    let mut sibling = None;
-    top_level(sel, |i, c, _| {
-        if (c == '+' || (c == '~' && !sel[i + 1..].starts_with('='))) && sibling.is_none() {
-            sibling = Some(c);
-        }
-    });
+    let sibling = crate::rules::selector::unquoted(sel)
+        .map(|(i, c, _)| (i, c))
+        .find(|&(i, c)| c == '+' || (c == '~' && !sel[i + 1..].starts_with('=')))
+        .map(|(_, c)| c);
     if let Some(c) = sibling {
         return ("sibling combinator", c.to_string());
     }

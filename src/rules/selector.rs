@@ -130,26 +130,37 @@ impl Compound {
     }
 }
 
-/// The characters of a selector that stand at the top level (not inside brackets,
-/// parentheses or quotes, and not escaped with `\`), with their byte offsets. The one
-/// scanner behind [`split_list`] and [`parse_pair`]: `.a\,b` is one selector.
-fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
-    let (mut depth, mut quote, mut escaped) = (0i32, None::<char>, false);
-    s.char_indices().filter(move |&(_, c)| {
+/// The characters of a selector outside quotes and attribute brackets, and not escaped
+/// with `\`, with their byte offsets and their depth in parentheses. The one scanner
+/// behind [`split_list`] and [`parse_pair`] (depth 0: `.a\,b` is one selector) and the
+/// EasyList importer's look for combinators (any depth).
+pub fn unquoted(s: &str) -> impl Iterator<Item = (usize, char, usize)> + '_ {
+    let (mut paren, mut bracket, mut quote, mut escaped) = (0usize, 0usize, None::<char>, false);
+    s.char_indices().filter_map(move |(i, c)| {
         if std::mem::take(&mut escaped) {
-            return false;
+            return None;
         }
         match (quote, c) {
             (_, '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
-            (None, '[' | '(') => depth += 1,
-            (None, ']' | ')') => depth -= 1,
-            _ => return depth == 0 && quote.is_none(),
+            (None, '[') => bracket += 1,
+            (None, ']') => bracket = bracket.saturating_sub(1),
+            (None, '(') if bracket == 0 => paren += 1,
+            (None, ')') if bracket == 0 => paren = paren.saturating_sub(1),
+            (None, c) if bracket == 0 => return Some((i, c, paren)),
+            _ => {}
         }
-        false
+        None
     })
+}
+
+/// The characters at the top level: outside quotes, brackets and parentheses.
+fn top_level(s: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    unquoted(s)
+        .filter(|&(_, _, p)| p == 0)
+        .map(|(i, c, _)| (i, c))
 }
 
 /// Splits a selector list at top-level commas (not inside brackets, parentheses or quotes,
