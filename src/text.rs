@@ -285,9 +285,81 @@ fn decode_entity(ent: &str) -> Option<char> {
     })
 }
 
+/// Shell-style match of a whole name, the one pattern dialect of pare: `*` any run, `?`
+/// one character (one UTF-8 character; one byte of a name that is not UTF-8), every other
+/// byte itself — compared without case when `fold` (attribute names), exactly otherwise
+/// (file names). Patterns are a few bytes long: no pattern, or one star, is a plain
+/// compare.
+pub fn glob(pattern: &[u8], name: &[u8], fold: bool) -> bool {
+    let eq = |a: &[u8], b: &[u8]| {
+        if fold {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    if !pattern.contains(&b'?') {
+        let mut stars = pattern.iter().enumerate().filter(|&(_, &b)| b == b'*');
+        match (stars.next(), stars.next()) {
+            (None, _) => return eq(pattern, name),
+            (Some((star, _)), None) => {
+                let (pre, post) = (&pattern[..star], &pattern[star + 1..]);
+                return name.len() >= pre.len() + post.len()
+                    && eq(&name[..pre.len()], pre)
+                    && eq(&name[name.len() - post.len()..], post);
+            }
+            _ => {}
+        }
+    }
+    // The general case: backtrack to the last star.
+    let one = |b: u8| if fold { b.to_ascii_lowercase() } else { b };
+    let char_len = |n: &[u8]| {
+        let extra = n[1..].iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+        if n[0] >= 0xC0 { 1 + extra.min(3) } else { 1 }
+    };
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < name.len() {
+        if pi < pattern.len() && pattern[pi] == b'?' {
+            pi += 1;
+            ni += char_len(&name[ni..]);
+        } else if pi < pattern.len() && pattern[pi] == b'*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if pi < pattern.len() && one(pattern[pi]) == one(name[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if let Some((sp, sn)) = star {
+            let next = sn + char_len(&name[sn..]);
+            pi = sp + 1;
+            ni = next;
+            star = Some((sp, next));
+        } else {
+            return false;
+        }
+    }
+    pattern[pi..].iter().all(|&c| c == b'*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_glob_for_file_and_attribute_names() {
+        assert!(glob(b"*.html", b"a.html", false));
+        assert!(!glob(b"*.HTML", b"a.html", false));
+        assert!(glob(b"on*", b"ONCLICK", true));
+        assert!(glob(b"data-*", b"data-x", true));
+        assert!(glob(b"style", b"Style", true));
+        assert!(glob(b"caf?.html", "café.html".as_bytes(), false));
+        assert!(glob(b"?", b"\xff", false));
+        assert!(glob(b"*a*b*", b"xxaxxbxx", false));
+        assert!(!glob(b"*a*b", b"xxaxxbxx", false));
+        assert!(glob(b"*~", b"x~", false));
+        assert!(glob(b"*", b"", false));
+        assert!(!glob(b"a?c", b"ac", false));
+    }
 
     #[test]
     fn folds_case_quotes_space_and_entities() {

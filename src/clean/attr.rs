@@ -141,19 +141,10 @@ pub fn id_and_class(gaps: &Gaps, attrs: &[AttrSpan]) -> (Option<Span>, Option<Sp
 }
 
 /// `on*` matches `onclick`; `data-*` matches `data-x`; a name without `*` matches itself.
-/// `name` is an attribute name as written in the source (any case); `glob` is lower case.
+/// `name` is an attribute name as written in the source (any case): [`crate::text::glob`]
+/// without case.
 pub fn glob_match(glob: &str, name: &[u8]) -> bool {
-    let glob = glob.as_bytes();
-    // Globs are a few bytes long: a plain loop finds the star faster than a searcher.
-    match glob.iter().position(|&b| b == b'*') {
-        None => name.eq_ignore_ascii_case(glob),
-        Some(star) => {
-            let (pre, post) = (&glob[..star], &glob[star + 1..]);
-            name.len() >= pre.len() + post.len()
-                && name[..pre.len()].eq_ignore_ascii_case(pre)
-                && name[name.len() - post.len()..].eq_ignore_ascii_case(post)
-        }
-    }
+    crate::text::glob(glob.as_bytes(), name, true)
 }
 
 /// `data-src` → `src` (and `data-srcset` → `srcset`) when the real attribute is missing
