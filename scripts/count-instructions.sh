@@ -6,7 +6,7 @@
 # compared by running this once on each: a change of 1% is visible.
 #
 # usage: scripts/count-instructions.sh [BENCH_RULES_BINARY] [-- BENCH_RULES_ARGS…]
-#   BENCH_RULES_BINARY  default: target/release/bench-rules (built first)
+#   BENCH_RULES_BINARY  default: target/profiling/bench-rules (built first, with line tables)
 #   BENCH_RULES_ARGS    default: --rules rules  (add `--rules DIR` for imported sets)
 # env: PAGES (default /work/shared/corpus, the shared corpus layout <corpus>/<page>/
 #      source.html), EVERY (default 8: every 8th page is taken, 57 of 457),
@@ -26,8 +26,8 @@ BIN=${1:-}
 [ "$#" -gt 0 ] && shift
 [ "${1:-}" = "--" ] && shift
 if [ -z "$BIN" ]; then
-  cargo build --release --quiet --features bench-tools --bin bench-rules
-  BIN=target/release/bench-rules
+  cargo build --profile profiling --quiet --features bench-tools --bin bench-rules
+  BIN=target/profiling/bench-rules
 fi
 [ "$#" -eq 0 ] && set -- --rules rules
 PAGES=${PAGES:-/work/shared/corpus}
