@@ -140,7 +140,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; files.len()]);
     let tty = io::stderr().is_terminal();
     let t0 = Instant::now();
-    let run = format!("clean-{}-{:x}", std::process::id(), nanos());
+    let run = crate::daemon::publish::unique_tag("clean");
     std::thread::scope(|s| {
         for _ in 0..jobs.min(files.len().max(1)) {
             s.spawn(|| {
@@ -236,12 +236,6 @@ fn progress(n: usize, total: usize) {
         " ".repeat(width - filled)
     );
     let _ = io::stderr().flush();
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }
 
 /// A file's identity (device, inode), following links.

@@ -36,6 +36,15 @@ pub enum Placed {
     Exists,
 }
 
+/// A name prefix no other process or run uses (`WHAT-<pid>-<nanoseconds>`), for the
+/// temporary files of commands that publish beside a daemon (`clean -o`, `requeue`).
+pub fn unique_tag(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{what}-{}-{nanos:x}", std::process::id())
+}
+
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 pub struct TempFile {
     path: PathBuf,

@@ -172,7 +172,7 @@ fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
     through_link(&config.failed, rel)?;
     let from = config.failed.join(rel);
     // Out of the daemon's sight first, under a tag of this requeue's own.
-    let tag = format!("{}-{:x}", std::process::id(), nanos());
+    let tag = publish::unique_tag("requeue");
     let held = config.failed.join(HOLD).join(&tag).join(rel);
     std::fs::create_dir_all(held.parent().expect("held in a folder"))?;
     std::fs::rename(&from, &held)?;
@@ -220,10 +220,4 @@ fn through_link(root: &Path, rel: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
 }
