@@ -274,6 +274,7 @@ fn prepare_folders(c: &Config) -> Result<(), String> {
         mk(p)?;
     }
     c.check_layout()?;
+    share_inbox(&c.inbox);
     let dev = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| m.dev())
@@ -292,6 +293,27 @@ fn prepare_folders(c: &Config) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Makes the inbox set-group-ID, so that a file a producer of another primary group drops
+/// in belongs to the inbox's group (`pare` under the shipped unit), which the daemon is in:
+/// with a producer's `umask 027`, group-readable. Only the inbox's owner can; anyone
+/// else's inbox is left as it is.
+fn share_inbox(inbox: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(m) = std::fs::metadata(inbox) else {
+        return;
+    };
+    let mode = m.permissions().mode();
+    if mode & 0o2000 != 0 {
+        return;
+    }
+    match std::fs::set_permissions(inbox, std::fs::Permissions::from_mode(mode | 0o2000)) {
+        Ok(()) => {
+            info!(inbox = %inbox.display(), "inbox made set-group-ID: files dropped in belong to its group")
+        }
+        Err(e) => debug!(inbox = %inbox.display(), error = %e, "inbox left without set-group-ID"),
+    }
 }
 
 fn watch_settings(c: &Config) -> Settings {
