@@ -389,25 +389,35 @@ fn a_file_from_another_user_and_group_is_cleaned() {
     )
     .unwrap();
     let log = p.join("daemon.log");
-    let mut daemon = Command::new("setpriv")
-        .args([
-            "--reuid",
-            pare_id,
-            "--regid",
-            pare_id,
-            "--clear-groups",
-            "--",
-        ])
-        .arg(env!("CARGO_BIN_EXE_pare"))
-        .args(["run", "--config"])
-        .arg(p.join("pare.toml"))
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    /// Killed however the test ends (a panic must not leave it running).
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Running(
+        Command::new("setpriv")
+            .args([
+                "--reuid",
+                pare_id,
+                "--regid",
+                pare_id,
+                "--clear-groups",
+                "--",
+            ])
+            .arg(env!("CARGO_BIN_EXE_pare"))
+            .args(["run", "--config"])
+            .arg(p.join("pare.toml"))
+            .env("RUST_LOG", "info")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let end = std::time::Instant::now() + Duration::from_secs(20);
     while !fs::read_to_string(&log)
         .unwrap_or_default()
@@ -450,8 +460,6 @@ fn a_file_from_another_user_and_group_is_cleaned() {
     assert!(ok.success());
     while !p.join("outbox/x.html").exists() {
         if std::time::Instant::now() >= end {
-            let _ = daemon.kill();
-            let _ = daemon.wait();
             panic!("not cleaned: {}", fs::read_to_string(&log).unwrap());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -461,6 +469,4 @@ fn a_file_from_another_user_and_group_is_cleaned() {
         out.contains("Written by a fetcher") && !out.contains("Buy now"),
         "{out}"
     );
-    let _ = daemon.kill();
-    let _ = daemon.wait();
 }
