@@ -37,6 +37,10 @@ pub fn command(args: CleanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.out_dir.is_none() && args.report.as_deref() == Some(Path::new("-")) {
+        eprintln!("error: --report - needs -o DIR: without it, stdout carries the cleaned page");
+        return ExitCode::from(2);
+    }
     let Some(book) = load_rules(&args.rules, "; nothing was cleaned") else {
         return ExitCode::FAILURE;
     };
@@ -80,6 +84,9 @@ pub fn command(args: CleanArgs) -> ExitCode {
 
 type Outcome = (String, Result<Report, String>);
 
+/// The report's format: `{"version": 1, "pages": [{"file": …, …}]}`.
+const REPORT_VERSION: u32 = 1;
+
 fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
     let entries: Vec<serde_json::Value> = outcomes
         .iter()
@@ -92,12 +99,22 @@ fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
             Err(e) => serde_json::json!({"file": file, "error": e}),
         })
         .collect();
-    let json = if entries.len() == 1 {
-        serde_json::to_string_pretty(&entries[0])
-    } else {
-        serde_json::to_string_pretty(&entries)
-    }
+    // One shape whatever the number of pages; `version` changes when it does.
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "version": REPORT_VERSION,
+        "pages": entries,
+    }))
     .expect("json");
+    if path.as_os_str() == "-" {
+        let mut out = io::stdout().lock();
+        return match out.write_all((json + "\n").as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the report to stdout: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match std::fs::write(path, json + "\n") {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -179,7 +179,8 @@ pub struct CleanArgs {
     /// The page's URL (overrides what the page says; picks the site rules).
     #[arg(long)]
     pub url: Option<String>,
-    /// Write a JSON report of every removal to FILE.
+    /// Write a JSON report of every removal to FILE (`-`: stdout, with -o):
+    /// `{"version": 1, "pages": [{"file": …, "removals": […], …}]}`.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Write cleaned files into DIR instead of stdout: each under its path below the

@@ -206,3 +206,45 @@ fn color_follows_the_flag() {
     assert!(!run(&["test", "--rules", "rules", "--color", "never"], false).contains("\x1b["));
     assert!(!run(&["test", "--rules", "rules"], true).contains("\x1b["));
 }
+
+/// One report shape, versioned, for one page or many; `--report -` is stdout (with -o).
+#[test]
+fn reports_have_one_shape_and_can_go_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.html"), dir.path().join("b.html"));
+    std::fs::write(&a, "<p>one</p>").unwrap();
+    std::fs::write(&b, "<p>two</p>").unwrap();
+    let one = dir.path().join("one.json");
+    let out = pare()
+        .args(["clean", "--rules", "rules", "--report"])
+        .arg(&one)
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&one).unwrap()).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["pages"].as_array().unwrap().len(), 1);
+    let out = pare()
+        .args(["clean", "--rules", "rules", "--report", "-", "-o"])
+        .arg(dir.path().join("out"))
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["pages"].as_array().unwrap().len(), 2);
+    assert!(!std::path::Path::new("-").exists());
+    let out = pare()
+        .args(["clean", "--rules", "rules", "--report", "-"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--report - needs -o"));
+}
