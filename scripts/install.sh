@@ -15,6 +15,8 @@
 #   $PREFIX/lib/systemd/system/pare.service, pare@.service
 #   $PREFIX/lib/sysusers.d/pare.conf       user and group pare
 #   $PREFIX/share/doc/pare/                SERVICE.md, DAEMON.md, RULE-LIBRARY.md, example
+#   $PREFIX/share/man/man1/                pare.1, pare-clean.1… (from `pare generate`)
+#   $PREFIX/share/{bash-completion,zsh,fish}/…  shell completions (from `pare generate`)
 #
 # /etc and /var/lib are fixed: systemd's ConfigurationDirectory= and StateDirectory=
 # are relative to them. Without DESTDIR, as root, it also creates the user and
@@ -97,6 +99,20 @@ for f in docs/SERVICE.md docs/DAEMON.md docs/RULE-LIBRARY.md; do
 done
 install -m 0644 examples/pare.toml "$docdir/pare.toml.example"
 say "$PREFIX/share/doc/pare"
+
+# Man pages and completions, made from the command line's own definitions.
+gen=$(mktemp -d)
+"$PARE_BIN" generate "$gen"
+install -d -m 0755 "$root$PREFIX/share/man/man1"
+for m in "$gen"/man/*.1; do
+    install -m 0644 "$m" "$root$PREFIX/share/man/man1/"
+done
+say "$PREFIX/share/man/man1 ($(ls "$gen"/man | wc -l) pages)"
+install -D -m 0644 "$gen/completions/pare.bash" "$root$PREFIX/share/bash-completion/completions/pare"
+install -D -m 0644 "$gen/completions/_pare" "$root$PREFIX/share/zsh/vendor-completions/_pare"
+install -D -m 0644 "$gen/completions/pare.fish" "$root$PREFIX/share/fish/vendor_completions.d/pare.fish"
+say "$PREFIX/share/{bash-completion,zsh,fish}: completions"
+rm -rf "$gen"
 
 if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ]; then
     if command -v systemd-sysusers >/dev/null 2>&1; then

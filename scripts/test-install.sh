@@ -74,7 +74,11 @@ for prefix in /usr /usr/local; do
     for f in "$prefix/bin/pare" /etc/pare/pare.toml /etc/pare/rules.d/README \
         "$prefix/lib/systemd/system/pare.service" "$prefix/lib/systemd/system/pare@.service" \
         "$prefix/lib/sysusers.d/pare.conf" "$prefix/share/doc/pare/SERVICE.md" \
-        "$prefix/share/doc/pare/DAEMON.md" "$prefix/share/doc/pare/pare.toml.example"; do
+        "$prefix/share/doc/pare/DAEMON.md" "$prefix/share/doc/pare/pare.toml.example" \
+        "$prefix/share/man/man1/pare.1" "$prefix/share/man/man1/pare-clean.1" \
+        "$prefix/share/bash-completion/completions/pare" \
+        "$prefix/share/zsh/vendor-completions/_pare" \
+        "$prefix/share/fish/vendor_completions.d/pare.fish"; do
         [ -f "$root$f" ] || fail "missing $f"
     done
     shipped=$(ls rules/*.toml | wc -l)
@@ -83,6 +87,14 @@ for prefix in /usr /usr/local; do
     [ -z "$(find "$root" -path "$root/var" -prune -o -path "$root/run" -prune -o -print | grep -E "^$root/(var|run)")" ] ||
         fail "installed into /var or /run (the service creates those)"
 
+    if command -v man >/dev/null; then
+        for page in pare pare-clean pare-run; do
+            MANPAGER=cat man -l "$root$prefix/share/man/man1/$page.1" 2>/dev/null | grep -q "$page" &&
+                ok "man -l $page.1 renders" || fail "man -l $page.1 does not render"
+        done
+    fi
+    bash -c ". '$root$prefix/share/bash-completion/completions/pare' && complete -p pare" >/dev/null &&
+        ok "the bash completion loads" || fail "the bash completion does not load"
     units="$root$prefix/lib/systemd/system"
     config="$root/etc/pare/pare.toml"
     # The installed binary reads the installed config (status exits 3: parsed, not

@@ -56,6 +56,10 @@ pub enum Command {
     Suggest(SuggestArgs),
     /// Convert community rule sets (FiveFilters site configs, EasyList) into rule files.
     Import(import::ImportArgs),
+    /// Writes the man pages (`man/`) and shell completions (`completions/`) made from
+    /// this command line, for packaging.
+    #[command(hide = true)]
+    Generate { out_dir: PathBuf },
     /// Where the article is on a page: prints the located element (a tool for measuring
     /// the locator; `--json` prints its range and confidence instead).
     #[command(hide = true)]
@@ -233,6 +237,36 @@ pub fn main() -> ExitCode {
         },
         Command::Import(a) => import::run(a),
         Command::Locate { json, file } => locate(&file, json),
+        Command::Generate { out_dir } => generate(&out_dir),
+    }
+}
+
+/// `pare generate DIR`: `DIR/man/pare.1`, `pare-clean.1`… (one page per visible command)
+/// and `DIR/completions/pare.bash`, `_pare` (zsh), `pare.fish`.
+fn generate(dir: &std::path::Path) -> ExitCode {
+    use clap::CommandFactory;
+    let run = || -> io::Result<()> {
+        let man = dir.join("man");
+        let comp = dir.join("completions");
+        std::fs::create_dir_all(&man)?;
+        std::fs::create_dir_all(&comp)?;
+        let cmd = Cli::command();
+        clap_mangen::generate_to(cmd.clone(), &man)?;
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            clap_complete::generate_to(shell, &mut cmd.clone(), "pare", &comp)?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write into {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
     }
 }
 
