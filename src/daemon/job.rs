@@ -171,18 +171,14 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     }
     let reason = match check(&claimed.work, cx.config.max_file_size) {
         Ok(()) => match clean_into_outbox(&claimed, cx) {
-            Ok((output, identical, report)) => {
+            Ok((slot, report)) => {
                 let rel = claimed.rel.clone();
-                let n = publish::number_of(&cx.config.outbox.join(&rel), &output);
-                let claimed = match n {
-                    Some(n) => claim::mark_published(&cx.config.work, claimed, n),
-                    None => claimed,
-                };
-                commit(claimed, &output, cx);
+                let claimed = claim::mark_published(&cx.config.work, claimed, slot.n);
+                commit(claimed, &slot.path, cx);
                 return Outcome::Cleaned {
                     rel,
-                    output,
-                    identical,
+                    output: slot.path,
+                    identical: slot.identical,
                     report: Box::new(report),
                     ms: t0.elapsed().as_millis() as u64,
                 };
@@ -294,7 +290,7 @@ fn check(path: &Path, max: u64) -> Result<(), Trouble> {
 }
 
 /// Cleans into a temporary file in the outbox and publishes it.
-fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(PathBuf, bool, Report), Trouble> {
+fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report), Trouble> {
     let outbox = &cx.config.outbox;
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
     let mut tmp = TempFile::create(outbox, &cx.tag).map_err(folder)?;
@@ -331,7 +327,7 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(PathBuf, bool, Report
         }
     };
     let dest = outbox.join(&c.rel);
-    let (output, identical) = tmp.place_unsynced(&dest).map_err(|e| {
+    let slot = tmp.place_unsynced(&dest).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(
                 "cannot publish the cleaned page as {}: {e}",
@@ -341,7 +337,7 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(PathBuf, bool, Report
             folder(e)
         }
     })?;
-    Ok((output, identical, report))
+    Ok((slot, report))
 }
 
 fn context(e: io::Error, dir: &Path) -> io::Error {

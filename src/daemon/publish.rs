@@ -85,14 +85,14 @@ impl TempFile {
     }
 
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
-    /// Returns the name used, and whether an identical file was already there.
-    pub fn place(self, dest: &Path) -> io::Result<(PathBuf, bool)> {
+    /// Returns where it went.
+    pub fn place(self, dest: &Path) -> io::Result<Slot> {
         self.place_with(dest, true)
     }
 
     /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
     /// committer batches it over many files): the new name is not durable until then.
-    pub fn place_unsynced(self, dest: &Path) -> io::Result<(PathBuf, bool)> {
+    pub fn place_unsynced(self, dest: &Path) -> io::Result<Slot> {
         self.place_with(dest, false)
     }
 
@@ -101,30 +101,59 @@ impl TempFile {
     /// holding something else is kept ([`Placed::Exists`], this file dropped) or, with
     /// [`Conflict::Replace`], atomically replaced.
     pub fn place_exact(mut self, dest: &Path, conflict: Conflict) -> io::Result<Placed> {
-        let f = self.file.take().expect("placed once");
-        f.sync_all()?;
-        drop(f);
-        let taken = |tmp: &Path| -> io::Result<Placed> {
-            Ok(if same_content(tmp, dest)? {
-                Placed::Identical
-            } else {
-                Placed::Exists
-            })
-        };
+        self.flush()?;
         if conflict == Conflict::Replace {
-            if taken(&self.path)? == Placed::Identical {
+            if same_content(&self.path, dest)? {
                 return Ok(Placed::Identical);
             }
             std::fs::rename(&self.path, dest)?;
             return Ok(Placed::New);
         }
+        self.link_at(dest)
+    }
+
+    fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<Slot> {
+        self.flush()?;
+        let dir = dest.parent().expect("destination has a folder");
+        make_dirs(self.root(), dir)?;
+        for n in 1..=MAX_NUMBER {
+            let path = numbered(dest, n);
+            let identical = match self.link_at(&path)? {
+                Placed::Exists => continue,
+                Placed::New => false,
+                Placed::Identical => true,
+            };
+            if sync && !identical {
+                sync_dir(dir)?;
+            }
+            return Ok(Slot { path, n, identical });
+        }
+        Err(too_many(dest))
+    }
+
+    /// The file, on disk, closed.
+    fn flush(&mut self) -> io::Result<()> {
+        let f = self.file.take().expect("placed once");
+        f.sync_all()
+    }
+
+    /// Links the file in at `dest` unless that name is taken; a taken name is
+    /// [`Placed::Identical`] when it holds the same content. Filesystems without hard
+    /// links: check, then rename (only pare writes here, under unique temporary names).
+    fn link_at(&self, dest: &Path) -> io::Result<Placed> {
+        let taken = || -> io::Result<Placed> {
+            Ok(if same_content(&self.path, dest)? {
+                Placed::Identical
+            } else {
+                Placed::Exists
+            })
+        };
         match std::fs::hard_link(&self.path, dest) {
             Ok(()) => Ok(Placed::New),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(&self.path),
-            // Filesystems without hard links: check, then rename. Only pare writes here.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(),
             Err(e) if is_unsupported(&e) => {
                 if std::fs::symlink_metadata(dest).is_ok() {
-                    return taken(&self.path);
+                    return taken();
                 }
                 std::fs::rename(&self.path, dest)?;
                 Ok(Placed::New)
@@ -132,48 +161,15 @@ impl TempFile {
             Err(e) => Err(e),
         }
     }
+}
 
-    fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<(PathBuf, bool)> {
-        let f = self.file.take().expect("placed once");
-        f.sync_all()?;
-        drop(f);
-        let dir = dest.parent().expect("destination has a folder");
-        make_dirs(self.root(), dir)?;
-        for n in 1..=MAX_NUMBER {
-            let cand = numbered(dest, n);
-            match std::fs::hard_link(&self.path, &cand) {
-                Ok(()) => {
-                    if sync {
-                        sync_dir(dir)?;
-                    }
-                    return Ok((cand, false));
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    if same_content(&self.path, &cand)? {
-                        return Ok((cand, true));
-                    }
-                }
-                // Filesystems without hard links: check, then rename. Only pare writes
-                // here, and it names each temporary file uniquely.
-                Err(e) if is_unsupported(&e) => {
-                    if std::fs::symlink_metadata(&cand).is_err() {
-                        std::fs::rename(&self.path, &cand)?;
-                        if sync {
-                            sync_dir(dir)?;
-                        }
-                        return Ok((cand, false));
-                    } else if same_content(&self.path, &cand)? {
-                        return Ok((cand, true));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::other(format!(
-            "{MAX_NUMBER} files named like {} already",
-            dest.display()
-        )))
-    }
+/// Where [`TempFile::place`] put a file: the name, which numbered variant it is (1 for
+/// the name itself), and whether that name already held the same content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub path: PathBuf,
+    pub n: u32,
+    pub identical: bool,
 }
 
 impl Drop for TempFile {
@@ -239,11 +235,6 @@ pub fn fitted(dest: &Path, n: u32, room: usize) -> PathBuf {
         out.extend_from_slice(e);
     }
     dest.with_file_name(std::ffi::OsString::from_vec(out))
-}
-
-/// Which `n` gives `name` as [`numbered`]`(dest, n)`.
-pub fn number_of(dest: &Path, name: &Path) -> Option<u32> {
-    (1..=MAX_NUMBER).find(|&n| numbered(dest, n) == name)
 }
 
 /// The longest file name, in bytes.
@@ -613,7 +604,6 @@ mod tests {
         let two = numbered(p, 2);
         let two = two.file_name().unwrap().to_str().unwrap();
         assert!(two.len() <= 255 && two.ends_with(" (2).html"), "{two}");
-        assert_eq!(number_of(p, &numbered(p, 7)), Some(7));
         // Bytes that are not UTF-8 are cut anywhere, and kept otherwise.
         let raw = [b"/o/".to_vec(), vec![0xff; 260]].concat();
         let raw = Path::new(std::ffi::OsStr::from_bytes(&raw));
@@ -623,7 +613,8 @@ mod tests {
     fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
-        t.place(dest).unwrap()
+        let slot = t.place(dest).unwrap();
+        (slot.path, slot.identical)
     }
 
     #[test]
