@@ -43,6 +43,12 @@ pub struct Cand {
     pub preview_done: bool,
     /// A protected element (by tag) this removal would take: itself or one inside it.
     pub protected: Option<&'static str>,
+    /// Characters of prose in it, and its paragraphs that read as prose (the locator's).
+    pub prose: u64,
+    pub paras: u32,
+    /// Other rules whose conditions the element met, tried in order at the end when
+    /// `rule`'s `where` is not met.
+    pub alts: Option<Box<[u32]>>,
 }
 
 impl Cand {
@@ -61,6 +67,9 @@ impl Cand {
             element: element.unwrap_or_default(),
             preview: String::new(),
             protected: None,
+            prose: 0,
+            paras: 0,
+            alts: None,
         }
     }
 

@@ -28,6 +28,7 @@ use super::attr::{
 };
 use super::cand::{Cand, CandState, Cands};
 use super::gap::{Gaps, Stop};
+use super::locate::{Closed, Locator};
 use super::open::{Elements, Open};
 use super::plan::{AttrEdit, Draft, Kept, Plan, Unwrap};
 use super::scan::Scan;
@@ -46,6 +47,8 @@ struct Finder {
     text: Scan,
     cands: Cands,
     draft: Draft,
+    /// The article locator, fed every element and text run.
+    loc: Locator,
     /// A void element whose close waits until its other handlers have run.
     pending_void: Option<usize>,
     /// Some selector is indexed by an attribute name (other than id and class).
@@ -79,6 +82,7 @@ impl Finder {
             text: Scan::new(&rules, keep_text),
             cands: Cands::default(),
             draft: Draft::new(rules.has_keep()),
+            loc: Locator::new(),
             want_names: rules.parts.iter().any(|p| p.index.wants_attribute_names()),
             rules,
             guard,
@@ -117,8 +121,12 @@ impl Finder {
             let mut runs = std::mem::take(&mut self.runs);
             runs.clear();
             let stop = self.gaps.read(upto, &cx, bounded, &mut runs);
-            let text = &mut self.text;
-            self.gaps.emit(&runs, &mut |t| text.push(t));
+            let (text, loc) = (&mut self.text, &mut self.loc);
+            self.gaps.emit(&runs, &mut |t| {
+                let before = text.pos();
+                text.push(t);
+                loc.text(text.since(before));
+            });
             self.runs = runs;
             match stop {
                 Stop::Done => return,
@@ -241,6 +249,33 @@ impl Finder {
         let id_text = id.map(|(s, e)| utf8(self.gaps.bytes(s, e)));
         let class_text = class.map(|(s, e)| utf8(self.gaps.bytes(s, e)));
         {
+            // The locator's view of the element: its name, class and id, and the two
+            // attributes that name the article (`itemprop`, `role`).
+            let (mut itemprop, mut role) = (None, None);
+            if attrs.len() > usize::from(id.is_some()) + usize::from(class.is_some()) {
+                for a in &attrs {
+                    let name = self.gaps.bytes(a.name_start, a.name_end);
+                    if itemprop.is_none() && name.eq_ignore_ascii_case(b"itemprop") {
+                        itemprop = Some(utf8(self.gaps.bytes(a.value_start, a.value_end)));
+                    } else if role.is_none() && name.eq_ignore_ascii_case(b"role") {
+                        role = Some(utf8(self.gaps.bytes(a.value_start, a.value_end)));
+                    }
+                }
+            }
+            let name = match tag {
+                TagName::Known(k, _) => k,
+                TagName::Other(_) => "element",
+            };
+            self.loc.open(
+                name,
+                start,
+                class_text.as_deref(),
+                id_text.as_deref(),
+                itemprop.as_deref(),
+                role.as_deref(),
+            );
+        }
+        {
             let view = View {
                 tag,
                 id: id_text.as_deref(),
@@ -287,6 +322,7 @@ impl Finder {
         let depth = self.open.len() - 1;
         match t {
             Target::Group(g) => self.open.join_group(depth, g),
+            Target::Has(h) => self.open.mark_has(depth, h),
             Target::Remove(n)
             | Target::Unwrap(n)
             | Target::Keep(n)
@@ -332,8 +368,22 @@ impl Finder {
             // A site rule takes an element over from a generic one: the guard trusts
             // site rules further, and the site's author meant this element.
             let c = self.cands.get_mut(id);
+            if c.rule == n {
+                return;
+            }
+            let mut other = n;
             if self.rules.rule(c.rule).generic && !self.rules.rule(n).generic {
+                other = c.rule;
                 c.rule = n;
+            }
+            // The rule left out stays in line while the one in charge has conditions,
+            // which are decided only when the element ends.
+            if self.rules.rule(c.rule).cond.is_some() {
+                let o = self.open.get_mut(depth);
+                let have = o.alt.as_deref().unwrap_or(&[]);
+                if !have.contains(&other) {
+                    o.alt = Some(have.iter().copied().chain([other]).collect());
+                }
             }
             return;
         }
@@ -376,9 +426,10 @@ impl Finder {
                     return;
                 }
                 let (start, ts) = (self.open.get(m).start, self.open.get(m).text_start);
+                let totals = self.loc.totals();
                 let parent = self.open.get_mut(m - 1);
                 if parent.cut.is_none() {
-                    parent.cut = Some(Box::new((start, ts, n)));
+                    parent.cut = Some(Box::new((start, ts, n, totals)));
                 }
             }
         }
@@ -392,6 +443,11 @@ impl Finder {
             Some((name, _)) => *name == o.tag && !o.implied,
             None => false,
         };
+        let seen = self.loc.close(match end {
+            Some((_, (_, e))) if own => e,
+            Some((_, (s, _))) => s,
+            None => self.gaps.end(),
+        });
         let text_len = pos - o.text_start;
         let contains_protected = self.open.held_protected(&o);
         let protected = if o.tag.is(flag::PROTECTED) {
@@ -419,13 +475,17 @@ impl Finder {
             let c = self.cands.get_mut(id);
             c.text_len = text_len;
             c.protected = protected;
+            c.prose = seen.prose;
+            c.paras = seen.paras;
             if let (true, Some((_, (_, e)))) = (own, end) {
                 c.end = e;
                 c.state = CandState::Closed;
             } else {
                 c.state = CandState::Unsafe(unsafe_reason);
             }
-            self.settle_early(id, pos);
+            if self.conditions_met(id, &o, &seen) {
+                self.settle_early(id, pos);
+            }
         }
         if let (Some(n), true, Some((_, (_, e)))) = (o.keep, own, end) {
             self.draft.keeps.push(Kept {
@@ -452,7 +512,7 @@ impl Finder {
                 },
             });
         }
-        if let Some(&(start, ts, n)) = o.cut.as_deref() {
+        if let Some(&(start, ts, n, (prose0, paras0))) = o.cut.as_deref() {
             let detailed = self.cands.next_detailed();
             let element = detailed
                 .then(|| format!("{} (from the marker to the end)", o.describe(&self.gaps)));
@@ -464,6 +524,9 @@ impl Finder {
                 c.end = s;
                 c.state = CandState::Closed;
             }
+            let (prose1, paras1) = self.loc.totals();
+            c.prose = prose1 - prose0;
+            c.paras = (paras1 - paras0) as u32;
             c.fill_preview(&self.text, true);
             let id = self.cands.add(c);
             self.settle_early(id, pos);
@@ -471,6 +534,59 @@ impl Finder {
         if let Some((name, _)) = end {
             self.boundary(name);
         }
+    }
+
+    /// The conditions of candidate `id`'s rule, decided as its element `o` closes (the
+    /// locator saw it as `seen`). A candidate that fails them leaves the list (described
+    /// in the report as not applied); a text rule's candidacy then passes to the next
+    /// `within` element around it, the smallest one holding the phrase that meets them.
+    fn conditions_met(&mut self, id: u32, o: &Open, seen: &Closed) -> bool {
+        let first = self.cands.get(id).rule;
+        if self.rules.rule(first).cond.is_none() {
+            return true;
+        }
+        let alts = o.alt.as_deref().unwrap_or(&[]);
+        let mut met = Vec::new();
+        let mut passed_up = Vec::new();
+        for &n in std::iter::once(&first).chain(alts) {
+            let rule = self.rules.rule(n).clone();
+            let has = self
+                .rules
+                .rule_has(n)
+                .is_none_or(|h| o.has.as_ref().is_some_and(|s| s.contains(h)));
+            let unmet = rule
+                .cond
+                .as_deref()
+                .and_then(|c| c.unmet(seen.words, seen.link_density(), has));
+            match unmet {
+                None => met.push(n),
+                Some(why) => {
+                    let c = self.cands.get(id);
+                    self.draft.not_applied(c, &rule, why);
+                    if matches!(rule.action, Action::RemoveContaining { .. }) {
+                        passed_up.push(n);
+                    }
+                }
+            }
+        }
+        if let Some((&n, rest)) = met.split_first() {
+            // The first rule whose conditions are met; the others, in order, are tried
+            // at the end if its `where` is not met.
+            let c = self.cands.get_mut(id);
+            c.rule = n;
+            c.alts = (!rest.is_empty()).then(|| rest.into());
+            return true;
+        }
+        let at = self.cands.get(id).text_start;
+        self.cands.release(id);
+        for n in passed_up {
+            if let Some(g) = self.rules.rule_group(n)
+                && let Some(depth) = self.open.innermost_within(g, at)
+            {
+                self.candidate(depth, n, false);
+            }
+        }
+        false
     }
 
     /// Gives a closed candidate to the plan for early acceptance (see
@@ -501,8 +617,9 @@ impl Finder {
         self.end_of_input();
         self.cands.update_previews(&self.text);
         let total = self.text.pos().max(1);
+        let article = std::mem::take(&mut self.loc).finish(len);
         self.draft
-            .finish(&self.cands, &self.rules, &self.guard, len, total)
+            .finish(&self.cands, &self.rules, &self.guard, len, total, article)
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Guard {
     pub generic_max_share: f64,
     /// For rules from the site's own file.
     pub site_max_share: f64,
+    /// For any rule, of the located article's prose (when the locator is sure of it).
+    pub article_max_share: f64,
 }
 
 impl Default for Guard {
@@ -49,6 +51,7 @@ impl Default for Guard {
         Guard {
             generic_max_share: 0.25,
             site_max_share: 0.6,
+            article_max_share: 0.15,
         }
     }
 }
@@ -148,6 +151,11 @@ pub struct Report {
     /// Refusals past the described ones.
     #[serde(skip_serializing_if = "is_zero")]
     pub refused_unlisted: usize,
+    /// Removals a rule asked for whose element did not meet the rule's conditions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_applied: Vec<Refusal>,
+    /// Where the article is (HTML pages), as the locator found it.
+    pub article: Option<locate::Region>,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     pub bytes_in: u64,
@@ -265,6 +273,8 @@ pub fn clean(
         refused: Vec::new(),
         removals_unlisted: Default::default(),
         refused_unlisted: 0,
+        not_applied: Vec::new(),
+        article: None,
         unwrapped: 0,
         attributes_changed: 0,
         bytes_in: 0,
@@ -305,12 +315,25 @@ pub fn clean(
             report.refused = plan.refused;
             report.removals_unlisted = plan.unlisted;
             report.refused_unlisted = plan.refused_unlisted;
+            report.not_applied = plan.not_applied;
+            report.article = plan.article;
             report.unwrapped = plan.unwrapped;
             report.attributes_changed = plan.attributes_changed;
         }
     }
     out.flush().map_err(CleanError::Write)?;
     Ok(report)
+}
+
+/// Where the article of an HTML page is: the find pass run with no rules, for its
+/// locator (`pare locate`, `scripts/locate-score.py`).
+pub fn locate(page: &[u8]) -> Result<Option<locate::Region>, CleanError> {
+    let book = RuleBook::from_files(Vec::new(), Vec::new());
+    let opts = Options {
+        kind: Some(Kind::Html),
+        ..Options::default()
+    };
+    Ok(clean(Input::Bytes(page), &book, &opts, &mut io::sink())?.article)
 }
 
 /// The first [`HEAD`] bytes: borrowed from bytes in memory, read from a file.

@@ -14,6 +14,10 @@ use super::tag::{TagName, flag};
 /// How far down the open elements an end tag looks for its element.
 const MAX_END_TAG_SEARCH: usize = 1024;
 
+/// A `cut_after` marker in a child: (the child's start, its text start, the rule, and
+/// the locator's totals at the marker: prose, prose paragraphs).
+pub type Cut = (u64, u64, u32, (u64, u64));
+
 /// One open element.
 #[derive(Debug)]
 pub struct Open {
@@ -32,7 +36,8 @@ pub struct Open {
     /// `cut_after` found a marker in a child: (child's start, child's text start, rule).
     /// Boxed, like the rarely set fields below: the stack entry is moved on every push
     /// and pop, so it is kept small.
-    pub cut: Option<Box<(u64, u64, u32)>>,
+    /// With the locator's totals at the marker (prose, prose paragraphs).
+    pub cut: Option<Box<Cut>>,
     /// Groups this element is a `within` candidate for (empty for most elements).
     pub groups: Groups,
     /// The ancestor compounds (of `A > B`, `A B` selectors) this element matches.
@@ -41,6 +46,12 @@ pub struct Open {
     pub label: Option<Box<Label>>,
     /// A `keep` rule matched this element.
     pub keep: Option<u32>,
+    /// The `has` selector lists some descendant matched (boxed: rarely set, and the
+    /// entry is moved on every push and pop).
+    pub has: Option<Box<Groups>>,
+    /// Other rules that asked for this element while its candidate's rule has
+    /// conditions: tried in order if those are not met.
+    pub alt: Option<Box<[u32]>>,
 }
 
 impl Open {
@@ -62,6 +73,8 @@ impl Open {
             // Read from the input when needed (see `describe`, `Elements::label_all`).
             label: None,
             keep: None,
+            has: None,
+            alt: None,
         }
     }
 
@@ -318,6 +331,16 @@ impl Elements {
         let first = o.groups.is_empty();
         if o.groups.insert(g) && first {
             self.within.push(depth);
+        }
+    }
+
+    /// The element at `depth` matches `has` list `h`: every element around it has such
+    /// a descendant (marked up to the first that already knew).
+    pub fn mark_has(&mut self, depth: usize, h: u32) {
+        for o in self.stack[..depth].iter_mut().rev() {
+            if !o.has.get_or_insert_with(Box::default).insert(h) {
+                break;
+            }
         }
     }
 

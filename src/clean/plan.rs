@@ -12,9 +12,10 @@
 use std::collections::BTreeMap;
 
 use super::cand::{Cand, CandState, Cands, DETAILED};
+use super::locate::Region;
 use super::{Guard, Refusal, Removal};
 use crate::rules::compile::Compiled;
-use crate::rules::{Category, Rule};
+use crate::rules::{Category, Place, Rule};
 
 /// One byte-range change to the input, applied by pass 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +76,10 @@ pub struct Plan {
     pub unlisted: BTreeMap<Category, usize>,
     /// Refusals past the first 10,000, counted.
     pub refused_unlisted: usize,
+    /// Removals whose rule's conditions the element did not meet (the first 10,000).
+    pub not_applied: Vec<Refusal>,
+    /// Where the article is, as the locator found it.
+    pub article: Option<Region>,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     /// Bytes read.
@@ -109,6 +114,16 @@ pub struct Unwrap {
     pub end_tag: Option<(u64, u64)>,
 }
 
+/// A removal accepted as soon as it closed: what the article guard needs of it at the end.
+#[derive(Debug, Clone, Copy)]
+struct Early {
+    start: u64,
+    end: u64,
+    rule: u32,
+    prose: u64,
+    paras: u32,
+}
+
 /// The plan being drawn: what the finder decided so far, besides the candidates.
 #[derive(Default)]
 pub struct Draft {
@@ -116,8 +131,9 @@ pub struct Draft {
     pub unwraps: Vec<Unwrap>,
     attr_edits: Vec<Edit>,
     attr_edit_owner: Option<u64>,
-    /// Removals accepted as soon as they closed: (start, end, category).
-    early: Vec<(u64, u64, Category)>,
+    /// Removals accepted as soon as they closed, for the article guard's last word.
+    early: Vec<Early>,
+    not_applied: Vec<Refusal>,
     /// Some `keep` rule is in force (its ranges are known only at the end, so no
     /// removal is accepted early).
     keeps_possible: bool,
@@ -170,20 +186,52 @@ impl Draft {
     /// larger) is accepted now, and true is returned: the caller frees its slot.
     /// Undescribed ones only: described ones are judged at the end, for the report.
     pub fn accept_early(&mut self, c: &Cand, rule: &Rule, guard: &Guard, pos: u64) -> bool {
-        if !c.preview_done || !c.element.is_empty() || c.state != CandState::Closed {
+        if !c.preview_done
+            || !c.element.is_empty()
+            || c.state != CandState::Closed
+            || c.alts.is_some()
+        {
             return false;
         }
         let limit = guard.limit(rule);
         if self.keeps_possible || c.protected.is_some() || c.text_len as f64 > limit * pos as f64 {
             return false;
         }
-        self.early.push((c.start, c.end, rule.category));
+        self.early.push(Early {
+            start: c.start,
+            end: c.end,
+            rule: c.rule,
+            prose: c.prose,
+            paras: c.paras,
+        });
         true
+    }
+
+    /// A candidate whose element did not meet its rule's conditions (`why`): listed in
+    /// the report while it is one of the described ones.
+    pub fn not_applied(&mut self, c: &Cand, rule: &Rule, why: String) {
+        if c.element.is_empty() || self.not_applied.len() >= DETAILED {
+            return;
+        }
+        let mut r = removal(rule, c.start);
+        r.element = c.element.clone();
+        r.text = c.preview.clone();
+        self.not_applied.push(Refusal {
+            removal: r,
+            reason: why,
+        });
     }
 
     /// `keep` rules: cut the body's content around the kept elements, if the guard
     /// allows it.
-    fn keep_gaps(&self, rules: &Compiled, guard: &Guard, len: u64, total: u64) -> Keeping {
+    fn keep_gaps(
+        &self,
+        rules: &Compiled,
+        guard: &Guard,
+        len: u64,
+        total: u64,
+        article: Option<&Region>,
+    ) -> Keeping {
         let Some(first) = self.keeps.first() else {
             return Keeping::Nothing;
         };
@@ -238,6 +286,21 @@ impl Draft {
                 },
             );
         }
+        if let Some(a) = article
+            && !rule.may_take_article
+            && !ranges.iter().any(|k| k.start < a.end && a.start < k.end)
+        {
+            return Keeping::Refused(
+                first.start,
+                Refusal {
+                    removal: r,
+                    reason: format!(
+                        "keeping only this would drop the located article (<{}> at byte {})",
+                        a.tag, a.start
+                    ),
+                },
+            );
+        }
         let mut at = body_start;
         let mut gaps = Vec::new();
         for k in &ranges {
@@ -264,14 +327,19 @@ impl Draft {
         guard: &Guard,
         len: u64,
         total: u64,
+        article: Option<Region>,
     ) -> Plan {
         let mut plan = Plan {
             len,
             ..Plan::default()
         };
+        // Where the locator is not sure, the article guard stands aside (the page-share
+        // guard still applies) and no `where` condition is met.
+        let sure = article.as_ref().filter(|a| a.sure());
         let mut edits: Vec<(Edit, Rem)> = Vec::new();
         let mut refused: Vec<(u64, Refusal)> = Vec::new();
-        let kept = match self.keep_gaps(rules, guard, len, total) {
+        let mut not_applied = std::mem::take(&mut self.not_applied);
+        let kept = match self.keep_gaps(rules, guard, len, total, sure) {
             Keeping::Nothing => Vec::new(),
             Keeping::Refused(at, r) => {
                 refused.push((at, r));
@@ -295,8 +363,35 @@ impl Draft {
             if kept.iter().any(|&(s, e)| c.start <= s && e <= c.end) {
                 continue;
             }
-            let rule = rules.rule(c.rule);
-            let reason = verdict(c, rule, guard, total);
+            // The first of its rules whose `where` is met (most have one rule, and
+            // no `where`).
+            let mut rule = None;
+            let alts = c.alts.as_deref().unwrap_or(&[]);
+            for &n in std::iter::once(&c.rule).chain(alts) {
+                let r = rules.rule(n);
+                match place_unmet(r, c.start, c.end, sure) {
+                    None => {
+                        rule = Some(r);
+                        break;
+                    }
+                    Some(why) => {
+                        if !c.element.is_empty() && not_applied.len() < DETAILED {
+                            let mut x = removal(r, c.start);
+                            x.element = c.element.clone();
+                            x.text = c.preview.clone();
+                            not_applied.push(Refusal {
+                                removal: x,
+                                reason: why,
+                            });
+                        }
+                    }
+                }
+            }
+            let Some(rule) = rule else {
+                continue;
+            };
+            let reason = verdict(c, rule, guard, total)
+                .or_else(|| article_verdict(c.start, c.end, c.prose, c.paras, rule, guard, sure));
             let listed = match reason {
                 Some(_) => refused.len() < DETAILED,
                 None => plan.removals.len() < DETAILED,
@@ -356,8 +451,22 @@ impl Draft {
         for e in std::mem::take(&mut self.attr_edits) {
             edits.push((e, Rem::None));
         }
-        let early = std::mem::take(&mut self.early);
+        let mut early = Vec::with_capacity(self.early.len());
+        for e in std::mem::take(&mut self.early) {
+            let rule = rules.rule(e.rule);
+            if place_unmet(rule, e.start, e.end, sure).is_some() {
+                continue;
+            }
+            if article_verdict(e.start, e.end, e.prose, e.paras, rule, guard, sure).is_some() {
+                plan.refused_unlisted += 1;
+                continue;
+            }
+            early.push((e.start, e.end, rule.category));
+        }
         order(&mut plan, edits, early, refused);
+        not_applied.sort_by_key(|r| r.removal.start);
+        plan.not_applied = not_applied;
+        plan.article = article;
         plan
     }
 }
@@ -395,6 +504,77 @@ fn verdict(c: &Cand, rule: &Rule, guard: &Guard, total: u64) -> Option<String> {
             _ => None,
         },
     }
+}
+
+/// The article guard: why a removal of `start..end` holding `prose` characters of prose
+/// and `paras` paragraphs that read as prose may not go, against the located `article`
+/// (`None`: the locator was not sure, and this guard stands aside).
+fn article_verdict(
+    start: u64,
+    end: u64,
+    prose: u64,
+    paras: u32,
+    rule: &Rule,
+    guard: &Guard,
+    article: Option<&Region>,
+) -> Option<String> {
+    let a = article?;
+    if rule.may_take_article || end <= a.start || start >= a.end {
+        return None;
+    }
+    if start <= a.start && end >= a.end {
+        return Some(format!(
+            "would take the located article (<{}> at byte {}, {} characters of prose)",
+            a.tag, a.start, a.prose
+        ));
+    }
+    if paras > 0 {
+        return Some(format!(
+            "holds {paras} paragraph{} of the located article that read{} as prose",
+            if paras == 1 { "" } else { "s" },
+            if paras == 1 { "s" } else { "" }
+        ));
+    }
+    let share = prose as f64 / a.prose.max(1) as f64;
+    (share > guard.article_max_share).then(|| {
+        format!(
+            "holds {:.0}% of the located article's prose (limit {:.0}%)",
+            share * 100.0,
+            guard.article_max_share * 100.0
+        )
+    })
+}
+
+/// A rule's `where` condition against the located article: why it is not met, if not.
+fn place_unmet(rule: &Rule, start: u64, end: u64, article: Option<&Region>) -> Option<String> {
+    let place = rule.cond.as_ref()?.place?;
+    let Some(a) = article else {
+        return Some(format!(
+            "where = \"{}\": the locator is not sure where the article is",
+            place.name()
+        ));
+    };
+    let inside = start >= a.start && end <= a.end;
+    let outside = end <= a.start || start >= a.end;
+    let met = match place {
+        Place::InsideArticle => inside,
+        Place::OutsideArticle => outside,
+    };
+    (!met).then(|| {
+        format!(
+            "where = \"{}\": the element is {} the located article (<{}> at byte {})",
+            place.name(),
+            if inside {
+                "inside"
+            } else if outside {
+                "outside"
+            } else {
+                "around or across"
+            },
+            a.tag,
+            a.start
+        )
+    })
 }
 
 /// A report entry for a removal by `rule` starting at `start` (element, size and text

@@ -279,7 +279,13 @@ fn locate(file: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let region = crate::clean::locate::locate(&page);
+    let region = match crate::clean::locate(&page) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
     let mut out = io::stdout().lock();
     let r = match (&region, json) {
         (_, true) => writeln!(out, "{}", serde_json::to_string(&region).expect("json")),

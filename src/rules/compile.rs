@@ -33,6 +33,9 @@ pub enum Target {
     LazyImages(u32),
     /// The element is a candidate (`within`) for the text rules of this group.
     Group(u32),
+    /// The element matches the `has` selectors numbered `h` (global): its ancestors
+    /// have such a descendant.
+    Has(u32),
 }
 
 impl Target {
@@ -46,6 +49,7 @@ impl Target {
             | Target::DropAttributes(n)
             | Target::LazyImages(n) => (0, n),
             Target::Group(g) => (1, g),
+            Target::Has(h) => (2, h),
         }
     }
 }
@@ -78,6 +82,12 @@ pub struct Part {
     pub group_base: u32,
     /// Ancestor compound `anc_base + i` is this part's index's ancestor `i`.
     pub anc_base: u32,
+    /// `has` selector list `has_base + i` is this part's list `i`.
+    pub has_base: u32,
+    /// Number of distinct `has` selector lists.
+    pub has_count: usize,
+    /// For each rule of the part, its `has` list (global number).
+    rule_has: Vec<Option<u32>>,
     /// Simple selectors, matched by hash lookups.
     pub index: Index<Target>,
     /// Selectors lol_html has to match itself.
@@ -101,7 +111,13 @@ pub struct Part {
 
 impl Part {
     /// Compiles `rules`, numbering them from `rule_base` and their groups from `group_base`.
-    pub fn new(rules: Vec<Arc<Rule>>, rule_base: u32, group_base: u32, anc_base: u32) -> Part {
+    pub fn new(
+        rules: Vec<Arc<Rule>>,
+        rule_base: u32,
+        group_base: u32,
+        anc_base: u32,
+        has_base: u32,
+    ) -> Part {
         let mut index = Index::default();
         let mut complex = Vec::new();
         let mut group_of: HashMap<String, u32> = HashMap::new();
@@ -109,6 +125,8 @@ impl Part {
         let mut patterns: Vec<String> = Vec::new();
         let mut phrase_rule = Vec::new();
         let mut group_regex: Vec<Vec<u32>> = Vec::new();
+        let mut has_of: HashMap<String, u32> = HashMap::new();
+        let mut rule_has = vec![None; rules.len()];
 
         let mut add =
             |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
@@ -163,6 +181,15 @@ impl Part {
                 Action::RemoveMatching { within, .. } => Some(within),
                 Action::DropBetween { .. } => None,
             };
+            if let Some(h) = rule.cond.as_ref().and_then(|c| c.has.as_ref()) {
+                let key = h.source.split_whitespace().collect::<Vec<_>>().join(" ");
+                let next = has_of.len() as u32;
+                let local = *has_of.entry(key).or_insert_with(|| {
+                    add(h, Target::Has(has_base + next), &mut complex);
+                    next
+                });
+                rule_has[i] = Some(has_base + local);
+            }
             if let Some(w) = within {
                 let key = w.source.split_whitespace().collect::<Vec<_>>().join(" ");
                 let next = group_of.len() as u32;
@@ -203,6 +230,9 @@ impl Part {
             rule_base,
             group_base,
             anc_base,
+            has_base,
+            has_count: has_of.len(),
+            rule_has,
             index,
             complex,
             groups: group_of.len(),
@@ -283,7 +313,7 @@ pub struct Compiled {
 impl Compiled {
     /// Compiles all `rules` as one (tests and tools that need no sharing).
     pub fn new(rules: Vec<Arc<Rule>>, site_files: Vec<Arc<Path>>) -> Compiled {
-        let generic = Arc::new(Part::new(rules, 0, 0, 0));
+        let generic = Arc::new(Part::new(rules, 0, 0, 0, 0));
         Compiled::with_site(generic, Vec::new(), &[], site_files)
     }
 
@@ -299,6 +329,7 @@ impl Compiled {
             generic.rules.len() as u32,
             generic.group_base + generic.groups as u32,
             generic.anc_base + generic.index.ancestor_count() as u32,
+            generic.has_base + generic.has_count as u32,
         );
         let mut disabled: Vec<u32> = disable
             .iter()
@@ -358,6 +389,12 @@ impl Compiled {
     pub fn rule_group(&self, n: u32) -> Option<u32> {
         let p = self.part(n);
         p.rule_group[(n - p.rule_base) as usize]
+    }
+
+    /// The `has` selector list of rule `n`.
+    pub fn rule_has(&self, n: u32) -> Option<u32> {
+        let p = self.part(n);
+        p.rule_has[(n - p.rule_base) as usize]
     }
 
     /// The `remove_matching` rules of group `g`.

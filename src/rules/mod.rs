@@ -254,6 +254,102 @@ pub struct Rule {
     /// From a generic file (the safety guard is stricter for these).
     pub generic: bool,
     pub note: Option<String>,
+    /// Conditions the removed element must meet (`None`: none).
+    pub cond: Option<Box<Conditions>>,
+    /// A hand-written site rule that may take the located article's text.
+    pub may_take_article: bool,
+}
+
+/// Where a removal may be, against the located article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    InsideArticle,
+    OutsideArticle,
+}
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::InsideArticle => "inside_article",
+            Place::OutsideArticle => "outside_article",
+        }
+    }
+}
+
+/// Conditions a removal rule carries: the element is removed only if it meets them all.
+/// Words, links and descendants are decided when the element ends; `place` at the end
+/// of the page, against the located article (a page whose article the locator is not
+/// sure of meets neither place).
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    pub min_words: Option<u32>,
+    pub max_words: Option<u32>,
+    pub min_link_density: Option<f32>,
+    pub max_link_density: Option<f32>,
+    pub has: Option<Selectors>,
+    pub place: Option<Place>,
+}
+
+impl Conditions {
+    /// The conditions as a rule file writes them (for `pare explain`).
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if let Some(n) = self.min_words {
+            v.push(format!("min_words = {n}"));
+        }
+        if let Some(n) = self.max_words {
+            v.push(format!("max_words = {n}"));
+        }
+        if let Some(d) = self.min_link_density {
+            v.push(format!("min_link_density = {d}"));
+        }
+        if let Some(d) = self.max_link_density {
+            v.push(format!("max_link_density = {d}"));
+        }
+        if let Some(h) = &self.has {
+            v.push(format!("has = \"{}\"", h.source));
+        }
+        if let Some(p) = self.place {
+            v.push(format!("where = \"{}\"", p.name()));
+        }
+        v.join(", ")
+    }
+
+    /// Whether an element of `words` words, `link_density` of its text in links, with
+    /// `has` true when a descendant matched the `has` selectors, meets the conditions
+    /// decided at its end: `None` if so, else which one failed.
+    pub fn unmet(&self, words: u32, link_density: f32, has: bool) -> Option<String> {
+        if let Some(n) = self.min_words
+            && words < n
+        {
+            return Some(format!("{words} words (min_words = {n})"));
+        }
+        if let Some(n) = self.max_words
+            && words > n
+        {
+            return Some(format!("{words} words (max_words = {n})"));
+        }
+        if let Some(d) = self.min_link_density
+            && link_density < d
+        {
+            return Some(format!(
+                "link density {link_density:.2} (min_link_density = {d})"
+            ));
+        }
+        if let Some(d) = self.max_link_density
+            && link_density > d
+        {
+            return Some(format!(
+                "link density {link_density:.2} (max_link_density = {d})"
+            ));
+        }
+        if let Some(h) = &self.has
+            && !has
+        {
+            return Some(format!("no descendant matches `{}` (has)", h.source));
+        }
+        None
+    }
 }
 
 /// One validated rule file.
@@ -593,7 +689,7 @@ impl RuleBook {
             .filter(|r| categories.contains(r.category))
             .cloned()
             .collect();
-        let part = Arc::new(compile::Part::new(rules, 0, 0, 0));
+        let part = Arc::new(compile::Part::new(rules, 0, 0, 0, 0));
         self.generic
             .lock()
             .unwrap()
@@ -1021,6 +1117,30 @@ fn validate_rule(
     } else {
         unreachable!("one action key was counted")
     };
+    let cond = conditions(cx, r, &action);
+    let may_take_article = match &r.may_take_article {
+        Some(m) if generic => {
+            cx.err(
+                m,
+                "`may_take_article` belongs in site files: a generic rule never takes the article",
+            );
+            false
+        }
+        Some(m)
+            if !matches!(
+                action,
+                Action::Remove(_)
+                    | Action::RemoveContaining { .. }
+                    | Action::RemoveMatching { .. }
+                    | Action::CutAfter { .. }
+            ) =>
+        {
+            cx.err(m, "`may_take_article` goes with a removal rule");
+            false
+        }
+        Some(m) => *m.get_ref(),
+        None => false,
+    };
     if cx.errors.len() > before {
         return None;
     }
@@ -1034,7 +1154,98 @@ fn validate_rule(
         },
         generic,
         note: r.note.clone(),
+        cond,
+        may_take_article,
     })
+}
+
+/// The conditions of a rule (validated): errors for values out of range and for
+/// conditions on actions that remove no element.
+fn conditions(cx: &mut Ctx<'_>, r: &RawRule, action: &Action) -> Option<Box<Conditions>> {
+    let mut c = Conditions::default();
+    let mut any: Option<std::ops::Range<usize>> = None;
+    let mut words = |cx: &mut Ctx<'_>, w: &Option<Spanned<i64>>, name: &str| -> Option<u32> {
+        let w = w.as_ref()?;
+        any.get_or_insert(w.span());
+        match u32::try_from(*w.get_ref()) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                cx.err(w, format!("`{name}` is a number of words, 0 or more"));
+                None
+            }
+        }
+    };
+    c.min_words = words(cx, &r.min_words, "min_words");
+    c.max_words = words(cx, &r.max_words, "max_words");
+    for (d, name, slot) in [
+        (
+            &r.min_link_density,
+            "min_link_density",
+            &mut c.min_link_density,
+        ),
+        (
+            &r.max_link_density,
+            "max_link_density",
+            &mut c.max_link_density,
+        ),
+    ] {
+        if let Some(d) = d {
+            any.get_or_insert(d.span());
+            let v = *d.get_ref();
+            if (0.0..=1.0).contains(&v) {
+                *slot = Some(v as f32);
+            } else {
+                cx.err(
+                    d,
+                    format!("`{name}` is the share of the text in links, from 0 to 1"),
+                );
+            }
+        }
+    }
+    if let (Some(lo), Some(hi)) = (c.min_words, c.max_words)
+        && lo > hi
+        && let Some(w) = &r.min_words
+    {
+        cx.err(
+            w,
+            format!("`min_words = {lo}` is more than `max_words = {hi}`"),
+        );
+    }
+    if let Some(h) = &r.has {
+        any.get_or_insert(h.span());
+        c.has = selectors(cx, h);
+    }
+    if let Some(p) = &r.place {
+        any.get_or_insert(p.span());
+        c.place = match p.get_ref().as_str() {
+            "outside_article" => Some(Place::OutsideArticle),
+            "inside_article" => Some(Place::InsideArticle),
+            other => {
+                cx.err(
+                    p,
+                    format!(
+                        "`where = \"{other}\"`: expected \"outside_article\" or \"inside_article\""
+                    ),
+                );
+                None
+            }
+        };
+    }
+    let span = any?;
+    if !matches!(
+        action,
+        Action::Remove(_) | Action::RemoveContaining { .. } | Action::RemoveMatching { .. }
+    ) {
+        cx.err_at(
+            span.start,
+            format!(
+                "conditions (min_words, max_words, min_link_density, max_link_density, has, where) go with remove, remove_containing or remove_matching, not {}",
+                action.key()
+            ),
+        );
+        return None;
+    }
+    Some(Box::new(c))
 }
 
 /// The longest text a whole-text regex (`^…$`, no multi-line anchors) can match, so the

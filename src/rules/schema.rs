@@ -57,6 +57,21 @@ pub struct RawRule {
     pub within: Option<Spanned<String>>,
     /// For `drop_attributes` and `lazy_images`: which elements are touched.
     pub selector: Option<Spanned<String>>,
+
+    // Conditions (removal rules): decided when the element ends, or, for `where`,
+    // against the located article at the end of the page.
+    pub min_words: Option<Spanned<i64>>,
+    pub max_words: Option<Spanned<i64>>,
+    pub min_link_density: Option<Spanned<f64>>,
+    pub max_link_density: Option<Spanned<f64>>,
+    /// Selectors a descendant must match (`form, input[type=email]`).
+    pub has: Option<Spanned<String>>,
+    /// `"outside_article"` or `"inside_article"`.
+    #[serde(rename = "where")]
+    pub place: Option<Spanned<String>>,
+    /// Site files only: this rule may take the located article's text (the article
+    /// guard lets it through; the page-share guard still applies).
+    pub may_take_article: Option<Spanned<bool>>,
 }
 
 /// `drop_between = { start = "…", end = "…" }`.

@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to build than many): a module per area.
 
+mod article;
 mod daemon;
 mod engine;
 mod errors;

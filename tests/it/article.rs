@@ -1,0 +1,261 @@
+//! Knowing where the article is: the locator's region, the article guard, and rule
+//! conditions (words, links, descendants, where). Pages modelled on real markup: a
+//! newspaper's paywalled teaser under heavy navigation, a blog post with a sign-up box
+//! and a link list inside it.
+
+use std::path::Path;
+
+use pare::clean::{self, Input, Options, Report};
+use pare::rules::{RuleBook, parse_file};
+
+fn book(files: &[(&str, &str)]) -> RuleBook {
+    let parsed = files
+        .iter()
+        .map(|(name, text)| parse_file(Path::new(name), text).unwrap())
+        .collect();
+    RuleBook::from_files(parsed, vec![])
+}
+
+fn clean(book: &RuleBook, html: &str) -> (String, Report) {
+    let opts = Options {
+        url: Some("https://news.example.com/2026/12/council".into()),
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    let r = clean::clean(Input::Bytes(html.as_bytes()), book, &opts, &mut out).unwrap();
+    (String::from_utf8(out).unwrap(), r)
+}
+
+const P1: &str = "The city council voted on Tuesday to raise the budget for street repairs by a tenth, after a debate that ran for more than four hours and ended close to midnight.";
+const P2: &str = "Members who opposed the plan said the money would be better spent on buses, while its supporters argued that the roads had been neglected for a decade and could wait no longer.";
+const P3: &str = "The mayor, who had asked for a larger rise, said she would accept the vote, and that work on the worst streets would begin in the spring, weather permitting, and last until autumn.";
+
+/// Heavy navigation (a menu of 120 links), then the article's teaser in a subscriber
+/// container, then more navigation: the article is a small share of the page's text.
+fn paywalled_page() -> String {
+    let menu: String = (0..120)
+        .map(|i| format!("<li><a href=\"/section/{i}\">Section {i} news and more</a></li>"))
+        .collect();
+    format!(
+        "<html><head><title>Council</title></head><body>\
+         <header><nav><ul>{menu}</ul></nav></header>\
+         <div class=\"page\"><div class=\"subscriber-teaser\"><article class=\"story\">\
+         <h1>Council raises repair budget</h1><p>{P1}</p><p>{P2}</p><p>{P3}</p>\
+         </article></div></div>\
+         <footer><ul>{menu}</ul></footer></body></html>"
+    )
+}
+
+const IMPORTED: &str = r#"domains = ["example.com"]
+[[rule]]
+id = "ftr-strip-1"
+category = "paywall"
+remove = ".subscriber-teaser"
+"#;
+
+#[test]
+fn the_located_article_is_in_the_report() {
+    let page = paywalled_page();
+    let (_, r) = clean(&book(&[]), &page);
+    let a = r.article.expect("a region");
+    let region = &page[a.start as usize..a.end as usize];
+    assert!(region.starts_with("<article class=\"story\">"), "{region}");
+    for p in [P1, P2, P3] {
+        assert!(region.contains(p));
+    }
+    assert!(!region.contains("Section 3 news"));
+    assert!(a.sure(), "{a:?}");
+    assert_eq!(a.paras, 3);
+}
+
+#[test]
+fn a_site_rule_may_not_take_the_whole_article_even_under_its_page_share() {
+    let page = paywalled_page();
+    let (out, r) = clean(&book(&[("example.com.toml", IMPORTED)]), &page);
+    // The teaser container holds under 60% of the page's text (the menus are most of
+    // it): the page-share guard would let it go. The article guard does not.
+    assert!(out.contains(P1) && out.contains(P3), "the article went");
+    assert_eq!(r.removals.len(), 0, "{:?}", r.removals);
+    let refusal = &r.refused[0];
+    assert_eq!(refusal.removal.rule, "ftr-strip-1");
+    assert!(
+        refusal
+            .reason
+            .starts_with("would take the located article (<article> at byte"),
+        "{}",
+        refusal.reason
+    );
+}
+
+#[test]
+fn a_hand_written_site_rule_can_say_it_may_take_the_article() {
+    let site = format!("{IMPORTED}may_take_article = true\n");
+    let (out, r) = clean(&book(&[("example.com.toml", &site)]), &paywalled_page());
+    assert!(!out.contains(P1));
+    assert_eq!(r.removals[0].rule, "ftr-strip-1");
+}
+
+#[test]
+fn may_take_article_is_refused_in_generic_files() {
+    let e = parse_file(
+        Path::new("g.toml"),
+        "generic = true\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\nremove = \".x\"\nmay_take_article = true\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e[0].to_string(),
+        "g.toml:6:20: `may_take_article` belongs in site files: a generic rule never takes the article"
+    );
+}
+
+/// A blog post: three paragraphs, a sign-up box and a list of related links inside the
+/// article's container, a prose paragraph that mentions subscribing.
+fn blog_post(extra_inside: &str) -> String {
+    format!(
+        "<html><body><nav><a href=/>Home</a> <a href=/about>About</a></nav>\
+         <main><div class=\"entry-content\"><h1>Council</h1><p>{P1}</p>\
+         <div class=\"box-1\"><h3>Get the morning briefing</h3><p>Sign up for our free newsletter.</p>\
+         <form action=/s><input type=\"email\" name=e><button>Sign up</button></form></div>\
+         <p>{P2}</p>{extra_inside}<p>{P3}</p>\
+         <div class=\"more\"><h3>More stories</h3><ul><li><a href=/a>Bridge reopens after a year of work</a></li>\
+         <li><a href=/b>Buses to run later on weekends</a></li><li><a href=/c>Market moves to the square</a></li></ul></div>\
+         </div></main>\
+         <div class=\"box-2\"><p>Sign up for our free newsletter.</p></div>\
+         </body></html>"
+    )
+}
+
+const SUBSCRIBE_PROSE: &str = "Readers who subscribe to the council's own newsletter, a thin sheet posted to every house, learned of the vote a week later, long after the debate had ended and the street crews had been booked.";
+
+#[test]
+fn a_generic_rule_may_not_take_a_paragraph_of_the_article_that_reads_as_prose() {
+    let g = "generic = true\n[[rule]]\nid = \"g-subscribe\"\ncategory = \"newsletter\"\nremove_containing = [\"subscribe to\"]\nwithin = \"p, div\"\n";
+    let page = blog_post(&format!("<p>{SUBSCRIBE_PROSE}</p>"));
+    let (out, r) = clean(&book(&[("g.toml", g)]), &page);
+    assert!(out.contains(SUBSCRIBE_PROSE));
+    let refusal = r
+        .refused
+        .iter()
+        .find(|x| x.removal.rule == "g-subscribe")
+        .expect("refused");
+    assert_eq!(
+        refusal.reason,
+        "holds 1 paragraph of the located article that reads as prose"
+    );
+}
+
+#[test]
+fn conditions_decide_which_element_goes() {
+    let g = r#"generic = true
+[[rule]]
+id = "g-signup-box"
+category = "newsletter"
+remove_containing = ["sign up for our"]
+within = "div, p"
+has = "form, input[type=email]"
+max_words = 40
+
+[[rule]]
+id = "g-link-list"
+category = "related"
+remove = "div"
+min_link_density = 0.6
+max_words = 60
+where = "inside_article"
+
+[[rule]]
+id = "g-outside"
+category = "newsletter"
+remove_containing = ["newsletter"]
+within = "div"
+where = "outside_article"
+"#;
+    let page = blog_post("");
+    let (out, r) = clean(&book(&[("g.toml", g)]), &page);
+    // The sign-up box: the phrase's smallest holder (`p`) has no form; the `div` around
+    // it does, and is short.
+    assert!(!out.contains("Get the morning briefing"), "{out}");
+    assert!(!out.contains("type=\"email\""));
+    // The link list inside the article: links are most of its text.
+    assert!(!out.contains("Bridge reopens"));
+    // The box after the article, outside it.
+    assert!(!out.contains("box-2"));
+    for p in [P1, P2, P3] {
+        assert!(out.contains(p));
+    }
+    let mut rules: Vec<&str> = r.removals.iter().map(|x| x.rule.as_str()).collect();
+    rules.sort();
+    assert_eq!(rules, ["g-link-list", "g-outside", "g-signup-box"], "{r:?}");
+    // What the conditions decided against is in the report.
+    let why: Vec<&str> = r.not_applied.iter().map(|x| x.reason.as_str()).collect();
+    assert!(
+        why.contains(&"no descendant matches `form, input[type=email]` (has)"),
+        "{why:?}"
+    );
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("where = \"outside_article\": the element is inside")),
+        "{why:?}"
+    );
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("link density 0.00 (min_link_density = 0.6)")),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn where_conditions_are_not_met_when_the_locator_is_not_sure() {
+    let g = "generic = true\n[[rule]]\nid = \"g\"\ncategory = \"promo\"\nremove = \".promo\"\nwhere = \"outside_article\"\n";
+    // No paragraph reads as prose: no article to be outside of.
+    let page = "<html><body><p>Short.</p><div class=promo>Buy</div></body></html>";
+    let (out, r) = clean(&book(&[("g.toml", g)]), page);
+    assert!(out.contains("Buy"));
+    assert!(
+        r.not_applied[0]
+            .reason
+            .contains("the locator is not sure where the article is"),
+        "{:?}",
+        r.not_applied
+    );
+}
+
+#[test]
+fn conditions_are_validated_with_their_place() {
+    let errs = |body: &str| -> Vec<String> {
+        parse_file(
+            Path::new("g.toml"),
+            &format!("generic = true\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\n{body}"),
+        )
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+    };
+    assert_eq!(
+        errs("remove = \".x\"\nmax_words = -1\n"),
+        ["g.toml:6:13: `max_words` is a number of words, 0 or more"]
+    );
+    assert_eq!(
+        errs("remove = \".x\"\nmax_link_density = 2.0\n"),
+        ["g.toml:6:20: `max_link_density` is the share of the text in links, from 0 to 1"]
+    );
+    assert_eq!(
+        errs("remove = \".x\"\nwhere = \"sidebar\"\n"),
+        ["g.toml:6:9: `where = \"sidebar\"`: expected \"outside_article\" or \"inside_article\""]
+    );
+    assert_eq!(
+        errs("remove = \".x\"\nhas = \"p[\"\n"),
+        ["g.toml:6:7: bad selector `p[`: Unexpected end of selector."]
+    );
+    assert_eq!(
+        errs("unwrap = \".x\"\nmax_words = 3\n"),
+        [
+            "g.toml:6:13: conditions (min_words, max_words, min_link_density, max_link_density, has, where) go with remove, remove_containing or remove_matching, not unwrap"
+        ]
+    );
+    assert_eq!(
+        errs("remove = \".x\"\nmin_words = 9\nmax_words = 3\n"),
+        ["g.toml:6:13: `min_words = 9` is more than `max_words = 3`"]
+    );
+}
