@@ -21,6 +21,15 @@ pub const PREVIEW_CHARS: usize = 80;
 /// Removals described in full (element and text) in a report; later ones only counted.
 pub const DETAILED: usize = 10_000;
 
+/// What a `remove_matching` rule's match on a closing element comes to.
+pub enum RegexHit {
+    /// A new candidate (its id).
+    New(u32),
+    /// The element is some other rule's candidate already: this rule (its number)
+    /// waits behind it.
+    Behind(u32),
+}
+
 /// Why a candidate cannot be removed yet, or at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CandState {
@@ -210,8 +219,14 @@ impl Cands {
         text_len: u64,
         pos: u64,
         describe: impl Fn(&Open) -> String,
-    ) -> Option<u32> {
-        if o.cand.is_some() || text_len > REGEX_MAX_TEXT || o.text_start < scan.base() {
+    ) -> Option<RegexHit> {
+        // An element some rule already asked for: a regex rule may still wait in line
+        // behind it when that rule has conditions (see `Finder::conditions_met`).
+        let behind = o.cand.map(|id| self.list[id as usize].rule);
+        if behind.is_some_and(|n| rules.rule(n).cond.is_none())
+            || text_len > REGEX_MAX_TEXT
+            || o.text_start < scan.base()
+        {
             return None;
         }
         let text = scan.between(o.text_start, pos).trim();
@@ -232,6 +247,9 @@ impl Cands {
                 }
                 if regex_matches(rules.rule(n), text) {
                     self.regex_last.insert(n, o.text_start);
+                    if behind.is_some() {
+                        return Some(RegexHit::Behind(n));
+                    }
                     let detailed = self.next_detailed();
                     let mut c = Cand::new(n, o.start, o.text_start, detailed.then(|| describe(o)));
                     c.text_len = text_len;
@@ -239,7 +257,7 @@ impl Cands {
                         c.preview = text.chars().take(PREVIEW_CHARS).collect();
                     }
                     c.preview_done = true;
-                    return Some(self.add(c));
+                    return Some(RegexHit::New(self.add(c)));
                 }
             }
         }

@@ -26,7 +26,7 @@ use lol_html::{
 use super::attr::{
     AttrSpan, View, glob_match, id_and_class, lazy_image_ops, scan_attributes, utf8,
 };
-use super::cand::{Cand, CandState, Cands};
+use super::cand::{Cand, CandState, Cands, RegexHit};
 use super::gap::{Gaps, Stop};
 use super::locate::{Closed, Locator};
 use super::open::{Elements, Open};
@@ -438,7 +438,7 @@ impl Finder {
     /// Pops the top element. `end` is `None` when it ends without an end tag (EOF, void).
     fn close(&mut self, end: Option<(&TagName, (u64, u64))>) {
         let pos = self.text.pos();
-        let o = self.open.pop(end.is_some_and(|(_, (s, e))| s == e));
+        let mut o = self.open.pop(end.is_some_and(|(_, (s, e))| s == e));
         let own = match end {
             Some((name, _)) => *name == o.tag && !o.implied,
             None => false,
@@ -465,11 +465,18 @@ impl Finder {
         let mut regex_cand = None;
         if !o.groups.is_empty() {
             let gaps = &self.gaps;
-            regex_cand =
-                self.cands
-                    .regex_candidate(&self.rules, &self.text, &o, text_len, pos, |o| {
-                        o.describe(gaps)
-                    });
+            match self
+                .cands
+                .regex_candidate(&self.rules, &self.text, &o, text_len, pos, |o| {
+                    o.describe(gaps)
+                }) {
+                Some(RegexHit::New(id)) => regex_cand = Some(id),
+                Some(RegexHit::Behind(n)) => {
+                    let have = o.alt.as_deref().unwrap_or(&[]);
+                    o.alt = Some(have.iter().copied().chain([n]).collect());
+                }
+                None => {}
+            }
         }
         if let Some(id) = o.cand.or(regex_cand) {
             let c = self.cands.get_mut(id);
