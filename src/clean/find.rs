@@ -570,7 +570,14 @@ impl Finder {
                 Some(why) => {
                     let c = self.cands.get(id);
                     self.draft.not_applied(c, &rule, why);
-                    if matches!(rule.action, Action::RemoveContaining { .. }) {
+                    // Elements around this one have at least as many words: past
+                    // `max_words` here, past it there.
+                    let too_long = rule
+                        .cond
+                        .as_deref()
+                        .and_then(|c| c.max_words)
+                        .is_some_and(|m| seen.words > m);
+                    if matches!(rule.action, Action::RemoveContaining { .. }) && !too_long {
                         passed_up.push(n);
                     }
                 }

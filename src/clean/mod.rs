@@ -119,6 +119,10 @@ pub struct Removal {
     pub bytes: u64,
     /// The first 80 characters of its text (normalized).
     pub text: String,
+    /// The rule's conditions, as written (`max_words = 45, has = "form"`), when it has
+    /// any: they were met (or, for a refusal or a rule not applied, decided).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub conditions: String,
 }
 
 /// A removal the safety guard refused, and why.

@@ -86,6 +86,7 @@ fn removal(rule: &Rule, p: &Para, bytes: usize) -> Removal {
         start: p.start as u64,
         bytes: bytes as u64,
         text: p.text.chars().take(80).collect(),
+        conditions: String::new(),
     }
 }
 

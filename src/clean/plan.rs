@@ -589,6 +589,7 @@ fn removal(rule: &Rule, start: u64) -> Removal {
         start,
         bytes: 0,
         text: String::new(),
+        conditions: rule.cond.as_ref().map(|c| c.describe()).unwrap_or_default(),
     }
 }
 

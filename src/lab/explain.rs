@@ -123,6 +123,7 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         r.bytes_in,
         r.bytes_out
     )?;
+    writeln!(out, "{} {}", c.p("1", "article:"), article_line(r))?;
     writeln!(out)?;
     writeln!(
         out,
@@ -145,6 +146,9 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
             m.bytes,
             quote(&m.text)
         )?;
+        if !m.conditions.is_empty() {
+            writeln!(out, "      {} {}", c.p("2", "met:"), m.conditions)?;
+        }
     }
     writeln!(out)?;
     writeln!(
@@ -165,6 +169,30 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
         writeln!(out, "      {} {}", c.p("35", "why:"), f.reason)?;
     }
+    if !r.not_applied.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            c.p(
+                "1",
+                &format!("not applied: conditions not met ({})", r.not_applied.len())
+            )
+        )?;
+        for f in &r.not_applied {
+            let m = &f.removal;
+            writeln!(
+                out,
+                "  {} {} {} {}",
+                c.p("2", &format!("{:<10}", m.category.name())),
+                c.p("36", &m.rule),
+                c.p("2", &m.origin),
+                m.action
+            )?;
+            writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
+            writeln!(out, "      {} {}", c.p("2", "unmet:"), f.reason)?;
+        }
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -178,6 +206,33 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "  {} {}", id, c.p("2", origin))?;
     }
     Ok(())
+}
+
+/// Where the locator put the article, in one line.
+fn article_line(r: &Report) -> String {
+    match &r.article {
+        None => "none found (no paragraph of prose)".to_string(),
+        Some(a) => format!(
+            "<{}> at bytes {}..{}, confidence {:.2} ({}), {} characters of prose in {} paragraph{} reading as prose ({:.0}% of the page's prose)",
+            a.tag,
+            a.start,
+            a.end,
+            a.confidence,
+            if a.sure() {
+                "sure: the article guard and `where` apply"
+            } else {
+                "not sure: only the page-share guard applies"
+            },
+            a.prose,
+            a.paras,
+            if a.paras == 1 { "" } else { "s" },
+            if a.page_prose == 0 {
+                0.0
+            } else {
+                100.0 * a.prose as f64 / a.page_prose as f64
+            }
+        ),
+    }
 }
 
 fn serde_json_name<T: serde::Serialize>(v: &T) -> String {
@@ -205,6 +260,8 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "<style>\
 pare-cut{display:block;position:relative;outline:3px solid #d22;outline-offset:1px;background:rgba(221,34,34,.08);margin:4px 0}\
 pare-cut>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#d22;padding:1px 6px}\
+pare-article{display:block;outline:3px dashed #1a7f37;outline-offset:3px}\
+pare-article>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#1a7f37;padding:1px 6px}\
 pare-banner{display:block;font:13px/1.5 monospace;background:#fffbe6;color:#222;border:3px solid #444;padding:8px;margin:8px}\
 pare-banner b{color:#000}pare-banner .refused{color:#8a2be2}pare-banner .removed{color:#d22}\
 </style>";
@@ -242,6 +299,24 @@ pub fn annotate(input: &[u8], x: &Explanation) -> Vec<u8> {
     }
     // At one offset, closings go before openings; cuts never overlap.
     marks.sort_by_key(|(o, is_end, _)| (*o, !*is_end));
+    // The located article, outlined in another colour: opened before and closed after
+    // any cut at the same offsets (it is the outer element).
+    let mut article_marks = Vec::new();
+    if let Some(a) = &r.article
+        && body_at.is_none_or(|b| a.start as usize >= b)
+        && (a.end as usize) <= input.len()
+    {
+        article_marks.push((
+            a.start as usize,
+            format!(
+                "<pare-article><pare-label>article · &lt;{}&gt; · confidence {:.2}{}</pare-label>",
+                esc(&a.tag),
+                a.confidence,
+                if a.sure() { "" } else { " · not sure" }
+            ),
+        ));
+        article_marks.push((a.end as usize, "</pare-article>".to_string()));
+    }
     let mut banner = String::from("<pare-banner>");
     banner.push_str(&format!(
         "<b>pare explain</b> — site: {} — site files: {} — <span class=\"removed\">{} removed</span>, <span class=\"refused\">{} refused</span><br>",
@@ -293,7 +368,11 @@ pub fn annotate(input: &[u8], x: &Explanation) -> Vec<u8> {
         .unwrap_or(body);
     let mut inserts: Vec<(usize, u8, String)> = vec![(head_at, 0, head), (body, 1, banner)];
     for (o, is_end, m) in marks {
-        inserts.push((o as usize, if is_end { 2 } else { 3 }, m));
+        inserts.push((o as usize, if is_end { 2 } else { 4 }, m));
+    }
+    if let [(s, open), (e, close)] = &article_marks[..] {
+        inserts.push((*s, 3, open.clone()));
+        inserts.push((*e, 1, close.clone()));
     }
     inserts.sort_by_key(|(o, k, _)| (*o, *k));
     let extra: usize = inserts.iter().map(|(_, _, m)| m.len()).sum();

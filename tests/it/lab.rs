@@ -289,3 +289,67 @@ fn suggest_prints_rules_that_pare_test_accepts() {
     let s = suggest::suggest_html(b"<p>nothing here</p>", None);
     assert!(s.is_empty());
 }
+
+/// A story of three paragraphs between a menu and a box of links, and a rule with
+/// conditions that one element meets and one does not.
+const STORY: &str = "<html><head><title>t</title></head><body><nav><a href=/>Home</a> <a href=/w>World</a></nav>\
+<div class=\"story-body\"><h1>Council</h1>\
+<p>The city council voted on Tuesday to raise the budget for street repairs by a tenth, after a debate that ran for more than four hours and ended close to midnight.</p>\
+<p>Members who opposed the plan said the money would be better spent on buses, while its supporters argued that the roads had been neglected for a decade and could wait no longer.</p>\
+<p>The mayor, who had asked for a larger rise, said she would accept the vote, and that work on the worst streets would begin in the spring, weather permitting, and last until autumn.</p>\
+</div><div class=\"x1\"><p>Sign up for the weekly letter.</p></div><div class=\"x2\"><p>Sign up for the weekly letter, a long letter about everything that happened in the city during the week and a lot more besides.</p></div></body></html>";
+
+const SHORT_SIGNUPS: &str = "generic = true\n[[rule]]\nid = \"g-short\"\ncategory = \"newsletter\"\nremove_containing = [\"sign up for the weekly letter\"]\nwithin = \"div\"\nmax_words = 10\nwhere = \"outside_article\"\n";
+
+#[test]
+fn explain_shows_the_article_and_what_conditions_decided() {
+    let dir = folder_with(&[("generic.toml", SHORT_SIGNUPS)]);
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, STORY).unwrap();
+    let html = dir.path().join("out.html");
+    let (code, out, err) = pare(&[
+        "explain",
+        page.to_str().unwrap(),
+        "--rules",
+        dir.path().to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let start = STORY.find("<div class=\"story-body\">").unwrap();
+    let end = STORY.find("<div class=\"x1\">").unwrap();
+    assert!(
+        out.contains(&format!(
+            "article: <div> at bytes {start}..{end}, confidence"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("(sure: the article guard and `where` apply)"),
+        "{out}"
+    );
+    assert!(out.contains("in 3 paragraphs reading as prose"), "{out}");
+    // The short box went, with the conditions it met; the long one did not, and why.
+    assert!(out.contains("removed (1)"), "{out}");
+    assert!(out.contains("      div.x1 "), "{out}");
+    assert!(
+        out.contains("met: max_words = 10, where = \"outside_article\""),
+        "{out}"
+    );
+    assert!(out.contains("not applied: conditions not met (1)"), "{out}");
+    assert!(out.contains("      div.x2 "), "{out}");
+    assert!(out.contains("unmet: 24 words (max_words = 10)"), "{out}");
+    // The annotated page outlines the article, around its element.
+    let annotated = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        annotated.contains("<pare-article><pare-label>article · &lt;div&gt; · confidence"),
+        "{annotated}"
+    );
+    let opened = annotated.find("<pare-article>").unwrap();
+    let closed = annotated.find("</pare-article>").unwrap();
+    assert!(annotated[opened..closed].contains("<div class=\"story-body\">"));
+    assert!(
+        annotated[closed..].starts_with("</pare-article><pare-cut"),
+        "{annotated}"
+    );
+}
