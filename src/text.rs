@@ -7,6 +7,26 @@
 //! white space becomes one space. The streaming form, [`Normalizer`], accepts text in
 //! chunks that may end in the middle of an entity.
 
+/// Whether `phrase` is in `text` (both normalized) as whole words: "donate" is not in
+/// "donated".
+pub fn has_words(text: &str, phrase: &str) -> bool {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(phrase) {
+        let s = from + i;
+        let e = s + phrase.len();
+        let before = text[..s].chars().next_back();
+        let after = text[e..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let first = phrase.chars().next();
+        let last = phrase.chars().next_back();
+        if !((word(first) && word(before)) || (word(last) && word(after))) {
+            return true;
+        }
+        from = s + phrase.chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
 /// Normalizes a whole string (rule phrases, plain-text paragraphs).
 pub fn normalize(s: &str) -> String {
     let mut n = Normalizer::default();

@@ -259,7 +259,27 @@ pub fn clean(
         },
         _ => (None, None),
     };
-    let host = url.as_deref().and_then(site::host_of);
+    let mut url_source = url_source;
+    let mut host = url.as_deref().and_then(site::host_of);
+    if host.is_none() && book.files.iter().any(|f| !f.names.is_empty()) {
+        // No URL: the publication may still name itself.
+        let named = match kind {
+            Kind::Html => site::site_name(&head).and_then(|n| book.host_named(&n)),
+            Kind::Text => {
+                let all = match input {
+                    Input::Bytes(b) => std::borrow::Cow::Borrowed(b),
+                    Input::Path(p) => {
+                        std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?)
+                    }
+                };
+                book.host_named(&plain::ends(&all, encoding))
+            }
+        };
+        if named.is_some() {
+            host = named;
+            url_source = Some(UrlSource::Name);
+        }
+    }
     let compiled = book.for_site(host.as_deref(), opts.categories);
     let mut report = Report {
         kind,

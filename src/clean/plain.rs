@@ -8,7 +8,7 @@
 
 use super::{Guard, Refusal, Removal};
 use crate::rules::compile::Compiled;
-use crate::rules::{Action, Rule};
+use crate::rules::{Action, Place, Rule};
 use crate::text::normalize;
 
 /// One paragraph: its byte range (with the blank lines after it) and its text.
@@ -16,6 +16,48 @@ struct Para {
     start: usize,
     end: usize,
     text: String,
+}
+
+impl Para {
+    fn words(&self) -> u32 {
+        self.text.split_ascii_whitespace().count() as u32
+    }
+
+    /// Reads as prose: the locator's measure for HTML paragraphs (many words, two
+    /// commas or sentence stops).
+    fn prose(&self) -> bool {
+        let stops = self
+            .text
+            .chars()
+            .filter(|c| matches!(c, ',' | '.' | '!' | '?' | ';' | '，' | '。' | '،'))
+            .count();
+        self.words() >= super::locate::PROSE_WORDS && stops >= 2
+    }
+}
+
+/// The article of a plain text: from its first paragraph that reads as prose to its
+/// last, leaving out those some rule would drop (`covered`): the calls to action and
+/// appeals around the article go, one between its paragraphs is judged by the guard.
+/// `None` without two such paragraphs (no article to protect, or to be outside of).
+fn article(paras: &[Para], covered: &[bool]) -> Option<(usize, usize)> {
+    let prose = |i: usize| !covered[i] && paras[i].prose();
+    let first = (0..paras.len()).find(|&i| prose(i))?;
+    let last = (0..paras.len()).rev().find(|&i| prose(i))?;
+    ((first..=last).filter(|&i| prose(i)).count() >= 2).then_some((first, last + 1))
+}
+
+/// The normalized text of a plain text's first and last two paragraphs: where a
+/// publication names itself (for site files' `names`).
+pub fn ends(input: &[u8], encoding: &'static encoding_rs::Encoding) -> String {
+    let paras = paragraphs(input, encoding);
+    let n = paras.len();
+    paras
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 2 || *i + 2 >= n)
+        .map(|(_, p)| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" \n ")
 }
 
 fn paragraphs(input: &[u8], encoding: &'static encoding_rs::Encoding) -> Vec<Para> {
@@ -91,21 +133,7 @@ fn removal(rule: &Rule, p: &Para, bytes: usize) -> Removal {
 }
 
 fn has_phrase(text: &str, phrase: &str) -> bool {
-    let mut from = 0;
-    while let Some(i) = text[from..].find(phrase) {
-        let s = from + i;
-        let e = s + phrase.len();
-        let before = text[..s].chars().next_back();
-        let after = text[e..].chars().next();
-        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-        let first = phrase.chars().next();
-        let last = phrase.chars().next_back();
-        if !((word(first) && word(before)) || (word(last) && word(after))) {
-            return true;
-        }
-        from = s + phrase.chars().next().map_or(1, char::len_utf8);
-    }
-    false
+    crate::text::has_words(text, phrase)
 }
 
 /// Cleans a plain-text article: returns the byte ranges to keep, the removals and the
@@ -118,13 +146,14 @@ pub fn plan(
 ) -> (Vec<(usize, usize)>, Vec<Removal>, Vec<Refusal>) {
     let paras = paragraphs(input, encoding);
     let total: usize = paras.iter().map(|p| p.text.len()).sum::<usize>().max(1);
+    // Each rule with the paragraph ranges it asks for (first index, end index).
+    type Asked<'a> = (u32, &'a std::sync::Arc<Rule>, Vec<(usize, usize)>);
+    let mut asked: Vec<Asked<'_>> = Vec::new();
     // Which rule drops each paragraph (first rule wins).
     let mut dropped: Vec<Option<usize>> = vec![None; paras.len()];
     let mut refused = Vec::new();
     let mut removals = Vec::new();
     for (rn, rule) in rules.rules() {
-        let rn = rn as usize;
-        let limit = guard.limit(rule);
         // The paragraph ranges this rule would drop.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         match &rule.action {
@@ -167,12 +196,58 @@ pub fn plan(
             | Action::LazyImages { .. }
             | Action::Keep(_) => {}
         }
+        asked.push((rn, rule, ranges));
+    }
+    let mut covered = vec![false; paras.len()];
+    for (_, _, ranges) in &asked {
+        for &(a, b) in ranges {
+            covered[a..b].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    let art = article(&paras, &covered);
+    for (rn, rule, ranges) in asked {
+        let rn = rn as usize;
+        let limit = guard.limit(rule);
         for (a, b) in ranges {
             let text: usize = paras[a..b].iter().map(|p| p.text.len()).sum();
             let bytes = paras[b - 1].end - paras[a].start;
             let mut r = removal(rule, &paras[a], bytes);
             if b - a > 1 {
                 r.element = format!("{} paragraphs", b - a);
+            }
+            if let Some(cond) = rule.cond.as_deref() {
+                // A text has no links and no elements: link density is 0, and no
+                // descendant matches `has`.
+                let words: u32 = paras[a..b].iter().map(Para::words).sum();
+                let place = cond.place.map(|place| {
+                    let inside = art.is_some_and(|(s, e)| a >= s && b <= e);
+                    let outside = art.is_some_and(|(s, e)| b <= s || a >= e);
+                    match place {
+                        Place::InsideArticle => inside,
+                        Place::OutsideArticle => outside,
+                    }
+                });
+                if cond.unmet(words, 0.0, cond.has.is_none()).is_some() || place == Some(false) {
+                    continue;
+                }
+            }
+            let prose = art.map_or(0, |(s, e)| {
+                paras[a.max(s)..b.min(e).max(a.max(s))]
+                    .iter()
+                    .filter(|p| p.prose())
+                    .count()
+            });
+            if prose > 0 && !rule.may_take_article {
+                r.bytes = 0;
+                refused.push(Refusal {
+                    removal: r,
+                    reason: format!(
+                        "holds {prose} paragraph{} of the article that read{} as prose",
+                        if prose == 1 { "" } else { "s" },
+                        if prose == 1 { "s" } else { "" }
+                    ),
+                });
+                continue;
             }
             let share = text as f64 / total as f64;
             if share > limit {

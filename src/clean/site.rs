@@ -22,6 +22,9 @@ pub enum UrlSource {
     SingleFile,
     SavedFrom,
     Base,
+    /// No URL: the publication's name (`og:site_name`, `application-name`, or a
+    /// text's first or last paragraphs) matched a site file's `names`.
+    Name,
 }
 
 const HEAD_LIMIT: usize = 512 * 1024;
@@ -34,6 +37,43 @@ struct Found {
     saved_from: Option<String>,
     base: Option<String>,
     body: bool,
+}
+
+/// The publication's name a page gives in its head (`og:site_name`, else
+/// `application-name`), normalized like page text.
+pub fn site_name(head: &[u8]) -> Option<String> {
+    let head = &head[..head.len().min(HEAD_LIMIT)];
+    let found: Rc<RefCell<(Option<String>, Option<String>)>> = Rc::default();
+    let (a, b) = (found.clone(), found.clone());
+    let settings = Settings::new()
+        .with_strict(false)
+        .append_element_content_handler(element!("meta[content]", move |el: &mut Element| {
+            let p = el
+                .get_attribute("property")
+                .or_else(|| el.get_attribute("name"))
+                .unwrap_or_default();
+            let mut f = a.borrow_mut();
+            if p.eq_ignore_ascii_case("og:site_name") && f.0.is_none() {
+                f.0 = el.get_attribute("content");
+            } else if p.eq_ignore_ascii_case("application-name") && f.1.is_none() {
+                f.1 = el.get_attribute("content");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("body", move |_el: &mut Element| {
+            let _ = &b;
+            Err("body reached".into())
+        }));
+    {
+        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
+        if rw.write(head).is_ok() {
+            let _ = rw.end();
+        }
+    }
+    let (og, app) = found.take();
+    og.or(app)
+        .map(|n| crate::text::normalize(&n).trim().to_string())
+        .filter(|n| !n.is_empty())
 }
 
 /// Reads the URL a page names for itself from its first bytes.

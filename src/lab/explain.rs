@@ -210,6 +210,9 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
 
 /// Where the locator put the article, in one line.
 fn article_line(r: &Report) -> String {
+    if r.kind == crate::clean::Kind::Text {
+        return "a plain text: its paragraphs that read as prose, from the first to the last no rule drops".to_string();
+    }
     match &r.article {
         None => "none found (no paragraph of prose)".to_string(),
         Some(a) => format!(

@@ -363,6 +363,8 @@ pub struct RuleFile {
     /// `domains` cover their subdomains (the default), or only themselves.
     pub subdomains: bool,
     pub generic: bool,
+    /// The publication's names, normalized like page text.
+    pub names: Vec<String>,
     pub disable: Vec<String>,
     pub rules: Vec<Arc<Rule>>,
     pub examples: Vec<(u32, RawExample)>,
@@ -544,6 +546,24 @@ pub struct RuleBook {
 }
 
 impl RuleBook {
+    /// The host of the site file whose publication `text` names (normalized text: a
+    /// page's `og:site_name`, or a plain text's first and last paragraphs), as whole
+    /// words; the longest name wins. `None` when no file's name is there.
+    pub fn host_named(&self, text: &str) -> Option<String> {
+        let mut best: Option<(usize, &RuleFile)> = None;
+        for f in self.files.iter().filter(|f| !f.generic) {
+            for n in &f.names {
+                if best.is_some_and(|(len, _)| len >= n.len()) {
+                    continue;
+                }
+                if crate::text::has_words(text, n) {
+                    best = Some((n.len(), f));
+                }
+            }
+        }
+        best.and_then(|(_, f)| f.example_host())
+    }
+
     /// Loads every `*.toml` file in `dirs`, refusing files over
     /// [`DEFAULT_MAX_FILE_SIZE`]. See [`load_limited`](Self::load_limited).
     pub fn load(dirs: &[PathBuf]) -> Result<RuleBook, Vec<RuleError>> {
@@ -874,6 +894,26 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             }
         }
     }
+    let mut names = Vec::new();
+    if let Some(ns) = &raw.names {
+        if generic {
+            cx.err(ns, "`names` belongs in site files, not generic ones");
+        }
+        for n in ns.get_ref() {
+            let v = crate::text::normalize(n.get_ref()).trim().to_string();
+            if v.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+                cx.err(
+                    n,
+                    format!(
+                        "`{}` is too short to name a publication (three letters or more)",
+                        n.get_ref()
+                    ),
+                );
+            } else {
+                names.push(v);
+            }
+        }
+    }
     if generic && !raw.disable.is_empty() {
         cx.err(
             &raw.disable[0],
@@ -913,6 +953,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             except_domains,
             subdomains,
             generic,
+            names,
             disable: raw.disable.iter().map(|d| d.get_ref().clone()).collect(),
             rules,
             examples,
@@ -1133,6 +1174,7 @@ fn validate_rule(
                     | Action::RemoveContaining { .. }
                     | Action::RemoveMatching { .. }
                     | Action::CutAfter { .. }
+                    | Action::DropBetween { .. }
             ) =>
         {
             cx.err(m, "`may_take_article` goes with a removal rule");

@@ -18,6 +18,10 @@ pub struct RawFile {
     /// `subdomains = false`: `domains` name exact hosts (`www.` in front is the same
     /// host), not every subdomain.
     pub subdomains: Option<Spanned<bool>>,
+    /// The publication's names (`["The Moscow Times"]`): a page with no URL is matched
+    /// by its `og:site_name` or `application-name`, a text by the name in its first or
+    /// last paragraphs.
+    pub names: Option<Spanned<Vec<Spanned<String>>>>,
     /// `generic = true` marks a file whose rules apply to every page.
     pub generic: Option<Spanned<bool>>,
     /// Ids of generic rules this site switches off.

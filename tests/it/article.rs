@@ -259,3 +259,96 @@ fn conditions_are_validated_with_their_place() {
         ["g.toml:6:13: `min_words = 9` is more than `max_words = 3`"]
     );
 }
+
+fn shipped() -> RuleBook {
+    RuleBook::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")]).unwrap()
+}
+
+fn clean_no_url(book: &RuleBook, input: &[u8]) -> (String, Report) {
+    let mut out = Vec::new();
+    let r = clean::clean(Input::Bytes(input), book, &Options::default(), &mut out).unwrap();
+    (String::from_utf8(out).unwrap(), r)
+}
+
+#[test]
+fn a_text_with_no_url_is_matched_by_the_publication_it_names() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-text");
+    let input = std::fs::read(case.join("input.txt")).unwrap();
+    let (out, r) = clean_no_url(&shipped(), &input);
+    assert_eq!(r.site.as_deref(), Some("themoscowtimes.com"));
+    assert_eq!(r.url_source, Some(clean::UrlSource::Name));
+    // The same cleaning as with the article's URL given.
+    let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn a_page_with_no_url_is_matched_by_its_site_name() {
+    let site = r#"domains = ["paper.example"]
+names = ["The Evening Paper"]
+[[rule]]
+id = "ep-box"
+category = "promo"
+remove = ".ep-box"
+"#;
+    let page = format!(
+        "<html><head><meta property=\"og:site_name\" content=\"The Evening Paper\"></head><body><article><p>{P1}</p><p>{P2}</p></article><div class=\"ep-box\">Buy the mug</div></body></html>"
+    );
+    let book = book(&[("paper.example.toml", site)]);
+    let (out, r) = clean_no_url(&book, page.as_bytes());
+    assert!(!out.contains("Buy the mug"), "{out}");
+    assert_eq!(r.site.as_deref(), Some("paper.example"));
+    // Another name is no match.
+    let other = page.replace("The Evening Paper", "The Evening Papers Group");
+    let (out, r) = clean_no_url(&book, other.as_bytes());
+    assert!(out.contains("Buy the mug"));
+    assert_eq!(r.site, None);
+}
+
+#[test]
+fn names_belong_in_site_files_and_name_something() {
+    let e = parse_file(Path::new("g.toml"), "generic = true\nnames = [\"Paper\"]\n").unwrap_err();
+    assert_eq!(
+        e[0].to_string(),
+        "g.toml:2:9: `names` belongs in site files, not generic ones"
+    );
+    let e = parse_file(
+        Path::new("s.toml"),
+        "domains = [\"a.example\"]\nnames = [\"AB\"]\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e[0].to_string(),
+        "s.toml:2:10: `AB` is too short to name a publication (three letters or more)"
+    );
+}
+
+#[test]
+fn in_a_text_the_calls_to_action_around_the_article_go_and_its_prose_stays() {
+    let g = "generic = true\n[[rule]]\nid = \"g-sub\"\ncategory = \"newsletter\"\nremove_containing = [\"subscribe\"]\n";
+    let text = format!(
+        "Subscribe today!\n\n{P1}\n\n{SUBSCRIBE_PROSE}\n\n{P2}\n\nSubscribe to the letter, it is free and it comes every day, with the news of the day and more, written by the newsroom, read by thousands of people who like it.\n"
+    );
+    let opts = Options {
+        kind: Some(clean::Kind::Text),
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    let r = clean::clean(
+        Input::Bytes(text.as_bytes()),
+        &book(&[("g.toml", g)]),
+        &opts,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("Subscribe today"));
+    // After the article: it reads as prose, but the article ends before it.
+    assert!(!out.contains("Subscribe to the letter"), "{out}");
+    // Between the article's paragraphs, prose: the guard keeps it.
+    assert!(out.contains(SUBSCRIBE_PROSE));
+    assert_eq!(
+        r.refused[0].reason,
+        "holds 1 paragraph of the article that reads as prose"
+    );
+}
