@@ -67,6 +67,12 @@ pub struct Suggestion {
     pub phrase: &'static str,
     /// The start of the block's text.
     pub text: String,
+    /// Words in the block: the rule gets a `max_words` above it, so it can never take
+    /// a large part of a page whose markup changes.
+    pub words: u32,
+    /// The block lies outside the located article (when the locator was sure): the rule
+    /// gets `where = "outside_article"`.
+    pub outside_article: bool,
 }
 
 impl Suggestion {
@@ -78,14 +84,20 @@ impl Suggestion {
         } else {
             format!("matches {} elements on this page: check them", self.matches)
         };
-        format!(
+        let mut t = format!(
             "# {matches}; says {:?}: \"{}\"\n[[rule]]\nid = \"{}\"\ncategory = \"{}\"\nremove = \"{}\"\n",
             self.phrase,
             preview.replace('"', "'"),
             self.id,
             self.category.name(),
             self.selector
-        )
+        );
+        // Room for the block to grow a little, never to a section of the page.
+        t.push_str(&format!("max_words = {}\n", (self.words * 2).max(20)));
+        if self.outside_article {
+            t.push_str("where = \"outside_article\"\n");
+        }
+        t
     }
 }
 
@@ -252,7 +264,15 @@ impl Scan {
 
 /// Finds the clutter-like blocks of an HTML page (already cleaned) and proposes rules.
 /// `site` names the rules (`nytimes` in `nytimes-newsletter-promo`).
-pub fn suggest_html(html: &[u8], site: Option<&str>) -> Vec<Suggestion> {
+/// Suggestions for the blocks of `html` (already cleaned) that read like clutter.
+/// `article`: the located article's byte range in `html`, when the locator was sure of
+/// it — blocks in it that read as prose are never suggested, blocks outside it get
+/// `where = "outside_article"`.
+pub fn suggest_html(
+    html: &[u8],
+    site: Option<&str>,
+    article: Option<(u64, u64)>,
+) -> Vec<Suggestion> {
     let scan = Rc::new(RefCell::new(Scan::default()));
     let (s1, s3) = (scan.clone(), scan.clone());
     let settings = Settings::new()
@@ -309,6 +329,17 @@ pub fn suggest_html(html: &[u8], site: Option<&str>) -> Vec<Suggestion> {
         .unwrap_or_else(|| "site".to_string());
     let mut out: Vec<Suggestion> = Vec::new();
     for b in &scan.blocks {
+        let words = b.text.split_whitespace().count() as u32;
+        let inside = article.is_some_and(|(s, e)| b.start >= s && b.start < e);
+        let stops = b
+            .text
+            .chars()
+            .filter(|c| matches!(c, ',' | '.' | '!' | '?' | ';'))
+            .count();
+        if inside && words >= crate::clean::locate::PROSE_WORDS && stops >= 2 {
+            // Reads as the article's prose: the guard would refuse the rule anyway.
+            continue;
+        }
         let Some((selector, matches)) = narrowest(&scan.nodes, b.node) else {
             continue;
         };
@@ -331,6 +362,8 @@ pub fn suggest_html(html: &[u8], site: Option<&str>) -> Vec<Suggestion> {
             matches,
             phrase: b.phrase,
             text: b.text.chars().take(120).collect(),
+            words,
+            outside_article: article.is_some() && !inside,
         });
     }
     out
@@ -485,7 +518,12 @@ pub fn suggest(
     if report.kind != clean::Kind::Html {
         return Ok((report.site, Vec::new()));
     }
-    let s = suggest_html(&cleaned, report.site.as_deref());
+    let article = clean::locate(&cleaned)
+        .ok()
+        .flatten()
+        .filter(|a| a.sure())
+        .map(|a| (a.start, a.end));
+    let s = suggest_html(&cleaned, report.site.as_deref(), article);
     Ok((report.site, s))
 }
 
@@ -545,7 +583,7 @@ mod tests {
 <form class="css-9x8y7z"><input type="email"><button>Sign up</button></form></div>
 <div class="promo"><p>Not clutter at all, only a block with a shared class.</p></div>
 </article></body></html>"#;
-        let s = suggest_html(html, Some("www.example.com"));
+        let s = suggest_html(html, Some("www.example.com"), None);
         assert_eq!(s.len(), 1, "{s:?}");
         assert_eq!(s[0].selector, "div.newsletter-box");
         assert_eq!(s[0].matches, 1);
@@ -558,6 +596,6 @@ mod tests {
     fn hashed_classes_and_the_article_are_never_suggested() {
         let html = br#"<html><body><article class="story"><p>Subscribe to nothing: this is the story.</p></article>
 <div class="css-1q2w3e"><p>Subscribe now</p></div></body></html>"#;
-        assert!(suggest_html(html, None).is_empty());
+        assert!(suggest_html(html, None, None).is_empty());
     }
 }

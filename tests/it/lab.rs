@@ -286,7 +286,7 @@ fn suggest_prints_rules_that_pare_test_accepts() {
     std::fs::write(dir.path().join("example.com.toml"), file).unwrap();
     let (code, out, err) = pare(&["test", "--rules", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    let s = suggest::suggest_html(b"<p>nothing here</p>", None);
+    let s = suggest::suggest_html(b"<p>nothing here</p>", None, None);
     assert!(s.is_empty());
 }
 
@@ -352,4 +352,41 @@ fn explain_shows_the_article_and_what_conditions_decided() {
         annotated[closed..].starts_with("</pare-article><pare-cut"),
         "{annotated}"
     );
+}
+
+#[test]
+fn suggest_uses_the_located_article_for_its_rules() {
+    // The story above, with a sign-up block after it that no rule removes.
+    let page = STORY.replace(
+        "<div class=\"x1\">",
+        "<div class=\"letter-signup\"><p>Get the newsletter every Friday.</p></div><div class=\"x1\">",
+    );
+    let book = RuleBook::from_files(Vec::new(), Vec::new());
+    let (_, s) = suggest::suggest(page.as_bytes(), &book, &Options::default()).unwrap();
+    let signup = s
+        .iter()
+        .find(|x| x.selector == "div.letter-signup")
+        .expect("suggested");
+    let toml = signup.to_toml();
+    assert!(toml.contains("max_words = 20\n"), "{toml}");
+    assert!(toml.contains("where = \"outside_article\"\n"), "{toml}");
+    // What pare suggests loads, and cleans the block away.
+    let file = format!("domains = [\"example.com\"]\n{toml}");
+    let parsed = pare::rules::parse_file(Path::new("example.com.toml"), &file).unwrap();
+    let book = RuleBook::from_files(vec![parsed], Vec::new());
+    let opts = Options {
+        url: Some("https://example.com/a".into()),
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    pare::clean::clean(
+        pare::clean::Input::Bytes(page.as_bytes()),
+        &book,
+        &opts,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("Get the newsletter every Friday"), "{out}");
+    assert!(out.contains("The mayor, who had asked"));
 }
