@@ -225,9 +225,10 @@ impl Locator {
             });
         let mut weight = 0.0;
         let (mut down, mut strong) = (false, false);
-        // Text-level and hidden elements are never paragraphs or candidates: what their
-        // class says is not worth the search.
-        let words = if matches!(kind, Tag::Inline | Tag::Link | Tag::Hidden) {
+        // Only containers are searched: text-level, hidden and list elements, and
+        // paragraphs themselves, are rarely the article or a clutter block around it, and
+        // the search is the locator's dearest step per element.
+        let words = if !matches!(kind, Tag::Paragraph | Tag::Chrome) || tag == "p" || tag == "td" {
             [None, None]
         } else {
             [class, id]

@@ -22,25 +22,29 @@ use crate::rules::{Category, Place, Rule};
 pub enum Edit {
     /// Drop bytes `start..end`.
     Cut { start: u64, end: u64 },
-    /// Change attributes inside the start tag at `start..end`: each op names the byte
-    /// offset where an attribute's name begins.
+    /// Change attributes inside the start tag at `start..start + len`: each op names
+    /// the byte offset where an attribute's name begins.
     Attrs {
         start: u64,
-        end: u64,
-        /// Boxed: most edits are cuts, and a huge page holds many.
+        /// A start tag's length (lol_html's memory limit keeps it far below 4 GiB); with
+        /// the boxed ops this keeps an edit in 24 bytes: a huge page holds millions.
+        len: u32,
         ops: Box<Vec<(u64, AttrEdit)>>,
     },
 }
 
+const _: () = assert!(std::mem::size_of::<Edit>() == 24);
+
 impl Edit {
-    fn start(&self) -> u64 {
+    pub fn start(&self) -> u64 {
         match self {
             Edit::Cut { start, .. } | Edit::Attrs { start, .. } => *start,
         }
     }
-    fn end(&self) -> u64 {
+    pub fn end(&self) -> u64 {
         match self {
-            Edit::Cut { end, .. } | Edit::Attrs { end, .. } => *end,
+            Edit::Cut { end, .. } => *end,
+            Edit::Attrs { start, len, .. } => start + u64::from(*len),
         }
     }
 }
@@ -114,14 +118,19 @@ pub struct Unwrap {
     pub end_tag: Option<(u64, u64)>,
 }
 
-/// A removal accepted as soon as it closed: what the article guard needs of it at the end.
+const _: () = assert!(std::mem::size_of::<Early>() == 24);
+
+/// A removal accepted as soon as it closed: what the article guard needs of it at the
+/// end. Kept in 24 bytes: a huge page has millions (a removal longer than 4 GiB is not
+/// accepted early; prose and paragraph counts saturate, which only makes the guard
+/// stricter).
 #[derive(Debug, Clone, Copy)]
 struct Early {
     start: u64,
-    end: u64,
+    len: u32,
     rule: u32,
-    prose: u64,
-    paras: u32,
+    prose: u32,
+    paras: u16,
 }
 
 /// The plan being drawn: what the finder decided so far, besides the candidates.
@@ -157,10 +166,13 @@ impl Draft {
             return;
         }
         if self.attr_edit_owner != Some(start) {
+            let Ok(len) = u32::try_from(end - start) else {
+                return;
+            };
             self.attr_edit_owner = Some(start);
             self.attr_edits.push(Edit::Attrs {
                 start,
-                end,
+                len,
                 ops: Box::default(),
             });
         }
@@ -197,12 +209,15 @@ impl Draft {
         if self.keeps_possible || c.protected.is_some() || c.text_len as f64 > limit * pos as f64 {
             return false;
         }
+        let Ok(len) = u32::try_from(c.end - c.start) else {
+            return false;
+        };
         self.early.push(Early {
             start: c.start,
-            end: c.end,
+            len,
             rule: c.rule,
-            prose: c.prose,
-            paras: c.paras,
+            prose: u32::try_from(c.prose).unwrap_or(u32::MAX),
+            paras: u16::try_from(c.paras).unwrap_or(u16::MAX),
         });
         true
     }
@@ -451,19 +466,25 @@ impl Draft {
         for e in std::mem::take(&mut self.attr_edits) {
             edits.push((e, Rem::None));
         }
-        let mut early = Vec::with_capacity(self.early.len());
-        for e in std::mem::take(&mut self.early) {
+        // Judged in place: on a huge page this list is nearly every removal, and a
+        // second list beside it would double the page's memory.
+        let mut early = std::mem::take(&mut self.early);
+        let mut refused_early = 0;
+        early.retain(|e| {
             let rule = rules.rule(e.rule);
-            if place_unmet(rule, e.start, e.end, sure).is_some() {
-                continue;
+            let end = e.start + u64::from(e.len);
+            if place_unmet(rule, e.start, end, sure).is_some() {
+                return false;
             }
-            if article_verdict(e.start, e.end, e.prose, e.paras, rule, guard, sure).is_some() {
-                plan.refused_unlisted += 1;
-                continue;
+            let (prose, paras) = (u64::from(e.prose), u32::from(e.paras));
+            if article_verdict(e.start, end, prose, paras, rule, guard, sure).is_some() {
+                refused_early += 1;
+                return false;
             }
-            early.push((e.start, e.end, rule.category));
-        }
-        order(&mut plan, edits, early, refused);
+            true
+        });
+        plan.refused_unlisted += refused_early;
+        order(&mut plan, edits, early, rules, refused);
         not_applied.sort_by_key(|r| r.removal.start);
         plan.not_applied = not_applied;
         plan.article = article;
@@ -589,7 +610,11 @@ fn removal(rule: &Rule, start: u64) -> Removal {
         start,
         bytes: 0,
         text: String::new(),
-        conditions: rule.cond.as_ref().map(|c| c.describe()).unwrap_or_default(),
+        conditions: rule
+            .cond
+            .as_ref()
+            .map(|c| c.describe().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -598,7 +623,8 @@ fn removal(rule: &Rule, start: u64) -> Removal {
 fn order(
     plan: &mut Plan,
     mut edits: Vec<(Edit, Rem)>,
-    mut early: Vec<(u64, u64, Category)>,
+    mut early: Vec<Early>,
+    rules: &Compiled,
     mut refused: Vec<(u64, Refusal)>,
 ) {
     // Outer edits first; anything inside an earlier cut is dropped (and so not reported).
@@ -606,21 +632,31 @@ fn order(
     edits.sort_by(|a, b| order((a.0.start(), a.0.end()), (b.0.start(), b.0.end())));
     // The removals accepted early are merged in from their own (compact) list rather
     // than copied into `edits`: on a huge page they are nearly all of them.
-    early.sort_unstable_by(|a, b| order((a.0, a.1), (b.0, b.1)));
-    let mut early = early.into_iter().peekable();
+    let span = |e: &Early| (e.start, e.start + u64::from(e.len));
+    // Last first, taken from the end: the list gives its memory back as the edits
+    // grow (a huge page's removals are held once, not twice).
+    early.sort_unstable_by(|a, b| order(span(b), span(a)));
+    plan.edits.reserve_exact(edits.len() + early.len());
     let mut edits = edits.into_iter().peekable();
     let mut covered = 0u64;
     let mut kept_removals = vec![false; plan.removals.len()];
     loop {
-        let take_early = match (early.peek(), edits.peek()) {
+        if early.capacity() > 4096 && early.len() < early.capacity() / 2 {
+            early.shrink_to_fit();
+        }
+        let take_early = match (early.last(), edits.peek()) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some(a), Some(b)) => order((a.0, a.1), (b.0.start(), b.0.end())).is_le(),
+            (Some(a), Some(b)) => order(span(a), (b.0.start(), b.0.end())).is_le(),
         };
         let (e, rem) = if take_early {
-            let (start, end, category) = early.next().expect("peeked");
-            (Edit::Cut { start, end }, Rem::Counted(category))
+            let e = early.pop().expect("peeked");
+            let (start, end) = span(&e);
+            (
+                Edit::Cut { start, end },
+                Rem::Counted(rules.rule(e.rule).category),
+            )
         } else {
             edits.next().expect("peeked")
         };

@@ -46,9 +46,7 @@ impl<'a, W: Write + ?Sized> Splicer<'a, W> {
                 self.pos += chunk.len() as u64;
                 return self.emit(chunk);
             };
-            let (start, end) = match edit {
-                Edit::Cut { start, end } | Edit::Attrs { start, end, .. } => (*start, *end),
-            };
+            let (start, end) = (edit.start(), edit.end());
             if self.pos < start {
                 let n = ((start - self.pos) as usize).min(chunk.len());
                 self.pos += n as u64;

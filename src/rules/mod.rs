@@ -288,11 +288,17 @@ pub struct Conditions {
     pub max_link_density: Option<f32>,
     pub has: Option<Selectors>,
     pub place: Option<Place>,
+    /// [`describe`](Self::describe)'s text, made once at load.
+    text: String,
 }
 
 impl Conditions {
-    /// The conditions as a rule file writes them (for `pare explain`).
-    pub fn describe(&self) -> String {
+    /// The conditions as a rule file writes them (for `pare explain` and reports).
+    pub fn describe(&self) -> &str {
+        &self.text
+    }
+
+    fn write(&self) -> String {
         let mut v = Vec::new();
         if let Some(n) = self.min_words {
             v.push(format!("min_words = {n}"));
@@ -1274,6 +1280,7 @@ fn conditions(cx: &mut Ctx<'_>, r: &RawRule, action: &Action) -> Option<Box<Cond
         };
     }
     let span = any?;
+    c.text = c.write();
     if !matches!(
         action,
         Action::Remove(_) | Action::RemoveContaining { .. } | Action::RemoveMatching { .. }
