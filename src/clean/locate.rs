@@ -589,6 +589,7 @@ fn class_words(v: &str) -> Words {
         "nav",
         "breadcrumb",
         "recommend",
+        "recirc",
         "trending",
         "most-read",
         "popular",

@@ -352,3 +352,36 @@ fn in_a_text_the_calls_to_action_around_the_article_go_and_its_prose_stays() {
         "holds 1 paragraph of the article that reads as prose"
     );
 }
+
+#[test]
+fn the_located_article_does_not_depend_on_how_the_page_is_read() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let book = shipped();
+    for name in [
+        "moscow-times",
+        "guardian-support",
+        "nyt-newsletter",
+        "wapo-paywall-body",
+    ] {
+        let input = std::fs::read(case.join(name).join("input.html")).unwrap();
+        let mut seen = Vec::new();
+        for chunk_size in [1, 7, 4096, 1 << 20] {
+            let opts = Options {
+                chunk_size,
+                ..Options::default()
+            };
+            let mut out = Vec::new();
+            let r = clean::clean(Input::Bytes(&input), &book, &opts, &mut out).unwrap();
+            seen.push((r.article.clone(), out));
+        }
+        let first = &seen[0];
+        assert!(first.0.is_some(), "{name}: no article");
+        for s in &seen[1..] {
+            assert_eq!(s.0, first.0, "{name}: the region depends on the chunk size");
+            assert!(
+                s.1 == first.1,
+                "{name}: the output depends on the chunk size"
+            );
+        }
+    }
+}
