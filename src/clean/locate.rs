@@ -67,6 +67,10 @@ struct Open {
     weight: f32,
     /// A semantic element (`article`, `main`, `[itemprop=articleBody]`, `[role=main]`).
     hint: bool,
+    /// `article` (1) or `[itemprop=articleBody]` (2): the page says the article is
+    /// here, and — when the page has one such element only — the region is not
+    /// widened past it.
+    bounds: u8,
     /// Text directly in it or in inline descendants (not in block children).
     inline_chars: u32,
     inline_stops: u32,
@@ -124,6 +128,7 @@ struct Cand {
     prose: u64,
     paras: u32,
     hint: bool,
+    bounds: u8,
 }
 
 /// Byte classes for counting text: 1 white space, 2 a UTF-8 continuation byte, 4 a
@@ -194,6 +199,9 @@ pub struct Locator {
     page_paras: u64,
     /// The last text character seen was part of a word.
     in_word: bool,
+    /// `article` elements and `[itemprop=articleBody]` elements seen: a page of many
+    /// (cards, teasers) says nothing by them.
+    bound_seen: [u32; 2],
     /// The closed elements holding the most prose (and no clutter words): the
     /// containers an article split into parts can be widened to.
     largest: Vec<Cand>,
@@ -256,11 +264,21 @@ impl Locator {
         if !matches!(kind, Tag::Inline | Tag::Link) {
             self.in_word = false;
         }
+        if itemprop {
+            self.bound_seen[1] += 1;
+        } else if tag == "article" {
+            self.bound_seen[0] += 1;
+        }
         self.stack.push(Open {
             start,
             tag: kind,
             weight,
             hint,
+            bounds: if itemprop {
+                2
+            } else {
+                u8::from(tag == "article")
+            },
             in_link: in_link || kind == Tag::Link,
             hidden: hidden || kind == Tag::Hidden,
             chrome: chrome || kind == Tag::Chrome,
@@ -382,6 +400,7 @@ impl Locator {
                 prose,
                 paras,
                 hint: o.hint,
+                bounds: o.bounds,
             };
             keep(&mut self.largest, c, |c| c.prose as f32);
         }
@@ -395,6 +414,7 @@ impl Locator {
                 prose,
                 paras,
                 hint: o.hint,
+                bounds: o.bounds,
             });
         }
         let n = self.stack.len();
@@ -458,17 +478,33 @@ impl Locator {
         // siblings — (an article split into blocks between figures and ads).
         // The region is the largest element holding the best that is still mostly made
         // of such parts (60% of its prose at least).
+        // Where the page says the article is (`article`, `[itemprop=articleBody]` around
+        // the best), nothing beyond it is a part: comments and teasers after it are not.
+        let (lo, hi) = self
+            .largest
+            .iter()
+            .chain(cands.iter())
+            .filter(|a| {
+                a.bounds > 0
+                    && self.bound_seen[usize::from(a.bounds - 1)] == 1
+                    && a.start <= best.start
+                    && a.end >= best.end
+            })
+            .max_by_key(|a| a.end - a.start)
+            .map_or((0, u64::MAX), |a| (a.start, a.end));
+        let declared = lo > 0 || hi < u64::MAX;
+        let within = |c: &Cand| c.start >= lo && c.end <= hi;
         let mut parts: Vec<&Cand> = vec![&best];
         for c in cands.iter().skip(1) {
             let apart = parts.iter().all(|p| c.end <= p.start || c.start >= p.end);
-            if apart && c.score >= best.score * 0.2 {
+            if apart && within(c) && c.score >= best.score * 0.2 {
                 parts.push(c);
             }
         }
         let mut pick = best.clone();
         let mut covered = best.prose;
         for a in self.largest.iter().chain(cands.iter()) {
-            if a.start > best.start || a.end < best.end {
+            if a.start > best.start || a.end < best.end || !within(a) {
                 continue;
             }
             let inside: u64 = parts
@@ -497,8 +533,13 @@ impl Locator {
         } else {
             1.0 - (outside / best.score).min(1.0)
         };
-        let confidence =
-            (0.5 * share + 0.4 * lead + if pick.hint { 0.1 } else { 0.0 }).clamp(0.0, 1.0);
+        // The page's own word for it (its one `article` or `articleBody` holds the
+        // region) counts like a clear lead.
+        let confidence = (0.5 * share
+            + 0.4 * lead
+            + if pick.hint { 0.1 } else { 0.0 }
+            + if declared { 0.2 } else { 0.0 })
+        .clamp(0.0, 1.0);
         Some(Region {
             start: pick.start,
             end: pick.end,

@@ -385,3 +385,25 @@ fn the_located_article_does_not_depend_on_how_the_page_is_read() {
         }
     }
 }
+
+/// Pages in `tests/regions/`, modelled on common markup (a blog engine's post with
+/// comments and widgets, a newspaper's teaser under heavy navigation, an article split
+/// by ads, hashed class names only, an `articleBody` beside a longer comment thread):
+/// the element marked `data-expect-article` is the one the locator must find, and it
+/// must be sure of it.
+#[test]
+fn the_locator_finds_the_marked_element_of_every_region_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let page = std::fs::read_to_string(&path).unwrap();
+        let mark = page.find("data-expect-article").expect("a marked element");
+        let start = page[..mark].rfind('<').unwrap() as u64;
+        let r = clean::locate(page.as_bytes()).unwrap().expect("a region");
+        assert_eq!(r.start, start, "{}: {r:?}", path.display());
+        assert!(r.sure(), "{}: not sure: {r:?}", path.display());
+        n += 1;
+    }
+    assert!(n >= 5, "fixtures missing: {n}");
+}
