@@ -36,8 +36,9 @@ Upstream-Name: pare
 Files: *
 Copyright: the pare developers
 License: MIT or Apache-2.0
- pare may be used under either licence, at your choice. On Debian systems the
- Apache License 2.0 is in /usr/share/common-licenses/Apache-2.0.
+ pare may be used under either licence, at your choice: their texts are
+ /usr/share/doc/pare/LICENSE-MIT and /usr/share/doc/pare/LICENSE-APACHE (also
+ /usr/share/common-licenses/Apache-2.0 on Debian systems).
 COPYRIGHT
 
 install -d -m 0755 "$stage/DEBIAN"

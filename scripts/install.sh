@@ -14,7 +14,8 @@
 #                                          (kept if present; the new one is .new)
 #   $PREFIX/lib/systemd/system/pare.service, pare@.service
 #   $PREFIX/lib/sysusers.d/pare.conf       user and group pare
-#   $PREFIX/share/doc/pare/                SERVICE.md, DAEMON.md, RULE-LIBRARY.md, example
+#   $PREFIX/share/doc/pare/                SERVICE.md, DAEMON.md, RULES.md, RULE-LIBRARY.md,
+#                                          example config, LICENSE-MIT, LICENSE-APACHE
 #   $PREFIX/share/man/man1/                pare.1, pare-clean.1… (from `pare generate`)
 #   $PREFIX/share/{bash-completion,zsh,fish}/…  shell completions (from `pare generate`)
 #
@@ -94,7 +95,7 @@ say "$PREFIX/lib/sysusers.d/pare.conf"
 
 docdir="$root$PREFIX/share/doc/pare"
 install -d -m 0755 "$docdir"
-for f in docs/SERVICE.md docs/DAEMON.md docs/RULE-LIBRARY.md; do
+for f in docs/SERVICE.md docs/DAEMON.md docs/RULE-LIBRARY.md docs/RULES.md LICENSE-MIT LICENSE-APACHE; do
     if [ -f "$f" ]; then install -m 0644 "$f" "$docdir/"; fi
 done
 install -m 0644 examples/pare.toml "$docdir/pare.toml.example"

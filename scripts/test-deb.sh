@@ -29,6 +29,7 @@ for path in ./usr/bin/pare ./usr/lib/systemd/system/pare.service \
     ./usr/lib/systemd/system/pare@.service ./usr/lib/sysusers.d/pare.conf \
     ./usr/share/pare/rules/generic.toml ./usr/share/man/man1/pare.1 \
     ./usr/share/bash-completion/completions/pare ./usr/share/doc/pare/copyright \
+    ./usr/share/doc/pare/LICENSE-MIT ./usr/share/doc/pare/LICENSE-APACHE \
     ./etc/pare/pare.toml; do
     echo "$list" | awk '{print $6}' | grep -qx "$path" || fail "no $path in the package"
 done
