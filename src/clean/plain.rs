@@ -198,8 +198,15 @@ pub fn plan(
         }
         asked.push((rn, rule, ranges));
     }
+    // What marks the article's ends: the paragraphs rules would drop — but not those of
+    // rules that ask where the article is (`where`), which would otherwise move its
+    // ends to suit themselves (a last paragraph that mentions subscribing would leave
+    // the article, then be "outside" it).
     let mut covered = vec![false; paras.len()];
-    for (_, _, ranges) in &asked {
+    for (_, rule, ranges) in &asked {
+        if rule.cond.as_ref().is_some_and(|c| c.place.is_some()) {
+            continue;
+        }
         for &(a, b) in ranges {
             covered[a..b].iter_mut().for_each(|c| *c = true);
         }

@@ -407,3 +407,26 @@ fn the_locator_finds_the_marked_element_of_every_region_fixture() {
     }
     assert!(n >= 5, "fixtures missing: {n}");
 }
+
+#[test]
+fn in_a_text_a_where_rule_cannot_move_the_article_to_take_its_last_paragraph() {
+    let g = "generic = true\n[[rule]]\nid = \"g-out\"\ncategory = \"newsletter\"\nremove_containing = [\"subscribe\"]\nwhere = \"outside_article\"\nmax_words = 60\n";
+    let last = "Residents who want the schedule can subscribe to the works bulletin at the town hall, which lists every street, the week its repairs begin, and the detours that the buses will take while it is closed.";
+    // Long enough that the page-share guard (25%) would let the paragraph go.
+    let text = format!("{P1}\n\n{P2}\n\n{P3}\n\n{P1}\n\n{P2}\n\n{last}\n\nSubscribe now!\n");
+    let opts = Options {
+        kind: Some(clean::Kind::Text),
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    clean::clean(
+        Input::Bytes(text.as_bytes()),
+        &book(&[("g.toml", g)]),
+        &opts,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains(last), "{out}");
+    assert!(!out.contains("Subscribe now!"), "{out}");
+}
