@@ -259,6 +259,8 @@ pub fn clean(
         },
         _ => (None, None),
     };
+    // A text is read whole, once: for the names its ends give, and for its paragraphs.
+    let mut text: Option<Vec<u8>> = None;
     let mut url_source = url_source;
     let mut host = url.as_deref().and_then(site::host_of);
     if host.is_none() && book.files.iter().any(|f| !f.names.is_empty()) {
@@ -266,13 +268,8 @@ pub fn clean(
         let named = match kind {
             Kind::Html => site::site_name(&head).and_then(|n| book.host_named(&n)),
             Kind::Text => {
-                let all = match input {
-                    Input::Bytes(b) => std::borrow::Cow::Borrowed(b),
-                    Input::Path(p) => {
-                        std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?)
-                    }
-                };
-                book.host_named(&plain::ends(&all, encoding))
+                let all = text_input(input, &mut text)?;
+                book.host_named(&plain::ends(all, encoding))
             }
         };
         if named.is_some() {
@@ -306,13 +303,8 @@ pub fn clean(
     };
     match kind {
         Kind::Text => {
-            let all = match input {
-                Input::Bytes(b) => std::borrow::Cow::Borrowed(b),
-                Input::Path(p) => {
-                    std::borrow::Cow::Owned(std::fs::read(p).map_err(CleanError::Read)?)
-                }
-            };
-            let (keep, removals, refused) = plain::plan(&all, encoding, &compiled, opts.guard);
+            let all = text_input(input, &mut text)?;
+            let (keep, removals, refused) = plain::plan(all, encoding, &compiled, opts.guard);
             let mut written = 0;
             for (s, e) in keep {
                 out.write_all(&all[s..e]).map_err(CleanError::Write)?;
@@ -347,6 +339,19 @@ pub fn clean(
     }
     out.flush().map_err(CleanError::Write)?;
     Ok(report)
+}
+
+/// A text article's bytes: borrowed, or read from its file once into `held`.
+fn text_input<'a>(input: Input<'a>, held: &'a mut Option<Vec<u8>>) -> Result<&'a [u8], CleanError> {
+    match input {
+        Input::Bytes(b) => Ok(b),
+        Input::Path(p) => {
+            if held.is_none() {
+                *held = Some(std::fs::read(p).map_err(CleanError::Read)?);
+            }
+            Ok(held.as_deref().expect("just read"))
+        }
+    }
 }
 
 /// Where the article of an HTML page is: the find pass run with no rules, for its
