@@ -353,8 +353,20 @@ fn a_burst_of_a_thousand_files_is_processed_exactly_once() {
     for i in [0, 499, 999] {
         assert_cleaned(&env.out(&format!("b{i}.html")).unwrap(), i);
     }
-    assert_eq!(d.log().matches(" cleaned ").count(), 1000);
+    // The daemon logs a file once its job has reported back, which can be a moment
+    // after the job removed the input: wait for the lines, then count them exactly.
+    wait_for("1000 log lines", DEADLINE, || {
+        d.log().matches(" cleaned ").count() >= 1000
+    });
+    let log = d.log.clone();
     assert!(d.stop().success());
+    assert_eq!(
+        fs::read_to_string(log)
+            .unwrap()
+            .matches(" cleaned ")
+            .count(),
+        1000
+    );
 }
 
 #[test]
