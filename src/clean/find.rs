@@ -379,11 +379,7 @@ impl Finder {
             // The rule left out stays in line while the one in charge has conditions,
             // which are decided only when the element ends.
             if self.rules.rule(c.rule).cond.is_some() {
-                let o = self.open.get_mut(depth);
-                let have = o.alt.as_deref().unwrap_or(&[]);
-                if !have.contains(&other) {
-                    o.alt = Some(have.iter().copied().chain([other]).collect());
-                }
+                self.open.get_mut(depth).wait_behind(other);
             }
             return;
         }
@@ -471,10 +467,7 @@ impl Finder {
                     o.describe(gaps)
                 }) {
                 Some(RegexHit::New(id)) => regex_cand = Some(id),
-                Some(RegexHit::Behind(n)) => {
-                    let have = o.alt.as_deref().unwrap_or(&[]);
-                    o.alt = Some(have.iter().copied().chain([n]).collect());
-                }
+                Some(RegexHit::Behind(n)) => o.wait_behind(n),
                 None => {}
             }
         }

@@ -154,6 +154,74 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Characters (not white space), commas and sentence stops, and words of a text.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    chars: u32,
+    stops: u32,
+    words: u32,
+}
+
+/// Counts `text`; `in_word`: the text before it ended inside a word (its first word
+/// continues that one). Returns whether it ends inside a word.
+///
+/// Bytes, not chars: the text is normalized (ASCII spaces), a character is a byte that
+/// does not continue another, and the stops outside ASCII are three (their lead bytes
+/// are checked).
+fn count(text: &str, in_word: bool) -> (Counts, bool) {
+    let (mut chars, mut stops, mut words, mut odd) = (0u32, 0u32, 0u32, 0u32);
+    let mut prev_space = u32::from(!in_word);
+    let b = text.as_bytes();
+    for &c in b {
+        let k = u32::from(CLASS[c as usize]);
+        let space = k & 1;
+        let cont = (k >> 1) & 1;
+        chars += 1 - (space | cont);
+        words += prev_space & (1 - space);
+        stops += (k >> 2) & 1;
+        odd |= k >> 3;
+        prev_space = space;
+    }
+    if odd != 0 {
+        for i in 0..b.len() {
+            let w = &b[i..(i + 3).min(b.len())];
+            if matches!(
+                w,
+                [0xEF, 0xBC, 0x8C] | [0xE3, 0x80, 0x82] | [0xD8, 0x8C, ..]
+            ) {
+                stops += 1;
+            }
+        }
+    }
+    let ends_in_word = if b.is_empty() {
+        in_word
+    } else {
+        prev_space == 0
+    };
+    (
+        Counts {
+            chars,
+            stops,
+            words,
+        },
+        ends_in_word,
+    )
+}
+
+/// Whether a paragraph of `words` words with `stops` commas or sentence stops and
+/// `link_share` of its text in links reads as prose: what the article guard never lets
+/// a rule take.
+fn reads_as_prose(words: u32, stops: u32, link_share: f32) -> bool {
+    words >= PROSE_WORDS && stops >= 2 && link_share < 0.25
+}
+
+/// Whether a paragraph's text (no links) reads as prose, by the locator's measure:
+/// for texts and for blocks outside the find pass (`pare suggest`).
+pub fn text_reads_as_prose(text: &str) -> bool {
+    let (c, _) = count(text, false);
+    reads_as_prose(c.words, c.stops, 0.0)
+}
+
 /// How many candidates are kept (the best, and enough of its ancestors to widen to).
 const KEEP: usize = 64;
 /// Direct text shorter than this is no paragraph.
@@ -302,38 +370,8 @@ impl Locator {
         if o.hidden {
             return;
         }
-        // Bytes, not chars: the text is normalized (ASCII spaces), a character is a
-        // byte that does not continue another, and the stops outside ASCII are three
-        // (their lead bytes are checked).
-        let (mut chars, mut stops, mut words, mut odd) = (0u32, 0u32, 0u32, 0u32);
-        let mut prev_space = u32::from(!self.in_word);
-        let b = text.as_bytes();
-        for &c in b {
-            let k = u32::from(CLASS[c as usize]);
-            let space = k & 1;
-            let cont = (k >> 1) & 1;
-            chars += 1 - (space | cont);
-            words += prev_space & (1 - space);
-            stops += (k >> 2) & 1;
-            odd |= k >> 3;
-            prev_space = space;
-        }
-        if odd != 0 {
-            for i in 0..b.len() {
-                let w = &b[i..(i + 3).min(b.len())];
-                if matches!(
-                    w,
-                    [0xEF, 0xBC, 0x8C] | [0xE3, 0x80, 0x82] | [0xD8, 0x8C, ..]
-                ) {
-                    stops += 1;
-                }
-            }
-        }
-        let in_word = if b.is_empty() {
-            self.in_word
-        } else {
-            prev_space == 0
-        };
+        let (c, in_word) = count(text, self.in_word);
+        let (chars, stops, words) = (c.chars, c.stops, c.words);
         self.in_word = in_word;
         if chars == 0 {
             return;
@@ -375,7 +413,7 @@ impl Locator {
                     .saturating_sub(o.link_chars.min(u64::from(o.inline_chars)));
                 prose += own;
                 self.page_prose += own;
-                if o.inline_words >= PROSE_WORDS && o.inline_stops >= 2 && link_share < 0.25 {
+                if reads_as_prose(o.inline_words, o.inline_stops, link_share) {
                     paras += 1;
                     self.page_paras += 1;
                 }

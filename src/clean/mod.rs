@@ -250,10 +250,17 @@ pub fn clean(
             }
         }
     };
+    // What the page's head says of itself (its URL, its publication's name): read only
+    // when neither the caller nor the folder named the site.
+    let mut page_head = if kind == Kind::Html && opts.url.is_none() && opts.site_hint.is_none() {
+        site::read(&head)
+    } else {
+        site::Head::default()
+    };
     let (url, url_source) = match (&opts.url, &opts.site_hint) {
         (Some(u), _) => (Some(u.clone()), Some(UrlSource::Given)),
         (None, Some(h)) => (Some(h.clone()), Some(UrlSource::Folder)),
-        (None, None) if kind == Kind::Html => match site::detect(&head) {
+        (None, None) if kind == Kind::Html => match page_head.url.take() {
             Some((u, s)) => (Some(u), Some(s)),
             None => (None, None),
         },
@@ -266,7 +273,7 @@ pub fn clean(
     if host.is_none() && book.files.iter().any(|f| !f.names.is_empty()) {
         // No URL: the publication may still name itself.
         let named = match kind {
-            Kind::Html => site::site_name(&head).and_then(|n| book.host_named(&n)),
+            Kind::Html => page_head.name.as_deref().and_then(|n| book.host_named(n)),
             Kind::Text => {
                 let all = text_input(input, &mut text)?;
                 book.host_named(&plain::ends(all, encoding))

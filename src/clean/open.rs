@@ -78,6 +78,15 @@ impl Open {
         }
     }
 
+    /// Rule `n` asked for this element too: it waits in line behind the candidate's
+    /// rule, which has conditions (see `Finder::conditions_met`).
+    pub fn wait_behind(&mut self, n: u32) {
+        let have = self.alt.as_deref().unwrap_or(&[]);
+        if !have.contains(&n) {
+            self.alt = Some(have.iter().copied().chain([n]).collect());
+        }
+    }
+
     /// `tag#id.class.class` of the element, for reports: its id and class from the
     /// input while its start tag is held, else from what was kept before it went.
     pub fn describe(&self, gaps: &Gaps) -> String {

@@ -9,7 +9,7 @@
 use super::{Guard, Refusal, Removal};
 use crate::rules::compile::Compiled;
 use crate::rules::{Action, Place, Rule};
-use crate::text::normalize;
+use crate::text::{has_words, normalize};
 
 /// One paragraph: its byte range (with the blank lines after it) and its text.
 struct Para {
@@ -26,12 +26,7 @@ impl Para {
     /// Reads as prose: the locator's measure for HTML paragraphs (many words, two
     /// commas or sentence stops).
     fn prose(&self) -> bool {
-        let stops = self
-            .text
-            .chars()
-            .filter(|c| matches!(c, ',' | '.' | '!' | '?' | ';' | '，' | '。' | '،'))
-            .count();
-        self.words() >= super::locate::PROSE_WORDS && stops >= 2
+        super::locate::text_reads_as_prose(&self.text)
     }
 }
 
@@ -132,10 +127,6 @@ fn removal(rule: &Rule, p: &Para, bytes: usize) -> Removal {
     }
 }
 
-fn has_phrase(text: &str, phrase: &str) -> bool {
-    crate::text::has_words(text, phrase)
-}
-
 /// Cleans a plain-text article: returns the byte ranges to keep, the removals and the
 /// refusals.
 pub fn plan(
@@ -159,7 +150,7 @@ pub fn plan(
         match &rule.action {
             Action::RemoveContaining { phrases, .. } => {
                 for (i, p) in paras.iter().enumerate() {
-                    if phrases.iter().any(|ph| has_phrase(&p.text, ph)) {
+                    if phrases.iter().any(|ph| has_words(&p.text, ph)) {
                         ranges.push((i, i + 1));
                     }
                 }
@@ -172,15 +163,15 @@ pub fn plan(
                 }
             }
             Action::CutAfter { marker, .. } => {
-                if let Some(i) = paras.iter().position(|p| has_phrase(&p.text, marker)) {
+                if let Some(i) = paras.iter().position(|p| has_words(&p.text, marker)) {
                     ranges.push((i, paras.len()));
                 }
             }
             Action::DropBetween { start, end } => {
                 let mut i = 0;
                 while i < paras.len() {
-                    if has_phrase(&paras[i].text, start)
-                        && let Some(k) = (i..paras.len()).find(|&k| has_phrase(&paras[k].text, end))
+                    if has_words(&paras[i].text, start)
+                        && let Some(k) = (i..paras.len()).find(|&k| has_words(&paras[k].text, end))
                     {
                         ranges.push((i, k + 1));
                         i = k + 1;
@@ -303,8 +294,8 @@ mod tests {
 
     #[test]
     fn phrases_match_whole_words() {
-        assert!(has_phrase("please donate today", "donate"));
-        assert!(!has_phrase("he donated it", "donate"));
-        assert!(has_phrase("read more", "read more"));
+        assert!(has_words("please donate today", "donate"));
+        assert!(!has_words("he donated it", "donate"));
+        assert!(has_words("read more", "read more"));
     }
 }

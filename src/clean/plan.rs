@@ -225,16 +225,7 @@ impl Draft {
     /// A candidate whose element did not meet its rule's conditions (`why`): listed in
     /// the report while it is one of the described ones.
     pub fn not_applied(&mut self, c: &Cand, rule: &Rule, why: String) {
-        if c.element.is_empty() || self.not_applied.len() >= DETAILED {
-            return;
-        }
-        let mut r = removal(rule, c.start);
-        r.element = c.element.clone();
-        r.text = c.preview.clone();
-        self.not_applied.push(Refusal {
-            removal: r,
-            reason: why,
-        });
+        list_not_applied(&mut self.not_applied, c, rule, why);
     }
 
     /// `keep` rules: cut the body's content around the kept elements, if the guard
@@ -389,17 +380,7 @@ impl Draft {
                         rule = Some(r);
                         break;
                     }
-                    Some(why) => {
-                        if !c.element.is_empty() && not_applied.len() < DETAILED {
-                            let mut x = removal(r, c.start);
-                            x.element = c.element.clone();
-                            x.text = c.preview.clone();
-                            not_applied.push(Refusal {
-                                removal: x,
-                                reason: why,
-                            });
-                        }
-                    }
+                    Some(why) => list_not_applied(&mut not_applied, c, r, why),
                 }
             }
             let Some(rule) = rule else {
@@ -525,6 +506,21 @@ fn verdict(c: &Cand, rule: &Rule, guard: &Guard, total: u64) -> Option<String> {
             _ => None,
         },
     }
+}
+
+/// Lists candidate `c` as not applied by `rule` (its conditions not met: `why`), while
+/// it is one of the described ones and the list is not full.
+fn list_not_applied(list: &mut Vec<Refusal>, c: &Cand, rule: &Rule, why: String) {
+    if c.element.is_empty() || list.len() >= DETAILED {
+        return;
+    }
+    let mut r = removal(rule, c.start);
+    r.element = c.element.clone();
+    r.text = c.preview.clone();
+    list.push(Refusal {
+        removal: r,
+        reason: why,
+    });
 }
 
 /// The article guard: why a removal of `start..end` holding `prose` characters of prose

@@ -37,47 +37,28 @@ struct Found {
     saved_from: Option<String>,
     base: Option<String>,
     body: bool,
+    /// `og:site_name`, `application-name`.
+    site_name: Option<String>,
+    app_name: Option<String>,
 }
 
-/// The publication's name a page gives in its head (`og:site_name`, else
-/// `application-name`), normalized like page text.
-pub fn site_name(head: &[u8]) -> Option<String> {
-    let head = &head[..head.len().min(HEAD_LIMIT)];
-    let found: Rc<RefCell<(Option<String>, Option<String>)>> = Rc::default();
-    let (a, b) = (found.clone(), found.clone());
-    let settings = Settings::new()
-        .with_strict(false)
-        .append_element_content_handler(element!("meta[content]", move |el: &mut Element| {
-            let p = el
-                .get_attribute("property")
-                .or_else(|| el.get_attribute("name"))
-                .unwrap_or_default();
-            let mut f = a.borrow_mut();
-            if p.eq_ignore_ascii_case("og:site_name") && f.0.is_none() {
-                f.0 = el.get_attribute("content");
-            } else if p.eq_ignore_ascii_case("application-name") && f.1.is_none() {
-                f.1 = el.get_attribute("content");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("body", move |_el: &mut Element| {
-            let _ = &b;
-            Err("body reached".into())
-        }));
-    {
-        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
-        if rw.write(head).is_ok() {
-            let _ = rw.end();
-        }
-    }
-    let (og, app) = found.take();
-    og.or(app)
-        .map(|n| crate::text::normalize(&n).trim().to_string())
-        .filter(|n| !n.is_empty())
+/// What a page's head says of where it comes from.
+#[derive(Debug, Default)]
+pub struct Head {
+    /// The URL it names for itself, and where that was found.
+    pub url: Option<(String, UrlSource)>,
+    /// The publication's name (`og:site_name`, else `application-name`), normalized
+    /// like page text; looked for only while no usable canonical link was found.
+    pub name: Option<String>,
 }
 
 /// Reads the URL a page names for itself from its first bytes.
 pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
+    read(head).url
+}
+
+/// Reads what a page's first bytes say of where it comes from, in one pass.
+pub fn read(head: &[u8]) -> Head {
     let head = &head[..head.len().min(HEAD_LIMIT)];
     let found = Rc::new(RefCell::new(Found::default()));
     let (a, b, c, d, e) = (
@@ -112,11 +93,17 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
                 .get_attribute("property")
                 .or_else(|| el.get_attribute("name"))
                 .unwrap_or_default();
+            let mut f = b.borrow_mut();
             if p.eq_ignore_ascii_case("og:url") {
-                let mut f = b.borrow_mut();
                 if f.og.is_none() {
                     f.og = el.get_attribute("content");
                 }
+            } else if p.eq_ignore_ascii_case("og:site_name") {
+                if f.site_name.is_none() {
+                    f.site_name = el.get_attribute("content");
+                }
+            } else if p.eq_ignore_ascii_case("application-name") && f.app_name.is_none() {
+                f.app_name = el.get_attribute("content");
             }
             Ok(())
         }))
@@ -171,11 +158,18 @@ pub fn detect(head: &[u8]) -> Option<(String, UrlSource)> {
         (&f.saved_from, UrlSource::SavedFrom),
         (&f.base, UrlSource::Base),
     ];
-    pick.into_iter().find_map(|(u, s)| {
+    let url = pick.into_iter().find_map(|(u, s)| {
         u.as_ref()
             .filter(|u| host_of(u).is_some())
             .map(|u| (u.clone(), s))
-    })
+    });
+    let name = f
+        .site_name
+        .as_ref()
+        .or(f.app_name.as_ref())
+        .map(|n| crate::text::normalize(n).trim().to_string())
+        .filter(|n| !n.is_empty());
+    Head { url, name }
 }
 
 /// The host of an absolute URL (`https://www.example.com:8080/x` → `www.example.com`),

@@ -157,17 +157,7 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         c.p("1", &format!("refused by the guard ({})", r.refused.len()))
     )?;
     for f in &r.refused {
-        let m = &f.removal;
-        writeln!(
-            out,
-            "  {} {} {} {}",
-            c.p("35", &format!("{:<10}", m.category.name())),
-            c.p("36", &m.rule),
-            c.p("2", &m.origin),
-            m.action
-        )?;
-        writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
-        writeln!(out, "      {} {}", c.p("35", "why:"), f.reason)?;
+        entry(&c, out, f, "35", "why:")?;
     }
     if !r.not_applied.is_empty() {
         writeln!(out)?;
@@ -180,17 +170,7 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
             )
         )?;
         for f in &r.not_applied {
-            let m = &f.removal;
-            writeln!(
-                out,
-                "  {} {} {} {}",
-                c.p("2", &format!("{:<10}", m.category.name())),
-                c.p("36", &m.rule),
-                c.p("2", &m.origin),
-                m.action
-            )?;
-            writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
-            writeln!(out, "      {} {}", c.p("2", "unmet:"), f.reason)?;
+            entry(&c, out, f, "2", "unmet:")?;
         }
     }
     writeln!(out)?;
@@ -206,6 +186,28 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "  {} {}", id, c.p("2", origin))?;
     }
     Ok(())
+}
+
+/// A removal that did not happen (refused, or its conditions not met): rule, element,
+/// text, and why after `label`, in colour `code`.
+fn entry(
+    c: &Paint,
+    out: &mut dyn Write,
+    f: &crate::clean::Refusal,
+    code: &str,
+    label: &str,
+) -> io::Result<()> {
+    let m = &f.removal;
+    writeln!(
+        out,
+        "  {} {} {} {}",
+        c.p(code, &format!("{:<10}", m.category.name())),
+        c.p("36", &m.rule),
+        c.p("2", &m.origin),
+        m.action
+    )?;
+    writeln!(out, "      {} {}", c.p("33", &m.element), quote(&m.text))?;
+    writeln!(out, "      {} {}", c.p(code, label), f.reason)
 }
 
 /// Where the locator put the article, in one line.

@@ -331,12 +331,7 @@ pub fn suggest_html(
     for b in &scan.blocks {
         let words = b.text.split_whitespace().count() as u32;
         let inside = article.is_some_and(|(s, e)| b.start >= s && b.start < e);
-        let stops = b
-            .text
-            .chars()
-            .filter(|c| matches!(c, ',' | '.' | '!' | '?' | ';'))
-            .count();
-        if inside && words >= crate::clean::locate::PROSE_WORDS && stops >= 2 {
+        if inside && crate::clean::locate::text_reads_as_prose(&b.text) {
             // Reads as the article's prose: the guard would refuse the rule anyway.
             continue;
         }

@@ -8,13 +8,7 @@ use std::path::Path;
 use pare::clean::{self, Input, Options, Report};
 use pare::rules::{RuleBook, parse_file};
 
-fn book(files: &[(&str, &str)]) -> RuleBook {
-    let parsed = files
-        .iter()
-        .map(|(name, text)| parse_file(Path::new(name), text).unwrap())
-        .collect();
-    RuleBook::from_files(parsed, vec![])
-}
+use crate::book;
 
 fn clean(book: &RuleBook, html: &str) -> (String, Report) {
     let opts = Options {

@@ -1,18 +1,10 @@
 //! Engine behaviours that fixtures do not show well: which rule wins an element, what a
 //! site's `disable` does, `keep`, and the guard's refusals.
 
-use std::path::Path;
-
 use pare::clean::{self, Input, Options, Report};
-use pare::rules::{Categories, Category, RuleBook, parse_file};
+use pare::rules::{Categories, Category, RuleBook};
 
-fn book(files: &[(&str, &str)]) -> RuleBook {
-    let parsed = files
-        .iter()
-        .map(|(name, text)| parse_file(Path::new(name), text).unwrap())
-        .collect();
-    RuleBook::from_files(parsed, vec![])
-}
+use crate::book;
 
 fn clean(book: &RuleBook, url: &str, html: &str, categories: Categories) -> (String, Report) {
     let opts = Options {

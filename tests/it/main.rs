@@ -11,3 +11,12 @@ mod lab;
 mod lossless;
 mod robust;
 mod service;
+
+/// A rule book from files given as (name, text), every one of which must load.
+pub(crate) fn book(files: &[(&str, &str)]) -> pare::rules::RuleBook {
+    let parsed = files
+        .iter()
+        .map(|(name, text)| pare::rules::parse_file(std::path::Path::new(name), text).unwrap())
+        .collect();
+    pare::rules::RuleBook::from_files(parsed, vec![])
+}
