@@ -57,6 +57,10 @@ pub struct Config {
     pub stuck_after: Duration,
     pub state_file: PathBuf,
     pub categories: Categories,
+    /// What each output is: the page minus clutter, or a reading copy (`profile`).
+    pub profile: crate::clean::Profile,
+    /// How outputs are written (`format`): HTML, Markdown (`.md`) or text (`.txt`).
+    pub format: crate::clean::Format,
     /// Creates inbox, outbox and failed at start-up when missing (default true; false
     /// suits mount points that must not be replaced by an empty folder).
     pub create_dirs: bool,
@@ -105,6 +109,8 @@ impl Config {
             shutdown_timeout: Duration::from_secs(30),
             stuck_after: Duration::from_secs(300),
             categories: Categories::defaults(),
+            profile: crate::clean::Profile::Page,
+            format: crate::clean::Format::Html,
             create_dirs: true,
             take_reason_files: false,
             max_open_write: Duration::from_secs(3600),
@@ -303,10 +309,17 @@ impl Config {
         if let Some(d) = ms(&raw.max_open_write_ms, 100, 86_400_000, "max_open_write_ms")? {
             c.max_open_write = d;
         }
+        if let Some(p) = raw.profile {
+            c.profile = p;
+            if p == crate::clean::Profile::Reader {
+                c.categories = Categories::all();
+            }
+        }
+        if let Some(f) = raw.format {
+            c.format = f;
+        }
         if let Some(cat) = &raw.categories {
-            c.categories = cat
-                .get_ref()
-                .parse()
+            c.categories = Categories::adjust(c.categories, cat.get_ref())
                 .map_err(|e| err_at(cat.span().start, e))?;
         }
         Ok(c)
@@ -484,6 +497,8 @@ struct Raw {
     state_file: Option<Spanned<PathBuf>>,
     metrics_file: Option<Spanned<PathBuf>>,
     categories: Option<Spanned<String>>,
+    profile: Option<crate::clean::Profile>,
+    format: Option<crate::clean::Format>,
     create_dirs: Option<bool>,
     take_reason_files: Option<bool>,
     max_open_write_ms: Option<Spanned<i64>>,

@@ -305,6 +305,112 @@ fn decode_entity(ent: &str) -> Option<char> {
     })
 }
 
+/// `s` with its character references decoded to the characters they stand for (not
+/// folded as [`normalize`] folds them): for text a reading copy writes out. References
+/// not known are left as written.
+pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('&') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .map_or(rest.len(), |e| e + 1);
+        let with_semi = rest[end..].starts_with(';');
+        let ent = &rest[1..end];
+        match (ent.len() <= 32).then(|| reference(ent)).flatten() {
+            Some(c)
+                if with_semi
+                    || ent.starts_with('#')
+                    || matches!(ent, "amp" | "lt" | "gt" | "quot" | "nbsp") =>
+            {
+                out.push(c);
+                rest = &rest[end + usize::from(with_semi)..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The character a reference (`amp`, `#8217`, `#x2019`, without `&` and `;`) names.
+fn reference(ent: &str) -> Option<char> {
+    if let Some(num) = ent.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(h) => u32::from_str_radix(h, 16).ok()?,
+            None => num.parse::<u32>().ok()?,
+        };
+        return Some(match n {
+            0 => '\u{FFFD}',
+            n => char::from_u32(n).unwrap_or('\u{FFFD}'),
+        });
+    }
+    Some(match ent {
+        "amp" | "AMP" => '&',
+        "lt" | "LT" => '<',
+        "gt" | "GT" => '>',
+        "quot" | "QUOT" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{A0}',
+        "rsquo" => '\u{2019}',
+        "lsquo" => '\u{2018}',
+        "sbquo" => '\u{201A}',
+        "rdquo" => '\u{201D}',
+        "ldquo" => '\u{201C}',
+        "bdquo" => '\u{201E}',
+        "laquo" => '\u{AB}',
+        "raquo" => '\u{BB}',
+        "mdash" => '\u{2014}',
+        "ndash" => '\u{2013}',
+        "minus" => '\u{2212}',
+        "hellip" => '\u{2026}',
+        "prime" => '\u{2032}',
+        "copy" => '\u{A9}',
+        "reg" => '\u{AE}',
+        "trade" => '\u{2122}',
+        "middot" => '\u{B7}',
+        "bull" => '\u{2022}',
+        "deg" => '\u{B0}',
+        "times" => '\u{D7}',
+        "euro" => '\u{20AC}',
+        "pound" => '\u{A3}',
+        "eacute" => 'é',
+        "Eacute" => 'É',
+        "egrave" => 'è',
+        "ecirc" => 'ê',
+        "aacute" => 'á',
+        "agrave" => 'à',
+        "acirc" => 'â',
+        "ouml" => 'ö',
+        "Ouml" => 'Ö',
+        "uuml" => 'ü',
+        "Uuml" => 'Ü',
+        "auml" => 'ä',
+        "Auml" => 'Ä',
+        "szlig" => 'ß',
+        "ccedil" => 'ç',
+        "iacute" => 'í',
+        "oacute" => 'ó',
+        "uacute" => 'ú',
+        "ntilde" => 'ñ',
+        "zwnj" => '\u{200C}',
+        "zwj" => '\u{200D}',
+        "shy" => '\u{AD}',
+        "thinsp" => '\u{2009}',
+        "ensp" => '\u{2002}',
+        "emsp" => '\u{2003}',
+        _ => return None,
+    })
+}
+
 /// Shell-style match of a whole name, the one pattern dialect of pare: `*` any run, `?`
 /// one character (one UTF-8 character; one byte of a name that is not UTF-8), every other
 /// byte itself — compared without case when `fold` (attribute names), exactly otherwise

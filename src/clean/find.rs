@@ -31,6 +31,7 @@ use super::gap::{Gaps, Stop};
 use super::locate::{Closed, Locator};
 use super::open::{Elements, Open};
 use super::plan::{AttrEdit, Draft, Kept, Plan, Unwrap};
+use super::reader::{Lead, Leads};
 use super::scan::Scan;
 use super::tag::{TagName, flag, tag_name_len};
 use super::{CleanError, Guard};
@@ -49,6 +50,8 @@ struct Finder {
     draft: Draft,
     /// The article locator, fed every element and text run.
     loc: Locator,
+    /// For a reading copy: the headlines closed so far, and the one open (`None` unless asked for: the default profile pays nothing for them).
+    leads: Option<Box<Leads>>,
     /// A void element whose close waits until its other handlers have run.
     pending_void: Option<usize>,
     /// Some selector is indexed by an attribute name (other than id and class).
@@ -83,6 +86,7 @@ impl Finder {
             cands: Cands::default(),
             draft: Draft::new(rules.has_keep()),
             loc: Locator::new(),
+            leads: None,
             want_names: rules.parts.iter().any(|p| p.index.wants_attribute_names()),
             rules,
             guard,
@@ -274,6 +278,11 @@ impl Finder {
                 itemprop.as_deref(),
                 role.as_deref(),
             );
+            if name == "h1"
+                && let Some(leads) = self.leads.as_deref_mut()
+            {
+                leads.open.push((self.open.len(), start));
+            }
         }
         {
             let view = View {
@@ -444,6 +453,19 @@ impl Finder {
             Some((_, (s, _))) => s,
             None => self.gaps.end(),
         });
+        if let Some(leads) = self.leads.as_deref_mut()
+            && leads.open.last().is_some_and(|l| l.0 == self.open.len())
+        {
+            let (_, start) = leads.open.pop().expect("just seen");
+            if let (true, Some((_, (_, e)))) = (own, end) {
+                leads.closed(Lead {
+                    start,
+                    end: e,
+                    words_after: self.loc.words(),
+                    prose_after: self.loc.totals().0,
+                });
+            }
+        }
         let text_len = pos - o.text_start;
         let contains_protected = self.open.held_protected(&o);
         let protected = if o.tag.is(flag::PROTECTED) {
@@ -625,19 +647,30 @@ impl Finder {
         self.cands.update_previews(&self.text);
         let total = self.text.pos().max(1);
         let article = std::mem::take(&mut self.loc).finish(len);
-        self.draft
-            .finish(&self.cands, &self.rules, &self.guard, len, total, article)
+        let body = self.draft.body_inner(len);
+        let mut plan =
+            self.draft
+                .finish(&self.cands, &self.rules, &self.guard, len, total, article);
+        plan.body = body;
+        plan.leads = self.leads.take().map(|l| l.done).unwrap_or_default();
+        plan
     }
 }
 
+/// Pass 1 over a page. `leads`: also note the headlines, standfirsts and images a
+/// reading copy takes from beside the article ([`Plan::leads`]).
 pub fn find(
     rules: Arc<Compiled>,
     guard: Guard,
     encoding: &'static encoding_rs::Encoding,
     max_memory: usize,
+    leads: bool,
     feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
-    let finder = Finder::new(rules, guard, encoding, false);
+    let mut finder = Finder::new(rules, guard, encoding, false);
+    if leads {
+        finder.leads = Some(Box::default());
+    }
     let (finder, len) = run(finder, encoding, max_memory, feed)?;
     Ok(finder.finish(len))
 }

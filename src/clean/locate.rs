@@ -44,6 +44,13 @@ pub struct Region {
     pub page_prose: u64,
     /// Its paragraphs that read as prose (see [`PROSE_WORDS`]).
     pub paras: u32,
+    /// Words of the page's text before it starts (for what sits just outside it: a
+    /// headline a few words before the region is the article's).
+    #[serde(skip)]
+    pub words_before: u64,
+    /// Characters of prose on the page before it starts.
+    #[serde(skip)]
+    pub prose_before: u64,
 }
 
 impl Region {
@@ -62,6 +69,9 @@ pub const SURE: f32 = 0.3;
 #[derive(Debug, Default, Clone)]
 struct Open {
     start: u64,
+    /// Words and prose characters of the page before it.
+    words_before: u64,
+    prose_before: u64,
     tag: Tag,
     /// Class and id words: + for content-like, − for clutter-like.
     weight: f32,
@@ -129,6 +139,8 @@ struct Cand {
     paras: u32,
     hint: bool,
     bounds: u8,
+    words_before: u64,
+    prose_before: u64,
 }
 
 /// Byte classes for counting text: 1 white space, 2 a UTF-8 continuation byte, 4 a
@@ -263,6 +275,8 @@ pub struct Locator {
     tags: Vec<&'static str>,
     cands: Vec<Cand>,
     page_prose: u64,
+    /// Words of the page's text read so far.
+    page_words: u64,
     /// Prose-reading paragraphs closed so far.
     page_paras: u64,
     /// The last text character seen was part of a word.
@@ -339,6 +353,8 @@ impl Locator {
         }
         self.stack.push(Open {
             start,
+            words_before: self.page_words,
+            prose_before: self.page_prose,
             tag: kind,
             weight,
             hint,
@@ -362,6 +378,11 @@ impl Locator {
         (self.page_prose, self.page_paras)
     }
 
+    /// Words of the page's text read so far.
+    pub fn words(&self) -> u64 {
+        self.page_words
+    }
+
     /// Text of the page (not of a script or style): counted for the innermost element.
     pub fn text(&mut self, text: &str) {
         let Some(o) = self.stack.last_mut() else {
@@ -380,6 +401,7 @@ impl Locator {
         o.inline_stops += stops;
         o.inline_words += words;
         o.words += words;
+        self.page_words += u64::from(words);
         o.chars += u64::from(chars);
         if o.in_link {
             o.link_chars += u64::from(chars);
@@ -439,6 +461,8 @@ impl Locator {
                 paras,
                 hint: o.hint,
                 bounds: o.bounds,
+                words_before: o.words_before,
+                prose_before: o.prose_before,
             };
             keep(&mut self.largest, c, |c| c.prose as f32);
         }
@@ -453,6 +477,8 @@ impl Locator {
                 paras,
                 hint: o.hint,
                 bounds: o.bounds,
+                words_before: o.words_before,
+                prose_before: o.prose_before,
             });
         }
         let n = self.stack.len();
@@ -509,6 +535,8 @@ impl Locator {
                 prose: page,
                 page_prose: page,
                 paras: self.page_paras as u32,
+                words_before: 0,
+                prose_before: 0,
             });
         };
         // Widen to the other parts of the article: candidates apart from each other that
@@ -586,6 +614,8 @@ impl Locator {
             prose: pick.prose,
             page_prose: page,
             paras: pick.paras,
+            words_before: pick.words_before,
+            prose_before: pick.prose_before,
         })
     }
 }

@@ -20,9 +20,12 @@ mod cand;
 pub mod find;
 mod gap;
 pub mod locate;
+pub mod markdown;
+pub mod meta;
 mod open;
 pub mod plain;
 pub mod plan;
+pub mod reader;
 mod scan;
 pub mod site;
 pub mod splice;
@@ -64,6 +67,79 @@ pub enum Kind {
     Text,
 }
 
+/// What a cleaned page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The page, minus what the rules remove.
+    #[default]
+    Page,
+    /// The article alone (with its headline, standfirst and lead image) under a small
+    /// head of its own: a reading copy.
+    Reader,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Page => "page",
+            Profile::Reader => "reader",
+        }
+    }
+}
+
+/// How a cleaned page is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Html,
+    /// CommonMark, with the metadata as YAML front matter.
+    Markdown,
+    /// Paragraphs and headings, no markup.
+    Text,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+            Format::Text => "text",
+        }
+    }
+
+    /// The extension of an output file in this format (HTML keeps the input's own).
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Format::Html => None,
+            Format::Markdown => Some("md"),
+            Format::Text => Some("txt"),
+        }
+    }
+
+    /// The name of the output of the input named `name`: for Markdown and text, an HTML
+    /// or text extension is replaced (`a.html` → `a.md`) and any other name gets one
+    /// added (`story.php` → `story.php.md`, `page` → `page.md`). HTML keeps the name.
+    pub fn output_name(self, name: &Path) -> std::path::PathBuf {
+        let Some(ext) = self.extension() else {
+            return name.to_path_buf();
+        };
+        let known = name
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| kind_by_name(Path::new(&format!("x.{e}"))).is_some());
+        if known {
+            name.with_extension(ext)
+        } else {
+            let mut s = name.as_os_str().to_owned();
+            s.push(".");
+            s.push(ext);
+            s.into()
+        }
+    }
+}
+
 /// How to clean one page.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -79,6 +155,8 @@ pub struct Options {
     pub guard: Guard,
     /// Bound on lol_html's own buffers (a single tag or text run), in bytes.
     pub max_memory: usize,
+    pub profile: Profile,
+    pub format: Format,
 }
 
 impl Default for Options {
@@ -91,6 +169,8 @@ impl Default for Options {
             kind: None,
             guard: Guard::default(),
             max_memory: 32 << 20,
+            profile: Profile::Page,
+            format: Format::Html,
         }
     }
 }
@@ -160,6 +240,13 @@ pub struct Report {
     pub not_applied: Vec<Refusal>,
     /// Where the article is (HTML pages), as the locator found it.
     pub article: Option<locate::Region>,
+    /// What a reading copy kept (`--profile reader`, HTML pages): byte ranges and
+    /// what each is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<reader::Part>,
+    /// The article's metadata (`--profile reader`, HTML pages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<meta::Metadata>,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     pub bytes_in: u64,
@@ -284,7 +371,12 @@ pub fn clean(
             url_source = Some(UrlSource::Name);
         }
     }
-    let compiled = book.for_site(host.as_deref(), opts.categories);
+    // A reading copy also leaves out what only a browser needs (category `reader`).
+    let mut categories = opts.categories;
+    if opts.profile == Profile::Reader {
+        categories.insert(Category::Reader);
+    }
+    let compiled = book.for_site(host.as_deref(), categories);
     let mut report = Report {
         kind,
         encoding: encoding.name(),
@@ -303,6 +395,8 @@ pub fn clean(
         refused_unlisted: 0,
         not_applied: Vec::new(),
         article: None,
+        kept: Vec::new(),
+        metadata: None,
         unwrapped: 0,
         attributes_changed: 0,
         bytes_in: 0,
@@ -323,16 +417,61 @@ pub fn clean(
             report.bytes_out = written;
         }
         Kind::Html => {
-            let plan = find::find(
+            let reading = opts.profile == Profile::Reader;
+            let mut plan = find::find(
                 compiled.clone(),
                 opts.guard,
                 encoding,
                 opts.max_memory,
+                reading,
                 |sink| feed(input, opts.chunk_size, sink),
             )?;
-            let mut splicer = splice::Splicer::new(&plan.edits, out);
-            feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
-            report.bytes_out = splicer.finish(plan.len)?;
+            let mut metadata = None;
+            if reading {
+                let parts = reader::select(&plan);
+                plan.edits = reader::restrict(&plan.edits, &parts, plan.len);
+                let mut m = meta::read(&head, encoding);
+                if m.canonical.is_none() {
+                    m.canonical = report.url.clone().filter(|u| site::host_of(u).is_some());
+                }
+                report.kept = parts;
+                metadata = Some(m);
+            }
+            report.bytes_out = match opts.format {
+                Format::Html => {
+                    let mut written = 0;
+                    if let Some(m) = &metadata {
+                        written += write_all(out, &reader::html_head(m, encoding))?;
+                    }
+                    let mut splicer = splice::Splicer::new(&plan.edits, out);
+                    feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
+                    written += splicer.finish(plan.len)?;
+                    if metadata.is_some() {
+                        written += write_all(out, b"\n</body>\n</html>\n")?;
+                    }
+                    written
+                }
+                Format::Markdown | Format::Text => {
+                    let style = if opts.format == Format::Markdown {
+                        markdown::Style::Markdown
+                    } else {
+                        markdown::Style::Text
+                    };
+                    let mut conv = markdown::Converter::new(style, encoding, out);
+                    if let Some(m) = metadata
+                        .as_ref()
+                        .filter(|_| style == markdown::Style::Markdown)
+                    {
+                        conv.write_raw(&reader::front_matter(m))
+                            .map_err(CleanError::Write)?;
+                    }
+                    let mut splicer = splice::Splicer::new(&plan.edits, &mut conv);
+                    feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
+                    splicer.finish(plan.len)?;
+                    conv.finish().map_err(CleanError::Write)?
+                }
+            };
+            report.metadata = metadata;
             report.bytes_in = plan.len;
             report.removals = plan.removals;
             report.refused = plan.refused;
@@ -346,6 +485,11 @@ pub fn clean(
     }
     out.flush().map_err(CleanError::Write)?;
     Ok(report)
+}
+
+fn write_all(out: &mut dyn Write, b: &[u8]) -> Result<u64, CleanError> {
+    out.write_all(b).map_err(CleanError::Write)?;
+    Ok(b.len() as u64)
 }
 
 /// A text article's bytes: borrowed, or read from its file once into `held`.

@@ -84,6 +84,10 @@ pub struct Plan {
     pub not_applied: Vec<Refusal>,
     /// Where the article is, as the locator found it.
     pub article: Option<Region>,
+    /// The body's content (after `<body …>`, before `</body>` or the end of the page).
+    pub body: Option<(u64, u64)>,
+    /// Headlines, standfirsts and images noted for a reading copy (when asked for).
+    pub leads: Vec<super::reader::Lead>,
     pub unwrapped: usize,
     pub attributes_changed: usize,
     /// Bytes read.
@@ -152,6 +156,14 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// The body's content, when the page has a `<body>`: from its start tag's end to its
+    /// end tag (or the end of the page).
+    pub fn body_inner(&self, len: u64) -> Option<(u64, u64)> {
+        let (start, _) = self.body?;
+        let end = self.body_end.map_or(len, |(e, _)| e.min(len));
+        (start <= end).then_some((start, end))
+    }
+
     pub fn new(keeps_possible: bool) -> Draft {
         Draft {
             keeps_possible,

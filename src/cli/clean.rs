@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{CleanArgs, load_rules};
-use crate::clean::{self, Input, Kind, Options, Report};
+use crate::clean::{self, Format, Input, Kind, Options, Profile, Report};
 use crate::daemon::publish::{Conflict, Placed, TempFile};
+use crate::rules::Categories;
 use crate::rules::RuleBook;
 
 fn options(args: &CleanArgs) -> Result<Options, String> {
@@ -22,8 +23,20 @@ fn options(args: &CleanArgs) -> Result<Options, String> {
     if let Some(k) = &args.kind {
         o.kind = Some(if k == "html" { Kind::Html } else { Kind::Text });
     }
+    o.profile = match args.profile.as_str() {
+        "reader" => Profile::Reader,
+        _ => Profile::Page,
+    };
+    o.format = match args.format.as_str() {
+        "markdown" => Format::Markdown,
+        "text" => Format::Text,
+        _ => Format::Html,
+    };
+    if o.profile == Profile::Reader {
+        o.categories = Categories::all();
+    }
     if let Some(c) = &args.categories {
-        o.categories = c.parse()?;
+        o.categories = Categories::adjust(o.categories, c)?;
     }
     Ok(o)
 }
@@ -134,7 +147,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         return ExitCode::FAILURE;
     }
     let files = &args.files;
-    let dests = match output_paths(files, dir) {
+    let dests = match output_paths(files, dir, opts.format) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -265,7 +278,7 @@ fn file_id(p: &Path) -> Option<(u64, u64)> {
 /// inputs share (its real path, links and `..` resolved), so same-named files from
 /// different folders (a `wget -r` mirror's `index.html`s) keep apart. Inputs that would
 /// still meet — one file named twice — are refused, every clash listed.
-fn output_paths(files: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<PathBuf>, String> {
     let real: Vec<PathBuf> = files
         .iter()
         .map(|f| {
@@ -296,7 +309,10 @@ fn output_paths(files: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>, String> {
     let common = common.unwrap_or_default();
     let dests: Vec<PathBuf> = real
         .iter()
-        .map(|r| dir.join(r.strip_prefix(&common).expect("below the common folder")))
+        .map(|r| {
+            let rel = r.strip_prefix(&common).expect("below the common folder");
+            dir.join(format.output_name(rel))
+        })
         .collect();
     let mut seen: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
     let mut clashes = Vec::new();

@@ -201,6 +201,14 @@ pub struct CleanArgs {
     /// adds one, `-related` drops one.
     #[arg(long, value_name = "LIST")]
     pub categories: Option<String>,
+    /// What to write: `page` (the page minus its clutter) or `reader` (the article
+    /// alone, with its headline, lead image and metadata; every category applies).
+    #[arg(long, value_parser = ["page", "reader"], default_value = "page")]
+    pub profile: String,
+    /// How to write it: `html`, `markdown` (CommonMark; metadata as YAML front matter)
+    /// or `text`. With -o, Markdown outputs are named `.md` and text `.txt`.
+    #[arg(long, value_parser = ["html", "markdown", "text"], default_value = "html")]
+    pub format: String,
     /// Parallel workers for -o (default: number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,

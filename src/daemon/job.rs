@@ -162,7 +162,12 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
     };
     if let Some(n) = claimed.published {
-        let output = publish::numbered(&cx.config.outbox.join(&claimed.rel), n);
+        let output = publish::numbered(
+            &cx.config
+                .outbox
+                .join(cx.config.format.output_name(&claimed.rel)),
+            n,
+        );
         if std::fs::symlink_metadata(&output).is_ok() {
             let rel = claimed.rel.clone();
             commit(claimed, &output, cx);
@@ -297,6 +302,8 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
     let opts = Options {
         site_hint: crate::watch::site_of(&c.rel),
         categories: cx.config.categories,
+        profile: cx.config.profile,
+        format: cx.config.format,
         ..Options::default()
     };
     let report = {
@@ -326,7 +333,7 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
             Err(e) => return Err(Trouble::Refuse(e.to_string())),
         }
     };
-    let dest = outbox.join(&c.rel);
+    let dest = outbox.join(cx.config.format.output_name(&c.rel));
     let slot = tmp.place_unsynced(&dest).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(

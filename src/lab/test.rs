@@ -93,6 +93,12 @@ fn check(
     let opts = Options {
         url: ex.url.clone().or_else(|| site_url.map(str::to_string)),
         kind: Some(if html_like { Kind::Html } else { Kind::Text }),
+        profile: ex.profile.unwrap_or_default(),
+        categories: if ex.profile == Some(crate::clean::Profile::Reader) {
+            crate::rules::Categories::all()
+        } else {
+            crate::rules::Categories::defaults()
+        },
         ..Options::default()
     };
     let mut out = Vec::new();

@@ -37,12 +37,15 @@ pub enum Category {
     Consent,
     /// Site navigation, header and footer outside the article: off unless asked for.
     Chrome,
+    /// What only a browser needs — scripts, styles, frames, forms, inline styles: left
+    /// out of a reading copy (`--profile reader`), off otherwise.
+    Reader,
     Other,
 }
 
 impl Category {
     /// Every category, in the order reports list them.
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 11] = [
         Category::Paywall,
         Category::Donation,
         Category::Newsletter,
@@ -52,6 +55,7 @@ impl Category {
         Category::Tracking,
         Category::Consent,
         Category::Chrome,
+        Category::Reader,
         Category::Other,
     ];
 
@@ -67,6 +71,7 @@ impl Category {
             Category::Tracking => "tracking",
             Category::Consent => "consent",
             Category::Chrome => "chrome",
+            Category::Reader => "reader",
             Category::Other => "other",
         }
     }
@@ -78,7 +83,7 @@ impl Category {
 
     /// Whether a category is applied when the user has not said.
     pub fn on_by_default(self) -> bool {
-        self != Category::Chrome
+        !matches!(self, Category::Chrome | Category::Reader)
     }
 }
 
@@ -103,6 +108,38 @@ impl Categories {
         }
         s
     }
+    /// Every category: what a reading copy applies unless told otherwise.
+    pub fn all() -> Self {
+        let mut s = Categories(0);
+        for c in Category::ALL {
+            s.insert(c);
+        }
+        s
+    }
+
+    /// `spec` (as for [`FromStr`](std::str::FromStr)) with `+x` / `-x` items adjusting
+    /// `base` instead of the defaults.
+    pub fn adjust(base: Categories, spec: &str) -> Result<Categories, String> {
+        let parsed: Categories = spec.parse()?;
+        if spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .any(|i| !i.starts_with(['+', '-']))
+        {
+            return Ok(parsed);
+        }
+        let mut set = base;
+        for item in spec.split(',').map(str::trim) {
+            if let Some(c) = item.strip_prefix('+').and_then(Category::parse) {
+                set.insert(c);
+            } else if let Some(c) = item.strip_prefix('-').and_then(Category::parse) {
+                set.remove(c);
+            }
+        }
+        Ok(set)
+    }
+
     pub fn contains(self, c: Category) -> bool {
         self.0 & (1 << c as u16) != 0
     }

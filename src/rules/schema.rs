@@ -102,4 +102,6 @@ pub struct RawExample {
     /// Phrases that must remain in the output.
     #[serde(default)]
     pub kept: Vec<String>,
+    /// Clean it as this profile does (`reader`: a reading copy, every category).
+    pub profile: Option<crate::clean::Profile>,
 }

@@ -76,7 +76,7 @@ fn bad_regex_bad_category_missing_id_and_bad_toml() {
     assert_eq!(code, 1);
     assert_eq!(
         err,
-        "cat.toml:5:12: unknown category `ads` (expected one of: paywall, donation, newsletter, related, social, promo, tracking, consent, chrome, other)\n\
+        "cat.toml:5:12: unknown category `ads` (expected one of: paywall, donation, newsletter, related, social, promo, tracking, consent, chrome, reader, other)\n\
          cat.toml:8:1: rule has no `id`\n\
          example.com.toml:1:12: `https://example.com/` is not a domain (write `example.com`, no scheme or path)\n\
          re.toml:5:19: bad regex: unclosed group\n\

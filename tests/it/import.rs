@@ -370,6 +370,6 @@ fn unknown_category_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: unknown category `ads` (expected one of: paywall, donation, newsletter, related, social, promo, tracking, consent, chrome, other)\n"
+        "error: unknown category `ads` (expected one of: paywall, donation, newsletter, related, social, promo, tracking, consent, chrome, reader, other)\n"
     );
 }

@@ -1,0 +1,708 @@
+//! A reading copy as Markdown (CommonMark) or plain text, converted as it streams.
+//!
+//! The splicer's output (the article's kept bytes) is written into a lol_html rewriter
+//! whose handlers drive a small state machine: block elements end paragraphs, headings
+//! become `#` lines, lists `-` / `1.` items (nested by four spaces), block quotes `>`
+//! lines, `pre` a fenced block, tables pipe rows, links, images, emphasis and code their
+//! inline forms. Memory is one chunk of output and the open lists' counters; nothing of
+//! the page is held. Plain text keeps paragraphs, headings (as their own lines) and list
+//! items, and no markup.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+
+use lol_html::html_content::{Element, EndTag, TextChunk};
+use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
+
+/// What the converter writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Markdown,
+    Text,
+}
+
+/// Elements whose text is no page text.
+const SKIP: &[&str] = &[
+    "head", "title", "script", "style", "noscript", "template", "svg", "math", "iframe", "object",
+    "select", "textarea", "button", "canvas", "video", "audio", "map",
+];
+
+/// Elements that end a paragraph where they start and end.
+const BLOCK: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
+    "dl",
+    "dt",
+    "dd",
+    "form",
+    "fieldset",
+    "center",
+    "body",
+    "html",
+    "caption",
+    "hgroup",
+    "picture",
+];
+
+/// The converter's state.
+struct State {
+    style: Style,
+    /// Output not yet handed on.
+    out: String,
+    skip: u32,
+    /// A paragraph break (2), a line break (1) or nothing (0) waits for the next text.
+    brk: u8,
+    /// The quote depth of the blank line a paragraph break writes (the shallowest asked
+    /// for since the last text: a quote's first paragraph follows an unquoted blank).
+    brk_quote: u32,
+    /// A space waits for the next word.
+    space: bool,
+    /// Nothing written on the current line yet (after its prefix).
+    line_start: bool,
+    /// The next word is the first of its line (Markdown reads line starts as markup).
+    fresh: bool,
+    /// Something was written.
+    started: bool,
+    /// Open lists: ordered, and the next number.
+    lists: Vec<(bool, u32)>,
+    /// A list item's marker waits for its first text.
+    marker: Option<String>,
+    quote: u32,
+    pre: u32,
+    /// Inline markers opened but not yet written (they wait for text).
+    opening: String,
+    /// Open links (a count: their `]` and URL are written at their end tags).
+    links: Vec<usize>,
+    /// Inside a table: cells in this row, cells in the first row, rows written.
+    table: u32,
+    cells: u32,
+    first_cells: u32,
+    rows: u32,
+    in_row: bool,
+    heading: bool,
+    /// An entity cut by a chunk boundary.
+    carry: String,
+}
+
+impl State {
+    fn new(style: Style) -> State {
+        State {
+            style,
+            out: String::new(),
+            skip: 0,
+            brk: 0,
+            brk_quote: 0,
+            space: false,
+            line_start: true,
+            fresh: true,
+            started: false,
+            lists: Vec::new(),
+            marker: None,
+            quote: 0,
+            pre: 0,
+            opening: String::new(),
+            links: Vec::new(),
+            table: 0,
+            cells: 0,
+            first_cells: 0,
+            rows: 0,
+            in_row: false,
+            heading: false,
+            carry: String::new(),
+        }
+    }
+
+    fn md(&self) -> bool {
+        self.style == Style::Markdown
+    }
+
+    /// The prefix of a continued line: quotes, and the list items' indentation.
+    fn prefix(&self) -> String {
+        let mut p = String::new();
+        if self.md() {
+            for _ in 0..self.quote {
+                p.push_str("> ");
+            }
+        }
+        for _ in 0..self.lists.len() {
+            p.push_str("    ");
+        }
+        p
+    }
+
+    fn block(&mut self) {
+        if self.table > 0 {
+            self.space = true;
+            return;
+        }
+        if self.brk < 2 {
+            self.brk_quote = self.quote;
+        }
+        self.brk = 2;
+        self.brk_quote = self.brk_quote.min(self.quote);
+        self.space = false;
+    }
+
+    /// Writes what waits before text: a break with the next line's prefix, a marker, a
+    /// space, opened inline markers.
+    fn before_text(&mut self) {
+        if self.brk > 0 && self.started {
+            let quote = if self.md() {
+                "> ".repeat(self.quote.min(self.brk_quote) as usize)
+            } else {
+                String::new()
+            };
+            if self.brk == 2 {
+                self.out.push('\n');
+                self.out.push_str(quote.trim_end());
+            }
+            self.out.push('\n');
+            self.line_start = true;
+        }
+        self.brk = 0;
+        if self.line_start {
+            let mut p = self.prefix();
+            if let Some(m) = self.marker.take() {
+                // The item's own marker sits one level out.
+                p.truncate(p.len().saturating_sub(4));
+                p.push_str(&m);
+            }
+            self.out.push_str(&p);
+            self.line_start = false;
+            self.space = false;
+            self.fresh = true;
+        }
+        self.started = true;
+        if self.space {
+            self.out.push(' ');
+            self.space = false;
+        }
+        let o = std::mem::take(&mut self.opening);
+        if !o.is_empty() && !o.ends_with(' ') {
+            // A marker before the word: the word no longer starts the line. (A
+            // heading's `## ` leaves it first.)
+            self.fresh = false;
+        }
+        self.out.push_str(&o);
+    }
+
+    fn text(&mut self, raw: &str, last: bool) {
+        if self.skip > 0 {
+            return;
+        }
+        let mut s = std::mem::take(&mut self.carry);
+        s.push_str(raw);
+        if !last
+            && let Some(i) = s.rfind('&')
+            && !s[i..].contains(';')
+            && s.len() - i < 32
+        {
+            self.carry = s[i..].to_string();
+            s.truncate(i);
+        }
+        let s = crate::text::decode_entities(&s).into_owned();
+        if self.pre > 0 {
+            self.before_text();
+            let prefix = self.prefix();
+            for (i, line) in s.split('\n').enumerate() {
+                if i > 0 {
+                    self.out.push('\n');
+                    self.out.push_str(&prefix);
+                }
+                self.out.push_str(line);
+            }
+            return;
+        }
+        if s.starts_with(|c: char| c.is_ascii_whitespace()) {
+            self.space = true;
+        }
+        for (i, word) in s.split_ascii_whitespace().enumerate() {
+            if i > 0 {
+                self.space = true;
+            }
+            self.before_text();
+            self.word(word);
+        }
+        if s.ends_with(|c: char| c.is_ascii_whitespace()) {
+            self.space = true;
+        }
+    }
+
+    /// One word, escaped for Markdown.
+    fn word(&mut self, w: &str) {
+        if !self.md() {
+            self.fresh = false;
+            self.out.push_str(w);
+            return;
+        }
+        let at_line = std::mem::replace(&mut self.fresh, false);
+        for (i, c) in w.char_indices() {
+            let escape = match c {
+                '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' => true,
+                '&' => w[i + 1..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '#'),
+                '#' | '-' | '+' | '=' | '~' => i == 0 && at_line,
+                '.' | ')' => at_line && i > 0 && w[..i].bytes().all(|b| b.is_ascii_digit()),
+                '!' => w[i + 1..].starts_with('['),
+                _ => false,
+            };
+            if escape {
+                self.out.push('\\');
+            }
+            self.out.push(c);
+        }
+    }
+
+    fn inline_open(&mut self, marker: &str) {
+        if self.skip == 0 && self.md() {
+            self.opening.push_str(marker);
+        }
+    }
+
+    fn inline_close(&mut self, marker: &str) {
+        if self.skip > 0 || !self.md() {
+            return;
+        }
+        if let Some(i) = self.opening.rfind(marker) {
+            // Nothing was written inside: the pair is dropped.
+            self.opening.truncate(i);
+            return;
+        }
+        self.out.push_str(marker);
+    }
+
+    fn start(&mut self, tag: &str, el: &Element) -> bool {
+        if self.skip > 0 || SKIP.contains(&tag) {
+            self.skip += 1;
+            return true;
+        }
+        match tag {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.block();
+                if self.table == 0 {
+                    self.heading = true;
+                    if self.md() {
+                        let n = usize::from(tag.as_bytes()[1] - b'0');
+                        self.opening.push_str(&"#".repeat(n));
+                        self.opening.push(' ');
+                    }
+                }
+            }
+            "ul" | "ol" | "menu" => {
+                if self.lists.is_empty() {
+                    self.block();
+                } else {
+                    // A list in an item: on the next line, indented.
+                    self.brk = self.brk.max(1);
+                }
+                let start = el
+                    .get_attribute("start")
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(1);
+                self.lists.push((tag == "ol", start));
+            }
+            "li" => {
+                if self.table > 0 {
+                    self.space = true;
+                    return true;
+                }
+                self.brk = self.brk.max(1);
+                let m = match self.lists.last_mut() {
+                    Some((true, n)) => {
+                        let m = format!("{n}. ");
+                        *n += 1;
+                        m
+                    }
+                    _ => "- ".into(),
+                };
+                if self.lists.is_empty() {
+                    self.lists.push((false, 1));
+                }
+                self.marker = Some(m);
+            }
+            "blockquote" => {
+                self.block();
+                if self.table == 0 {
+                    self.quote += 1;
+                }
+            }
+            "pre" => {
+                self.block();
+                if self.table == 0 {
+                    if self.md() {
+                        self.before_text();
+                        self.out.push_str("```");
+                        self.out.push('\n');
+                        self.out.push_str(&self.prefix());
+                    }
+                    self.pre += 1;
+                }
+            }
+            "br" => {
+                if self.pre > 0 {
+                    self.out.push('\n');
+                } else if self.table > 0 || self.heading {
+                    self.space = true;
+                } else if !self.line_start || self.brk > 0 {
+                    if self.md() && self.brk == 0 {
+                        self.out.push('\\');
+                    }
+                    self.brk = self.brk.max(1);
+                }
+            }
+            "hr" => {
+                self.block();
+                if self.md() && self.table == 0 {
+                    self.before_text();
+                    self.out.push_str("* * *");
+                    self.block();
+                }
+            }
+            "em" | "i" | "cite" => self.inline_open("*"),
+            "strong" | "b" => self.inline_open("**"),
+            "code" | "kbd" | "samp" if self.pre == 0 => self.inline_open("`"),
+            "a" => {
+                if self.md()
+                    && let Some(href) = el.get_attribute("href")
+                {
+                    let href = crate::text::decode_entities(href.trim()).into_owned();
+                    if !href.is_empty() && !href.starts_with("javascript:") {
+                        // Written with the link's first text; `]` and the URL at its end.
+                        self.opening.push('[');
+                        self.links.push(self.out.len());
+                    }
+                }
+            }
+            "img" => {
+                let src = el
+                    .get_attribute("src")
+                    .map(|s| crate::text::decode_entities(s.trim()).into_owned())
+                    .filter(|s| !s.is_empty() && !s.starts_with("data:"));
+                if let (true, Some(src)) = (self.md(), src) {
+                    let alt = el.get_attribute("alt").unwrap_or_default();
+                    let alt = crate::text::decode_entities(&alt)
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace(['[', ']'], "");
+                    self.before_text();
+                    self.out.push_str(&format!("![{alt}]({})", url(&src)));
+                }
+            }
+            "table" => {
+                self.block();
+                self.table += 1;
+                if self.table == 1 {
+                    self.rows = 0;
+                    self.in_row = false;
+                }
+            }
+            "tr" if self.table == 1 => {
+                self.end_row();
+                self.in_row = true;
+                self.cells = 0;
+            }
+            "td" | "th" if self.table == 1 => {
+                if !self.in_row {
+                    self.in_row = true;
+                    self.cells = 0;
+                }
+                if self.cells == 0 {
+                    self.brk = 1;
+                    if !self.started {
+                        self.brk = 0;
+                    }
+                    self.before_text();
+                    self.out.push_str(if self.md() { "|" } else { "" });
+                } else {
+                    self.out.push_str(if self.md() { " |" } else { "\t" });
+                }
+                self.space = self.md();
+                self.cells += 1;
+            }
+            t if BLOCK.contains(&t) => self.block(),
+            _ => {}
+        }
+        true
+    }
+
+    fn end(&mut self, tag: &str, href: Option<&str>) {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return;
+        }
+        match tag {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.opening.clear();
+                self.heading = false;
+                self.block();
+            }
+            "ul" | "ol" | "menu" => {
+                self.lists.pop();
+                self.marker = None;
+                if self.lists.is_empty() {
+                    self.block();
+                } else {
+                    self.brk = self.brk.max(1);
+                }
+            }
+            "li" => self.brk = self.brk.max(1),
+            "blockquote" => {
+                self.block();
+                self.quote = self.quote.saturating_sub(1);
+            }
+            "pre" if self.pre > 0 => {
+                self.pre -= 1;
+                if self.md() && self.pre == 0 {
+                    self.out.push('\n');
+                    self.out.push_str(&self.prefix());
+                    self.out.push_str("```");
+                }
+                self.block();
+            }
+            "em" | "i" | "cite" => self.inline_close("*"),
+            "strong" | "b" => self.inline_close("**"),
+            "code" | "kbd" | "samp" if self.pre == 0 => self.inline_close("`"),
+            "a" => {
+                if let (Some(_), Some(href)) = (self.links.pop(), href) {
+                    if let Some(i) = self.opening.rfind('[') {
+                        // Nothing inside: no link.
+                        self.opening.truncate(i);
+                    } else {
+                        self.out.push_str(&format!("]({})", url(href)));
+                    }
+                }
+            }
+            "table" => {
+                if self.table == 1 {
+                    self.end_row();
+                }
+                self.table = self.table.saturating_sub(1);
+                self.block();
+            }
+            "tr" if self.table == 1 => self.end_row(),
+            t if BLOCK.contains(&t) => self.block(),
+            _ => {}
+        }
+    }
+
+    fn end_row(&mut self) {
+        if !self.in_row || self.cells == 0 {
+            self.in_row = false;
+            return;
+        }
+        if self.md() {
+            self.out.push_str(" |");
+            if self.rows == 0 {
+                self.first_cells = self.cells;
+                self.out.push('\n');
+                self.out.push_str(&self.prefix());
+                self.out.push('|');
+                for _ in 0..self.cells {
+                    self.out.push_str(" --- |");
+                }
+            }
+        }
+        self.rows += 1;
+        self.in_row = false;
+        self.cells = 0;
+        self.brk = 1;
+        self.space = false;
+    }
+
+    /// The output so far (what waits to be written stays in the state).
+    fn take_ready(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// A URL as a Markdown link destination: in `<…>` when it holds spaces or parentheses.
+fn url(u: &str) -> String {
+    if u.contains([' ', '(', ')', '<', '>']) {
+        format!("<{}>", u.replace(['<', '>'], ""))
+    } else {
+        u.to_string()
+    }
+}
+
+/// Streams HTML into Markdown or text: write the HTML (any chunks), then [`finish`].
+pub struct Converter<'w> {
+    state: Rc<RefCell<State>>,
+    rewriter: Option<Rewriter>,
+    out: &'w mut dyn Write,
+    /// Characters written, for the report's `bytes_out`.
+    pub written: u64,
+}
+
+fn discard(_: &[u8]) {}
+
+/// The rewriter the converter reads with (its own output is discarded).
+type Rewriter = HtmlRewriter<'static, fn(&[u8])>;
+
+impl<'w> Converter<'w> {
+    /// `encoding`: the HTML's (the page's own); the output is UTF-8.
+    pub fn new(
+        style: Style,
+        encoding: &'static encoding_rs::Encoding,
+        out: &'w mut dyn Write,
+    ) -> Converter<'w> {
+        let state = Rc::new(RefCell::new(State::new(style)));
+        let (s1, s2) = (state.clone(), state.clone());
+        let settings = Settings::new()
+            .with_strict(false)
+            .with_encoding(
+                lol_html::AsciiCompatibleEncoding::new(encoding)
+                    .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8),
+            )
+            .append_element_content_handler(element!("*", move |el: &mut Element| {
+                let tag = el.tag_name();
+                let href = (tag == "a").then(|| el.get_attribute("href")).flatten();
+                let started = s1.borrow_mut().start(&tag, el);
+                if started && let Some(h) = el.end_tag_handlers() {
+                    let s = s1.clone();
+                    h.push(Box::new(move |_: &mut EndTag| {
+                        let href = href
+                            .as_deref()
+                            .map(|h| crate::text::decode_entities(h.trim()).into_owned());
+                        s.borrow_mut().end(&tag, href.as_deref());
+                        Ok(())
+                    }));
+                } else if SKIP.contains(&tag.as_str()) {
+                    // A void or unclosed skipped element: nothing to skip.
+                    let mut s = s1.borrow_mut();
+                    s.skip = s.skip.saturating_sub(1);
+                }
+                Ok(())
+            }))
+            .append_document_content_handler(DocumentContentHandlers::default().text(
+                move |t: &mut TextChunk| {
+                    s2.borrow_mut().text(t.as_str(), t.last_in_text_node());
+                    Ok(())
+                },
+            ));
+        Converter {
+            state,
+            rewriter: Some(HtmlRewriter::new(settings, discard as fn(&[u8]))),
+            out,
+            written: 0,
+        }
+    }
+
+    fn flush_ready(&mut self) -> io::Result<()> {
+        let ready = self.state.borrow_mut().take_ready();
+        self.written += ready.len() as u64;
+        self.out.write_all(ready.as_bytes())
+    }
+
+    /// Writes text that is not HTML (front matter) straight to the output.
+    pub fn write_raw(&mut self, s: &str) -> io::Result<()> {
+        self.flush_ready()?;
+        self.written += s.len() as u64;
+        self.out.write_all(s.as_bytes())
+    }
+
+    /// Ends the HTML; the output ends with one newline.
+    pub fn finish(mut self) -> io::Result<u64> {
+        if let Some(rw) = self.rewriter.take() {
+            rw.end().map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        {
+            let mut s = self.state.borrow_mut();
+            let carry = std::mem::take(&mut s.carry);
+            if !carry.is_empty() {
+                s.text(&carry, true);
+            }
+            let trimmed = s.out.trim_end().len();
+            s.out.truncate(trimmed);
+            s.out.push('\n');
+        }
+        self.flush_ready()?;
+        self.out.flush()?;
+        Ok(self.written)
+    }
+}
+
+impl Write for Converter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(rw) = self.rewriter.as_mut() {
+            rw.write(buf).map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        self.flush_ready()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Converts a whole HTML document (UTF-8) at once: for tests and `pare explain`.
+pub fn convert(html: &[u8], style: Style) -> String {
+    let mut v = Vec::new();
+    let mut c = Converter::new(style, encoding_rs::UTF_8, &mut v);
+    c.write_all(html).expect("in memory");
+    c.finish().expect("in memory");
+    String::from_utf8(v).expect("utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_and_inlines() {
+        let md = convert(
+            b"<h2>Title  here</h2><p>One <em>two</em> <strong> three </strong> \
+<a href=\"/x\">link</a> and <code>a_b</code>.</p><p>Next&nbsp;para &amp; more</p>",
+            Style::Markdown,
+        );
+        assert_eq!(
+            md,
+            "## Title here\n\nOne *two* **three** [link](/x) and `a\\_b`.\n\nNext\u{a0}para & more\n"
+        );
+    }
+
+    #[test]
+    fn lists_quotes_and_code() {
+        let md = convert(
+            b"<ul><li>a</li><li>b<ol><li>c</li><li>d</li></ol></li></ul>\
+<blockquote><p>q1</p><p>q2</p></blockquote><pre>x  = 1\n  y</pre>",
+            Style::Markdown,
+        );
+        assert_eq!(
+            md,
+            "- a\n- b\n    1. c\n    2. d\n\n> q1\n>\n> q2\n\n```\nx  = 1\n  y\n```\n"
+        );
+    }
+
+    #[test]
+    fn tables_images_and_text() {
+        let html = b"<table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>1|2</td></tr></table>\
+<p><img src=\"/i.png\" alt=\"An [image]\"></p><script>var x;</script><p>end</p>";
+        assert_eq!(
+            convert(html, Style::Markdown),
+            "| k | v |\n| --- | --- |\n| a | 1\\|2 |\n\n![An image](/i.png)\n\nend\n"
+        );
+        assert_eq!(convert(html, Style::Text), "k\tv\na\t1|2\n\nend\n");
+    }
+
+    #[test]
+    fn empty_links_and_emphasis_leave_nothing() {
+        assert_eq!(
+            convert(b"<p>a <a href=\"/x\"> </a><em></em>b</p>", Style::Markdown),
+            "a b\n"
+        );
+    }
+}

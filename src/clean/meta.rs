@@ -1,0 +1,434 @@
+//! What a page says of its article: title, byline, dates, site name, language,
+//! canonical URL, lead image, description — from its `<meta>` tags (OpenGraph,
+//! `article:*`, Twitter, Dublin Core, `name=author` …), its JSON-LD (`NewsArticle`,
+//! `Article`, `BlogPosting` … also inside `@graph`) and its own markup (`<html lang>`,
+//! `<title>`, `rel=author`, `itemprop=author`, the first `<time datetime>`).
+//!
+//! Read in one lol_html pass over the page's first bytes (the same 512 KiB the engine
+//! sniffs), so memory stays bounded; a page's JSON-LD is read up to 1 MiB in all.
+//! Each field takes the first source that has it, in an order that prefers what the
+//! publisher wrote for machines (JSON-LD, OpenGraph) to what a page shows.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lol_html::html_content::{Element, TextChunk};
+use lol_html::{HtmlRewriter, Settings, element, text};
+use serde_json::Value;
+
+/// An article's metadata. Every field is optional; empty ones are left out of reports.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Metadata {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl Metadata {
+    /// Its fields in the order front matter lists them, with their keys.
+    pub fn fields(&self) -> [(&'static str, Option<&str>); 9] {
+        [
+            ("title", self.title.as_deref()),
+            ("byline", self.byline.as_deref()),
+            ("published", self.published.as_deref()),
+            ("modified", self.modified.as_deref()),
+            ("site_name", self.site_name.as_deref()),
+            ("language", self.language.as_deref()),
+            ("canonical", self.canonical.as_deref()),
+            ("image", self.image.as_deref()),
+            ("description", self.description.as_deref()),
+        ]
+    }
+}
+
+/// Each source's findings, ranked when the pass ends.
+#[derive(Default)]
+struct Found {
+    meta: Vec<(String, String)>,
+    title: String,
+    in_title: bool,
+    lang: Option<String>,
+    canonical: Option<String>,
+    json: Vec<String>,
+    json_bytes: usize,
+    json_open: bool,
+    author_link: String,
+    author_link_done: bool,
+    author_prop: String,
+    author_prop_done: bool,
+    time: Option<String>,
+}
+
+const HEAD_LIMIT: usize = 512 * 1024;
+const JSON_LIMIT: usize = 1 << 20;
+/// A byline or title longer than this is not one.
+const MAX_FIELD: usize = 300;
+
+/// Reads the metadata from a page's first bytes.
+pub fn read(head: &[u8], encoding: &'static encoding_rs::Encoding) -> Metadata {
+    let head = &head[..head.len().min(HEAD_LIMIT)];
+    let found = Rc::new(RefCell::new(Found::default()));
+    let h: Vec<_> = (0..10).map(|_| found.clone()).collect();
+    let mut it = h.into_iter();
+    let (a, b, c, d, e, f, g, i, j, k) = (
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+        it.next().unwrap(),
+    );
+    let enc = lol_html::AsciiCompatibleEncoding::new(encoding)
+        .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8);
+    let settings = Settings::new()
+        .with_strict(false)
+        .with_encoding(enc)
+        .append_element_content_handler(element!("html[lang]", move |el: &mut Element| {
+            let mut f = a.borrow_mut();
+            if f.lang.is_none() {
+                f.lang = el.get_attribute("lang");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta[content]", move |el: &mut Element| {
+            let key = el
+                .get_attribute("property")
+                .or_else(|| el.get_attribute("name"))
+                .or_else(|| el.get_attribute("itemprop"))
+                .or_else(|| el.get_attribute("http-equiv"));
+            if let (Some(k), Some(v)) = (key, el.get_attribute("content")) {
+                let mut f = b.borrow_mut();
+                if f.meta.len() < 512 {
+                    f.meta.push((k.to_ascii_lowercase(), v));
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("link[rel][href]", move |el: &mut Element| {
+            let rel = el.get_attribute("rel").unwrap_or_default();
+            let mut f = c.borrow_mut();
+            if f.canonical.is_none()
+                && rel
+                    .split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            {
+                f.canonical = el.get_attribute("href");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("title", move |el: &mut Element| {
+            let mut f = d.borrow_mut();
+            if f.title.is_empty() {
+                f.in_title = true;
+                let g = d.clone();
+                if let Some(h) = el.end_tag_handlers() {
+                    h.push(Box::new(move |_| {
+                        g.borrow_mut().in_title = false;
+                        Ok(())
+                    }));
+                }
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(text!("title", move |t: &mut TextChunk| {
+            let mut f = e.borrow_mut();
+            if f.in_title && f.title.len() < MAX_FIELD * 4 {
+                f.title.push_str(t.as_str());
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!(
+            r#"script[type="application/ld+json" i]"#,
+            move |_el: &mut Element| {
+                let mut f = f.borrow_mut();
+                f.json.push(String::new());
+                f.json_open = true;
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(text!(
+            r#"script[type="application/ld+json" i]"#,
+            move |t: &mut TextChunk| {
+                let mut f = g.borrow_mut();
+                f.json_bytes += t.as_str().len();
+                if f.json_bytes <= JSON_LIMIT
+                    && let Some(s) = f.json.last_mut()
+                {
+                    s.push_str(t.as_str());
+                }
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(text!(r#"a[rel~="author"]"#, move |t: &mut TextChunk| {
+            let mut f = i.borrow_mut();
+            if !f.author_link_done && f.author_link.len() < MAX_FIELD {
+                f.author_link.push_str(t.as_str());
+            }
+            if t.last_in_text_node() && !f.author_link.trim().is_empty() {
+                f.author_link_done = true;
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(text!(
+            r#"[itemprop~="author"]"#,
+            move |t: &mut TextChunk| {
+                let mut f = j.borrow_mut();
+                if !f.author_prop_done && f.author_prop.len() < MAX_FIELD {
+                    f.author_prop.push_str(t.as_str());
+                    f.author_prop.push(' ');
+                }
+                if t.last_in_text_node() && !f.author_prop.trim().is_empty() {
+                    f.author_prop_done = true;
+                }
+                Ok(())
+            }
+        ))
+        .append_element_content_handler(element!("time[datetime]", move |el: &mut Element| {
+            let mut f = k.borrow_mut();
+            if f.time.is_none() {
+                f.time = el.get_attribute("datetime");
+            }
+            Ok(())
+        }));
+    {
+        let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
+        if rw.write(head).is_ok() {
+            let _ = rw.end();
+        }
+    }
+    let f = found.borrow();
+    let meta = |keys: &[&str]| {
+        keys.iter().find_map(|k| {
+            f.meta
+                .iter()
+                .find(|(n, v)| n == k && !v.trim().is_empty())
+                .map(|(_, v)| clean(v))
+        })
+    };
+    let ld = f
+        .json
+        .iter()
+        .filter_map(|s| serde_json::from_str::<Value>(s.trim()).ok())
+        .find_map(|v| article_object(&v).cloned());
+    let ld_str = |key: &str| ld.as_ref().and_then(|o| o.get(key)).and_then(as_text);
+    let byline = ld
+        .as_ref()
+        .and_then(|o| o.get("author"))
+        .and_then(names)
+        .or_else(|| {
+            meta(&[
+                "author",
+                "article:author",
+                "byl",
+                "dc.creator",
+                "parsely-author",
+            ])
+        })
+        .filter(|a| !a.starts_with("http"))
+        .or_else(|| Some(clean(&f.author_link)).filter(|s| !s.is_empty()))
+        .or_else(|| Some(clean(&f.author_prop)).filter(|s| !s.is_empty()));
+    let canonical = f
+        .canonical
+        .as_deref()
+        .map(clean)
+        .filter(|u| super::site::host_of(u).is_some())
+        .or_else(|| meta(&["og:url"]).filter(|u| super::site::host_of(u).is_some()));
+    let title_tag = Some(clean(&f.title)).filter(|s| !s.is_empty());
+    let image = meta(&[
+        "og:image",
+        "og:image:url",
+        "og:image:secure_url",
+        "twitter:image",
+    ])
+    .or_else(|| ld.as_ref().and_then(|o| o.get("image")).and_then(image_url));
+    let site_name = meta(&["og:site_name"])
+        .or_else(|| {
+            ld.as_ref()
+                .and_then(|o| o.get("publisher"))
+                .and_then(|p| p.get("name"))
+                .and_then(as_text)
+        })
+        .or_else(|| meta(&["application-name"]));
+    let language = f
+        .lang
+        .as_deref()
+        .map(clean)
+        .or_else(|| meta(&["content-language", "og:locale", "dc.language"]))
+        .or_else(|| ld_str("inLanguage"));
+    let short = |s: Option<String>| s.filter(|s| s.chars().count() <= MAX_FIELD);
+    Metadata {
+        title: short(
+            meta(&["og:title", "twitter:title"])
+                .or_else(|| ld_str("headline"))
+                .or(title_tag),
+        ),
+        byline: short(byline),
+        published: ld_str("datePublished")
+            .or_else(|| {
+                meta(&[
+                    "article:published_time",
+                    "datepublished",
+                    "date",
+                    "pubdate",
+                    "publishdate",
+                    "dc.date.issued",
+                    "dcterms.created",
+                    "sailthru.date",
+                ])
+            })
+            .or_else(|| f.time.as_deref().map(clean)),
+        modified: ld_str("dateModified").or_else(|| {
+            meta(&[
+                "article:modified_time",
+                "og:updated_time",
+                "datemodified",
+                "dcterms.modified",
+            ])
+        }),
+        site_name: short(site_name),
+        language,
+        canonical,
+        image,
+        description: meta(&["og:description", "description", "twitter:description"])
+            .or_else(|| ld_str("description")),
+    }
+}
+
+/// The JSON-LD object that describes the article: an `Article` type (`NewsArticle`,
+/// `BlogPosting`, `ReportageNewsArticle` … any type ending in `Article` or `Posting`),
+/// found at the top, in an array or in `@graph`.
+fn article_object(v: &Value) -> Option<&serde_json::Map<String, Value>> {
+    match v {
+        Value::Array(a) => a.iter().find_map(article_object),
+        Value::Object(o) => {
+            let is_article = |t: &Value| match t {
+                Value::String(s) => s.ends_with("Article") || s.ends_with("Posting"),
+                _ => false,
+            };
+            let typed = match o.get("@type") {
+                Some(Value::Array(a)) => a.iter().any(is_article),
+                Some(t) => is_article(t),
+                None => false,
+            };
+            if typed {
+                return Some(o);
+            }
+            o.get("@graph").and_then(article_object)
+        }
+        _ => None,
+    }
+}
+
+/// A string value, or the `name` of an object.
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(clean(s)).filter(|s| !s.is_empty()),
+        Value::Object(o) => o.get("name").and_then(as_text),
+        _ => None,
+    }
+}
+
+/// Author names: a string, an object's `name`, or a list of them joined.
+fn names(v: &Value) -> Option<String> {
+    let list: Vec<String> = match v {
+        Value::Array(a) => a.iter().filter_map(as_text).collect(),
+        v => as_text(v).into_iter().collect(),
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for n in list {
+        if !seen.contains(&n) {
+            seen.push(n);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join(", "))
+}
+
+/// An image's URL: a string, an `ImageObject`'s `url`, or the first of a list.
+fn image_url(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(clean(s)).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(image_url),
+        Value::Object(o) => o.get("url").and_then(image_url),
+        _ => None,
+    }
+}
+
+/// Entities decoded, white space collapsed.
+fn clean(s: &str) -> String {
+    let s = crate::text::decode_entities(s);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opengraph_beats_the_title_tag() {
+        let page = br#"<html lang="en-GB"><head><title>Story | Site</title>
+<meta property="og:title" content="Story &amp; more">
+<meta property="og:site_name" content="The Daily">
+<meta name="description" content="What happened.">
+<meta property="article:published_time" content="2026-01-02T03:04:05Z">
+<link rel="canonical" href="https://daily.example.com/story"></head><body>"#;
+        let m = read(page, encoding_rs::UTF_8);
+        assert_eq!(m.title.as_deref(), Some("Story & more"));
+        assert_eq!(m.site_name.as_deref(), Some("The Daily"));
+        assert_eq!(m.language.as_deref(), Some("en-GB"));
+        assert_eq!(m.description.as_deref(), Some("What happened."));
+        assert_eq!(m.published.as_deref(), Some("2026-01-02T03:04:05Z"));
+        assert_eq!(
+            m.canonical.as_deref(),
+            Some("https://daily.example.com/story")
+        );
+    }
+
+    #[test]
+    fn json_ld_in_a_graph_and_the_page_itself() {
+        let page = br#"<html><head><title>Only the tag</title>
+<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+ {"@type":"WebSite","name":"x"},
+ {"@type":["NewsArticle"],"headline":"From JSON-LD","datePublished":"2025-05-06",
+  "dateModified":"2025-05-07","author":[{"@type":"Person","name":"Ann Lee"},{"name":"Bo Chen"}],
+  "image":{"@type":"ImageObject","url":"https://img.example.com/a.jpg"},
+  "publisher":{"name":"Example News"}}]}</script></head>
+<body><a rel="author" href="/ann">Someone Else</a><time datetime="2020-01-01">then</time>"#;
+        let m = read(page, encoding_rs::UTF_8);
+        assert_eq!(m.title.as_deref(), Some("From JSON-LD"));
+        assert_eq!(m.byline.as_deref(), Some("Ann Lee, Bo Chen"));
+        assert_eq!(m.published.as_deref(), Some("2025-05-06"));
+        assert_eq!(m.modified.as_deref(), Some("2025-05-07"));
+        assert_eq!(m.image.as_deref(), Some("https://img.example.com/a.jpg"));
+        assert_eq!(m.site_name.as_deref(), Some("Example News"));
+    }
+
+    #[test]
+    fn rel_author_and_time_when_nothing_else_says() {
+        let page = br#"<html><head><title> A  plain page </title></head><body>
+<p>By <a rel="author" href="/z">Zoe Park</a></p><time datetime="2024-09-10T08:00">Sept 10</time>"#;
+        let m = read(page, encoding_rs::UTF_8);
+        assert_eq!(m.title.as_deref(), Some("A plain page"));
+        assert_eq!(m.byline.as_deref(), Some("Zoe Park"));
+        assert_eq!(m.published.as_deref(), Some("2024-09-10T08:00"));
+        assert_eq!(m.canonical, None);
+    }
+}
