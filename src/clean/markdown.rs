@@ -22,10 +22,20 @@ pub enum Style {
     Text,
 }
 
-/// Elements whose text is no page text.
+/// Elements left out with their content: those whose content is raw text, which only
+/// their own end tag ends (others — `svg`, `template`, `object` — may be left open by a
+/// page, and the reader profile's rules remove them in pass 1, where ends are tracked).
 const SKIP: &[&str] = &[
-    "head", "title", "script", "style", "noscript", "template", "svg", "math", "iframe", "object",
-    "select", "textarea", "button", "canvas", "video", "audio", "map",
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
 ];
 
 /// Elements that end a paragraph where they start and end.
@@ -283,8 +293,13 @@ impl State {
         self.out.push_str(marker);
     }
 
+    /// A start tag; whether its end tag is to be reported.
     fn start(&mut self, tag: &str, el: &Element) -> bool {
-        if self.skip > 0 || SKIP.contains(&tag) {
+        if self.skip > 0 {
+            // Raw text holds no elements; nothing else is skipped.
+            return false;
+        }
+        if SKIP.contains(&tag) {
             self.skip += 1;
             return true;
         }
@@ -579,8 +594,8 @@ impl<'w> Converter<'w> {
                         s.borrow_mut().end(&tag, href.as_deref());
                         Ok(())
                     }));
-                } else if SKIP.contains(&tag.as_str()) {
-                    // A void or unclosed skipped element: nothing to skip.
+                } else if started && SKIP.contains(&tag.as_str()) {
+                    // A skipped element with no end tag to come.
                     let mut s = s1.borrow_mut();
                     s.skip = s.skip.saturating_sub(1);
                 }

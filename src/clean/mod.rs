@@ -27,6 +27,7 @@ pub mod plain;
 pub mod plan;
 pub mod reader;
 mod scan;
+pub mod serialize;
 pub mod site;
 pub mod splice;
 mod tag;
@@ -438,18 +439,21 @@ pub fn clean(
                 metadata = Some(m);
             }
             report.bytes_out = match opts.format {
+                Format::Html if metadata.is_some() => {
+                    // A reading copy is written anew (clean/serialize.rs), in UTF-8.
+                    let m = metadata.as_ref().expect("reading");
+                    let mut written = write_all(out, reader::html_head(m).as_bytes())?;
+                    let mut ser = serialize::Serializer::new(encoding, out);
+                    let mut splicer = splice::Splicer::new(&plan.edits, &mut ser);
+                    feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
+                    splicer.finish(plan.len)?;
+                    written += ser.finish().map_err(CleanError::Write)?;
+                    written + write_all(out, b"\n</body>\n</html>\n")?
+                }
                 Format::Html => {
-                    let mut written = 0;
-                    if let Some(m) = &metadata {
-                        written += write_all(out, &reader::html_head(m, encoding))?;
-                    }
                     let mut splicer = splice::Splicer::new(&plan.edits, out);
                     feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
-                    written += splicer.finish(plan.len)?;
-                    if metadata.is_some() {
-                        written += write_all(out, b"\n</body>\n</html>\n")?;
-                    }
-                    written
+                    splicer.finish(plan.len)?
                 }
                 Format::Markdown | Format::Text => {
                     let style = if opts.format == Format::Markdown {

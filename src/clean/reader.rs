@@ -178,18 +178,14 @@ pub fn restrict(edits: &[Edit], parts: &[Part], len: u64) -> Vec<Edit> {
 }
 
 /// The start of a reading copy in HTML, up to and with `<body>`: the doctype, the
-/// language, and a head of the charset, title, canonical link, description and the
-/// other metadata as `<meta>`. In the page's own encoding (the article's bytes follow
-/// unchanged); characters it cannot hold are written as character references.
-pub fn html_head(m: &Metadata, encoding: &'static encoding_rs::Encoding) -> Vec<u8> {
+/// language, and a head of the charset (UTF-8: the copy is written anew), title,
+/// canonical link, description and the other metadata as `<meta>`.
+pub fn html_head(m: &Metadata) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html");
     if let Some(l) = &m.language {
         h.push_str(&format!(" lang=\"{}\"", escape(l)));
     }
-    h.push_str(&format!(
-        ">\n<head>\n<meta charset=\"{}\">\n",
-        encoding.name()
-    ));
+    h.push_str(">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str(&format!(
         "<title>{}</title>\n",
         escape(m.title.as_deref().unwrap_or(""))
@@ -217,8 +213,7 @@ pub fn html_head(m: &Metadata, encoding: &'static encoding_rs::Encoding) -> Vec<
         }
     }
     h.push_str("<meta name=\"generator\" content=\"pare (reader profile)\">\n</head>\n<body>\n");
-    let (bytes, _, _) = encoding.encode(&h);
-    bytes.into_owned()
+    h
 }
 
 /// The metadata as YAML front matter for Markdown: one `key: "value"` line per field

@@ -1,0 +1,393 @@
+//! A reading copy's HTML, written anew: the kept bytes of the page go through lol_html
+//! and every element, attribute and text run is written out again, in UTF-8, so that
+//! the copy parses as HTML5 without errors whatever the page's own markup was.
+//!
+//! What changes on the way: comments and doctypes are left out; text is re-escaped
+//! (`&`, `<`, `>`) after its character references are decoded, and control characters
+//! go; attributes are kept only when a reader uses them (`href`, `src`, `alt`, `title`,
+//! `datetime`, table spans …), once each, quoted; the elements whose content is no text
+//! (`script`, `style`, `svg`, `template`, frames) go with it; `html`, `head` and `body`
+//! tags inside the content are dropped; end tags are written where HTML would close an
+//! element — an open `<p>` before a block, an `<li>` before the next — and stray or
+//! misnested ones are left out or put in order; whatever is still open at the end is
+//! closed. Memory is the stack of open elements and one chunk of output.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+
+use lol_html::html_content::{Element, EndTag, TextChunk};
+use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
+
+/// Elements left out with their content: those whose content is raw text, which only
+/// their own end tag ends (others — `svg`, `template`, `object` — may be left open by a
+/// page, and the reader profile's rules remove them in pass 1, where ends are tracked).
+const SKIP: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+
+/// Void elements: a start tag and nothing else.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Elements whose start tag closes an open `<p>` (HTML's list, less what never reaches
+/// a reading copy).
+const CLOSES_P: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "ul",
+    "li",
+    "dd",
+    "dt",
+];
+
+/// Attributes a reading copy keeps.
+const KEEP_ATTRS: &[&str] = &[
+    "href", "src", "srcset", "sizes", "alt", "title", "width", "height", "colspan", "rowspan",
+    "headers", "scope", "datetime", "cite", "lang", "dir", "id", "start", "reversed", "type",
+    "value", "poster", "controls", "name", "abbr", "span",
+];
+
+struct Open {
+    tag: String,
+    /// The element's number, matched by its end tag's handler.
+    n: u64,
+}
+
+struct State {
+    out: String,
+    stack: Vec<Open>,
+    next: u64,
+    skip: u32,
+    carry: String,
+}
+
+impl State {
+    fn close_to(&mut self, i: usize) {
+        while self.stack.len() > i {
+            let o = self.stack.pop().expect("non-empty");
+            self.out.push_str("</");
+            self.out.push_str(&o.tag);
+            self.out.push('>');
+        }
+    }
+
+    /// The index of the innermost open `tag` above the first of `bounds`.
+    fn open_in_scope(&self, tag: &[&str], bounds: &[&str]) -> Option<usize> {
+        for (i, o) in self.stack.iter().enumerate().rev() {
+            if tag.contains(&o.tag.as_str()) {
+                return Some(i);
+            }
+            if bounds.contains(&o.tag.as_str()) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Closes what HTML closes before a `tag` start tag.
+    fn implied_ends(&mut self, tag: &str) {
+        const SCOPE: &[&str] = &[
+            "table", "td", "th", "caption", "html", "template", "button", "marquee",
+        ];
+        if CLOSES_P.contains(&tag)
+            && let Some(i) = self.open_in_scope(&["p"], SCOPE)
+        {
+            self.close_to(i);
+        }
+        let found = match tag {
+            "li" => self.open_in_scope(&["li"], &["ul", "ol", "menu", "table"]),
+            "dt" | "dd" => self.open_in_scope(&["dt", "dd"], &["dl", "table"]),
+            "td" | "th" => self.open_in_scope(&["td", "th"], &["tr", "table"]),
+            "tr" => self.open_in_scope(&["tr", "td", "th"], &["table", "tbody", "thead", "tfoot"]),
+            "tbody" | "thead" | "tfoot" => {
+                self.open_in_scope(&["tbody", "thead", "tfoot", "tr", "td", "th"], &["table"])
+            }
+            "a" => self.open_in_scope(&["a"], &[]),
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self
+                .stack
+                .last()
+                .filter(|o| matches!(o.tag.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
+                .map(|_| self.stack.len() - 1),
+            "option" => self.open_in_scope(&["option"], &["select"]),
+            _ => None,
+        };
+        if let Some(i) = found {
+            self.close_to(i);
+        }
+    }
+
+    /// A start tag; returns the element's number when it is open (it has content).
+    fn start(&mut self, el: &Element) -> Option<u64> {
+        let tag = el.tag_name();
+        if self.skip > 0 {
+            return None;
+        }
+        if SKIP.contains(&tag.as_str()) {
+            self.skip += 1;
+            return Some(0);
+        }
+        let name_ok = !tag.is_empty()
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if matches!(tag.as_str(), "html" | "body") || !name_ok {
+            return None;
+        }
+        self.implied_ends(&tag);
+        self.out.push('<');
+        self.out.push_str(&tag);
+        let mut seen: Vec<String> = Vec::new();
+        for a in el.attributes() {
+            let name = a.name();
+            if !KEEP_ATTRS.contains(&name.as_str()) || seen.contains(&name) {
+                continue;
+            }
+            let value = crate::text::decode_entities(&a.value()).into_owned();
+            if matches!(name.as_str(), "href" | "src")
+                && value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("javascript:")
+            {
+                continue;
+            }
+            self.out.push(' ');
+            self.out.push_str(&name);
+            self.out.push_str("=\"");
+            push_escaped(&mut self.out, &value, true);
+            self.out.push('"');
+            seen.push(name);
+        }
+        self.out.push('>');
+        if VOID.contains(&tag.as_str()) || !el.can_have_content() {
+            return None;
+        }
+        self.next += 1;
+        self.stack.push(Open { tag, n: self.next });
+        Some(self.next)
+    }
+
+    fn end(&mut self, n: u64) {
+        if n == 0 {
+            self.skip = self.skip.saturating_sub(1);
+            return;
+        }
+        if let Some(i) = self.stack.iter().rposition(|o| o.n == n) {
+            self.close_to(i);
+        }
+    }
+
+    fn text(&mut self, raw: &str, last: bool) {
+        if self.skip > 0 {
+            return;
+        }
+        let mut s = std::mem::take(&mut self.carry);
+        s.push_str(raw);
+        if !last
+            && let Some(i) = s.rfind('&')
+            && !s[i..].contains(';')
+            && s.len() - i < 32
+        {
+            self.carry = s[i..].to_string();
+            s.truncate(i);
+        }
+        let decoded = crate::text::decode_entities(&s).into_owned();
+        push_escaped(&mut self.out, &decoded, false);
+    }
+}
+
+/// Appends `s` escaped for HTML text (or a double-quoted attribute value), without the
+/// control characters HTML does not allow.
+fn push_escaped(out: &mut String, s: &str, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' | '\u{C}' => out.push(c),
+            c if c.is_control() => {}
+            '\u{FDD0}'..='\u{FDEF}' => {}
+            c if (c as u32) & 0xFFFE == 0xFFFE => {}
+            c => out.push(c),
+        }
+    }
+}
+
+/// The rewriter the serializer reads with (its own output is discarded).
+type Rewriter = HtmlRewriter<'static, fn(&[u8])>;
+
+fn discard(_: &[u8]) {}
+
+/// Streams HTML into clean HTML: write the page's bytes (any chunks), then [`finish`].
+pub struct Serializer<'w> {
+    state: Rc<RefCell<State>>,
+    rewriter: Option<Rewriter>,
+    out: &'w mut dyn Write,
+    pub written: u64,
+}
+
+impl<'w> Serializer<'w> {
+    /// `encoding`: the page's; the output is UTF-8.
+    pub fn new(encoding: &'static encoding_rs::Encoding, out: &'w mut dyn Write) -> Self {
+        let state = Rc::new(RefCell::new(State {
+            out: String::new(),
+            stack: Vec::new(),
+            next: 0,
+            skip: 0,
+            carry: String::new(),
+        }));
+        let (s1, s2) = (state.clone(), state.clone());
+        let settings = Settings::new()
+            .with_strict(false)
+            .with_encoding(
+                lol_html::AsciiCompatibleEncoding::new(encoding)
+                    .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8),
+            )
+            .append_element_content_handler(element!("*", move |el: &mut Element| {
+                let n = s1.borrow_mut().start(el);
+                if let Some(n) = n {
+                    match el.end_tag_handlers() {
+                        Some(h) => {
+                            let s = s1.clone();
+                            h.push(Box::new(move |_: &mut EndTag| {
+                                s.borrow_mut().end(n);
+                                Ok(())
+                            }));
+                        }
+                        // A skipped element with no end tag to come.
+                        None if n == 0 => s1.borrow_mut().end(0),
+                        None => {}
+                    }
+                }
+                Ok(())
+            }))
+            .append_document_content_handler(DocumentContentHandlers::default().text(
+                move |t: &mut TextChunk| {
+                    s2.borrow_mut().text(t.as_str(), t.last_in_text_node());
+                    Ok(())
+                },
+            ));
+        Serializer {
+            state,
+            rewriter: Some(HtmlRewriter::new(settings, discard as fn(&[u8]))),
+            out,
+            written: 0,
+        }
+    }
+
+    fn flush_ready(&mut self) -> io::Result<()> {
+        let ready = std::mem::take(&mut self.state.borrow_mut().out);
+        self.written += ready.len() as u64;
+        self.out.write_all(ready.as_bytes())
+    }
+
+    /// Ends the input: closes what is still open.
+    pub fn finish(mut self) -> io::Result<u64> {
+        if let Some(rw) = self.rewriter.take() {
+            rw.end().map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        {
+            let mut s = self.state.borrow_mut();
+            let carry = std::mem::take(&mut s.carry);
+            if !carry.is_empty() {
+                s.text(&carry, true);
+            }
+            s.close_to(0);
+        }
+        self.flush_ready()?;
+        Ok(self.written)
+    }
+}
+
+impl Write for Serializer<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(rw) = self.rewriter.as_mut() {
+            rw.write(buf).map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        self.flush_ready()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serializes a whole fragment (UTF-8) at once: for tests.
+pub fn serialize(html: &[u8]) -> String {
+    let mut v = Vec::new();
+    let mut s = Serializer::new(encoding_rs::UTF_8, &mut v);
+    s.write_all(html).expect("in memory");
+    s.finish().expect("in memory");
+    String::from_utf8(v).expect("utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implied_and_stray_end_tags_are_put_in_order() {
+        assert_eq!(
+            serialize(b"<p>one<div>two</span></div></p><ul><li>a<li>b</ul>"),
+            "<p>one</p><div>two</div><ul><li>a</li><li>b</li></ul>"
+        );
+        assert_eq!(serialize(b"<div><b>x</div>y</b>"), "<div><b>x</b></div>y");
+    }
+
+    #[test]
+    fn text_attributes_and_what_is_left_out() {
+        assert_eq!(
+            serialize(
+                b"<!-- c -- d --><p class=x onclick=go() title='a \"q\"' title=b>AT&T &amp; \x01<b>\
+&lt;ok&gt;</b></p><script>if (a < b) {}</script><img src=/i.png alt=\"i\"/>\
+<a href=\"javascript:x()\">l</a>"
+            ),
+            "<p title=\"a &quot;q&quot;\">AT&amp;T &amp; <b>&lt;ok&gt;</b></p><img src=\"/i.png\" alt=\"i\"><a>l</a>"
+        );
+    }
+}
