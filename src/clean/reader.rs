@@ -233,15 +233,7 @@ pub fn front_matter(m: &Metadata) -> String {
 /// Text for an HTML attribute value or element.
 fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            c => o.push(c),
-        }
-    }
+    super::serialize::push_escaped(&mut o, s, true);
     o
 }
 

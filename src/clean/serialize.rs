@@ -101,6 +101,9 @@ struct State {
     stack: Vec<Open>,
     next: u64,
     skip: u32,
+    /// Inside an `<svg>` (left out with what it holds): its number, and the stack's
+    /// depth when it opened (an ancestor's end tag ends it too, if its own never comes).
+    svg: Option<(u64, usize)>,
     carry: String,
 }
 
@@ -159,24 +162,86 @@ impl State {
         }
     }
 
+    /// Opens what a table part needs around it when the kept bytes begin inside a table
+    /// (the article is a `<tbody>` or a `<td>` of a layout table).
+    fn table_context(&mut self, tag: &str) {
+        const PARTS: &[&str] = &[
+            "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "col", "colgroup",
+        ];
+        if !PARTS.contains(&tag) {
+            return;
+        }
+        if self.open_in_scope(&["table"], &[]).is_none() {
+            self.open_synthetic("table");
+        }
+        if matches!(tag, "td" | "th") && self.open_in_scope(&["tr"], &["table"]).is_none() {
+            self.open_synthetic("tr");
+        }
+    }
+
+    /// Opens a row and a cell for what may not stand directly in a table (HTML would
+    /// move it out of the table, an error): an element that is no part of a table, or
+    /// text (`#text`).
+    fn cell_context(&mut self, tag: &str) {
+        const TABLE_CONTENT: &[&str] = &[
+            "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "col", "colgroup", "script",
+            "style", "template", "form", "input",
+        ];
+        let Some(top) = self.stack.last() else { return };
+        if TABLE_CONTENT.contains(&tag) {
+            return;
+        }
+        match top.tag.as_str() {
+            "table" | "tbody" | "thead" | "tfoot" => {
+                self.open_synthetic("tr");
+                self.open_synthetic("td");
+            }
+            "tr" => self.open_synthetic("td"),
+            _ => {}
+        }
+    }
+
+    fn open_synthetic(&mut self, tag: &str) {
+        self.out.push('<');
+        self.out.push_str(tag);
+        self.out.push('>');
+        self.next += 1;
+        self.stack.push(Open {
+            tag: tag.to_string(),
+            n: self.next,
+        });
+    }
+
     /// A start tag; returns the element's number when it is open (it has content).
     fn start(&mut self, el: &Element) -> Option<u64> {
-        let tag = el.tag_name();
-        if self.skip > 0 {
+        let mut tag = el.tag_name();
+        if tag == "image" {
+            // HTML reads `<image>` as `<img>`.
+            tag = "img".to_string();
+        }
+        if self.skip > 0 || self.svg.is_some() {
             return None;
         }
         if SKIP.contains(&tag.as_str()) {
             self.skip += 1;
             return Some(0);
         }
+        if tag == "svg" {
+            // A drawing: its shapes are no text, and its markup is XML's.
+            self.next += 1;
+            self.svg = Some((self.next, self.stack.len()));
+            return Some(self.next);
+        }
         let name_ok = !tag.is_empty()
             && tag
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if matches!(tag.as_str(), "html" | "body") || !name_ok {
+        if matches!(tag.as_str(), "html" | "body" | "head") || !name_ok {
             return None;
         }
         self.implied_ends(&tag);
+        self.table_context(&tag);
+        self.cell_context(&tag);
         self.out.push('<');
         self.out.push_str(&tag);
         let mut seen: Vec<String> = Vec::new();
@@ -203,6 +268,7 @@ impl State {
         }
         self.out.push('>');
         if VOID.contains(&tag.as_str()) || !el.can_have_content() {
+            // Its end tag (`</image>`, `</br>` …) is no element's: no handler for it.
             return None;
         }
         self.next += 1;
@@ -215,13 +281,23 @@ impl State {
             self.skip = self.skip.saturating_sub(1);
             return;
         }
+        if let Some((svg, depth)) = self.svg {
+            if svg == n {
+                self.svg = None;
+                return;
+            }
+            match self.stack.iter().rposition(|o| o.n == n) {
+                Some(i) if i < depth => self.svg = None,
+                _ => return,
+            }
+        }
         if let Some(i) = self.stack.iter().rposition(|o| o.n == n) {
             self.close_to(i);
         }
     }
 
     fn text(&mut self, raw: &str, last: bool) {
-        if self.skip > 0 {
+        if self.skip > 0 || self.svg.is_some() {
             return;
         }
         let mut s = std::mem::take(&mut self.carry);
@@ -235,13 +311,16 @@ impl State {
             s.truncate(i);
         }
         let decoded = crate::text::decode_entities(&s).into_owned();
+        if !decoded.trim().is_empty() {
+            self.cell_context("#text");
+        }
         push_escaped(&mut self.out, &decoded, false);
     }
 }
 
 /// Appends `s` escaped for HTML text (or a double-quoted attribute value), without the
 /// control characters HTML does not allow.
-fn push_escaped(out: &mut String, s: &str, attr: bool) {
+pub(super) fn push_escaped(out: &mut String, s: &str, attr: bool) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -278,6 +357,7 @@ impl<'w> Serializer<'w> {
             stack: Vec::new(),
             next: 0,
             skip: 0,
+            svg: None,
             carry: String::new(),
         }));
         let (s1, s2) = (state.clone(), state.clone());

@@ -127,6 +127,10 @@ pub struct ExplainArgs {
     /// Also write the page with every removed block outlined and labelled.
     #[arg(long, value_name = "OUT.html")]
     pub html: Option<PathBuf>,
+    /// Explain a reading copy (`reader`): what it keeps and why, its metadata; with
+    /// --html the kept parts are outlined too.
+    #[arg(long, value_parser = ["page", "reader"], default_value = "page")]
+    pub profile: String,
     /// The saved page.
     pub file: PathBuf,
 }
@@ -234,7 +238,18 @@ pub fn main() -> ExitCode {
         },
         Command::Explain(a) => match page_command(&a.rules, a.url.clone(), a.categories.as_deref())
         {
-            Ok((book, opts)) => {
+            Ok((book, mut opts)) => {
+                if a.profile == "reader" {
+                    opts.profile = crate::clean::Profile::Reader;
+                    let spec = a.categories.as_deref().unwrap_or("");
+                    match crate::rules::Categories::adjust(crate::rules::Categories::all(), spec) {
+                        Ok(c) => opts.categories = c,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
                 crate::lab::explain::command(&book, &opts, &a.file, a.html.as_deref())
             }
             Err(code) => code,

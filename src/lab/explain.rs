@@ -124,6 +124,35 @@ pub fn print(x: &Explanation, color: bool, out: &mut dyn Write) -> io::Result<()
         r.bytes_out
     )?;
     writeln!(out, "{} {}", c.p("1", "article:"), article_line(r))?;
+    if let Some(m) = &r.metadata {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            c.p("1", &format!("reading copy: kept ({})", r.kept.len()))
+        )?;
+        for k in &r.kept {
+            writeln!(
+                out,
+                "  {} bytes {}..{}  {}",
+                c.p("32", &format!("{:<9}", k.what)),
+                k.start,
+                k.end,
+                c.p("2", kept_why(k.what))
+            )?;
+        }
+        writeln!(out, "{}", c.p("1", "metadata"))?;
+        let mut any = false;
+        for (key, v) in m.fields() {
+            if let Some(v) = v {
+                any = true;
+                writeln!(out, "  {} {}", c.p("36", &format!("{key}:")), v)?;
+            }
+        }
+        if !any {
+            writeln!(out, "  (none found)")?;
+        }
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -210,6 +239,17 @@ fn entry(
     writeln!(out, "      {} {}", c.p(code, label), f.reason)
 }
 
+/// Why a reading copy keeps a part.
+fn kept_why(what: &str) -> &'static str {
+    match what {
+        "article" => "the located article",
+        "headline" => "the last <h1> before the article, with little or mostly prose between",
+        "lead" => "between the headline and the article: standfirst, byline, lead image",
+        "body" => "the whole body: the locator is not sure where the article is",
+        _ => "",
+    }
+}
+
 /// Where the locator put the article, in one line.
 fn article_line(r: &Report) -> String {
     if r.kind == crate::clean::Kind::Text {
@@ -267,6 +307,8 @@ pare-cut{display:block;position:relative;outline:3px solid #d22;outline-offset:1
 pare-cut>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#d22;padding:1px 6px}\
 pare-article{display:block;outline:3px dashed #1a7f37;outline-offset:3px}\
 pare-article>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#1a7f37;padding:1px 6px}\
+pare-kept{display:block;outline:3px solid #1f6feb;outline-offset:6px}\
+pare-kept>pare-label{display:block;font:bold 12px/1.4 monospace;color:#fff;background:#1f6feb;padding:1px 6px}\
 pare-banner{display:block;font:13px/1.5 monospace;background:#fffbe6;color:#222;border:3px solid #444;padding:8px;margin:8px}\
 pare-banner b{color:#000}pare-banner .refused{color:#8a2be2}pare-banner .removed{color:#d22}\
 </style>";
@@ -378,6 +420,20 @@ pub fn annotate(input: &[u8], x: &Explanation) -> Vec<u8> {
     if let [(s, open), (e, close)] = &article_marks[..] {
         inserts.push((*s, 3, open.clone()));
         inserts.push((*e, 1, close.clone()));
+    }
+    // A reading copy's parts, outermost of all: opened first and closed last at their
+    // offsets.
+    for k in &r.kept {
+        let (s, e) = (k.start as usize, k.end as usize);
+        if e > input.len() || body_at.is_some_and(|b| s < b) && k.what != "body" {
+            continue;
+        }
+        inserts.push((
+            s,
+            2,
+            format!("<pare-kept><pare-label>kept · {}</pare-label>", k.what),
+        ));
+        inserts.push((e, 0, "</pare-kept>".to_string()));
     }
     inserts.sort_by_key(|(o, k, _)| (*o, *k));
     let extra: usize = inserts.iter().map(|(_, _, m)| m.len()).sum();
