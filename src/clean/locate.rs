@@ -346,9 +346,12 @@ impl Locator {
         if !matches!(kind, Tag::Inline | Tag::Link) {
             self.in_word = false;
         }
+        // An `article` inside clutter (a comment in a comments list) is not one of the
+        // page's articles.
+        let parent_clutter = parent.is_some_and(|p| p.clutter);
         if itemprop {
             self.bound_seen[1] += 1;
-        } else if tag == "article" {
+        } else if tag == "article" && !parent_clutter {
             self.bound_seen[0] += 1;
         }
         self.stack.push(Open {
@@ -361,7 +364,7 @@ impl Locator {
             bounds: if itemprop {
                 2
             } else {
-                u8::from(tag == "article")
+                u8::from(tag == "article" && !parent_clutter)
             },
             in_link: in_link || kind == Tag::Link,
             hidden: hidden || kind == Tag::Hidden,
@@ -546,7 +549,7 @@ impl Locator {
         // of such parts (60% of its prose at least).
         // Where the page says the article is (`article`, `[itemprop=articleBody]` around
         // the best), nothing beyond it is a part: comments and teasers after it are not.
-        let (lo, hi) = self
+        let bound = self
             .largest
             .iter()
             .chain(cands.iter())
@@ -557,7 +560,8 @@ impl Locator {
                     && a.end >= best.end
             })
             .max_by_key(|a| a.end - a.start)
-            .map_or((0, u64::MAX), |a| (a.start, a.end));
+            .cloned();
+        let (lo, hi) = bound.as_ref().map_or((0, u64::MAX), |a| (a.start, a.end));
         let declared = lo > 0 || hi < u64::MAX;
         let within = |c: &Cand| c.start >= lo && c.end <= hi;
         let mut parts: Vec<&Cand> = vec![&best];
@@ -583,6 +587,13 @@ impl Locator {
                 pick = a.clone();
                 covered = inside;
             }
+        }
+        // The page's one article element is the article when what was picked inside it
+        // holds less than 60% of its prose (the rest: parts too weak to be picked up).
+        if let Some(b) = bound
+            && (pick.prose as f32) < 0.6 * b.prose as f32
+        {
+            pick = b;
         }
         let outside = cands
             .iter()

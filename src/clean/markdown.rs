@@ -201,9 +201,9 @@ impl State {
             self.space = false;
         }
         let o = std::mem::take(&mut self.opening);
-        if !o.is_empty() && !o.ends_with(' ') {
-            // A marker before the word: the word no longer starts the line. (A
-            // heading's `## ` leaves it first.)
+        if !o.is_empty() {
+            // A marker before the word (`*`, `[`, a heading's `## `): the word no longer
+            // starts the line, where Markdown would read it as markup.
             self.fresh = false;
         }
         self.out.push_str(&o);
@@ -435,10 +435,7 @@ impl State {
                     self.cells = 0;
                 }
                 if self.cells == 0 {
-                    self.brk = 1;
-                    if !self.started {
-                        self.brk = 0;
-                    }
+                    self.brk = self.brk.max(1);
                     self.before_text();
                     self.out.push_str(if self.md() { "|" } else { "" });
                 } else {
