@@ -15,6 +15,9 @@ use std::rc::Rc;
 use lol_html::html_content::{Element, EndTag, TextChunk};
 use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
 
+/// The longest piece of a text run held back for the rest of its word.
+const MAX_CARRY: usize = 4096;
+
 /// What the converter writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -215,13 +218,24 @@ impl State {
         }
         let mut s = std::mem::take(&mut self.carry);
         s.push_str(raw);
-        if !last
-            && let Some(i) = s.rfind('&')
-            && !s[i..].contains(';')
-            && s.len() - i < 32
-        {
-            self.carry = s[i..].to_string();
-            s.truncate(i);
+        if !last {
+            // A text run may arrive in pieces: an entity or a word cut by a chunk boundary
+            // waits for the rest (a word decides its own escaping: `1.` at a line's start).
+            let cut = match s.rfind('&') {
+                Some(i) if !s[i..].contains(';') && s.len() - i < 32 => Some(i),
+                _ => None,
+            };
+            let word = s
+                .rfind(|c: char| c.is_ascii_whitespace())
+                .map_or(0, |i| i + 1)
+                .max(s.len().saturating_sub(MAX_CARRY));
+            let at = cut.map_or(word, |c| c.min(word));
+            let at = (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+            if self.pre == 0 || cut.is_some() {
+                let at = if self.pre == 0 { at } else { cut.unwrap_or(at) };
+                self.carry = s[at..].to_string();
+                s.truncate(at);
+            }
         }
         let s = crate::text::decode_entities(&s).into_owned();
         if self.pre > 0 {

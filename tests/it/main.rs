@@ -9,6 +9,7 @@ mod import;
 mod install;
 mod lab;
 mod lossless;
+mod reader;
 mod robust;
 mod service;
 

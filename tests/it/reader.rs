@@ -1,0 +1,474 @@
+//! The reader profile: a reading copy of the article alone, as HTML, Markdown or text,
+//! with its metadata. Fixtures in `tests/reader/NAME/`: `input.html` (pages modelled on
+//! common markup: OpenGraph, JSON-LD in a graph, `rel=author` and `<time>`, a blog with
+//! comments, a legacy windows-1252 table layout) and `expected.md`, the Markdown copy
+//! word for word.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use html5ever::tendril::TendrilSink;
+use pare::clean::{self, Format, Input, Options, Profile, Report};
+use pare::rules::{Categories, RuleBook};
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reader");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("input.html").exists())
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 5, "five reader fixtures");
+    v
+}
+
+fn shipped() -> RuleBook {
+    RuleBook::load(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")]).unwrap()
+}
+
+fn reader(format: Format, chunk: usize) -> Options {
+    Options {
+        profile: Profile::Reader,
+        format,
+        categories: Categories::all(),
+        chunk_size: chunk,
+        ..Options::default()
+    }
+}
+
+fn copy(book: &RuleBook, input: &[u8], opts: &Options) -> (String, Report) {
+    let mut out = Vec::new();
+    let r = clean::clean(Input::Bytes(input), book, opts, &mut out).unwrap();
+    (String::from_utf8(out).unwrap(), r)
+}
+
+/// The parse errors an HTML5 parser reports for `html`.
+fn parse_errors(html: &str) -> Vec<String> {
+    let dom = html5ever::parse_document(markup5ever_rcdom::RcDom::default(), Default::default())
+        .from_utf8()
+        .read_from(&mut html.as_bytes())
+        .unwrap();
+    dom.errors.borrow().iter().map(|e| e.to_string()).collect()
+}
+
+/// The text a CommonMark parser reads out of `md` (front matter left out), normalized.
+fn rendered_text(md: &str) -> String {
+    let body = md
+        .strip_prefix("---\n")
+        .and_then(|r| r.split_once("\n---\n"))
+        .map_or(md, |(_, b)| b);
+    let mut t = String::new();
+    let mut in_image = 0;
+    for ev in pulldown_cmark::Parser::new_ext(body, pulldown_cmark::Options::ENABLE_TABLES) {
+        use pulldown_cmark::{Event, Tag, TagEnd};
+        match ev {
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image -= 1,
+            Event::Text(s) | Event::Code(s) if in_image == 0 => t.push_str(&s),
+            Event::SoftBreak | Event::HardBreak => t.push(' '),
+            Event::Start(_) | Event::End(_) => t.push(' '),
+            _ => {}
+        }
+    }
+    pare::text::normalize(&t)
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The share of `a`'s word 4-grams found in `b`.
+fn shingle_recall(a: &str, b: &str) -> f64 {
+    let (a, b) = (words(a), words(b));
+    let grams = |w: &[String]| -> std::collections::HashSet<Vec<String>> {
+        w.windows(4).map(|g| g.to_vec()).collect()
+    };
+    let (ga, gb) = (grams(&a), grams(&b));
+    if ga.is_empty() {
+        return 1.0;
+    }
+    ga.intersection(&gb).count() as f64 / ga.len() as f64
+}
+
+#[test]
+fn the_markdown_copy_of_each_fixture_is_as_expected_word_for_word() {
+    let book = shipped();
+    for dir in fixtures() {
+        let input = std::fs::read(dir.join("input.html")).unwrap();
+        let expected = std::fs::read_to_string(dir.join("expected.md")).unwrap();
+        for chunk in [1, 7, 4096, 1 << 20] {
+            let (md, _) = copy(&book, &input, &reader(Format::Markdown, chunk));
+            assert_eq!(md, expected, "{} (chunks of {chunk})", dir.display());
+        }
+    }
+}
+
+#[test]
+fn every_markdown_copy_renders_with_the_reading_copys_text() {
+    let book = shipped();
+    for dir in fixtures() {
+        let input = std::fs::read(dir.join("input.html")).unwrap();
+        let (html, _) = copy(&book, &input, &reader(Format::Html, 64 * 1024));
+        let (md, _) = copy(&book, &input, &reader(Format::Markdown, 64 * 1024));
+        let shown = clean::find::visible_text(html.as_bytes()).unwrap();
+        let read = rendered_text(&md);
+        let r = shingle_recall(&shown, &read);
+        assert!(
+            r >= 0.99,
+            "{}: {r:.3} of the HTML copy's text in the rendered Markdown\nHTML: {shown}\nMD: {read}",
+            dir.display()
+        );
+        // And the Markdown holds no markup the parser would show as text.
+        for leak in ["<p", "</", "&amp;", "&lt;"] {
+            assert!(!read.contains(leak), "{}: {leak} in {read}", dir.display());
+        }
+    }
+}
+
+#[test]
+fn the_html_copy_parses_without_errors_and_keeps_the_article_alone() {
+    let book = shipped();
+    for dir in fixtures() {
+        let input = std::fs::read(dir.join("input.html")).unwrap();
+        let (html, report) = copy(&book, &input, &reader(Format::Html, 7));
+        assert_eq!(
+            parse_errors(&html),
+            Vec::<String>::new(),
+            "{}",
+            dir.display()
+        );
+        assert!(
+            html.starts_with("<!DOCTYPE html>\n<html"),
+            "{}",
+            dir.display()
+        );
+        assert!(html.contains("<meta charset=\"utf-8\">"));
+        for gone in [
+            "<script", "<style", "<iframe", "<form", "<!--", "onclick", " class=",
+        ] {
+            assert!(!html.contains(gone), "{}: {gone} left", dir.display());
+        }
+        assert!(
+            report.kept.iter().any(|k| k.what == "article"),
+            "{}: {:?}",
+            dir.display(),
+            report.kept
+        );
+        // The source's own page parses with errors in some fixtures: the copy is
+        // written anew, not spliced.
+        let _ = parse_errors(&String::from_utf8_lossy(&input));
+    }
+}
+
+#[test]
+fn a_reading_copy_keeps_headline_standfirst_byline_and_lead_image_and_drops_the_frame() {
+    let book = shipped();
+    let input = std::fs::read(fixtures_dir("opengraph-news").join("input.html")).unwrap();
+    let (html, report) = copy(&book, &input, &reader(Format::Html, 4096));
+    let text = clean::find::visible_text(html.as_bytes()).unwrap();
+    for kept in [
+        "tidal barrier closes early as storm nears",
+        "engineers shut the river's tidal barrier six hours ahead",
+        "by priya natarajan, environment correspondent",
+        "the gates rose at dawn on tuesday",
+        "the river's tidal barrier was closed at four o'clock",
+        "ten gates, each weighing 3,300 tonnes",
+        "the coast road stays shut between the two bridges",
+    ] {
+        assert!(text.contains(kept), "{kept} missing from {text}");
+    }
+    assert!(html.contains("<img src=\"https://img.harbourpost.example/barrier-800.jpg\""));
+    for gone in [
+        "sport",
+        "subscribe",
+        "advertisement",
+        "get the harbour briefing",
+        "related articles",
+        "join the conversation",
+        "all rights reserved",
+    ] {
+        assert!(!text.contains(gone), "{gone} left in {text}");
+    }
+    let what: Vec<&str> = report.kept.iter().map(|k| k.what).collect();
+    assert_eq!(what, ["headline", "lead", "article"]);
+}
+
+fn fixtures_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reader")
+        .join(name)
+}
+
+#[test]
+fn metadata_comes_from_opengraph_json_ld_and_the_page_itself() {
+    let book = shipped();
+    let meta = |name: &str| {
+        let input = std::fs::read(fixtures_dir(name).join("input.html")).unwrap();
+        copy(&book, &input, &reader(Format::Html, 4096))
+            .1
+            .metadata
+            .unwrap()
+    };
+    let m = meta("opengraph-news");
+    assert_eq!(
+        m.title.as_deref(),
+        Some("Tidal barrier closes early as storm nears")
+    );
+    assert_eq!(m.byline.as_deref(), Some("Priya Natarajan"));
+    assert_eq!(m.published.as_deref(), Some("2026-11-03T06:15:00Z"));
+    assert_eq!(m.modified.as_deref(), Some("2026-11-03T09:40:00Z"));
+    assert_eq!(m.site_name.as_deref(), Some("The Harbour Post"));
+    assert_eq!(m.language.as_deref(), Some("en-GB"));
+    assert_eq!(
+        m.canonical.as_deref(),
+        Some("https://www.harbourpost.example/news/2026/tidal-barrier")
+    );
+    assert_eq!(
+        m.image.as_deref(),
+        Some("https://img.harbourpost.example/barrier-1200.jpg")
+    );
+    let m = meta("jsonld-graph");
+    assert_eq!(
+        m.title.as_deref(),
+        Some("Neue Brücke über den Fluss eröffnet")
+    );
+    assert_eq!(m.byline.as_deref(), Some("Jana Weber, Lukas Brandt"));
+    assert_eq!(m.published.as_deref(), Some("2026-10-18T10:00:00+02:00"));
+    assert_eq!(m.modified.as_deref(), Some("2026-10-19T08:30:00+02:00"));
+    assert_eq!(m.site_name.as_deref(), Some("Stadtanzeiger"));
+    assert_eq!(
+        m.image.as_deref(),
+        Some("https://stadtanzeiger.example/bilder/bruecke.jpg")
+    );
+    assert_eq!(m.language.as_deref(), Some("de"));
+    let m = meta("byline-time");
+    assert_eq!(m.byline.as_deref(), Some("Sam Oduya"));
+    assert_eq!(m.published.as_deref(), Some("2026-06-21"));
+    assert_eq!(m.title.as_deref(), Some("Why our build got 40% faster"));
+    let m = meta("legacy-table");
+    assert_eq!(
+        m.title.as_deref(),
+        Some("Valley Gazette - Mill reopens after forty years")
+    );
+}
+
+#[test]
+fn the_metadata_is_in_the_head_the_front_matter_and_the_report() {
+    let book = shipped();
+    let input = std::fs::read(fixtures_dir("jsonld-graph").join("input.html")).unwrap();
+    let (html, report) = copy(&book, &input, &reader(Format::Html, 4096));
+    assert!(html.contains("<html lang=\"de\">"));
+    assert!(html.contains("<title>Neue Brücke über den Fluss eröffnet</title>"));
+    assert!(html.contains(
+        "<link rel=\"canonical\" href=\"https://stadtanzeiger.example/lokales/neue-bruecke-1234.html\">"
+    ));
+    assert!(html.contains("<meta name=\"author\" content=\"Jana Weber, Lukas Brandt\">"));
+    assert!(html.contains(
+        "<meta property=\"article:published_time\" content=\"2026-10-18T10:00:00+02:00\">"
+    ));
+    let (md, _) = copy(&book, &input, &reader(Format::Markdown, 4096));
+    assert!(md.starts_with("---\ntitle: \"Neue Brücke über den Fluss eröffnet\"\nbyline: \"Jana Weber, Lukas Brandt\"\n"));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["metadata"]["site_name"], "Stadtanzeiger");
+    assert_eq!(json["kept"][0]["what"], "headline");
+}
+
+#[test]
+fn a_legacy_page_comes_out_in_utf8_with_its_references_read() {
+    let book = shipped();
+    let input = std::fs::read(fixtures_dir("legacy-table").join("input.html")).unwrap();
+    assert!(
+        std::str::from_utf8(&input).is_err(),
+        "the fixture is windows-1252"
+    );
+    let (html, _) = copy(&book, &input, &reader(Format::Html, 7));
+    assert!(html.contains("The town\u{2019}s historical society"));
+    assert!(
+        html.contains(
+            "\u{201C}We didn\u{2019}t think we\u{2019}d see the wheel turn again,\u{201D}"
+        )
+    );
+    assert!(html.contains("adults pay \u{20AC}3"));
+    assert!(
+        !html.contains("Obituaries"),
+        "the navigation cell is not the article"
+    );
+    assert_eq!(parse_errors(&html), Vec::<String>::new());
+}
+
+#[test]
+fn the_text_copy_keeps_paragraphs_and_headings_and_no_markup() {
+    let book = shipped();
+    let input = std::fs::read(fixtures_dir("byline-time").join("input.html")).unwrap();
+    let (text, _) = copy(&book, &input, &reader(Format::Text, 4096));
+    assert!(text.starts_with("Why our build got 40% faster\n\n"));
+    assert!(text.contains("\n\n1. Cache the right folder\n\nWe had been caching ~/.cache, but"));
+    assert!(text.contains("key: build-${{ hashFiles('Cargo.lock') }}"));
+    for markup in ["<", "**", "](", "```", "\\"] {
+        assert!(!text.contains(markup), "{markup} in {text}");
+    }
+}
+
+#[test]
+fn a_page_the_locator_is_not_sure_of_keeps_its_whole_body() {
+    let book = shipped();
+    let page = b"<html><head><title>Links</title></head><body><h1>Links</h1>\
+<ul><li><a href=/a>One</a></li><li><a href=/b>Two</a></li></ul><p>Short note.</p>\
+<script>x()</script></body></html>";
+    let (html, report) = copy(&book, page, &reader(Format::Html, 4096));
+    assert_eq!(report.kept.len(), 1);
+    assert_eq!(report.kept[0].what, "body");
+    assert!(html.contains("Short note.") && html.contains("One") && !html.contains("x()"));
+}
+
+#[test]
+fn clean_writes_md_and_txt_files_and_refuses_names_that_would_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures_dir("byline-time").join("input.html");
+    let a = dir.path().join("in/story.html");
+    let b = dir.path().join("in/story.php");
+    std::fs::create_dir_all(a.parent().unwrap()).unwrap();
+    std::fs::copy(&src, &a).unwrap();
+    std::fs::copy(&src, &b).unwrap();
+    let out = dir.path().join("out");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pare"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "clean",
+        "--profile",
+        "reader",
+        "--format",
+        "markdown",
+        "-o",
+        out.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("story.md")).unwrap();
+    assert!(md.starts_with("---\ntitle: \"Why our build got 40% faster\""));
+    assert!(out.join("story.php.md").exists());
+    // `a.html` and `a.htm` would both be `a.txt`: refused before anything is written.
+    let c = dir.path().join("in/a.html");
+    let d = dir.path().join("in/a.htm");
+    std::fs::copy(&src, &c).unwrap();
+    std::fs::copy(&src, &d).unwrap();
+    let out2 = dir.path().join("out2");
+    let o = run(&[
+        "clean",
+        "--profile",
+        "reader",
+        "--format",
+        "text",
+        "-o",
+        out2.to_str().unwrap(),
+        c.to_str().unwrap(),
+        d.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("would both be written to"), "{err}");
+    assert!(!out2.join("a.txt").exists());
+    assert!(c.exists() && d.exists(), "inputs untouched");
+}
+
+#[test]
+fn explain_shows_what_a_reading_copy_keeps_and_outlines_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("out.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["explain", "--profile", "reader", "--html"])
+        .arg(&page)
+        .arg(fixtures_dir("opengraph-news").join("input.html"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("reading copy: kept (3)"), "{text}");
+    assert!(text.contains("headline  bytes "), "{text}");
+    assert!(text.contains("  byline: Priya Natarajan"), "{text}");
+    let outlined = std::fs::read_to_string(&page).unwrap();
+    assert!(outlined.contains("<pare-kept><pare-label>kept · article</pare-label>"));
+    assert!(outlined.contains("<pare-kept><pare-label>kept · headline</pare-label>"));
+}
+
+#[test]
+fn the_daemon_writes_reading_copies_when_its_config_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["inbox", "outbox", "failed", "work"] {
+        std::fs::create_dir(root.join(d)).unwrap();
+    }
+    let config = root.join("pare.toml");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut f = std::fs::File::create(&config).unwrap();
+    writeln!(
+        f,
+        "inbox = {:?}\noutbox = {:?}\nfailed = {:?}\nwork = {:?}\nrules = {:?}\nstate_file = {:?}\nprofile = \"reader\"\nformat = \"markdown\"\nquiet_ms = 100",
+        root.join("inbox"),
+        root.join("outbox"),
+        root.join("failed"),
+        root.join("work"),
+        rules,
+        root.join("state.json"),
+    )
+    .unwrap();
+    drop(f);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tmp = root.join("story.html.part");
+    std::fs::copy(fixtures_dir("jsonld-graph").join("input.html"), &tmp).unwrap();
+    std::fs::rename(&tmp, root.join("inbox/story.html")).unwrap();
+    let want = root.join("outbox/story.md");
+    let t0 = std::time::Instant::now();
+    while !want.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let md = std::fs::read_to_string(&want).expect("outbox/story.md");
+    let expected =
+        std::fs::read_to_string(fixtures_dir("jsonld-graph").join("expected.md")).unwrap();
+    assert_eq!(md, expected);
+    assert!(!root.join("outbox/story.html").exists());
+    assert!(
+        !root.join("inbox/story.html").exists(),
+        "the input goes once its copy is out"
+    );
+}
+
+#[test]
+fn profile_and_format_are_checked_in_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pare.toml");
+    std::fs::write(
+        &config,
+        "inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\nprofile = \"readr\"\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("readr") && err.contains("reader"), "{err}");
+}
