@@ -236,9 +236,13 @@ pub struct Report {
     /// Refusals past the described ones.
     #[serde(skip_serializing_if = "is_zero")]
     pub refused_unlisted: usize,
-    /// Removals a rule asked for whose element did not meet the rule's conditions.
+    /// Removals a rule asked for whose element did not meet the rule's conditions (the
+    /// first 50 of each rule).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_applied: Vec<Refusal>,
+    /// Those past the described ones, counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_applied_unlisted: usize,
     /// Where the article is (HTML pages), as the locator found it.
     pub article: Option<locate::Region>,
     /// What a reading copy kept (`--profile reader`, HTML pages): byte ranges and
@@ -395,6 +399,7 @@ pub fn clean(
         removals_unlisted: Default::default(),
         refused_unlisted: 0,
         not_applied: Vec::new(),
+        not_applied_unlisted: 0,
         article: None,
         kept: Vec::new(),
         metadata: None,
@@ -482,6 +487,7 @@ pub fn clean(
             report.removals_unlisted = plan.unlisted;
             report.refused_unlisted = plan.refused_unlisted;
             report.not_applied = plan.not_applied;
+            report.not_applied_unlisted = plan.not_applied_unlisted;
             report.article = plan.article;
             report.unwrapped = plan.unwrapped;
             report.attributes_changed = plan.attributes_changed;

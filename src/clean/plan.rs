@@ -80,8 +80,11 @@ pub struct Plan {
     pub unlisted: BTreeMap<Category, usize>,
     /// Refusals past the first 10,000, counted.
     pub refused_unlisted: usize,
-    /// Removals whose rule's conditions the element did not meet (the first 10,000).
+    /// Removals whose rule's conditions the element did not meet (the first 50 of each
+    /// rule, 10,000 in all).
     pub not_applied: Vec<Refusal>,
+    /// Those past the described ones, counted.
+    pub not_applied_unlisted: usize,
     /// Where the article is, as the locator found it.
     pub article: Option<Region>,
     /// The body's content (after `<body …>`, before `</body>` or the end of the page).
@@ -146,7 +149,7 @@ pub struct Draft {
     attr_edit_owner: Option<u64>,
     /// Removals accepted as soon as they closed, for the article guard's last word.
     early: Vec<Early>,
-    not_applied: Vec<Refusal>,
+    not_applied: NotApplied,
     /// Some `keep` rule is in force (its ranges are known only at the end, so no
     /// removal is accepted early).
     keeps_possible: bool,
@@ -237,7 +240,7 @@ impl Draft {
     /// A candidate whose element did not meet its rule's conditions (`why`): listed in
     /// the report while it is one of the described ones.
     pub fn not_applied(&mut self, c: &Cand, rule: &Rule, why: String) {
-        list_not_applied(&mut self.not_applied, c, rule, why);
+        self.not_applied.list(c, rule, why);
     }
 
     /// `keep` rules: cut the body's content around the kept elements, if the guard
@@ -392,7 +395,7 @@ impl Draft {
                         rule = Some(r);
                         break;
                     }
-                    Some(why) => list_not_applied(&mut not_applied, c, r, why),
+                    Some(why) => not_applied.list(c, r, why),
                 }
             }
             let Some(rule) = rule else {
@@ -478,8 +481,9 @@ impl Draft {
         });
         plan.refused_unlisted += refused_early;
         order(&mut plan, edits, early, rules, refused);
-        not_applied.sort_by_key(|r| r.removal.start);
-        plan.not_applied = not_applied;
+        not_applied.list.sort_by_key(|r| r.removal.start);
+        plan.not_applied = not_applied.list;
+        plan.not_applied_unlisted = not_applied.unlisted;
         plan.article = article;
         plan
     }
@@ -520,19 +524,40 @@ fn verdict(c: &Cand, rule: &Rule, guard: &Guard, total: u64) -> Option<String> {
     }
 }
 
-/// Lists candidate `c` as not applied by `rule` (its conditions not met: `why`), while
-/// it is one of the described ones and the list is not full.
-fn list_not_applied(list: &mut Vec<Refusal>, c: &Cand, rule: &Rule, why: String) {
-    if c.element.is_empty() || list.len() >= DETAILED {
-        return;
+/// Removals a rule asked for whose element did not meet its conditions: the first
+/// [`NOT_APPLIED_PER_RULE`] of each rule described, the rest counted (a rule on every
+/// `div` with `min_link_density` is not met by most of them).
+#[derive(Debug, Default)]
+pub struct NotApplied {
+    pub list: Vec<Refusal>,
+    per_rule: rustc_hash::FxHashMap<String, u32>,
+    pub unlisted: usize,
+}
+
+/// How many elements that did not meet a rule's conditions are described per rule.
+pub const NOT_APPLIED_PER_RULE: u32 = 50;
+
+impl NotApplied {
+    /// Lists candidate `c` as not applied by `rule` (its conditions not met: `why`),
+    /// while it is one of the described ones and its rule has not filled its share.
+    fn list(&mut self, c: &Cand, rule: &Rule, why: String) {
+        let n = match self.per_rule.get_mut(rule.id.as_str()) {
+            Some(n) => n,
+            None => self.per_rule.entry(rule.id.clone()).or_insert(0),
+        };
+        if c.element.is_empty() || *n >= NOT_APPLIED_PER_RULE || self.list.len() >= DETAILED {
+            self.unlisted += 1;
+            return;
+        }
+        *n += 1;
+        let mut r = removal(rule, c.start);
+        r.element = c.element.clone();
+        r.text = c.preview.clone();
+        self.list.push(Refusal {
+            removal: r,
+            reason: why,
+        });
     }
-    let mut r = removal(rule, c.start);
-    r.element = c.element.clone();
-    r.text = c.preview.clone();
-    list.push(Refusal {
-        removal: r,
-        reason: why,
-    });
 }
 
 /// The article guard: why a removal of `start..end` holding `prose` characters of prose

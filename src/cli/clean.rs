@@ -184,7 +184,21 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                         conflict,
                         inputs: &inputs,
                     };
-                    let r = clean_one_to_dir(book, opts, file, &to);
+                    let mut r = clean_one_to_dir(book, opts, file, &to);
+                    if args.report.is_none()
+                        && let Ok(rep) = &mut r
+                    {
+                        // Only the summary's counts are needed: the descriptions go
+                        // now, so memory does not grow with the number of files.
+                        let removed = rep.removal_count();
+                        rep.removals.clear();
+                        rep.refused.clear();
+                        rep.not_applied.clear();
+                        rep.kept.clear();
+                        rep.metadata = None;
+                        rep.removals_unlisted.clear();
+                        rep.removals_unlisted.insert(crate::rules::Category::Other, removed);
+                    }
                     outcomes.lock().unwrap()[i] = Some((file.display().to_string(), r));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if tty && (n % 16 == 0 || n == files.len()) {
