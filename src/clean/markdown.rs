@@ -99,7 +99,9 @@ struct State {
     opening: String,
     /// Open links (a count: their `]` and URL are written at their end tags).
     links: Vec<usize>,
-    /// Inside a table: cells in this row, cells in the first row, rows written.
+    /// Inside a table: cells in this row, cells in the first row, rows written, and the
+    /// columns the current cell spans beyond its own.
+    span: u32,
     table: u32,
     cells: u32,
     first_cells: u32,
@@ -129,6 +131,7 @@ impl State {
             opening: String::new(),
             links: Vec::new(),
             table: 0,
+            span: 0,
             cells: 0,
             first_cells: 0,
             rows: 0,
@@ -140,6 +143,11 @@ impl State {
 
     fn md(&self) -> bool {
         self.style == Style::Markdown
+    }
+
+    /// Inside a link (in Markdown): what follows is inline text.
+    fn inline_only(&self) -> bool {
+        self.md() && !self.links.is_empty()
     }
 
     /// The prefix of a continued line: quotes, and the list items' indentation.
@@ -157,7 +165,9 @@ impl State {
     }
 
     fn block(&mut self) {
-        if self.table > 0 {
+        // Inside a table row or a link, Markdown has no blocks: a space stands for one
+        // (a card's `<a><div>title</div><div>date</div></a>` stays one link).
+        if self.table > 0 || self.inline_only() {
             self.space = true;
             return;
         }
@@ -290,13 +300,14 @@ impl State {
     }
 
     fn inline_open(&mut self, marker: &str) {
-        if self.skip == 0 && self.md() {
+        // A code block shows its text as it is: no markup inside.
+        if self.skip == 0 && self.md() && self.pre == 0 {
             self.opening.push_str(marker);
         }
     }
 
     fn inline_close(&mut self, marker: &str) {
-        if self.skip > 0 || !self.md() {
+        if self.skip > 0 || !self.md() || self.pre > 0 {
             return;
         }
         if let Some(i) = self.opening.rfind(marker) {
@@ -320,7 +331,7 @@ impl State {
         match tag {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.block();
-                if self.table == 0 {
+                if self.table == 0 && !self.inline_only() {
                     self.heading = true;
                     if self.md() {
                         let n = usize::from(tag.as_bytes()[1] - b'0');
@@ -329,6 +340,7 @@ impl State {
                     }
                 }
             }
+            "ul" | "ol" | "menu" if self.inline_only() => self.space = true,
             "ul" | "ol" | "menu" => {
                 if self.lists.is_empty() {
                     self.block();
@@ -343,7 +355,7 @@ impl State {
                 self.lists.push((tag == "ol", start));
             }
             "li" => {
-                if self.table > 0 {
+                if self.table > 0 || self.inline_only() {
                     self.space = true;
                     return true;
                 }
@@ -404,6 +416,7 @@ impl State {
             "code" | "kbd" | "samp" if self.pre == 0 => self.inline_open("`"),
             "a" => {
                 if self.md()
+                    && self.pre == 0
                     && let Some(href) = el.get_attribute("href")
                 {
                     let href = crate::text::decode_entities(href.trim()).into_owned();
@@ -448,15 +461,29 @@ impl State {
                     self.in_row = true;
                     self.cells = 0;
                 }
+                self.flush_span();
                 if self.cells == 0 {
                     self.brk = self.brk.max(1);
                     self.before_text();
                     self.out.push_str(if self.md() { "|" } else { "" });
+                    self.cells = 1;
+                } else if self.md() && self.rows > 0 && self.cells >= self.first_cells {
+                    // More cells than the header row: a Markdown table would drop them,
+                    // so they join the last cell.
+                    self.space = true;
+                    return true;
                 } else {
                     self.out.push_str(if self.md() { " |" } else { "\t" });
+                    self.cells += 1;
                 }
                 self.space = self.md();
-                self.cells += 1;
+                if self.md() {
+                    // A cell spanning columns is followed by empty ones, so rows line up.
+                    self.span = el
+                        .get_attribute("colspan")
+                        .and_then(|v| v.trim().parse::<u32>().ok())
+                        .map_or(0, |n| n.clamp(1, 16) - 1);
+                }
             }
             t if BLOCK.contains(&t) => self.block(),
             _ => {}
@@ -470,11 +497,16 @@ impl State {
             return;
         }
         match tag {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if self.inline_only() => self.space = true,
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                self.opening.clear();
+                // A heading's `#`s wait for its text; an empty heading leaves none.
+                if let Some(i) = self.opening.find('#') {
+                    self.opening.truncate(i);
+                }
                 self.heading = false;
                 self.block();
             }
+            "ul" | "ol" | "menu" if self.inline_only() => self.space = true,
             "ul" | "ol" | "menu" => {
                 self.lists.pop();
                 self.marker = None;
@@ -524,11 +556,23 @@ impl State {
         }
     }
 
+    /// Writes the empty cells a spanning cell stands for (within the header's width).
+    fn flush_span(&mut self) {
+        while self.span > 0 && (self.rows == 0 || self.cells < self.first_cells) {
+            self.out.push_str(" |");
+            self.cells += 1;
+            self.span -= 1;
+        }
+        self.span = 0;
+    }
+
     fn end_row(&mut self) {
         if !self.in_row || self.cells == 0 {
             self.in_row = false;
+            self.span = 0;
             return;
         }
+        self.flush_span();
         if self.md() {
             self.out.push_str(" |");
             if self.rows == 0 {
@@ -722,6 +766,28 @@ mod tests {
             "| k | v |\n| --- | --- |\n| a | 1\\|2 |\n\n![An image](/i.png)\n\nend\n"
         );
         assert_eq!(convert(html, Style::Text), "k\tv\na\t1|2\n\nend\n");
+    }
+
+    #[test]
+    fn table_rows_line_up_with_the_header() {
+        assert_eq!(
+            convert(
+                b"<table><tr><th colspan=2>Both</th></tr><tr><td>a</td><td>b</td><td>c</td></tr></table>",
+                Style::Markdown
+            ),
+            "| Both | |\n| --- | --- |\n| a | b c |\n"
+        );
+    }
+
+    #[test]
+    fn blocks_inside_a_link_stay_inside_it() {
+        assert_eq!(
+            convert(
+                b"<ul><li><a href=\"/s\"><h3>Title</h3><div>2 hours ago</div></a></li></ul>",
+                Style::Markdown
+            ),
+            "- [Title 2 hours ago](/s)\n"
+        );
     }
 
     #[test]

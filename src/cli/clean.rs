@@ -197,7 +197,8 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                         rep.kept.clear();
                         rep.metadata = None;
                         rep.removals_unlisted.clear();
-                        rep.removals_unlisted.insert(crate::rules::Category::Other, removed);
+                        rep.removals_unlisted
+                            .insert(crate::rules::Category::Other, removed);
                     }
                     outcomes.lock().unwrap()[i] = Some((file.display().to_string(), r));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
