@@ -89,12 +89,22 @@ fn check(
             return problems;
         }
     };
+    let profile = match ex.profile.as_deref() {
+        None | Some("page") => crate::clean::Profile::Page,
+        Some("reader") => crate::clean::Profile::Reader,
+        Some(other) => {
+            problems.push(format!(
+                "unknown profile `{other}` (expected `page` or `reader`)"
+            ));
+            return problems;
+        }
+    };
     let html_like = ex.file.as_deref().is_none_or(|f| !f.ends_with(".txt"));
     let opts = Options {
         url: ex.url.clone().or_else(|| site_url.map(str::to_string)),
         kind: Some(if html_like { Kind::Html } else { Kind::Text }),
-        profile: ex.profile.unwrap_or_default(),
-        categories: if ex.profile == Some(crate::clean::Profile::Reader) {
+        profile,
+        categories: if profile == crate::clean::Profile::Reader {
             crate::rules::Categories::all()
         } else {
             crate::rules::Categories::defaults()

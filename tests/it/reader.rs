@@ -434,19 +434,32 @@ fn the_daemon_writes_reading_copies_when_its_config_says_so() {
     let tmp = root.join("story.html.part");
     std::fs::copy(fixtures_dir("jsonld-graph").join("input.html"), &tmp).unwrap();
     std::fs::rename(&tmp, root.join("inbox/story.html")).unwrap();
+    // Another input whose copy would have the same name: it gets a numbered one.
+    let tmp = root.join("story.htm.part");
+    std::fs::copy(fixtures_dir("byline-time").join("input.html"), &tmp).unwrap();
+    std::fs::rename(&tmp, root.join("inbox/story.htm")).unwrap();
     let want = root.join("outbox/story.md");
+    let second = root.join("outbox/story (2).md");
     let t0 = std::time::Instant::now();
-    while !want.exists() && t0.elapsed() < std::time::Duration::from_secs(20) {
+    while !(want.exists() && second.exists()) && t0.elapsed() < std::time::Duration::from_secs(20) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let md = std::fs::read_to_string(&want).expect("outbox/story.md");
-    let expected =
-        std::fs::read_to_string(fixtures_dir("jsonld-graph").join("expected.md")).unwrap();
-    assert_eq!(md, expected);
+    let mut copies = [
+        std::fs::read_to_string(&want).expect("outbox/story.md"),
+        std::fs::read_to_string(&second).expect("outbox/story (2).md"),
+    ];
+    copies.sort();
+    let mut expected = [
+        std::fs::read_to_string(fixtures_dir("jsonld-graph").join("expected.md")).unwrap(),
+        std::fs::read_to_string(fixtures_dir("byline-time").join("expected.md")).unwrap(),
+    ];
+    expected.sort();
+    assert_eq!(copies, expected);
+    assert!(!root.join("inbox/story.htm").exists());
     assert!(!root.join("outbox/story.html").exists());
     assert!(
         !root.join("inbox/story.html").exists(),
