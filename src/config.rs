@@ -61,6 +61,9 @@ pub struct Config {
     pub profile: crate::clean::Profile,
     /// How outputs are written (`format`): HTML, Markdown (`.md`) or text (`.txt`).
     pub format: crate::clean::Format,
+    /// Inbox sub-folders with a profile, format or categories of their own
+    /// (`[folder."read-later"]`): files dropped below `inbox/read-later/` are cleaned so.
+    pub folders: std::collections::BTreeMap<String, Route>,
     /// Creates inbox, outbox and failed at start-up when missing (default true; false
     /// suits mount points that must not be replaced by an empty folder).
     pub create_dirs: bool,
@@ -111,6 +114,7 @@ impl Config {
             categories: Categories::defaults(),
             profile: crate::clean::Profile::Page,
             format: crate::clean::Format::Html,
+            folders: std::collections::BTreeMap::new(),
             create_dirs: true,
             take_reason_files: false,
             max_open_write: Duration::from_secs(3600),
@@ -322,8 +326,70 @@ impl Config {
             c.categories = Categories::adjust(c.categories, cat.get_ref())
                 .map_err(|e| err_at(cat.span().start, e))?;
         }
+        for (name, f) in raw.folder.unwrap_or_default() {
+            let at = f.span().start;
+            let name_ok = !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains(['/', '\\', '\0']);
+            if !name_ok {
+                return Err(err_at(
+                    at,
+                    format!("[folder.{name:?}]: a folder is one name inside the inbox"),
+                ));
+            }
+            let f = f.into_inner();
+            let profile = f.profile.unwrap_or(c.profile);
+            let mut categories = if f.profile.is_some() && profile == crate::clean::Profile::Reader
+            {
+                Categories::all()
+            } else {
+                c.categories
+            };
+            if let Some(cat) = &f.categories {
+                categories = Categories::adjust(categories, cat.get_ref())
+                    .map_err(|e| err_at(cat.span().start, e))?;
+            }
+            c.folders.insert(
+                name,
+                Route {
+                    profile,
+                    format: f.format.unwrap_or(c.format),
+                    categories,
+                },
+            );
+        }
         Ok(c)
     }
+
+    /// How a file at `rel` below the inbox is cleaned: its folder's route, or the
+    /// config's own; and the part of `rel` below the route's folder (where a site
+    /// folder may follow: `read-later/example.com/x.html`).
+    pub fn route<'a>(&self, rel: &'a Path) -> (Route, &'a Path) {
+        let mut parts = rel.components();
+        if let Some(first) = parts.next()
+            && let Some(r) = first.as_os_str().to_str().and_then(|f| self.folders.get(f))
+            && parts.clone().next().is_some()
+        {
+            return (*r, parts.as_path());
+        }
+        (
+            Route {
+                profile: self.profile,
+                format: self.format,
+                categories: self.categories,
+            },
+            rel,
+        )
+    }
+}
+
+/// How the files of one inbox folder are cleaned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Route {
+    pub profile: crate::clean::Profile,
+    pub format: crate::clean::Format,
+    pub categories: Categories,
 }
 
 /// The rules folders that exist: the first is required, later (local) ones optional.
@@ -499,10 +565,20 @@ struct Raw {
     categories: Option<Spanned<String>>,
     profile: Option<crate::clean::Profile>,
     format: Option<crate::clean::Format>,
+    folder: Option<std::collections::BTreeMap<String, Spanned<RawFolder>>>,
     create_dirs: Option<bool>,
     take_reason_files: Option<bool>,
     max_open_write_ms: Option<Spanned<i64>>,
     max_rule_file_size: Option<Spanned<Size>>,
+}
+
+/// A `[folder."NAME"]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFolder {
+    profile: Option<crate::clean::Profile>,
+    format: Option<crate::clean::Format>,
+    categories: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -162,12 +162,8 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
     };
     if let Some(n) = claimed.published {
-        let output = publish::numbered(
-            &cx.config
-                .outbox
-                .join(cx.config.format.output_name(&claimed.rel)),
-            n,
-        );
+        let format = cx.config.route(&claimed.rel).0.format;
+        let output = publish::numbered(&cx.config.outbox.join(format.output_name(&claimed.rel)), n);
         if std::fs::symlink_metadata(&output).is_ok() {
             let rel = claimed.rel.clone();
             commit(claimed, &output, cx);
@@ -299,11 +295,12 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
     let outbox = &cx.config.outbox;
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
     let mut tmp = TempFile::create(outbox, &cx.tag).map_err(folder)?;
+    let (route, below) = cx.config.route(&c.rel);
     let opts = Options {
-        site_hint: crate::watch::site_of(&c.rel),
-        categories: cx.config.categories,
-        profile: cx.config.profile,
-        format: cx.config.format,
+        site_hint: crate::watch::site_of(below),
+        categories: route.categories,
+        profile: route.profile,
+        format: route.format,
         ..Options::default()
     };
     let report = {
@@ -333,7 +330,7 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
             Err(e) => return Err(Trouble::Refuse(e.to_string())),
         }
     };
-    let dest = outbox.join(cx.config.format.output_name(&c.rel));
+    let dest = outbox.join(route.format.output_name(&c.rel));
     let slot = tmp.place_unsynced(&dest).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(

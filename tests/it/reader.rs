@@ -485,3 +485,88 @@ fn profile_and_format_are_checked_in_the_config() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("readr") && err.contains("reader"), "{err}");
 }
+
+#[test]
+fn an_inbox_folder_can_have_a_profile_and_format_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["inbox", "inbox/read-later", "outbox", "failed", "work"] {
+        std::fs::create_dir(root.join(d)).unwrap();
+    }
+    let config = root.join("pare.toml");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    std::fs::write(
+        &config,
+        format!(
+            "inbox = {:?}\noutbox = {:?}\nfailed = {:?}\nwork = {:?}\nrules = {:?}\nstate_file = {:?}\nquiet_ms = 100\n\n[folder.\"read-later\"]\nprofile = \"reader\"\nformat = \"markdown\"\n",
+            root.join("inbox"),
+            root.join("outbox"),
+            root.join("failed"),
+            root.join("work"),
+            rules,
+            root.join("state.json"),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let drop_in = |from: &Path, to: &str| {
+        let tmp = root.join("tmp.part");
+        std::fs::copy(from, &tmp).unwrap();
+        std::fs::rename(&tmp, root.join("inbox").join(to)).unwrap();
+    };
+    let page = fixtures_dir("opengraph-news").join("input.html");
+    drop_in(&page, "read-later/story.html");
+    drop_in(&page, "story.html");
+    let (md, html) = (
+        root.join("outbox/read-later/story.md"),
+        root.join("outbox/story.html"),
+    );
+    let t0 = std::time::Instant::now();
+    while !(md.exists() && html.exists()) && t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let md = std::fs::read_to_string(&md).expect("the folder's reading copy");
+    assert_eq!(
+        md,
+        std::fs::read_to_string(fixtures_dir("opengraph-news").join("expected.md")).unwrap()
+    );
+    // Elsewhere, the config's own profile: the page minus its clutter, its head and
+    // scripts included.
+    let html = std::fs::read_to_string(&html).expect("the page profile's output");
+    assert!(
+        html.contains("<script>window.dataLayer"),
+        "page profile keeps scripts"
+    );
+    assert!(!html.contains("Sign up for our free morning newsletter"));
+}
+
+#[test]
+fn a_folder_route_is_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pare.toml");
+    std::fs::write(
+        &config,
+        "inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\n\n[folder.\"a/b\"]\nprofile = \"reader\"\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pare.toml:5:") && err.contains("a folder is one name inside the inbox"),
+        "{err}"
+    );
+}
