@@ -51,6 +51,11 @@ pub struct Region {
     /// Characters of prose on the page before it starts.
     #[serde(skip)]
     pub prose_before: u64,
+    /// Where the run of paragraphs reading as prose that ends just before it starts
+    /// (its start when none does): the article's first paragraphs, when the element
+    /// chosen holds the rest only.
+    #[serde(skip)]
+    pub lead_start: u64,
 }
 
 impl Region {
@@ -72,6 +77,8 @@ struct Open {
     /// Words and prose characters of the page before it.
     words_before: u64,
     prose_before: u64,
+    /// The start of the run of prose paragraphs that ends just before it.
+    lead_start: u64,
     tag: Tag,
     /// Class and id words: + for content-like, − for clutter-like.
     weight: f32,
@@ -141,6 +148,7 @@ struct Cand {
     bounds: u8,
     words_before: u64,
     prose_before: u64,
+    lead_start: u64,
 }
 
 /// Byte classes for counting text: 1 white space, 2 a UTF-8 continuation byte, 4 a
@@ -234,6 +242,10 @@ pub fn text_reads_as_prose(text: &str) -> bool {
     reads_as_prose(c.words, c.stops, 0.0)
 }
 
+/// Paragraphs reading as prose with at most this many words between them are one run
+/// (a caption or a dateline between two paragraphs of an article).
+const RUN_GAP: u64 = 40;
+
 /// How many candidates are kept (the best, and enough of its ancestors to widen to).
 const KEEP: usize = 64;
 /// Direct text shorter than this is no paragraph.
@@ -277,6 +289,9 @@ pub struct Locator {
     page_prose: u64,
     /// Words of the page's text read so far.
     page_words: u64,
+    /// The run of paragraphs reading as prose last closed: where it starts, and the
+    /// page's words when its last paragraph ended (`None`: no paragraph yet).
+    run: Option<(u64, u64)>,
     /// Prose-reading paragraphs closed so far.
     page_paras: u64,
     /// The last text character seen was part of a word.
@@ -358,6 +373,10 @@ impl Locator {
             start,
             words_before: self.page_words,
             prose_before: self.page_prose,
+            lead_start: match self.run {
+                Some((s, w)) if self.page_words - w <= RUN_GAP => s,
+                _ => start,
+            },
             tag: kind,
             weight,
             hint,
@@ -441,6 +460,11 @@ impl Locator {
                 if reads_as_prose(o.inline_words, o.inline_stops, link_share) {
                     paras += 1;
                     self.page_paras += 1;
+                    let start = match self.run {
+                        Some((s, w)) if o.words_before.saturating_sub(w) <= RUN_GAP => s,
+                        _ => o.start,
+                    };
+                    self.run = Some((start, self.page_words));
                 }
             }
         }
@@ -466,6 +490,7 @@ impl Locator {
                 bounds: o.bounds,
                 words_before: o.words_before,
                 prose_before: o.prose_before,
+                lead_start: o.lead_start,
             };
             keep(&mut self.largest, c, |c| c.prose as f32);
         }
@@ -482,6 +507,7 @@ impl Locator {
                 bounds: o.bounds,
                 words_before: o.words_before,
                 prose_before: o.prose_before,
+                lead_start: o.lead_start,
             });
         }
         let n = self.stack.len();
@@ -540,6 +566,7 @@ impl Locator {
                 paras: self.page_paras as u32,
                 words_before: 0,
                 prose_before: 0,
+                lead_start: start,
             });
         };
         // Widen to the other parts of the article: candidates apart from each other that
@@ -627,6 +654,7 @@ impl Locator {
             paras: pick.paras,
             words_before: pick.words_before,
             prose_before: pick.prose_before,
+            lead_start: pick.lead_start,
         })
     }
 }

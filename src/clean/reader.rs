@@ -94,6 +94,14 @@ pub fn select(plan: &Plan) -> Vec<Part> {
                 end: region.start,
             });
         }
+    } else if region.lead_start < region.start {
+        // No headline before it, but the article's first paragraphs are: the run of
+        // prose paragraphs that ends where the region starts.
+        parts.push(Part {
+            what: "lead",
+            start: region.lead_start,
+            end: region.start,
+        });
     }
     parts.push(Part {
         what: "article",
