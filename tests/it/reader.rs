@@ -570,3 +570,20 @@ fn a_folder_route_is_one_name() {
         "{err}"
     );
 }
+
+#[test]
+fn a_first_paragraph_outside_the_located_element_is_kept_as_its_lead() {
+    // No <h1>; the locator's element holds all paragraphs but the first, which stands
+    // just before it.
+    let book = shipped();
+    let page = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reader-extra/lede-outside.html"),
+    )
+    .unwrap();
+    let (md, report) = copy(&book, &page, &reader(Format::Markdown, 7));
+    let what: Vec<&str> = report.kept.iter().map(|k| k.what).collect();
+    assert_eq!(what, ["lead", "article"]);
+    assert!(md.contains("\n\nAfter nine days the ferry strike is over,"), "{md}");
+    assert!(md.contains("the chamber of commerce said in a message to members.\n"));
+    assert!(!md.contains("Home") && !md.contains("Photo: Harbour Office"), "{md}");
+}
