@@ -583,7 +583,13 @@ fn a_first_paragraph_outside_the_located_element_is_kept_as_its_lead() {
     let (md, report) = copy(&book, &page, &reader(Format::Markdown, 7));
     let what: Vec<&str> = report.kept.iter().map(|k| k.what).collect();
     assert_eq!(what, ["lead", "article"]);
-    assert!(md.contains("\n\nAfter nine days the ferry strike is over,"), "{md}");
+    assert!(
+        md.contains("\n\nAfter nine days the ferry strike is over,"),
+        "{md}"
+    );
     assert!(md.contains("the chamber of commerce said in a message to members.\n"));
-    assert!(!md.contains("Home") && !md.contains("Photo: Harbour Office"), "{md}");
+    assert!(
+        !md.contains("Home") && !md.contains("Photo: Harbour Office"),
+        "{md}"
+    );
 }
