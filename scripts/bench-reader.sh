@@ -150,5 +150,5 @@ for t in trafilatura rs-trafilatura; do
     [ "$empty" -eq 0 ] && [ "$crashed" -eq 0 ] && continue
     echo "$t: $empty of $n pages with empty output ($crashed raised/panicked; see $OUT/$t.stderr)"
 done
-echo "x $base: wall time over pare reader html's, same pages, same run (pare's own time includes"
-echo "making each output durable in the output folder; the peers' only writing their files)."
+echo "x $base: wall time over pare reader html's, same pages, same run (pare writes each output"
+echo "through a temporary file linked in whole, without fsync: no --sync, like the peers)."

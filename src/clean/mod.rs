@@ -571,7 +571,8 @@ fn feed(
     Ok(())
 }
 
-fn kind_by_name(p: &Path) -> Option<Kind> {
+/// What a file's name says it is (`.html`, `.txt` …), if it says.
+pub fn kind_by_name(p: &Path) -> Option<Kind> {
     let ext = p.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" | "xhtml" | "shtml" | "mhtml" => Some(Kind::Html),

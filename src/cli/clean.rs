@@ -174,6 +174,8 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     std::thread::scope(|s| {
         for _ in 0..jobs.min(files.len().max(1)) {
             s.spawn(|| {
+                // One buffer per worker, reused for every file it reads whole.
+                let mut buf = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
@@ -182,9 +184,10 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                         root: dir,
                         tag: format!("{run}-{i}"),
                         conflict,
+                        sync: args.sync,
                         inputs: &inputs,
                     };
-                    let mut r = clean_one_to_dir(book, opts, file, &to);
+                    let mut r = clean_one_to_dir(book, opts, file, &to, &mut buf);
                     if args.report.is_none()
                         && let Ok(rep) = &mut r
                     {
@@ -213,8 +216,11 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         eprintln!();
     }
     // New names are durable once their folders are: one fsync per folder.
-    let folders: std::collections::BTreeSet<&Path> =
-        dests.iter().filter_map(|d| d.parent()).collect();
+    let folders: std::collections::BTreeSet<&Path> = dests
+        .iter()
+        .filter(|_| args.sync)
+        .filter_map(|d| d.parent())
+        .collect();
     let mut unsynced = None;
     for f in folders {
         if let Err(e) = crate::daemon::publish::sync_dir(f) {
@@ -361,27 +367,34 @@ struct Target<'a> {
     /// A name unique to this file in this run.
     tag: String,
     conflict: Conflict,
+    /// Flush each output to disk (`--sync`).
+    sync: bool,
     /// Every input's identity: none may be replaced.
     inputs: &'a std::collections::HashSet<(u64, u64)>,
 }
 
 /// Cleans one file into a temporary file of its own and links it in at its output
 /// path (see [`clean_many`]); the folder's fsync is left to the caller.
+/// Files up to this size are read once, whole, into the worker's buffer (the engine
+/// reads larger ones from disk for each pass, holding none of them).
+const READ_WHOLE: u64 = 16 << 20;
+
 fn clean_one_to_dir(
     book: &RuleBook,
     opts: &Options,
     file: &Path,
     to: &Target<'_>,
+    buf: &mut Vec<u8>,
 ) -> Result<Report, String> {
     let dest = to.dest;
     // A FIFO or a device would block or never end: -o cleans files.
-    match std::fs::metadata(file) {
-        Ok(m) if m.is_file() => {}
+    let size = match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => m.len(),
         Ok(_) => {
             return Err("not a regular file; -o cleans files (pipe others through stdin)".into());
         }
         Err(e) => return Err(format!("cannot read the input: {e}")),
-    }
+    };
     if file_id(dest).is_some_and(|id| to.inputs.contains(&id)) {
         return Err(if file_id(dest) == file_id(file) {
             format!(
@@ -403,7 +416,30 @@ fn clean_one_to_dir(
     })?;
     let rep = {
         let mut w = io::BufWriter::with_capacity(64 * 1024, tmp.file());
-        let rep = clean::clean(Input::Path(file), book, opts, &mut w).map_err(|e| e.to_string())?;
+        let whole = size <= READ_WHOLE;
+        if whole {
+            buf.clear();
+            std::fs::File::open(file)
+                .and_then(|mut f| f.read_to_end(buf))
+                .map_err(|e| format!("cannot read the input: {e}"))?;
+        }
+        let input = if whole {
+            Input::Bytes(buf)
+        } else {
+            Input::Path(file)
+        };
+        // Read whole, the file's name still says what it is (`.txt`).
+        let named;
+        let opts = if whole && opts.kind.is_none() {
+            named = Options {
+                kind: clean::kind_by_name(file),
+                ..opts.clone()
+            };
+            &named
+        } else {
+            opts
+        };
+        let rep = clean::clean(input, book, opts, &mut w).map_err(|e| e.to_string())?;
         w.flush()
             .map_err(|e| format!("cannot write the output: {e}"))?;
         rep
@@ -412,7 +448,7 @@ fn clean_one_to_dir(
         crate::daemon::publish::make_dirs(to.root, parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    match tmp.place_exact(dest, to.conflict) {
+    match tmp.place_exact_synced(dest, to.conflict, to.sync) {
         Ok(Placed::New | Placed::Identical) => Ok(rep),
         Ok(Placed::Exists) => Err(format!(
             "{} exists with other content; left as it is (--overwrite replaces it)",

@@ -198,6 +198,11 @@ pub struct CleanArgs {
     /// With -o, replace outputs already in DIR that differ (never an input).
     #[arg(long, requires = "out_dir")]
     pub overwrite: bool,
+    /// With -o, make every output durable before the run ends (fsync of each file and
+    /// of its folder). Without it outputs are complete, never partial, but a power cut
+    /// right after the run may lose some: run it again. The daemon always syncs.
+    #[arg(long, requires = "out_dir")]
+    pub sync: bool,
     /// Treat input as HTML or text (default: by name and content).
     #[arg(long, value_parser = ["html", "text"])]
     pub kind: Option<String>,

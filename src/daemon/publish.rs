@@ -100,8 +100,23 @@ impl TempFile {
     /// to the caller). A name holding the same content is [`Placed::Identical`]; a name
     /// holding something else is kept ([`Placed::Exists`], this file dropped) or, with
     /// [`Conflict::Replace`], atomically replaced.
-    pub fn place_exact(mut self, dest: &Path, conflict: Conflict) -> io::Result<Placed> {
-        self.flush()?;
+    pub fn place_exact(self, dest: &Path, conflict: Conflict) -> io::Result<Placed> {
+        self.place_exact_synced(dest, conflict, true)
+    }
+
+    /// [`place_exact`](Self::place_exact), flushing the file to disk first only when
+    /// `sync` (a batch run that can be redone need not wait for the disk).
+    pub fn place_exact_synced(
+        mut self,
+        dest: &Path,
+        conflict: Conflict,
+        sync: bool,
+    ) -> io::Result<Placed> {
+        if sync {
+            self.flush()?;
+        } else {
+            self.file.take();
+        }
         if conflict == Conflict::Replace {
             if same_content(&self.path, dest)? {
                 return Ok(Placed::Identical);

@@ -288,3 +288,35 @@ within = "div"
         );
     }
 }
+
+#[test]
+fn batch_mode_reads_small_files_once_and_still_goes_by_their_names() {
+    // A `.txt` that starts like markup is a text by its name, read whole or not.
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, "<b>Draft</b>\n\nThe council met on Tuesday.\n").unwrap();
+    for sync in [false, true] {
+        let out = dir.path().join(format!("out-{sync}"));
+        let report = dir.path().join(format!("r-{sync}.json"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pare"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("clean")
+            .arg("-o")
+            .arg(&out)
+            .arg("--report")
+            .arg(&report)
+            .arg(&note);
+        if sync {
+            cmd.arg("--sync");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(r["pages"][0]["kind"], "text");
+        assert_eq!(
+            std::fs::read_to_string(out.join("note.txt")).unwrap(),
+            "<b>Draft</b>\n\nThe council met on Tuesday.\n"
+        );
+    }
+}
