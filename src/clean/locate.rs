@@ -152,7 +152,9 @@ struct Cand {
 }
 
 /// Byte classes for counting text: 1 white space, 2 a UTF-8 continuation byte, 4 a
-/// comma or sentence stop, 8 the lead byte of a stop outside ASCII (`，` `。` `،`).
+/// comma or sentence stop, 8 the lead byte of a stop outside ASCII (`，` `。` `、` `،`),
+/// 16 the lead byte of a kana or CJK ideograph (U+3000–U+9FFF: text written without
+/// spaces between words).
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -164,8 +166,12 @@ static CLASS: [u8; 256] = {
             2
         } else if matches!(c, b',' | b'.' | b'!' | b'?' | b';') {
             4
-        } else if matches!(c, 0xEF | 0xE3 | 0xD8) {
+        } else if c == 0xE3 {
+            8 | 16
+        } else if matches!(c, 0xEF | 0xD8) {
             8
+        } else if matches!(c, 0xE4..=0xE9) {
+            16
         } else {
             0
         };
@@ -189,7 +195,7 @@ struct Counts {
 /// does not continue another, and the stops outside ASCII are three (their lead bytes
 /// are checked).
 fn count(text: &str, in_word: bool) -> (Counts, bool) {
-    let (mut chars, mut stops, mut words, mut odd) = (0u32, 0u32, 0u32, 0u32);
+    let (mut chars, mut stops, mut words, mut odd, mut cjk) = (0u32, 0u32, 0u32, 0u32, 0u32);
     let mut prev_space = u32::from(!in_word);
     let b = text.as_bytes();
     for &c in b {
@@ -199,15 +205,19 @@ fn count(text: &str, in_word: bool) -> (Counts, bool) {
         chars += 1 - (space | cont);
         words += prev_space & (1 - space);
         stops += (k >> 2) & 1;
-        odd |= k >> 3;
+        odd |= (k >> 3) & 1;
+        cjk += (k >> 4) & 1;
         prev_space = space;
     }
+    // Text written without spaces: each kana or CJK character counts as a word (as word
+    // processors count them; a count that does not depend on where a run is cut).
+    words += cjk;
     if odd != 0 {
         for i in 0..b.len() {
             let w = &b[i..(i + 3).min(b.len())];
             if matches!(
                 w,
-                [0xEF, 0xBC, 0x8C] | [0xE3, 0x80, 0x82] | [0xD8, 0x8C, ..]
+                [0xEF, 0xBC, 0x8C] | [0xE3, 0x80, 0x82] | [0xE3, 0x80, 0x81] | [0xD8, 0x8C, ..]
             ) {
                 stops += 1;
             }
@@ -795,6 +805,23 @@ struct Words {
 
 #[cfg(test)]
 mod tests {
+    use super::{count, text_reads_as_prose};
+
+    #[test]
+    fn text_without_spaces_counts_its_characters_as_words() {
+        // A Japanese paragraph: no spaces, full-width stops and commas.
+        let ja = "新しい橋が土曜日に開通し、多くの市民が渡り初めに参加した。市によると、工事は三年かかり、費用は予定より増えたという。";
+        assert!(text_reads_as_prose(ja));
+        let (c, _) = count(ja, false);
+        assert!(c.words >= 50 && c.stops >= 4, "{c:?}");
+        // Cut anywhere, the counts add up to the same.
+        let cut = ja.char_indices().nth(17).unwrap().0;
+        let (a, w) = count(&ja[..cut], false);
+        let (b, _) = count(&ja[cut..], w);
+        assert_eq!((a.words + b.words, a.stops + b.stops), (c.words, c.stops));
+        assert!(!text_reads_as_prose("短い見出し"));
+    }
+
     fn region_text(page: &str) -> String {
         let r = crate::clean::locate(page.as_bytes())
             .expect("cleans")
