@@ -83,12 +83,25 @@ const CLOSES_P: &[&str] = &[
     "dt",
 ];
 
-/// Attributes a reading copy keeps.
-const KEEP_ATTRS: &[&str] = &[
-    "href", "src", "srcset", "sizes", "alt", "title", "width", "height", "colspan", "rowspan",
-    "headers", "scope", "datetime", "cite", "lang", "dir", "id", "start", "reversed", "type",
-    "value", "poster", "controls", "name", "abbr", "span",
-];
+/// Attributes a reading copy keeps on every element.
+const COMMON_ATTRS: &[&str] = &["id", "title", "lang", "dir"];
+
+/// And those it keeps on some elements.
+fn element_attrs(tag: &str) -> &'static [&'static str] {
+    match tag {
+        "a" => &["href", "name"],
+        "img" => &["src", "srcset", "sizes", "alt", "width", "height"],
+        "source" => &["src", "srcset", "sizes", "type", "media"],
+        "video" | "audio" => &["src", "poster", "controls"],
+        "td" | "th" => &["colspan", "rowspan", "headers", "scope", "abbr"],
+        "col" | "colgroup" => &["span"],
+        "time" | "del" | "ins" => &["datetime", "cite"],
+        "q" | "blockquote" => &["cite"],
+        "ol" => &["start", "reversed", "type"],
+        "li" => &["value"],
+        _ => &[],
+    }
+}
 
 struct Open {
     tag: String,
@@ -244,27 +257,26 @@ impl State {
         self.cell_context(&tag);
         self.out.push('<');
         self.out.push_str(&tag);
-        let mut seen: Vec<String> = Vec::new();
-        for a in el.attributes() {
-            let name = a.name();
-            if !KEEP_ATTRS.contains(&name.as_str()) || seen.contains(&name) {
+        // Looked up by name, each once (the first if a page writes one twice): most
+        // attributes — class, style, data-* — are never read.
+        for &name in COMMON_ATTRS.iter().chain(element_attrs(&tag)) {
+            let Some(raw) = el.get_attribute(name) else {
                 continue;
-            }
-            let value = crate::text::decode_entities(&a.value()).into_owned();
-            if matches!(name.as_str(), "href" | "src")
+            };
+            let value = crate::text::decode_entities(&raw);
+            if matches!(name, "href" | "src")
                 && value
                     .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("javascript:")
+                    .get(..11)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("javascript:"))
             {
                 continue;
             }
             self.out.push(' ');
-            self.out.push_str(&name);
+            self.out.push_str(name);
             self.out.push_str("=\"");
             push_escaped(&mut self.out, &value, true);
             self.out.push('"');
-            seen.push(name);
         }
         self.out.push('>');
         if VOID.contains(&tag.as_str()) || !el.can_have_content() {
