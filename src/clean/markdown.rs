@@ -8,12 +8,11 @@
 //! the page is held. Plain text keeps paragraphs, headings (as their own lines) and list
 //! items, and no markup.
 
-use std::cell::RefCell;
-use std::io::{self, Write};
-use std::rc::Rc;
+use std::io::Write;
 
-use lol_html::html_content::{Element, EndTag, TextChunk};
-use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
+use lol_html::html_content::Element;
+
+use super::stream::{Output, Stream};
 
 /// The longest piece of a text run held back for the rest of its word.
 const MAX_CARRY: usize = 4096;
@@ -71,7 +70,7 @@ const BLOCK: &[&str] = &[
 ];
 
 /// The converter's state.
-struct State {
+pub struct State {
     style: Style,
     /// Output not yet handed on.
     out: String,
@@ -591,11 +590,6 @@ impl State {
         self.brk = 1;
         self.space = false;
     }
-
-    /// The output so far (what waits to be written stays in the state).
-    fn take_ready(&mut self) -> String {
-        std::mem::take(&mut self.out)
-    }
 }
 
 /// A URL as a Markdown link destination: in `<…>` when it holds spaces or parentheses.
@@ -607,19 +601,9 @@ fn url(u: &str) -> String {
     }
 }
 
-/// Streams HTML into Markdown or text: write the HTML (any chunks), then [`finish`].
-pub struct Converter<'w> {
-    state: Rc<RefCell<State>>,
-    rewriter: Option<Rewriter>,
-    out: &'w mut dyn Write,
-    /// Characters written, for the report's `bytes_out`.
-    pub written: u64,
-}
-
-fn discard(_: &[u8]) {}
-
-/// The rewriter the converter reads with (its own output is discarded).
-type Rewriter = HtmlRewriter<'static, fn(&[u8])>;
+/// Streams HTML into Markdown or text: write the HTML (any chunks), then
+/// [`finish`](super::stream::Stream::finish).
+pub type Converter<'w> = Stream<'w, State>;
 
 impl<'w> Converter<'w> {
     /// `encoding`: the HTML's (the page's own); the output is UTF-8.
@@ -628,93 +612,49 @@ impl<'w> Converter<'w> {
         encoding: &'static encoding_rs::Encoding,
         out: &'w mut dyn Write,
     ) -> Converter<'w> {
-        let state = Rc::new(RefCell::new(State::new(style)));
-        let (s1, s2) = (state.clone(), state.clone());
-        let settings = Settings::new()
-            .with_strict(false)
-            .with_encoding(
-                lol_html::AsciiCompatibleEncoding::new(encoding)
-                    .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8),
-            )
-            .append_element_content_handler(element!("*", move |el: &mut Element| {
-                let tag = el.tag_name();
-                let href = (tag == "a").then(|| el.get_attribute("href")).flatten();
-                let started = s1.borrow_mut().start(&tag, el);
-                if started && let Some(h) = el.end_tag_handlers() {
-                    let s = s1.clone();
-                    h.push(Box::new(move |_: &mut EndTag| {
-                        let href = href
-                            .as_deref()
-                            .map(|h| crate::text::decode_entities(h.trim()).into_owned());
-                        s.borrow_mut().end(&tag, href.as_deref());
-                        Ok(())
-                    }));
-                } else if started && SKIP.contains(&tag.as_str()) {
-                    // A skipped element with no end tag to come.
-                    let mut s = s1.borrow_mut();
-                    s.skip = s.skip.saturating_sub(1);
-                }
-                Ok(())
-            }))
-            .append_document_content_handler(DocumentContentHandlers::default().text(
-                move |t: &mut TextChunk| {
-                    s2.borrow_mut().text(t.as_str(), t.last_in_text_node());
-                    Ok(())
-                },
-            ));
-        Converter {
-            state,
-            rewriter: Some(HtmlRewriter::new(settings, discard as fn(&[u8]))),
-            out,
-            written: 0,
-        }
-    }
-
-    fn flush_ready(&mut self) -> io::Result<()> {
-        let ready = self.state.borrow_mut().take_ready();
-        self.written += ready.len() as u64;
-        self.out.write_all(ready.as_bytes())
-    }
-
-    /// Writes text that is not HTML (front matter) straight to the output.
-    pub fn write_raw(&mut self, s: &str) -> io::Result<()> {
-        self.flush_ready()?;
-        self.written += s.len() as u64;
-        self.out.write_all(s.as_bytes())
-    }
-
-    /// Ends the HTML; the output ends with one newline.
-    pub fn finish(mut self) -> io::Result<u64> {
-        if let Some(rw) = self.rewriter.take() {
-            rw.end().map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        {
-            let mut s = self.state.borrow_mut();
-            let carry = std::mem::take(&mut s.carry);
-            if !carry.is_empty() {
-                s.text(&carry, true);
-            }
-            let trimmed = s.out.trim_end().len();
-            s.out.truncate(trimmed);
-            s.out.push('\n');
-        }
-        self.flush_ready()?;
-        self.out.flush()?;
-        Ok(self.written)
+        Stream::with(State::new(style), encoding, out)
     }
 }
 
-impl Write for Converter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(rw) = self.rewriter.as_mut() {
-            rw.write(buf).map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        self.flush_ready()?;
-        Ok(buf.len())
+impl Output for State {
+    /// The tag, and a link's target.
+    type Open = (String, Option<String>);
+
+    fn start(&mut self, el: &Element) -> Option<Self::Open> {
+        let tag = el.tag_name();
+        let href = (tag == "a").then(|| el.get_attribute("href")).flatten();
+        self.start(&tag, el).then_some((tag, href))
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn end_tag(&mut self, (tag, href): Self::Open) {
+        let href = href.map(|h| crate::text::decode_entities(h.trim()).into_owned());
+        self.end(&tag, href.as_deref());
+    }
+
+    fn no_end_tag(&mut self, (tag, _): Self::Open) {
+        if SKIP.contains(&tag.as_str()) {
+            // A skipped element with no end tag to come.
+            self.skip = self.skip.saturating_sub(1);
+        }
+    }
+
+    fn text(&mut self, raw: &str, last: bool) {
+        State::text(self, raw, last);
+    }
+
+    fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The output ends with one newline.
+    fn end(&mut self) {
+        let carry = std::mem::take(&mut self.carry);
+        if !carry.is_empty() {
+            self.text(&carry, true);
+        }
+        let trimmed = self.out.trim_end().len();
+        self.out.truncate(trimmed);
+        self.out.push('\n');
     }
 }
 

@@ -30,6 +30,7 @@ mod scan;
 pub mod serialize;
 pub mod site;
 pub mod splice;
+pub mod stream;
 mod tag;
 
 use std::fs::File;

@@ -12,12 +12,11 @@
 //! misnested ones are left out or put in order; whatever is still open at the end is
 //! closed. Memory is the stack of open elements and one chunk of output.
 
-use std::cell::RefCell;
-use std::io::{self, Write};
-use std::rc::Rc;
+use std::io::Write;
 
-use lol_html::html_content::{Element, EndTag, TextChunk};
-use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
+use lol_html::html_content::Element;
+
+use super::stream::{Output, Stream};
 
 /// Elements left out with their content: those whose content is raw text, which only
 /// their own end tag ends (others — `svg`, `template`, `object` — may be left open by a
@@ -109,7 +108,8 @@ struct Open {
     n: u64,
 }
 
-struct State {
+/// The serializer's state.
+pub struct State {
     out: String,
     stack: Vec<Open>,
     next: u64,
@@ -348,104 +348,59 @@ pub(super) fn push_escaped(out: &mut String, s: &str, attr: bool) {
     }
 }
 
-/// The rewriter the serializer reads with (its own output is discarded).
-type Rewriter = HtmlRewriter<'static, fn(&[u8])>;
-
-fn discard(_: &[u8]) {}
-
-/// Streams HTML into clean HTML: write the page's bytes (any chunks), then [`finish`].
-pub struct Serializer<'w> {
-    state: Rc<RefCell<State>>,
-    rewriter: Option<Rewriter>,
-    out: &'w mut dyn Write,
-    pub written: u64,
-}
+/// Streams HTML into clean HTML: write the page's bytes (any chunks), then
+/// [`finish`](super::stream::Stream::finish).
+pub type Serializer<'w> = Stream<'w, State>;
 
 impl<'w> Serializer<'w> {
     /// `encoding`: the page's; the output is UTF-8.
     pub fn new(encoding: &'static encoding_rs::Encoding, out: &'w mut dyn Write) -> Self {
-        let state = Rc::new(RefCell::new(State {
+        let state = State {
             out: String::new(),
             stack: Vec::new(),
             next: 0,
             skip: 0,
             svg: None,
             carry: String::new(),
-        }));
-        let (s1, s2) = (state.clone(), state.clone());
-        let settings = Settings::new()
-            .with_strict(false)
-            .with_encoding(
-                lol_html::AsciiCompatibleEncoding::new(encoding)
-                    .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8),
-            )
-            .append_element_content_handler(element!("*", move |el: &mut Element| {
-                let n = s1.borrow_mut().start(el);
-                if let Some(n) = n {
-                    match el.end_tag_handlers() {
-                        Some(h) => {
-                            let s = s1.clone();
-                            h.push(Box::new(move |_: &mut EndTag| {
-                                s.borrow_mut().end(n);
-                                Ok(())
-                            }));
-                        }
-                        // A skipped element with no end tag to come.
-                        None if n == 0 => s1.borrow_mut().end(0),
-                        None => {}
-                    }
-                }
-                Ok(())
-            }))
-            .append_document_content_handler(DocumentContentHandlers::default().text(
-                move |t: &mut TextChunk| {
-                    s2.borrow_mut().text(t.as_str(), t.last_in_text_node());
-                    Ok(())
-                },
-            ));
-        Serializer {
-            state,
-            rewriter: Some(HtmlRewriter::new(settings, discard as fn(&[u8]))),
-            out,
-            written: 0,
-        }
-    }
-
-    fn flush_ready(&mut self) -> io::Result<()> {
-        let ready = std::mem::take(&mut self.state.borrow_mut().out);
-        self.written += ready.len() as u64;
-        self.out.write_all(ready.as_bytes())
-    }
-
-    /// Ends the input: closes what is still open.
-    pub fn finish(mut self) -> io::Result<u64> {
-        if let Some(rw) = self.rewriter.take() {
-            rw.end().map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        {
-            let mut s = self.state.borrow_mut();
-            let carry = std::mem::take(&mut s.carry);
-            if !carry.is_empty() {
-                s.text(&carry, true);
-            }
-            s.close_to(0);
-        }
-        self.flush_ready()?;
-        Ok(self.written)
+        };
+        Stream::with(state, encoding, out)
     }
 }
 
-impl Write for Serializer<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(rw) = self.rewriter.as_mut() {
-            rw.write(buf).map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        self.flush_ready()?;
-        Ok(buf.len())
+impl Output for State {
+    /// The element's number (0: a skipped one).
+    type Open = u64;
+
+    fn start(&mut self, el: &Element) -> Option<u64> {
+        State::start(self, el)
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn end_tag(&mut self, n: u64) {
+        self.end(n);
+    }
+
+    fn no_end_tag(&mut self, n: u64) {
+        if n == 0 {
+            // A skipped element with no end tag to come.
+            self.end(0);
+        }
+    }
+
+    fn text(&mut self, raw: &str, last: bool) {
+        State::text(self, raw, last);
+    }
+
+    fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Closes what is still open.
+    fn end(&mut self) {
+        let carry = std::mem::take(&mut self.carry);
+        if !carry.is_empty() {
+            self.text(&carry, true);
+        }
+        self.close_to(0);
     }
 }
 

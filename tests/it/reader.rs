@@ -4,7 +4,6 @@
 //! comments, a legacy windows-1252 table layout) and `expected.md`, the Markdown copy
 //! word for word.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -403,51 +402,73 @@ fn explain_shows_what_a_reading_copy_keeps_and_outlines_it() {
     assert!(outlined.contains("<pare-kept><pare-label>kept · headline</pare-label>"));
 }
 
-#[test]
-fn the_daemon_writes_reading_copies_when_its_config_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
+/// A daemon on folders under `root` (inbox, outbox, failed, work made here), the shipped
+/// rules, and `extra` config lines.
+fn daemon(root: &Path, extra: &str) -> std::process::Child {
     for d in ["inbox", "outbox", "failed", "work"] {
-        std::fs::create_dir(root.join(d)).unwrap();
+        std::fs::create_dir_all(root.join(d)).unwrap();
     }
     let config = root.join("pare.toml");
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let mut f = std::fs::File::create(&config).unwrap();
-    writeln!(
-        f,
-        "inbox = {:?}\noutbox = {:?}\nfailed = {:?}\nwork = {:?}\nrules = {:?}\nstate_file = {:?}\nprofile = \"reader\"\nformat = \"markdown\"\nquiet_ms = 100",
-        root.join("inbox"),
-        root.join("outbox"),
-        root.join("failed"),
-        root.join("work"),
-        rules,
-        root.join("state.json"),
+    std::fs::write(
+        &config,
+        format!(
+            "inbox = {:?}\noutbox = {:?}\nfailed = {:?}\nwork = {:?}\nrules = {:?}\nstate_file = {:?}\nquiet_ms = 100\n{extra}",
+            root.join("inbox"),
+            root.join("outbox"),
+            root.join("failed"),
+            root.join("work"),
+            rules,
+            root.join("state.json"),
+        ),
     )
     .unwrap();
-    drop(f);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pare"))
+    Command::new(env!("CARGO_BIN_EXE_pare"))
         .args(["run", "--config"])
         .arg(&config)
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap();
-    let tmp = root.join("story.html.part");
-    std::fs::copy(fixtures_dir("jsonld-graph").join("input.html"), &tmp).unwrap();
-    std::fs::rename(&tmp, root.join("inbox/story.html")).unwrap();
-    // Another input whose copy would have the same name: it gets a numbered one.
-    let tmp = root.join("story.htm.part");
-    std::fs::copy(fixtures_dir("byline-time").join("input.html"), &tmp).unwrap();
-    std::fs::rename(&tmp, root.join("inbox/story.htm")).unwrap();
-    let want = root.join("outbox/story.md");
-    let second = root.join("outbox/story (2).md");
+        .unwrap()
+}
+
+/// Puts `from` into the inbox as `to`, the way producers should: written beside, renamed in.
+fn drop_in(root: &Path, from: &Path, to: &str) {
+    let tmp = root.join("drop.part");
+    std::fs::copy(from, &tmp).unwrap();
+    std::fs::rename(&tmp, root.join("inbox").join(to)).unwrap();
+}
+
+/// Waits (20 s at most) until every path exists, then stops the daemon.
+fn wait_and_stop(mut child: std::process::Child, paths: &[&Path]) {
     let t0 = std::time::Instant::now();
-    while !(want.exists() && second.exists()) && t0.elapsed() < std::time::Duration::from_secs(20) {
+    while !paths.iter().all(|p| p.exists()) && t0.elapsed() < std::time::Duration::from_secs(20) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
+}
+
+#[test]
+fn the_daemon_writes_reading_copies_when_its_config_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let child = daemon(root, "profile = \"reader\"\nformat = \"markdown\"\n");
+    drop_in(
+        root,
+        &fixtures_dir("jsonld-graph").join("input.html"),
+        "story.html",
+    );
+    // Another input whose copy would have the same name: it gets a numbered one.
+    drop_in(
+        root,
+        &fixtures_dir("byline-time").join("input.html"),
+        "story.htm",
+    );
+    let want = root.join("outbox/story.md");
+    let second = root.join("outbox/story (2).md");
+    wait_and_stop(child, &[&want, &second]);
     let mut copies = [
         std::fs::read_to_string(&want).expect("outbox/story.md"),
         std::fs::read_to_string(&second).expect("outbox/story (2).md"),
@@ -467,22 +488,23 @@ fn the_daemon_writes_reading_copies_when_its_config_says_so() {
     );
 }
 
-#[test]
-fn profile_and_format_are_checked_in_the_config() {
+/// `pare check --config` on a config of `text`: it must fail; its error output.
+fn config_error(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pare.toml");
-    std::fs::write(
-        &config,
-        "inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\nprofile = \"readr\"\n",
-    )
-    .unwrap();
+    std::fs::write(&config, text).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_pare"))
         .args(["check", "--config"])
         .arg(&config)
         .output()
         .unwrap();
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn profile_and_format_are_checked_in_the_config() {
+    let err = config_error("inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\nprofile = \"readr\"\n");
     assert!(err.contains("readr") && err.contains("reader"), "{err}");
 }
 
@@ -490,50 +512,19 @@ fn profile_and_format_are_checked_in_the_config() {
 fn an_inbox_folder_can_have_a_profile_and_format_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for d in ["inbox", "inbox/read-later", "outbox", "failed", "work"] {
-        std::fs::create_dir(root.join(d)).unwrap();
-    }
-    let config = root.join("pare.toml");
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    std::fs::write(
-        &config,
-        format!(
-            "inbox = {:?}\noutbox = {:?}\nfailed = {:?}\nwork = {:?}\nrules = {:?}\nstate_file = {:?}\nquiet_ms = 100\n\n[folder.\"read-later\"]\nprofile = \"reader\"\nformat = \"markdown\"\n",
-            root.join("inbox"),
-            root.join("outbox"),
-            root.join("failed"),
-            root.join("work"),
-            rules,
-            root.join("state.json"),
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let drop_in = |from: &Path, to: &str| {
-        let tmp = root.join("tmp.part");
-        std::fs::copy(from, &tmp).unwrap();
-        std::fs::rename(&tmp, root.join("inbox").join(to)).unwrap();
-    };
+    std::fs::create_dir_all(root.join("inbox/read-later")).unwrap();
+    let child = daemon(
+        root,
+        "\n[folder.\"read-later\"]\nprofile = \"reader\"\nformat = \"markdown\"\n",
+    );
     let page = fixtures_dir("opengraph-news").join("input.html");
-    drop_in(&page, "read-later/story.html");
-    drop_in(&page, "story.html");
+    drop_in(root, &page, "read-later/story.html");
+    drop_in(root, &page, "story.html");
     let (md, html) = (
         root.join("outbox/read-later/story.md"),
         root.join("outbox/story.html"),
     );
-    let t0 = std::time::Instant::now();
-    while !(md.exists() && html.exists()) && t0.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    wait_and_stop(child, &[&md, &html]);
     let md = std::fs::read_to_string(&md).expect("the folder's reading copy");
     assert_eq!(
         md,
@@ -551,20 +542,9 @@ fn an_inbox_folder_can_have_a_profile_and_format_of_its_own() {
 
 #[test]
 fn a_folder_route_is_one_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("pare.toml");
-    std::fs::write(
-        &config,
+    let err = config_error(
         "inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\n\n[folder.\"a/b\"]\nprofile = \"reader\"\n",
-    )
-    .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    );
     assert!(
         err.contains("pare.toml:5:") && err.contains("a folder is one name inside the inbox"),
         "{err}"
