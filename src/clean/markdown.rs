@@ -14,6 +14,11 @@ use lol_html::html_content::Element;
 
 use super::stream::{Output, Stream};
 
+/// Quotes and lists nest in the Markdown at most this deep (parsers stop nesting
+/// further, and what is deeper would be lost to their readers): deeper ones are written
+/// at this depth.
+const MAX_NEST: u32 = 8;
+
 /// The longest piece of a text run held back for the rest of its word.
 const MAX_CARRY: usize = 4096;
 
@@ -94,6 +99,8 @@ pub struct State {
     marker: Option<String>,
     quote: u32,
     pre: u32,
+    /// Inside inline code.
+    code: u32,
     /// Inline markers opened but not yet written (they wait for text).
     opening: String,
     /// Open links (a count: their `]` and URL are written at their end tags).
@@ -127,6 +134,7 @@ impl State {
             marker: None,
             quote: 0,
             pre: 0,
+            code: 0,
             opening: String::new(),
             links: Vec::new(),
             table: 0,
@@ -153,11 +161,11 @@ impl State {
     fn prefix(&self) -> String {
         let mut p = String::new();
         if self.md() {
-            for _ in 0..self.quote {
+            for _ in 0..self.quote.min(MAX_NEST) {
                 p.push_str("> ");
             }
         }
-        for _ in 0..self.lists.len() {
+        for _ in 0..self.lists.len().min(MAX_NEST as usize) {
             p.push_str("    ");
         }
         p
@@ -183,7 +191,7 @@ impl State {
     fn before_text(&mut self) {
         if self.brk > 0 && self.started {
             let quote = if self.md() {
-                "> ".repeat(self.quote.min(self.brk_quote) as usize)
+                "> ".repeat(self.quote.min(self.brk_quote).min(MAX_NEST) as usize)
             } else {
                 String::new()
             };
@@ -282,6 +290,15 @@ impl State {
             return;
         }
         let at_line = std::mem::replace(&mut self.fresh, false);
+        if self.code > 0 {
+            // Inside a code span nothing is markup, and a backslash would show.
+            self.out.push_str(w);
+            return;
+        }
+        if self.heading && w.bytes().all(|b| b == b'#') {
+            // A heading's last word of `#`s would be read as its closing sequence.
+            self.out.push('\\');
+        }
         for (i, c) in w.char_indices() {
             let escape = match c {
                 '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' => true,
@@ -412,7 +429,10 @@ impl State {
             }
             "em" | "i" | "cite" => self.inline_open("*"),
             "strong" | "b" => self.inline_open("**"),
-            "code" | "kbd" | "samp" if self.pre == 0 => self.inline_open("`"),
+            "code" | "kbd" | "samp" if self.pre == 0 => {
+                self.inline_open("`");
+                self.code += 1;
+            }
             "a" => {
                 if self.md()
                     && self.pre == 0
@@ -531,7 +551,10 @@ impl State {
             }
             "em" | "i" | "cite" => self.inline_close("*"),
             "strong" | "b" => self.inline_close("**"),
-            "code" | "kbd" | "samp" if self.pre == 0 => self.inline_close("`"),
+            "code" | "kbd" | "samp" if self.pre == 0 => {
+                self.code = self.code.saturating_sub(1);
+                self.inline_close("`");
+            }
             "a" => {
                 if let (Some(_), Some(href)) = (self.links.pop(), href) {
                     if let Some(i) = self.opening.rfind('[') {
@@ -680,7 +703,7 @@ mod tests {
         );
         assert_eq!(
             md,
-            "## Title here\n\nOne *two* **three** [link](/x) and `a\\_b`.\n\nNext\u{a0}para & more\n"
+            "## Title here\n\nOne *two* **three** [link](/x) and `a_b`.\n\nNext\u{a0}para & more\n"
         );
     }
 
@@ -706,6 +729,22 @@ mod tests {
             "| k | v |\n| --- | --- |\n| a | 1\\|2 |\n\n![An image](/i.png)\n\nend\n"
         );
         assert_eq!(convert(html, Style::Text), "k\tv\na\t1|2\n\nend\n");
+    }
+
+    #[test]
+    fn code_spans_hashes_and_deep_quotes_render_as_written() {
+        assert_eq!(
+            convert(
+                b"<h2>Issue #</h2><p>Use <code>a_b &lt;i&gt;</code> here.</p>",
+                Style::Markdown
+            ),
+            "## Issue \\#\n\nUse `a_b <i>` here.\n"
+        );
+        let deep = format!("{}<p>deep</p>", "<blockquote>".repeat(30));
+        assert_eq!(
+            convert(deep.as_bytes(), Style::Markdown),
+            format!("{}deep\n", "> ".repeat(8))
+        );
     }
 
     #[test]
