@@ -34,6 +34,9 @@ const SKIP: &[&str] = &[
     "plaintext",
 ];
 
+/// How many of the innermost open elements HTML's scope searches look through.
+const SCOPE_DEPTH: usize = 256;
+
 /// Void elements: a start tag and nothing else.
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -132,7 +135,9 @@ impl State {
 
     /// The index of the innermost open `tag` above the first of `bounds`.
     fn open_in_scope(&self, tag: &[&str], bounds: &[&str]) -> Option<usize> {
-        for (i, o) in self.stack.iter().enumerate().rev() {
+        // Only the innermost elements are searched: a page nested a hundred thousand
+        // deep would otherwise cost a search of them all at every start tag.
+        for (i, o) in self.stack.iter().enumerate().rev().take(SCOPE_DEPTH) {
             if tag.contains(&o.tag.as_str()) {
                 return Some(i);
             }
@@ -288,6 +293,11 @@ impl State {
         Some(self.next)
     }
 
+    /// Where element `n` is on the stack, if still open (numbers grow up the stack).
+    fn position(&self, n: u64) -> Option<usize> {
+        self.stack.binary_search_by_key(&n, |o| o.n).ok()
+    }
+
     fn end(&mut self, n: u64) {
         if n == 0 {
             self.skip = self.skip.saturating_sub(1);
@@ -298,12 +308,12 @@ impl State {
                 self.svg = None;
                 return;
             }
-            match self.stack.iter().rposition(|o| o.n == n) {
+            match self.position(n) {
                 Some(i) if i < depth => self.svg = None,
                 _ => return,
             }
         }
-        if let Some(i) = self.stack.iter().rposition(|o| o.n == n) {
+        if let Some(i) = self.position(n) {
             self.close_to(i);
         }
     }
@@ -424,6 +434,17 @@ mod tests {
             "<p>one</p><div>two</div><ul><li>a</li><li>b</li></ul>"
         );
         assert_eq!(serialize(b"<div><b>x</div>y</b>"), "<div><b>x</b></div>y");
+    }
+
+    #[test]
+    fn a_page_nested_very_deep_is_written_in_one_pass() {
+        // 60,000 open list items: each start tag searches only the innermost elements
+        // (searching them all would be 1.8 billion steps).
+        let n = 60_000;
+        let page = format!("{}x", "<ul><li>".repeat(n));
+        let out = serialize(page.as_bytes());
+        assert!(out.starts_with("<ul><li><ul><li>"));
+        assert!(out.ends_with(&format!("x{}", "</li></ul>".repeat(n))));
     }
 
     #[test]
