@@ -19,6 +19,10 @@ use super::stream::{Output, Stream};
 /// at this depth.
 const MAX_NEST: u32 = 8;
 
+/// A code block's fence: four backticks, so a line of three inside the code does not
+/// end it.
+const FENCE: &str = "````";
+
 /// The longest piece of a text run held back for the rest of its word.
 const MAX_CARRY: usize = 4096;
 
@@ -400,7 +404,7 @@ impl State {
                 if self.table == 0 {
                     if self.md() {
                         self.before_text();
-                        self.out.push_str("```");
+                        self.out.push_str(FENCE);
                         self.out.push('\n');
                         self.out.push_str(&self.prefix());
                     }
@@ -545,7 +549,7 @@ impl State {
                 if self.md() && self.pre == 0 {
                     self.out.push('\n');
                     self.out.push_str(&self.prefix());
-                    self.out.push_str("```");
+                    self.out.push_str(FENCE);
                 }
                 self.block();
             }
@@ -716,7 +720,7 @@ mod tests {
         );
         assert_eq!(
             md,
-            "- a\n- b\n    1. c\n    2. d\n\n> q1\n>\n> q2\n\n```\nx  = 1\n  y\n```\n"
+            "- a\n- b\n    1. c\n    2. d\n\n> q1\n>\n> q2\n\n````\nx  = 1\n  y\n````\n"
         );
     }
 

@@ -372,10 +372,15 @@ fn image_url(v: &Value) -> Option<String> {
     }
 }
 
-/// Entities decoded, white space collapsed.
+/// Entities decoded, white space collapsed, control characters gone (a value goes into
+/// an HTML head and YAML front matter, which take none).
 fn clean(s: &str) -> String {
     let s = crate::text::decode_entities(s);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -419,6 +424,15 @@ mod tests {
         assert_eq!(m.modified.as_deref(), Some("2025-05-07"));
         assert_eq!(m.image.as_deref(), Some("https://img.example.com/a.jpg"));
         assert_eq!(m.site_name.as_deref(), Some("Example News"));
+    }
+
+    #[test]
+    fn values_hold_no_control_characters() {
+        let m = read(
+            "<title>T\u{80}\u{7f} end</title>".as_bytes(),
+            encoding_rs::UTF_8,
+        );
+        assert_eq!(m.title.as_deref(), Some("T end"));
     }
 
     #[test]

@@ -162,10 +162,12 @@ impl State {
             "li" => self.open_in_scope(&["li"], &["ul", "ol", "menu", "table"]),
             "dt" | "dd" => self.open_in_scope(&["dt", "dd"], &["dl", "table"]),
             "td" | "th" => self.open_in_scope(&["td", "th"], &["tr", "table"]),
-            "tr" => self.open_in_scope(&["tr", "td", "th"], &["table", "tbody", "thead", "tfoot"]),
-            "tbody" | "thead" | "tfoot" => {
-                self.open_in_scope(&["tbody", "thead", "tfoot", "tr", "td", "th"], &["table"])
-            }
+            // A row closes the open row (and its cells); a table section the open section
+            // (or, outside one, the open row).
+            "tr" => self.open_in_scope(&["tr"], &["table", "tbody", "thead", "tfoot"]),
+            "tbody" | "thead" | "tfoot" => self
+                .open_in_scope(&["tbody", "thead", "tfoot"], &["table"])
+                .or_else(|| self.open_in_scope(&["tr"], &["table"])),
             "a" => self.open_in_scope(&["a"], &[]),
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self
                 .stack
