@@ -498,6 +498,41 @@ pub fn clean(
     Ok(report)
 }
 
+/// Files up to this size are read once, whole, by [`clean_file`] (a larger one is read
+/// from disk for each pass, and never held).
+pub const READ_WHOLE: u64 = 16 << 20;
+
+/// Cleans the file at `path` into `out`: read once into `buf` (the caller's, reused
+/// from file to file) when it is at most [`READ_WHOLE`] bytes, else from disk for each
+/// pass. Either way its name says what it is (`.txt`) unless `opts.kind` does.
+pub fn clean_file(
+    path: &Path,
+    buf: &mut Vec<u8>,
+    book: &RuleBook,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<Report, CleanError> {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= READ_WHOLE);
+    if !small {
+        return clean(Input::Path(path), book, opts, out);
+    }
+    buf.clear();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(buf))
+        .map_err(CleanError::Read)?;
+    let named;
+    let opts = if opts.kind.is_none() {
+        named = Options {
+            kind: kind_by_name(path),
+            ..opts.clone()
+        };
+        &named
+    } else {
+        opts
+    };
+    clean(Input::Bytes(buf), book, opts, out)
+}
+
 fn write_all(out: &mut dyn Write, b: &[u8]) -> Result<u64, CleanError> {
     out.write_all(b).map_err(CleanError::Write)?;
     Ok(b.len() as u64)

@@ -97,6 +97,30 @@ pub fn command(args: CleanArgs) -> ExitCode {
 
 type Outcome = (String, Result<Report, String>);
 
+/// One file of a batch: its name, and what came of it.
+type Cleaned = (String, Result<Done, String>);
+
+/// What batch mode keeps of a page it cleaned: the summary's counts, and the report
+/// itself only when `--report` asks for it.
+#[derive(Clone)]
+struct Done {
+    bytes_in: u64,
+    bytes_out: u64,
+    removed: usize,
+    report: Option<Report>,
+}
+
+impl Done {
+    fn of(rep: Report, keep: bool) -> Done {
+        Done {
+            bytes_in: rep.bytes_in,
+            bytes_out: rep.bytes_out,
+            removed: rep.removal_count(),
+            report: keep.then_some(rep),
+        }
+    }
+}
+
 /// The report's format: `{"version": 1, "pages": [{"file": …, …}]}`.
 const REPORT_VERSION: u32 = 1;
 
@@ -167,7 +191,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         .max(1);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; files.len()]);
+    let outcomes: Mutex<Vec<Option<Cleaned>>> = Mutex::new(vec![None; files.len()]);
     let tty = io::stderr().is_terminal();
     let t0 = Instant::now();
     let run = crate::daemon::publish::unique_tag("clean");
@@ -187,22 +211,10 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                         sync: args.sync,
                         inputs: &inputs,
                     };
-                    let mut r = clean_one_to_dir(book, opts, file, &to, &mut buf);
-                    if args.report.is_none()
-                        && let Ok(rep) = &mut r
-                    {
-                        // Only the summary's counts are needed: the descriptions go
-                        // now, so memory does not grow with the number of files.
-                        let removed = rep.removal_count();
-                        rep.removals.clear();
-                        rep.refused.clear();
-                        rep.not_applied.clear();
-                        rep.kept.clear();
-                        rep.metadata = None;
-                        rep.removals_unlisted.clear();
-                        rep.removals_unlisted
-                            .insert(crate::rules::Category::Other, removed);
-                    }
+                    // Only the summary's counts are kept unless a report is asked for,
+                    // so memory does not grow with the number of files.
+                    let r = clean_one_to_dir(book, opts, file, &to, &mut buf)
+                        .map(|rep| Done::of(rep, args.report.is_some()));
                     outcomes.lock().unwrap()[i] = Some((file.display().to_string(), r));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if tty && (n % 16 == 0 || n == files.len()) {
@@ -231,7 +243,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         }
     }
     let _ = std::fs::remove_dir(dir.join(crate::daemon::publish::TMP_DIR));
-    let outcomes: Vec<Outcome> = outcomes
+    let outcomes: Vec<Cleaned> = outcomes
         .into_inner()
         .unwrap()
         .into_iter()
@@ -244,7 +256,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
             Ok(rep) => {
                 bytes_in += rep.bytes_in;
                 bytes_out += rep.bytes_out;
-                removed += rep.removal_count();
+                removed += rep.removed;
             }
             Err(e) => {
                 failed += 1;
@@ -271,7 +283,13 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         code = ExitCode::FAILURE;
     }
     if let Some(r) = &args.report
-        && write_report(r, &outcomes) != ExitCode::SUCCESS
+        && write_report(
+            r,
+            &outcomes
+                .into_iter()
+                .map(|(f, r)| (f, r.map(|d| d.report.expect("kept for the report"))))
+                .collect::<Vec<_>>(),
+        ) != ExitCode::SUCCESS
     {
         code = ExitCode::FAILURE;
     }
@@ -375,10 +393,6 @@ struct Target<'a> {
 
 /// Cleans one file into a temporary file of its own and links it in at its output
 /// path (see [`clean_many`]); the folder's fsync is left to the caller.
-/// Files up to this size are read once, whole, into the worker's buffer (the engine
-/// reads larger ones from disk for each pass, holding none of them).
-const READ_WHOLE: u64 = 16 << 20;
-
 fn clean_one_to_dir(
     book: &RuleBook,
     opts: &Options,
@@ -388,13 +402,13 @@ fn clean_one_to_dir(
 ) -> Result<Report, String> {
     let dest = to.dest;
     // A FIFO or a device would block or never end: -o cleans files.
-    let size = match std::fs::metadata(file) {
-        Ok(m) if m.is_file() => m.len(),
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => {}
         Ok(_) => {
             return Err("not a regular file; -o cleans files (pipe others through stdin)".into());
         }
         Err(e) => return Err(format!("cannot read the input: {e}")),
-    };
+    }
     if file_id(dest).is_some_and(|id| to.inputs.contains(&id)) {
         return Err(if file_id(dest) == file_id(file) {
             format!(
@@ -416,30 +430,7 @@ fn clean_one_to_dir(
     })?;
     let rep = {
         let mut w = io::BufWriter::with_capacity(64 * 1024, tmp.file());
-        let whole = size <= READ_WHOLE;
-        if whole {
-            buf.clear();
-            std::fs::File::open(file)
-                .and_then(|mut f| f.read_to_end(buf))
-                .map_err(|e| format!("cannot read the input: {e}"))?;
-        }
-        let input = if whole {
-            Input::Bytes(buf)
-        } else {
-            Input::Path(file)
-        };
-        // Read whole, the file's name still says what it is (`.txt`).
-        let named;
-        let opts = if whole && opts.kind.is_none() {
-            named = Options {
-                kind: clean::kind_by_name(file),
-                ..opts.clone()
-            };
-            &named
-        } else {
-            opts
-        };
-        let rep = clean::clean(input, book, opts, &mut w).map_err(|e| e.to_string())?;
+        let rep = clean::clean_file(file, buf, book, opts, &mut w).map_err(|e| e.to_string())?;
         w.flush()
             .map_err(|e| format!("cannot write the output: {e}"))?;
         rep

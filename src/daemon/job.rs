@@ -13,7 +13,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::clean::{self, CleanError, Input, Options, Report};
+use crate::clean::{self, CleanError, Options, Report};
 use crate::config::Config;
 use crate::rules::RuleBook;
 
@@ -308,13 +308,13 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
         // A panic in the engine is a bug, but it must not keep a file (and the daemon)
         // going round: the file is failed with the panic as its reason.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            read_whole(&c.work, |input| {
-                // Read whole, the file's name still says what it is (`.txt`).
-                let opts = Options {
-                    kind: clean::kind_by_name(&c.work),
-                    ..opts.clone()
-                };
-                clean::clean(input, cx.book, &opts, &mut w)
+            BUFFER.with(|b| {
+                let mut buf = b.borrow_mut();
+                let r = clean::clean_file(&c.work, &mut buf, cx.book, &opts, &mut w);
+                if buf.capacity() > KEEP_BUFFER {
+                    *buf = Vec::new();
+                }
+                r
             })
         }))
         .unwrap_or_else(|p| {
@@ -351,39 +351,12 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
     Ok((slot, report))
 }
 
-/// Files up to this size are read once, whole (the engine reads larger ones from disk
-/// for each of its passes, holding none of them).
-const READ_WHOLE: u64 = 16 << 20;
-/// A worker keeps a buffer this large between files; a larger one goes after its file.
+/// A worker keeps a buffer this large between files (for `clean::clean_file`); a
+/// larger one goes after its file.
 const KEEP_BUFFER: usize = 1 << 20;
 
 thread_local! {
     static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on the file at `path`: its bytes, read once into this thread's buffer, when
-/// it is small; else the path, for the engine to read.
-fn read_whole<T>(
-    path: &Path,
-    f: impl FnOnce(Input<'_>) -> Result<T, CleanError>,
-) -> Result<T, CleanError> {
-    use std::io::Read;
-    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= READ_WHOLE);
-    if !small {
-        return f(Input::Path(path));
-    }
-    BUFFER.with(|b| {
-        let mut buf = b.borrow_mut();
-        buf.clear();
-        std::fs::File::open(path)
-            .and_then(|mut file| file.read_to_end(&mut buf))
-            .map_err(CleanError::Read)?;
-        let r = f(Input::Bytes(&buf));
-        if buf.capacity() > KEEP_BUFFER {
-            *buf = Vec::new();
-        }
-        r
-    })
 }
 
 fn context(e: io::Error, dir: &Path) -> io::Error {
