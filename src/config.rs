@@ -81,6 +81,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where the daemon keeps the snapshot of its rules: `rules.snapshot` beside the
+    /// state file (the daemon's state folder).
+    pub fn rule_snapshot(&self) -> Option<PathBuf> {
+        Some(self.state_file.parent()?.join("rules.snapshot"))
+    }
+
     /// The configuration `pare run` uses with no config file: everything in the current
     /// folder.
     pub fn local_defaults() -> Config {

@@ -69,7 +69,8 @@ fn compiled() -> Arc<Compiled> {
     }
     let rules = crate::rules::parse_file(Path::new("agree.toml"), &text)
         .expect("valid selectors")
-        .rules;
+        .rules()
+        .to_vec();
     let c = Compiled::new(rules, Vec::new());
     assert!(
         c.parts[0].complex.is_empty(),

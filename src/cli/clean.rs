@@ -57,8 +57,11 @@ pub fn command(args: CleanArgs) -> ExitCode {
     let Some(book) = load_rules(&args.rules, "; nothing was cleaned") else {
         return ExitCode::FAILURE;
     };
+    // The process ends with the command: the book (tens of thousands of rules with
+    // everything imported) is left to the OS rather than freed piece by piece.
+    let book: &RuleBook = Box::leak(Box::new(book));
     if let Some(dir) = &args.out_dir {
-        return clean_many(&book, &opts, &args, dir);
+        return clean_many(book, &opts, &args, dir);
     }
     if args.files.len() > 1 {
         eprintln!("error: several files need -o DIR (stdout takes one page)");
@@ -81,7 +84,7 @@ pub fn command(args: CleanArgs) -> ExitCode {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let name = path.map_or("-".into(), |p| p.display().to_string());
-    match clean::clean(input, &book, &opts, &mut out) {
+    match clean::clean(input, book, &opts, &mut out) {
         Ok(report) => {
             if let Some(r) = &args.report {
                 return write_report(r, &[(name, Ok(report))]);

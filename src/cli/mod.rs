@@ -7,7 +7,7 @@ mod import;
 mod run;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -165,6 +165,11 @@ pub struct RulesArgs {
     /// in an earlier). Default: ./rules, else /usr/share/pare/rules.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
+    /// Read every rule file from its TOML, neither using nor writing the snapshot that
+    /// large rule sets (100 files or more) are kept in, in $XDG_CACHE_HOME/pare
+    /// (~/.cache/pare).
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 impl RulesArgs {
@@ -383,12 +388,35 @@ pub fn load_rules(args: &RulesArgs, undone: &str) -> Option<RuleBook> {
             return None;
         }
     };
-    load_rules_from(&dirs, crate::rules::DEFAULT_MAX_FILE_SIZE, undone)
+    load_rules_from(
+        &dirs,
+        crate::rules::DEFAULT_MAX_FILE_SIZE,
+        undone,
+        !args.no_snapshot,
+    )
 }
 
-fn load_rules_from(dirs: &[PathBuf], max: u64, undone: &str) -> Option<RuleBook> {
-    match RuleBook::load_limited(dirs, max) {
-        Ok(b) => Some(b),
+/// Where a command-line run keeps the snapshot of `dirs`: the user's cache folder.
+fn snapshot_path(dirs: &[PathBuf], max: u64) -> Option<PathBuf> {
+    let dir = crate::rules::snapshot::user_cache_dir()?;
+    Some(dir.join(crate::rules::snapshot::file_name(dirs, max)))
+}
+
+fn load_rules_from(dirs: &[PathBuf], max: u64, undone: &str, snapshot: bool) -> Option<RuleBook> {
+    let snap = snapshot.then(|| snapshot_path(dirs, max)).flatten();
+    match RuleBook::load_with(dirs, max, snap.as_deref()) {
+        Ok(b) => {
+            if b.loaded.written
+                && let Some(dir) = snap.as_deref().and_then(Path::parent)
+            {
+                // One snapshot is made per list of folders: keep the recent ones.
+                crate::rules::snapshot::prune(dir, 8);
+            }
+            if let Some(e) = &b.loaded.write_error {
+                eprintln!("warning: the rules snapshot could not be written: {e}");
+            }
+            Some(b)
+        }
         Err(errors) => {
             for e in &errors {
                 eprintln!("{e}");
@@ -417,7 +445,12 @@ fn check_command(args: CheckArgs) -> ExitCode {
                 eprintln!("error: pare run would refuse this folder layout");
                 return ExitCode::FAILURE;
             }
-            load_rules_from(&config.rule_dirs(), config.max_rule_file_size, "")
+            load_rules_from(
+                &config.rule_dirs(),
+                config.max_rule_file_size,
+                "",
+                !args.rules.no_snapshot,
+            )
         }
     };
     let Some(book) = book else {
@@ -436,8 +469,11 @@ fn check_command(args: CheckArgs) -> ExitCode {
             out,
             "{}: {} rules ({what})",
             f.path.display(),
-            f.rules.len()
+            f.rule_count()
         );
+    }
+    if let Some(line) = book.loaded.describe() {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(
         out,

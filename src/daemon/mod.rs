@@ -345,9 +345,18 @@ fn watch_settings(c: &Config) -> Settings {
 async fn load_rules(config: &Config) -> Result<RuleBook, Vec<crate::rules::RuleError>> {
     let dirs = config.rule_dirs();
     let max = config.max_rule_file_size;
-    tokio::task::spawn_blocking(move || RuleBook::load_limited(&dirs, max))
-        .await
-        .expect("rule loading does not panic")
+    let snapshot = config.rule_snapshot();
+    let book =
+        tokio::task::spawn_blocking(move || RuleBook::load_with(&dirs, max, snapshot.as_deref()))
+            .await
+            .expect("rule loading does not panic")?;
+    if let Some(line) = book.loaded.describe() {
+        debug!("{line}");
+    }
+    if let Some(e) = &book.loaded.write_error {
+        warn!(error = %e, "the rules snapshot could not be written (rules load from their files)");
+    }
+    Ok(book)
 }
 
 /// A folder's identity (device, inode), or `None` when it is missing.

@@ -544,7 +544,7 @@ mod tests {
         let text = f.to_toml();
         assert!(text.starts_with("# made by a test\n"));
         let parsed = parse_file(Path::new("x.toml"), &text).expect("loads");
-        assert_eq!(parsed.rules[0].note.as_deref(), Some(awkward));
+        assert_eq!(parsed.rules()[0].note.as_deref(), Some(awkward));
         assert_eq!(parsed.domains, vec!["example.com"]);
         assert_eq!(parsed.disable, vec!["el-1"]);
     }
@@ -583,7 +583,7 @@ mod tests {
         assert!(f.to_toml().contains("keep = \"article\""));
         assert_eq!(f.check(), Ok(()));
         let parsed = parse_file(Path::new("x.toml"), &f.to_toml()).expect("loads");
-        assert_eq!(parsed.rules.len(), 2);
+        assert_eq!(parsed.rules().len(), 2);
     }
 
     #[test]

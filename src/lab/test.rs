@@ -46,7 +46,7 @@ pub fn run(book: &RuleBook) -> Vec<FileOutcome> {
         .map(|f| {
             let site_url = f.example_host().map(|h| format!("https://{h}/"));
             let examples = f
-                .examples
+                .examples()
                 .iter()
                 .map(|(line, ex)| ExampleOutcome {
                     line: *line,

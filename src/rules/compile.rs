@@ -432,7 +432,8 @@ mod tests {
     fn rules(text: &str) -> Vec<Arc<Rule>> {
         super::super::parse_file(Path::new("g.toml"), text)
             .unwrap()
-            .rules
+            .rules()
+            .to_vec()
     }
 
     #[test]

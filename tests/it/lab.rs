@@ -57,14 +57,14 @@ fn the_library_covers_thirty_sites_each_with_an_example() {
     assert!(sites.len() >= 30, "only {} site files", sites.len());
     for f in &sites {
         assert!(
-            !f.examples.is_empty(),
+            !f.examples().is_empty(),
             "{} has no [[example]]",
             f.path.display()
         );
     }
     for f in book.files.iter().filter(|f| f.generic) {
         assert!(
-            !f.examples.is_empty(),
+            !f.examples().is_empty(),
             "{} has no [[example]]",
             f.path.display()
         );
