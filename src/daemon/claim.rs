@@ -249,6 +249,8 @@ mod tests {
     fn other_names_are_not_claims() {
         for n in [
             "status.json",
+            "rules.snapshot",
+            "rules.snapshot.tmp4242",
             "_a.html",
             "zz_a.html",
             "1_",

@@ -351,7 +351,7 @@ async fn load_rules(config: &Config) -> Result<RuleBook, Vec<crate::rules::RuleE
             .await
             .expect("rule loading does not panic")?;
     if let Some(line) = book.loaded.describe() {
-        debug!("{line}");
+        info!("rules {line}");
     }
     if let Some(e) = &book.loaded.write_error {
         warn!(error = %e, "the rules snapshot could not be written (rules load from their files)");

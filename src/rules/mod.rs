@@ -869,6 +869,7 @@ impl RuleBook {
             vec![None; paths.len()]
         };
         let mut files = Vec::with_capacity(paths.len());
+        let mut settled_any = false;
         for ((path, _), meta) in paths.into_iter().zip(metas) {
             if let (Some(s), Some(m)) = (&mut snap, &meta) {
                 match s.take(&path, m, checked, max_size) {
@@ -877,9 +878,10 @@ impl RuleBook {
                         files.push(f);
                         continue;
                     }
-                    Some(snapshot::Taken::Verified(f)) => {
+                    Some(snapshot::Taken::Verified { file, settled }) => {
                         loaded.verified += 1;
-                        files.push(f);
+                        settled_any |= settled;
+                        files.push(file);
                         continue;
                     }
                     None => {}
@@ -916,7 +918,7 @@ impl RuleBook {
         }
         let stale = snap.as_ref().is_none_or(|s| s.len() != files.len());
         if let Some(p) = snapshot
-            && (loaded.read > 0 || loaded.verified > 0 || stale)
+            && (loaded.read > 0 || settled_any || stale)
         {
             match snapshot::write(p, dirs, max_size, &files) {
                 Ok(()) => loaded.written = true,

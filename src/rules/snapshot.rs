@@ -203,8 +203,10 @@ struct Entry {
 pub enum Taken {
     /// Its metadata vouched for it.
     Unchanged(RuleFile),
-    /// Its text was read and matched the snapshot's (a racy entry).
-    Verified(RuleFile),
+    /// Its text was read and matched the snapshot's (a racy entry); `settled`: it has
+    /// not changed for long enough now that its metadata will vouch for it next time
+    /// (worth writing the snapshot again).
+    Verified { file: RuleFile, settled: bool },
 }
 
 impl Snapshot {
@@ -332,7 +334,10 @@ impl Snapshot {
             stamp: Some(Box::new(stamp)),
         };
         Some(if racy {
-            Taken::Verified(file)
+            Taken::Verified {
+                settled: !stamp.racy(),
+                file,
+            }
         } else {
             Taken::Unchanged(file)
         })
@@ -554,5 +559,270 @@ impl Reader<'_> {
             v.push(std::str::from_utf8(&self.b[r]).ok()?.to_string());
         }
         Some(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use super::MIN_FILES;
+    use crate::rules::{Categories, RuleBook, RuleError};
+
+    const GENERIC: &str =
+        "generic = true\n[[rule]]\nid = \"ad\"\ncategory = \"promo\"\nremove = \".ad\"\n";
+
+    fn site(i: usize, class: &str) -> String {
+        format!(
+            "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"r{i}\"\ncategory = \"promo\"\nremove = \"div.{class}-{i} > p\"\n"
+        )
+    }
+
+    /// A rules folder of a generic file and `n` site files.
+    fn folder(n: usize) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("generic.toml"), GENERIC).unwrap();
+        for i in 0..n {
+            fs::write(d.path().join(format!("site{i:03}.toml")), site(i, "promo")).unwrap();
+        }
+        d
+    }
+
+    fn load(dir: &Path, snap: &Path) -> Result<RuleBook, Vec<RuleError>> {
+        RuleBook::load_with(&[dir.to_path_buf()], 1 << 20, Some(snap))
+    }
+
+    /// What the book does for a site: its rules' selectors, generic and site.
+    fn selectors(book: &RuleBook, host: &str) -> Vec<String> {
+        let c = book.for_site(Some(host), Categories::defaults());
+        c.rules()
+            .map(|(_, r)| match &r.action {
+                crate::rules::Action::Remove(s) => s.source.clone(),
+                other => other.key().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_second_load_takes_every_file_from_the_snapshot() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("rules.snapshot");
+        // Old files: their size and times vouch for them once the snapshot is made.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let first = load(d.path(), &snap).unwrap();
+        assert_eq!(first.loaded.read, MIN_FILES + 1);
+        assert!(first.loaded.written && snap.exists());
+        let second = load(d.path(), &snap).unwrap();
+        assert_eq!(
+            (
+                second.loaded.unchanged,
+                second.loaded.verified,
+                second.loaded.read
+            ),
+            (MIN_FILES + 1, 0, 0)
+        );
+        assert!(!second.loaded.written, "nothing changed, nothing written");
+        assert_eq!(second.rule_count(), first.rule_count());
+        for host in ["site007.example", "www.site042.example", "other.example"] {
+            assert_eq!(selectors(&second, host), selectors(&first, host), "{host}");
+        }
+        assert_eq!(
+            selectors(&second, "site7.example"),
+            vec![".ad".to_string(), "div.promo-7 > p".to_string()]
+        );
+
+        // An edit of the same size whose modification time is put back is still seen
+        // (the change time moves), and only that file is read.
+        let path = d.path().join("site005.toml");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        fs::write(&path, site(5, "promx")).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let third = load(d.path(), &snap).unwrap();
+        assert_eq!(third.loaded.read, 1);
+        assert!(third.loaded.written);
+        assert_eq!(
+            selectors(&third, "site5.example"),
+            vec![".ad".to_string(), "div.promx-5 > p".to_string()]
+        );
+        // A removed file is gone from the book (and from the snapshot written then).
+        fs::remove_file(d.path().join("site006.toml")).unwrap();
+        let fourth = load(d.path(), &snap).unwrap();
+        assert_eq!(fourth.files.len(), MIN_FILES);
+        assert_eq!(selectors(&fourth, "site6.example"), vec![".ad".to_string()]);
+        assert!(fourth.loaded.written);
+        let fifth = load(d.path(), &snap).unwrap();
+        assert_eq!(fifth.loaded.read, 0);
+        assert_eq!(fifth.files.len(), MIN_FILES);
+    }
+
+    #[test]
+    fn files_changed_just_before_the_snapshot_are_compared_by_their_text() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        load(d.path(), &snap).unwrap();
+        let again = load(d.path(), &snap).unwrap();
+        assert_eq!(
+            (again.loaded.verified, again.loaded.read),
+            (MIN_FILES + 1, 0)
+        );
+        assert_eq!(
+            selectors(&again, "site3.example"),
+            vec![".ad".to_string(), "div.promo-3 > p".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_snapshot_is_rebuilt_never_used() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        let good = load(d.path(), &snap).unwrap();
+        let bytes = fs::read(&snap).unwrap();
+        let damage = |at: usize| {
+            let mut b = bytes.clone();
+            b[at] ^= 0x20;
+            fs::write(&snap, b).unwrap();
+        };
+        // A byte of the part describing the files.
+        damage(super::HEAD + 40);
+        let b = load(d.path(), &snap).unwrap();
+        assert!(
+            b.loaded.refused.as_deref().unwrap().contains("checksum"),
+            "{:?}",
+            b.loaded
+        );
+        assert!(b.loaded.read == MIN_FILES + 1 && b.loaded.written);
+        // Cut short.
+        fs::write(&snap, &bytes[..bytes.len() - 1]).unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert!(b.loaded.refused.as_deref().unwrap().contains("cut short"));
+        // Not a snapshot at all.
+        fs::write(&snap, b"[[rule]]\n").unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert!(b.loaded.refused.is_some() && b.loaded.written);
+        // Another folder's (a copy of this one, elsewhere).
+        let copy = folder(MIN_FILES);
+        let b = RuleBook::load_with(&[copy.path().to_path_buf()], 1 << 20, Some(&snap)).unwrap();
+        assert!(
+            b.loaded
+                .refused
+                .as_deref()
+                .unwrap()
+                .contains("other folders"),
+            "{:?}",
+            b.loaded
+        );
+        // Each time the rules are the same.
+        let b = load(d.path(), &snap).unwrap();
+        assert!(b.loaded.refused.is_some() && b.loaded.read == MIN_FILES + 1);
+        assert_eq!(
+            selectors(&b, "site9.example"),
+            selectors(&good, "site9.example")
+        );
+    }
+
+    #[test]
+    fn a_text_damaged_after_loading_falls_back_to_the_file() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        load(d.path(), &snap).unwrap();
+        let book = load(d.path(), &snap).unwrap();
+        // Nothing read, nothing written: the book reads its texts from this file.
+        assert!(book.loaded.read == 0 && !book.loaded.written);
+        // Every text lies after the part describing the files: overwrite them in place
+        // (the book holds the open file, so it sees this).
+        let mut bytes = fs::read(&snap).unwrap();
+        let texts = bytes.len()
+            - (0..MIN_FILES)
+                .map(|i| site(i, "promo").len())
+                .sum::<usize>()
+            - GENERIC.len();
+        for b in &mut bytes[texts..] {
+            if *b == b'o' {
+                *b = b'0';
+            }
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&snap)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+            .unwrap();
+        assert_eq!(
+            selectors(&book, "site11.example"),
+            vec![".ad".to_string(), "div.promo-11 > p".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_new_file_is_reported_and_the_snapshot_kept() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        load(d.path(), &snap).unwrap();
+        let before = fs::read(&snap).unwrap();
+        let bad = d.path().join("zz-bad.toml");
+        fs::write(
+            &bad,
+            "domains = [\"bad.example\"]\n[[rule]]\nid = \"x\"\ncategory = \"promo\"\nremove = \"div[\"\n",
+        )
+        .unwrap();
+        let errors = load(d.path(), &snap).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let e = errors[0].to_string();
+        assert!(
+            e.starts_with(&format!("{}:5:10: bad selector", bad.display())),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read(&snap).unwrap(),
+            before,
+            "the snapshot was replaced"
+        );
+    }
+
+    #[test]
+    fn small_books_and_books_without_a_snapshot_path_write_none() {
+        let d = folder(MIN_FILES - 2);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        let b = load(d.path(), &snap).unwrap();
+        assert!(b.loaded.snapshot.is_none() && !snap.exists());
+        let big = folder(MIN_FILES);
+        let b = RuleBook::load_with(&[big.path().to_path_buf()], 1 << 20, None).unwrap();
+        assert!(b.loaded.describe().is_none());
+        assert_eq!(b.files.len(), MIN_FILES + 1);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_most_recent_snapshots() {
+        let cache = tempfile::tempdir().unwrap();
+        let mut made: Vec<PathBuf> = Vec::new();
+        for i in 0..5 {
+            let p = cache.path().join(format!("rules-{i:016x}.snapshot"));
+            fs::write(&p, b"x").unwrap();
+            let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i);
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+            made.push(p);
+        }
+        fs::write(cache.path().join("other"), b"kept").unwrap();
+        super::prune(cache.path(), 2);
+        let left: Vec<bool> = made.iter().map(|p| p.exists()).collect();
+        assert_eq!(left, [false, false, false, true, true]);
+        assert!(cache.path().join("other").exists());
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn files(dir: &Path) -> Vec<String> {
 pub(crate) fn claims(env: &Env) -> Vec<String> {
     files(&env.work)
         .into_iter()
-        .filter(|f| !f.starts_with("status.json"))
+        .filter(|f| !f.starts_with("status.json") && !f.starts_with("rules.snapshot"))
         .collect()
 }
 
@@ -991,4 +991,57 @@ fn the_metrics_file_counts_what_the_daemon_did() {
     assert!(t.contains("pare_files_failed_total 0\n"), "{t}");
     assert!(!env.dir.path().join("metrics/pare.prom.tmp").exists());
     assert!(d.stop().success());
+}
+
+/// A rules folder as big as an imported one: the daemon keeps a snapshot of it beside
+/// its state file, starts again from it, and a site file edited while it runs is read
+/// again and takes effect.
+#[test]
+fn a_big_rule_book_is_snapshotted_and_edits_still_take_effect() {
+    let env = Env::new("");
+    let site = |i: usize, class: &str| {
+        format!(
+            "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"s{i}\"\ncategory = \"promo\"\nremove = \".{class}\"\n"
+        )
+    };
+    for i in 0..150 {
+        fs::write(env.rules.join(format!("site{i:03}.toml")), site(i, "ad")).unwrap();
+    }
+    let snapshot = env.work.join("rules.snapshot");
+    let d = env.start();
+    assert!(
+        d.log()
+            .contains("0 file(s) from it, 151 read; written anew"),
+        "{}",
+        d.log()
+    );
+    assert!(snapshot.is_file());
+    assert!(d.stop().success());
+    let d = env.start();
+    assert!(
+        d.log().contains("151 file(s) from it, 0 read"),
+        "{}",
+        d.log()
+    );
+    let on_site = |n: usize| {
+        page(n).replace(
+            "<html>",
+            "<html><head><link rel=\"canonical\" href=\"https://site7.example/story\"></head>",
+        )
+    };
+    env.drop_file("a.html", &on_site(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    let out = env.out("a.html").unwrap();
+    assert!(!out.contains("Advert") && !out.contains("Buy now"), "{out}");
+    // The site's rule now removes nothing that is there.
+    fs::write(env.rules.join("site007.toml"), site(7, "gone")).unwrap();
+    wait_for("the reload", DEADLINE, || {
+        d.log().contains("150 file(s) from it, 1 read")
+    });
+    env.drop_file("b.html", &on_site(2));
+    wait_for("outbox/b.html", DEADLINE, || env.out("b.html").is_some());
+    let out = env.out("b.html").unwrap();
+    assert!(out.contains("Advert") && !out.contains("Buy now"), "{out}");
+    assert!(d.stop().success());
+    assert!(claims(&env).is_empty());
 }

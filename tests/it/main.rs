@@ -12,6 +12,7 @@ mod lossless;
 mod reader;
 mod robust;
 mod service;
+mod snapshot;
 
 /// A rule book from files given as (name, text), every one of which must load.
 pub(crate) fn book(files: &[(&str, &str)]) -> pare::rules::RuleBook {
