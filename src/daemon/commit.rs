@@ -18,6 +18,11 @@ use super::claim::Claimed;
 use super::publish;
 use crate::config::{Config, Processed};
 
+/// How long published outputs gather before their folder fsync.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+/// The most outputs one folder fsync waits for.
+const MAX_BATCH: usize = 512;
+
 /// One published output waiting for its folder fsync.
 pub struct Pending {
     /// The folder the output was linked into.
@@ -44,8 +49,19 @@ impl Committer {
             .name("pare-commit".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
+                    // Outputs are already in place: what waits is only the deletion of
+                    // their originals, so a burst's outputs gather for a moment and
+                    // share one folder fsync (a journal commit each, on most
+                    // filesystems, which the workers' own fsyncs then wait on).
                     let mut batch = vec![first];
-                    batch.extend(rx.try_iter());
+                    let until = std::time::Instant::now() + GATHER;
+                    while batch.len() < MAX_BATCH {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        match rx.recv_timeout(left) {
+                            Ok(p) => batch.push(p),
+                            Err(_) => break,
+                        }
+                    }
                     commit(batch, &processed, &work);
                 }
             })
