@@ -456,7 +456,8 @@ fn check_command(args: CheckArgs) -> ExitCode {
     let Some(book) = book else {
         return ExitCode::FAILURE;
     };
-    let mut out = io::stdout().lock();
+    // One line per file: written in blocks, not a write per line (31,347 with imports).
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     for f in &book.files {
         let what = if f.generic {
             "generic".to_string()
@@ -481,6 +482,9 @@ fn check_command(args: CheckArgs) -> ExitCode {
         book.files.len(),
         book.rule_count()
     );
+    let _ = out.flush();
+    // Left to the OS: freeing tens of thousands of files piece by piece is time lost.
+    std::mem::forget(book);
     ExitCode::SUCCESS
 }
 
