@@ -13,6 +13,7 @@ pub mod cli;
 pub mod color;
 pub mod config;
 pub mod daemon;
+mod entities;
 pub mod import;
 pub mod lab;
 pub mod logging;

@@ -323,12 +323,15 @@ pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
         let with_semi = rest[end..].starts_with(';');
         let ent = &rest[1..end];
         match (ent.len() <= 32).then(|| reference(ent)).flatten() {
-            Some(c)
+            Some(r)
                 if with_semi
                     || ent.starts_with('#')
                     || matches!(ent, "amp" | "lt" | "gt" | "quot" | "nbsp") =>
             {
-                out.push(c);
+                match r {
+                    Ref::Char(c) => out.push(c),
+                    Ref::Str(s) => out.push_str(s),
+                }
                 rest = &rest[end + usize::from(with_semi)..];
             }
             _ => {
@@ -341,10 +344,10 @@ pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The character a reference (`amp`, `#8217`, `#x2019`, without `&` and `;`) names:
-/// numeric ones as HTML reads them (`&#146;` is windows-1252's `’`), named ones from
-/// the Latin-1 set and the common punctuation, symbols and Greek letters.
-fn reference(ent: &str) -> Option<char> {
+/// What a reference (`amp`, `#8217`, `#x2019`, without `&` and `;`) stands for: numeric
+/// ones as HTML reads them (`&#146;` is windows-1252's `’`), named ones from HTML5's
+/// whole list (2,125 names; a few stand for two characters).
+fn reference(ent: &str) -> Option<Ref> {
     if ent.is_empty() {
         return None;
     }
@@ -353,7 +356,7 @@ fn reference(ent: &str) -> Option<char> {
             Some(h) => u32::from_str_radix(h, 16).ok()?,
             None => num.parse::<u32>().ok()?,
         };
-        return Some(match n {
+        return Some(Ref::Char(match n {
             0 => '\u{FFFD}',
             0x80..=0x9F => {
                 let byte = [n as u8];
@@ -361,93 +364,20 @@ fn reference(ent: &str) -> Option<char> {
                 c.chars().next().unwrap_or('\u{FFFD}')
             }
             n => char::from_u32(n).unwrap_or('\u{FFFD}'),
-        });
+        }));
     }
-    if let Some(i) = LATIN1.iter().position(|&n| n == ent) {
-        return char::from_u32(0xA0 + i as u32);
-    }
-    if let Some(i) = GREEK.iter().position(|&n| n == ent) {
-        // Α (U+0391) … ω (U+03C9), with the gap at U+03A2 named `sigmaf` in lower case.
-        return char::from_u32(0x391 + i as u32);
-    }
-    Some(match ent {
-        "amp" | "AMP" => '&',
-        "lt" | "LT" => '<',
-        "gt" | "GT" => '>',
-        "quot" | "QUOT" => '"',
-        "apos" => '\'',
-        "OElig" => '\u{152}',
-        "oelig" => '\u{153}',
-        "Scaron" => '\u{160}',
-        "scaron" => '\u{161}',
-        "Yuml" => '\u{178}',
-        "fnof" => '\u{192}',
-        "circ" => '\u{2C6}',
-        "tilde" => '\u{2DC}',
-        "ensp" => '\u{2002}',
-        "emsp" => '\u{2003}',
-        "thinsp" => '\u{2009}',
-        "zwnj" => '\u{200C}',
-        "zwj" => '\u{200D}',
-        "lrm" => '\u{200E}',
-        "rlm" => '\u{200F}',
-        "ndash" => '\u{2013}',
-        "mdash" => '\u{2014}',
-        "lsquo" => '\u{2018}',
-        "rsquo" => '\u{2019}',
-        "sbquo" => '\u{201A}',
-        "ldquo" => '\u{201C}',
-        "rdquo" => '\u{201D}',
-        "bdquo" => '\u{201E}',
-        "dagger" => '\u{2020}',
-        "Dagger" => '\u{2021}',
-        "bull" => '\u{2022}',
-        "hellip" => '\u{2026}',
-        "permil" => '\u{2030}',
-        "prime" => '\u{2032}',
-        "Prime" => '\u{2033}',
-        "lsaquo" => '\u{2039}',
-        "rsaquo" => '\u{203A}',
-        "oline" => '\u{203E}',
-        "euro" => '\u{20AC}',
-        "trade" => '\u{2122}',
-        "larr" => '\u{2190}',
-        "uarr" => '\u{2191}',
-        "rarr" => '\u{2192}',
-        "darr" => '\u{2193}',
-        "harr" => '\u{2194}',
-        "minus" => '\u{2212}',
-        "infin" => '\u{221E}',
-        "ne" => '\u{2260}',
-        "le" => '\u{2264}',
-        "ge" => '\u{2265}',
-        "hyphen" => '\u{2010}',
-        _ => return None,
-    })
+    let named = &crate::entities::NAMED;
+    let i = named
+        .binary_search_by(|(name, _)| name.as_bytes().cmp(ent.as_bytes()))
+        .ok()?;
+    Some(Ref::Str(named[i].1))
 }
 
-/// HTML's names of U+00A0 … U+00FF, in order.
-const LATIN1: [&str; 96] = [
-    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
-    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
-    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
-    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
-    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
-    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
-    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
-    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
-    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
-    "uuml", "yacute", "thorn", "yuml",
-];
-
-/// HTML's names of U+0391 … U+03C9, in order (`""` where there is none).
-const GREEK: [&str; 57] = [
-    "Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa",
-    "Lambda", "Mu", "Nu", "Xi", "Omicron", "Pi", "Rho", "", "Sigma", "Tau", "Upsilon", "Phi",
-    "Chi", "Psi", "Omega", "", "", "", "", "", "", "", "alpha", "beta", "gamma", "delta",
-    "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron",
-    "pi", "rho", "sigmaf", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
-];
+/// A reference's characters.
+enum Ref {
+    Char(char),
+    Str(&'static str),
+}
 
 /// Shell-style match of a whole name, the one pattern dialect of pare: `*` any run, `?`
 /// one character (one UTF-8 character; one byte of a name that is not UTF-8), every other
@@ -532,6 +462,22 @@ mod tests {
             "I\u{2019}m \u{E3} \u{3A9}\u{3C9} \u{3C2} AT&T & &bogus; \u{2019}"
         );
         assert_eq!(decode_entities("a & b &"), "a & b &");
+        // HTML5's whole list: Czech, fractions, maths, a name for two characters, the
+        // longest name; unknown and unterminated names stay as written.
+        assert_eq!(
+            decode_entities(
+                "&rcaron;&Rcaron; &half; &NotNestedGreaterGreater; &CounterClockwiseContourIntegral; &rcaron &Rcaronx;"
+            ),
+            "\u{159}\u{158} \u{BD} \u{2AA2}\u{338} \u{2233} &rcaron &Rcaronx;"
+        );
+    }
+
+    #[test]
+    fn the_named_references_are_sorted_and_whole() {
+        let n = &crate::entities::NAMED;
+        assert_eq!(n.len(), 2125);
+        assert!(n.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
+        assert!(n.iter().all(|(k, v)| !k.is_empty() && !v.is_empty()));
     }
 
     #[test]
