@@ -414,9 +414,24 @@ pub fn clean(
             let all = text_input(input, &mut text)?;
             let (keep, removals, refused) = plain::plan(all, encoding, &compiled, opts.guard);
             let mut written = 0;
-            for (s, e) in keep {
-                out.write_all(&all[s..e]).map_err(CleanError::Write)?;
-                written += (e - s) as u64;
+            if opts.format == Format::Markdown {
+                // Text is not Markdown: its `#`, `*`, `<b>` or `1.` would be read as
+                // markup. Its paragraphs go through the Markdown writer, escaped.
+                let mut kept = Vec::new();
+                for (s, e) in keep {
+                    kept.extend_from_slice(&all[s..e]);
+                }
+                let (text, _) = encoding.decode_without_bom_handling(&kept);
+                let html = plain::as_html(&text);
+                let mut conv =
+                    markdown::Converter::new(markdown::Style::Markdown, encoding_rs::UTF_8, out);
+                conv.write_all(html.as_bytes()).map_err(CleanError::Write)?;
+                written = conv.finish().map_err(CleanError::Write)?;
+            } else {
+                for (s, e) in keep {
+                    out.write_all(&all[s..e]).map_err(CleanError::Write)?;
+                    written += (e - s) as u64;
+                }
             }
             report.removals = removals;
             report.refused = refused;

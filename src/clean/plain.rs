@@ -278,6 +278,36 @@ pub fn plan(
     (keep, removals, refused)
 }
 
+/// A text's paragraphs (runs of lines between blank lines) as HTML paragraphs, its
+/// characters escaped: the form the Markdown writer takes.
+pub fn as_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + text.len() / 8);
+    let mut open = false;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if open {
+                html.push_str("</p>\n");
+                open = false;
+            }
+            continue;
+        }
+        html.push_str(if open { "\n" } else { "<p>" });
+        open = true;
+        for c in line.chars() {
+            match c {
+                '&' => html.push_str("&amp;"),
+                '<' => html.push_str("&lt;"),
+                '>' => html.push_str("&gt;"),
+                c => html.push(c),
+            }
+        }
+    }
+    if open {
+        html.push_str("</p>\n");
+    }
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -573,3 +573,59 @@ fn a_first_paragraph_outside_the_located_element_is_kept_as_its_lead() {
         "{md}"
     );
 }
+
+#[test]
+fn a_text_article_as_markdown_is_escaped_and_renders_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "A headline\n\nThe council met on Tuesday <b>not bold</b> & agreed to the budget for the coming year, after a long debate.\n\n# Not a heading, but the start of a line\n\n1. Not a list either, said the clerk, reading the minutes aloud.\n> Nor a quote; *stars* and _lines_ stay as they are, [brackets] too.\n";
+    let input = dir.path().join("minutes.txt");
+    std::fs::write(&input, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args([
+            "clean",
+            "--profile",
+            "reader",
+            "--format",
+            "markdown",
+            "--rules",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("\\<b\\>not bold\\</b\\>"), "{md}");
+    assert!(md.contains("\n\\# Not a heading"), "{md}");
+    assert!(md.contains("\n1\\. Not a list"), "{md}");
+    // A CommonMark reader gets the text back, word for word, and no markup.
+    assert_eq!(rendered_text(&md), pare::text::normalize(text));
+    for ev in pulldown_cmark::Parser::new(&md) {
+        use pulldown_cmark::{Event, Tag};
+        assert!(
+            matches!(
+                ev,
+                Event::Text(_)
+                    | Event::SoftBreak
+                    | Event::Start(Tag::Paragraph)
+                    | Event::End(pulldown_cmark::TagEnd::Paragraph)
+            ),
+            "{ev:?} in {md}"
+        );
+    }
+    // As text it is the text, as it was.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args([
+            "clean",
+            "--profile",
+            "reader",
+            "--format",
+            "text",
+            "--rules",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+}
