@@ -420,22 +420,21 @@ pub struct RuleFile {
     /// holds their text, not their rules.
     source: Source,
     parsed: OnceLock<Box<Parsed>>,
+    /// Its rules decoded from a snapshot's binary form (generic files).
+    decoded: OnceLock<Box<[Arc<Rule>]>>,
     /// What the file was on disk when read (for the snapshot); `None` when not read from
     /// disk.
     pub(crate) stamp: Option<Box<snapshot::Stamp>>,
 }
 
-/// A rule file's validated text: held, or where it lies in a snapshot file.
+/// A rule file's validated text: held, or where it lies in a snapshot file (with, for
+/// a generic file, its rules in the snapshot's binary form).
 #[derive(Debug, Clone)]
 enum Source {
     Own(Arc<str>),
-    /// `len` bytes at `offset` of the open snapshot file, whose hash is `hash`. The file
-    /// stays open, so a snapshot written meanwhile (renamed over it) does not change it.
     Snapshot {
-        file: Arc<std::fs::File>,
-        offset: u64,
-        len: u32,
-        hash: u64,
+        text: snapshot::Blob,
+        rules: Option<snapshot::Blob>,
     },
 }
 
@@ -448,20 +447,9 @@ impl Source {
     fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match self {
             Source::Own(t) => Some(std::borrow::Cow::Borrowed(t)),
-            Source::Snapshot {
-                file,
-                offset,
-                len,
-                hash,
-            } => {
-                use std::os::unix::fs::FileExt;
-                let mut buf = vec![0; *len as usize];
-                file.read_exact_at(&mut buf, *offset).ok()?;
-                if snapshot::hash(&buf) != *hash {
-                    return None;
-                }
-                String::from_utf8(buf).ok().map(std::borrow::Cow::Owned)
-            }
+            Source::Snapshot { text, .. } => String::from_utf8(text.read()?)
+                .ok()
+                .map(std::borrow::Cow::Owned),
         }
     }
 }
@@ -474,10 +462,24 @@ struct Parsed {
 }
 
 impl RuleFile {
-    /// The file's rules, made from its text on first use. The text was validated when
-    /// the file was loaded, so this cannot fail; were it to (a snapshot's bytes damaged
-    /// past its checksum), the file has no rules rather than wrong ones.
+    /// The file's rules, made on first use: from the snapshot's binary form for a
+    /// generic file that has one, else from its text. The text was validated when the
+    /// file was loaded, so this cannot fail; were it to (a snapshot's bytes damaged past
+    /// their hashes and the file gone), the file has no rules rather than wrong ones.
     pub fn rules(&self) -> &[Arc<Rule>] {
+        if let Some(p) = self.parsed.get() {
+            return &p.rules;
+        }
+        if let Source::Snapshot {
+            rules: Some(blob), ..
+        } = &self.source
+        {
+            return self.decoded.get_or_init(|| {
+                snapshot::read_rules(blob, &self.path)
+                    .map(Vec::into_boxed_slice)
+                    .unwrap_or_else(|| self.parsed().rules.clone().into_boxed_slice())
+            });
+        }
         &self.parsed().rules
     }
 
@@ -1288,6 +1290,7 @@ fn parse_text(path: &Path, text: &str, trusted: bool) -> Result<RuleFile, Vec<Ru
             },
             source: Source::own(text),
             parsed: OnceLock::from(Box::new(Parsed { rules, examples })),
+            decoded: OnceLock::new(),
             stamp: None,
         })
     } else {

@@ -32,7 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::{RuleFile, Source};
+use super::{Action, Category, Conditions, Origin, Place, Rule, RuleFile, Source};
 
 /// Rule books of fewer files load in a few milliseconds from their TOML: no snapshot
 /// is read or written for them.
@@ -44,7 +44,7 @@ pub const RACY: i64 = 2_000_000_000;
 
 const MAGIC: &[u8; 16] = b"pare rule book\n\0";
 /// Bumped whenever what is written changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// The fixed head: magic, format, the length and hash of the part describing the
 /// files, and the length of the texts after it.
 const HEAD: usize = 44;
@@ -106,6 +106,27 @@ impl Stamp {
     /// Could the file have changed in the tick it was read in, unseen by its times?
     fn racy(&self) -> bool {
         self.ctime_ns.max(self.mtime_ns) > self.checked_ns - RACY
+    }
+}
+
+/// A run of bytes of an open snapshot file and their hash. The file stays open, so a
+/// snapshot written meanwhile (renamed over it) does not change what it reads.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    file: Arc<std::fs::File>,
+    offset: u64,
+    len: u32,
+    hash: u64,
+}
+
+impl Blob {
+    /// The bytes, or `None` when they can no longer be read or no longer hash as they
+    /// did.
+    pub fn read(&self) -> Option<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; self.len as usize];
+        self.file.read_exact_at(&mut buf, self.offset).ok()?;
+        (hash(&buf) == self.hash).then_some(buf)
     }
 }
 
@@ -196,6 +217,8 @@ struct Entry {
     ids: Vec<(Box<str>, u32)>,
     /// The text's place among the texts, and its length.
     text: (u64, u32),
+    /// A generic file's rules in binary form: place, length, hash.
+    rules: Option<(u64, u32, u64)>,
     taken: bool,
 }
 
@@ -325,12 +348,21 @@ impl Snapshot {
             rule_count: e.rule_count,
             ids: std::mem::take(&mut e.ids),
             source: Source::Snapshot {
-                file,
-                offset: texts + e.text.0,
-                len: e.text.1,
-                hash: stamp.hash,
+                text: Blob {
+                    file: file.clone(),
+                    offset: texts + e.text.0,
+                    len: e.text.1,
+                    hash: stamp.hash,
+                },
+                rules: e.rules.map(|(offset, len, hash)| Blob {
+                    file,
+                    offset: texts + offset,
+                    len,
+                    hash,
+                }),
             },
             parsed: OnceLock::new(),
+            decoded: OnceLock::new(),
             stamp: Some(Box::new(stamp)),
         };
         Some(if racy {
@@ -375,6 +407,16 @@ fn read_entries(r: &mut Reader<'_>, texts_len: u64) -> Option<Vec<Entry>> {
         if text.0.checked_add(u64::from(text.1))? > texts_len {
             return None;
         }
+        let rules = match r.u8()? {
+            0 => None,
+            _ => {
+                let b = (r.u64()?, r.u32()?, r.u64()?);
+                if b.0.checked_add(u64::from(b.1))? > texts_len {
+                    return None;
+                }
+                Some(b)
+            }
+        };
         entries.push(Entry {
             path,
             stamp,
@@ -387,6 +429,7 @@ fn read_entries(r: &mut Reader<'_>, texts_len: u64) -> Option<Vec<Entry>> {
             rule_count,
             ids,
             text,
+            rules,
             taken: false,
         });
     }
@@ -409,7 +452,7 @@ pub fn write(
         .filter_map(|f| f.stamp.as_deref().map(|s| (f, s)))
         .collect();
     w.u32(stamped.len() as u32);
-    let mut texts: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(stamped.len());
+    let mut texts: Vec<Vec<u8>> = Vec::with_capacity(stamped.len() * 2);
     let mut at = 0u64;
     for (f, s) in stamped {
         let Some(text) = f.text() else {
@@ -440,7 +483,19 @@ pub fn write(
         w.u64(at);
         w.u32(text.len() as u32);
         at += text.len() as u64;
-        texts.push(text);
+        texts.push(text.into_owned().into_bytes());
+        if f.generic {
+            let mut b = Writer::default();
+            put_rules(&mut b, f.rules());
+            w.u8(1);
+            w.u64(at);
+            w.u32(b.0.len() as u32);
+            w.u64(hash(&b.0));
+            at += b.0.len() as u64;
+            texts.push(b.0);
+        } else {
+            w.u8(0);
+        }
     }
     let mut head = Vec::with_capacity(HEAD);
     head.extend_from_slice(MAGIC);
@@ -459,7 +514,7 @@ pub fn write(
         out.write_all(&head)?;
         out.write_all(&w.0)?;
         for t in &texts {
-            out.write_all(t.as_bytes())?;
+            out.write_all(t)?;
         }
         out.into_inner().map_err(|e| e.into_error())?;
         std::fs::rename(&tmp, path)
@@ -491,6 +546,197 @@ pub fn prune(dir: &Path, keep: usize) {
     }
 }
 
+/// Every category, in the order their numbers are written.
+const CATEGORIES: [Category; 11] = [
+    Category::Paywall,
+    Category::Donation,
+    Category::Newsletter,
+    Category::Related,
+    Category::Social,
+    Category::Promo,
+    Category::Tracking,
+    Category::Consent,
+    Category::Chrome,
+    Category::Reader,
+    Category::Other,
+];
+
+/// Writes validated rules in the snapshot's binary form: everything the engine uses of
+/// them, selectors and regexes by their source (parsed again when read, but not
+/// validated again, nor read through TOML).
+fn put_rules(w: &mut Writer, rules: &[Arc<Rule>]) {
+    w.u32(rules.len() as u32);
+    for r in rules {
+        w.str(&r.id);
+        w.u8(CATEGORIES
+            .iter()
+            .position(|&c| c == r.category)
+            .unwrap_or(10) as u8);
+        w.u32(r.origin.line);
+        w.u8(u8::from(r.generic) | (u8::from(r.may_take_article) << 1));
+        w.opt_str(r.note.as_deref());
+        match &r.action {
+            Action::Remove(s) => {
+                w.u8(0);
+                w.str(&s.source);
+            }
+            Action::RemoveContaining { phrases, within } => {
+                w.u8(1);
+                w.strings(phrases);
+                w.str(&within.source);
+            }
+            Action::RemoveMatching {
+                regex,
+                max_len,
+                within,
+            } => {
+                w.u8(2);
+                w.str(regex.as_str());
+                w.opt_u64(max_len.map(|n| n as u64));
+                w.str(&within.source);
+            }
+            Action::CutAfter { marker, within } => {
+                w.u8(3);
+                w.str(marker);
+                w.str(&within.source);
+            }
+            Action::Unwrap(s) => {
+                w.u8(4);
+                w.str(&s.source);
+            }
+            Action::DropAttributes { globs, selector } => {
+                w.u8(5);
+                w.strings(globs);
+                w.str(&selector.source);
+            }
+            Action::LazyImages { selector } => {
+                w.u8(6);
+                w.str(&selector.source);
+            }
+            Action::Keep(s) => {
+                w.u8(7);
+                w.str(&s.source);
+            }
+            Action::DropBetween { start, end } => {
+                w.u8(8);
+                w.str(start);
+                w.str(end);
+            }
+        }
+        match &r.cond {
+            None => w.u8(0),
+            Some(c) => {
+                w.u8(1);
+                w.opt_u64(c.min_words.map(u64::from));
+                w.opt_u64(c.max_words.map(u64::from));
+                w.opt_u64(c.min_link_density.map(|f| u64::from(f.to_bits())));
+                w.opt_u64(c.max_link_density.map(|f| u64::from(f.to_bits())));
+                w.opt_str(c.has.as_ref().map(|h| h.source.as_str()));
+                w.u8(match c.place {
+                    None => 0,
+                    Some(Place::InsideArticle) => 1,
+                    Some(Place::OutsideArticle) => 2,
+                });
+                w.str(&c.text);
+            }
+        }
+    }
+}
+
+/// Reads rules written by [`put_rules`] for the file at `path`; `None` when the bytes
+/// are damaged (then the file's text is parsed instead).
+pub fn read_rules(blob: &Blob, path: &Arc<Path>) -> Option<Vec<Arc<Rule>>> {
+    let bytes = blob.read()?;
+    let mut r = Reader { b: &bytes, i: 0 };
+    let rules = decode_rules(&mut r, path)?;
+    (r.i == bytes.len()).then_some(rules)
+}
+
+fn decode_rules(r: &mut Reader<'_>, path: &Arc<Path>) -> Option<Vec<Arc<Rule>>> {
+    use super::selectors_unchecked as sel;
+    let n = r.u32()? as usize;
+    let mut rules = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let id = r.string()?;
+        let category = *CATEGORIES.get(r.u8()? as usize)?;
+        let line = r.u32()?;
+        let flags = r.u8()?;
+        let note = r.opt_string()?;
+        let action = match r.u8()? {
+            0 => Action::Remove(sel(&r.string()?)),
+            1 => Action::RemoveContaining {
+                phrases: r.strings()?,
+                within: sel(&r.string()?),
+            },
+            2 => {
+                let pattern = r.string()?;
+                let max_len = r.opt_u64()?.map(|n| n as usize);
+                Action::RemoveMatching {
+                    regex: regex::RegexBuilder::new(&pattern)
+                        .size_limit(1 << 20)
+                        .build()
+                        .ok()?,
+                    max_len,
+                    within: sel(&r.string()?),
+                }
+            }
+            3 => Action::CutAfter {
+                marker: r.string()?,
+                within: sel(&r.string()?),
+            },
+            4 => Action::Unwrap(sel(&r.string()?)),
+            5 => Action::DropAttributes {
+                globs: r.strings()?,
+                selector: sel(&r.string()?),
+            },
+            6 => Action::LazyImages {
+                selector: sel(&r.string()?),
+            },
+            7 => Action::Keep(sel(&r.string()?)),
+            8 => Action::DropBetween {
+                start: r.string()?,
+                end: r.string()?,
+            },
+            _ => return None,
+        };
+        let cond = match r.u8()? {
+            0 => None,
+            _ => {
+                let words = |v: Option<u64>| v.map(|n| n as u32);
+                let density = |v: Option<u64>| v.map(|b| f32::from_bits(b as u32));
+                Some(Box::new(Conditions {
+                    min_words: words(r.opt_u64()?),
+                    max_words: words(r.opt_u64()?),
+                    min_link_density: density(r.opt_u64()?),
+                    max_link_density: density(r.opt_u64()?),
+                    has: r.opt_string()?.map(|h| sel(&h)),
+                    place: match r.u8()? {
+                        0 => None,
+                        1 => Some(Place::InsideArticle),
+                        2 => Some(Place::OutsideArticle),
+                        _ => return None,
+                    },
+                    text: r.string()?,
+                }))
+            }
+        };
+        rules.push(Arc::new(Rule {
+            id,
+            category,
+            action,
+            origin: Origin {
+                file: path.clone(),
+                line,
+            },
+            generic: flags & 1 != 0,
+            note,
+            cond,
+            may_take_article: flags & 2 != 0,
+        }));
+    }
+    Some(rules)
+}
+
 #[derive(Default)]
 struct Writer(Vec<u8>);
 
@@ -518,6 +764,24 @@ impl Writer {
         self.u32(v.len() as u32);
         for s in v {
             self.str(s);
+        }
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+        }
+    }
+    fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.u64(v);
+            }
         }
     }
 }
@@ -550,6 +814,24 @@ impl Reader<'_> {
         let start = self.i;
         self.take(n)?;
         Some(start..start + n)
+    }
+    fn string(&mut self) -> Option<String> {
+        let r = self.bytes_range()?;
+        Some(std::str::from_utf8(&self.b[r]).ok()?.to_string())
+    }
+    fn opt_string(&mut self) -> Option<Option<String>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
+    fn opt_u64(&mut self) -> Option<Option<u64>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.u64()?)),
+            _ => None,
+        }
     }
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = self.u32()? as usize;
@@ -788,6 +1070,51 @@ mod tests {
             before,
             "the snapshot was replaced"
         );
+    }
+
+    #[test]
+    fn generic_rules_read_back_from_their_binary_form_are_the_rules_parsed() {
+        // The shipped library (every action, conditions, regexes, notes) and enough
+        // site files for a snapshot.
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let sites = tempfile::tempdir().unwrap();
+        for i in 0..MIN_FILES {
+            fs::write(sites.path().join(format!("s{i}.toml")), site(i, "promo")).unwrap();
+        }
+        let dirs = [shipped, sites.path().to_path_buf()];
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        let parsed = RuleBook::load_with(&dirs, 1 << 20, Some(&snap)).unwrap();
+        let again = RuleBook::load_with(&dirs, 1 << 20, Some(&snap)).unwrap();
+        assert_eq!(again.loaded.read, 0);
+        let mut n = 0;
+        for (a, b) in parsed
+            .files
+            .iter()
+            .zip(&again.files)
+            .filter(|(a, _)| a.generic)
+        {
+            assert!(
+                b.parsed.get().is_none(),
+                "{}: parsed from text",
+                b.path.display()
+            );
+            assert_eq!(format!("{:?}", b.rules()), format!("{:?}", a.rules()));
+            assert!(
+                b.parsed.get().is_none(),
+                "{}: parsed from text",
+                b.path.display()
+            );
+            n += a.rules().len();
+        }
+        assert!(n >= 40, "{n} generic rules compared");
+        // Their examples still come from the text.
+        let with_examples = again
+            .files
+            .iter()
+            .filter(|f| !f.examples().is_empty())
+            .count();
+        assert!(with_examples > 0);
     }
 
     #[test]
