@@ -443,6 +443,14 @@ impl Source {
         Source::Own(Arc::from(text))
     }
 
+    /// The text's length in bytes.
+    fn len(&self) -> usize {
+        match self {
+            Source::Own(t) => t.len(),
+            Source::Snapshot { text, .. } => text.len(),
+        }
+    }
+
     /// The text, or `None` when the snapshot's bytes no longer hash as they did.
     fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match self {

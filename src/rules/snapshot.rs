@@ -120,6 +120,10 @@ pub struct Blob {
 }
 
 impl Blob {
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
     /// The bytes, or `None` when they can no longer be read or no longer hash as they
     /// did.
     pub fn read(&self) -> Option<Vec<u8>> {
@@ -452,15 +456,12 @@ pub fn write(
         .filter_map(|f| f.stamp.as_deref().map(|s| (f, s)))
         .collect();
     w.u32(stamped.len() as u32);
-    let mut texts: Vec<Vec<u8>> = Vec::with_capacity(stamped.len() * 2);
+    // What follows the description, in order: each file's text (written from where it
+    // is, not copied here) and a generic file's rules in binary form.
+    let mut pieces: Vec<Result<&RuleFile, Vec<u8>>> = Vec::with_capacity(stamped.len() + 64);
     let mut at = 0u64;
     for (f, s) in stamped {
-        let Some(text) = f.text() else {
-            return Err(std::io::Error::other(format!(
-                "the text of {} could not be read back",
-                f.path.display()
-            )));
-        };
+        let text_len = f.source.len();
         w.bytes(f.path.as_os_str().as_bytes());
         w.u64(s.size);
         w.i64(s.mtime_ns);
@@ -481,9 +482,9 @@ pub fn write(
             w.u32(*line);
         }
         w.u64(at);
-        w.u32(text.len() as u32);
-        at += text.len() as u64;
-        texts.push(text.into_owned().into_bytes());
+        w.u32(text_len as u32);
+        at += text_len as u64;
+        pieces.push(Ok(f));
         if f.generic {
             let mut b = Writer::default();
             put_rules(&mut b, f.rules());
@@ -492,7 +493,7 @@ pub fn write(
             w.u32(b.0.len() as u32);
             w.u64(hash(&b.0));
             at += b.0.len() as u64;
-            texts.push(b.0);
+            pieces.push(Err(b.0));
         } else {
             w.u8(0);
         }
@@ -513,8 +514,20 @@ pub fn write(
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
         out.write_all(&head)?;
         out.write_all(&w.0)?;
-        for t in &texts {
-            out.write_all(t)?;
+        for p in &pieces {
+            match p {
+                Ok(f) => {
+                    let text = f.text().filter(|t| t.len() == f.source.len());
+                    let Some(text) = text else {
+                        return Err(std::io::Error::other(format!(
+                            "the text of {} could not be read back",
+                            f.path.display()
+                        )));
+                    };
+                    out.write_all(text.as_bytes())?;
+                }
+                Err(bin) => out.write_all(bin)?,
+            }
         }
         out.into_inner().map_err(|e| e.into_error())?;
         std::fs::rename(&tmp, path)
