@@ -942,7 +942,8 @@ impl RuleBook {
 
     /// A rule book from files already parsed (used by `load` and tests).
     pub fn from_files(files: Vec<RuleFile>, dirs: Vec<PathBuf>) -> RuleBook {
-        let mut by_domain: rustc_hash::FxHashMap<String, Vec<usize>> = Default::default();
+        let mut by_domain: rustc_hash::FxHashMap<String, Vec<usize>> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(files.len(), Default::default());
         for (i, f) in files.iter().enumerate().filter(|(_, f)| !f.generic) {
             for d in &f.domains {
                 let (_, base) = entry_base(d);

@@ -199,17 +199,26 @@ pub fn user_cache_dir() -> Option<PathBuf> {
 /// A snapshot read back and checked, its files not yet taken.
 pub struct Snapshot {
     file: Arc<std::fs::File>,
-    /// Where the texts start in the file.
+    /// Where the texts start in the file, and how long they are.
     texts: u64,
-    entries: Vec<Entry>,
+    texts_len: u64,
+    /// The part describing the files; each is decoded when taken.
+    bytes: Vec<u8>,
+    entries: Vec<At>,
     /// Entry by path, made when the files listed are not in the snapshot's order.
     by_path: Option<FxHashMap<Box<[u8]>, usize>>,
     /// The entry the next file listed is expected to be.
     next: usize,
 }
 
+/// Where an entry is in the description, its path, and whether it was taken.
+struct At {
+    at: u32,
+    path: (u32, u32),
+    taken: bool,
+}
+
 struct Entry {
-    path: Box<[u8]>,
     stamp: Stamp,
     generic: bool,
     subdomains: bool,
@@ -223,7 +232,6 @@ struct Entry {
     text: (u64, u32),
     /// A generic file's rules in binary form: place, length, hash.
     rules: Option<(u64, u32, u64)>,
-    taken: bool,
 }
 
 /// How a file was taken from a snapshot.
@@ -274,35 +282,37 @@ impl Snapshot {
             Some(_) => return bad("written by another pare build or for other folders"),
             None => return bad("damaged"),
         }
-        let Some(entries) = read_entries(&mut r, texts_len) else {
+        let Some(entries) = scan_entries(&mut r, texts_len) else {
             return bad("damaged");
         };
         Ok(Snapshot {
             file: Arc::new(file),
             texts: HEAD as u64 + len,
+            texts_len,
+            bytes,
             entries,
             by_path: None,
             next: 0,
         })
     }
 
+    fn path(&self, i: usize) -> &[u8] {
+        let (start, len) = self.entries[i].path;
+        &self.bytes[start as usize..(start + len) as usize]
+    }
+
     fn find(&mut self, path: &[u8]) -> Option<usize> {
-        if self
-            .entries
-            .get(self.next)
-            .is_some_and(|e| &*e.path == path)
-        {
+        if self.next < self.entries.len() && self.path(self.next) == path {
             self.next += 1;
             return Some(self.next - 1);
         }
-        let map = self.by_path.get_or_insert_with(|| {
-            self.entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.path.clone(), i))
-                .collect()
-        });
-        let &i = map.get(path)?;
+        if self.by_path.is_none() {
+            let map = (0..self.entries.len())
+                .map(|i| (Box::from(self.path(i)), i))
+                .collect();
+            self.by_path = Some(map);
+        }
+        let &i = self.by_path.as_ref()?.get(path)?;
         self.next = i + 1;
         Some(i)
     }
@@ -324,10 +334,14 @@ impl Snapshot {
         let i = self.find(path.as_os_str().as_bytes())?;
         let texts = self.texts;
         let file = self.file.clone();
-        let e = &mut self.entries[i];
-        if e.taken {
+        if self.entries[i].taken {
             return None;
         }
+        let mut r = Reader {
+            b: &self.bytes,
+            i: self.entries[i].at as usize,
+        };
+        let e = read_entry(&mut r, self.texts_len)?;
         if !e.stamp.same_file(meta) {
             return None;
         }
@@ -340,17 +354,17 @@ impl Snapshot {
             }
             stamp = Stamp::new(meta, stamp.hash, checked_ns);
         }
-        e.taken = true;
+        self.entries[i].taken = true;
         let file = RuleFile {
             path: Arc::from(path),
-            domains: std::mem::take(&mut e.domains),
-            except_domains: std::mem::take(&mut e.except_domains),
+            domains: e.domains,
+            except_domains: e.except_domains,
             subdomains: e.subdomains,
             generic: e.generic,
-            names: std::mem::take(&mut e.names),
-            disable: std::mem::take(&mut e.disable),
+            names: e.names,
+            disable: e.disable,
             rule_count: e.rule_count,
-            ids: std::mem::take(&mut e.ids),
+            ids: e.ids,
             source: Source::Snapshot {
                 text: Blob {
                     file: file.clone(),
@@ -380,64 +394,99 @@ impl Snapshot {
     }
 }
 
-fn read_entries(r: &mut Reader<'_>, texts_len: u64) -> Option<Vec<Entry>> {
+/// Walks the description of every file (checking that each is whole) and notes where
+/// each starts and its path, decoding nothing else.
+fn scan_entries(r: &mut Reader<'_>, texts_len: u64) -> Option<Vec<At>> {
     let n = r.u32()? as usize;
     let mut entries = Vec::with_capacity(n.min(1 << 20));
     for _ in 0..n {
-        let path = Box::from(&r.b[r.bytes_range()?]);
-        let stamp = Stamp {
-            size: r.u64()?,
-            mtime_ns: r.i64()?,
-            ctime_ns: r.i64()?,
-            ino: r.u64()?,
-            dev: r.u64()?,
-            hash: r.u64()?,
-            checked_ns: r.i64()?,
-        };
-        let flags = r.u8()?;
-        let domains = r.strings()?;
-        let except_domains = r.strings()?;
-        let names = r.strings()?;
-        let disable = r.strings()?;
-        let rule_count = r.u32()?;
-        let n_ids = r.u32()? as usize;
-        let mut ids = Vec::with_capacity(n_ids.min(1 << 16));
-        for _ in 0..n_ids {
-            let id = r.bytes_range()?;
-            let id = std::str::from_utf8(&r.b[id]).ok()?;
-            ids.push((Box::from(id), r.u32()?));
-        }
-        let text = (r.u64()?, r.u32()?);
-        if text.0.checked_add(u64::from(text.1))? > texts_len {
-            return None;
-        }
-        let rules = match r.u8()? {
-            0 => None,
-            _ => {
-                let b = (r.u64()?, r.u32()?, r.u64()?);
-                if b.0.checked_add(u64::from(b.1))? > texts_len {
-                    return None;
-                }
-                Some(b)
-            }
-        };
-        entries.push(Entry {
+        let at = u32::try_from(r.i).ok()?;
+        let path = r.bytes_range()?;
+        let path = (path.start as u32, path.len() as u32);
+        r.i = at as usize;
+        read_entry_with(r, texts_len, false)?;
+        entries.push(At {
+            at,
             path,
-            stamp,
-            generic: flags & 1 != 0,
-            subdomains: flags & 2 != 0,
-            domains,
-            except_domains,
-            names,
-            disable,
-            rule_count,
-            ids,
-            text,
-            rules,
             taken: false,
         });
     }
     (r.i == r.b.len()).then_some(entries)
+}
+
+/// One file's description, decoded.
+fn read_entry(r: &mut Reader<'_>, texts_len: u64) -> Option<Entry> {
+    read_entry_with(r, texts_len, true)
+}
+
+/// Reads one file's description; with `keep` false only checks it and moves past it
+/// (its strings are not made).
+fn read_entry_with(r: &mut Reader<'_>, texts_len: u64, keep: bool) -> Option<Entry> {
+    r.bytes_range()?;
+    let stamp = Stamp {
+        size: r.u64()?,
+        mtime_ns: r.i64()?,
+        ctime_ns: r.i64()?,
+        ino: r.u64()?,
+        dev: r.u64()?,
+        hash: r.u64()?,
+        checked_ns: r.i64()?,
+    };
+    let flags = r.u8()?;
+    let strings = |r: &mut Reader<'_>| -> Option<Vec<String>> {
+        if keep {
+            r.strings()
+        } else {
+            let n = r.u32()?;
+            for _ in 0..n {
+                let s = r.bytes_range()?;
+                std::str::from_utf8(&r.b[s]).ok()?;
+            }
+            Some(Vec::new())
+        }
+    };
+    let domains = strings(r)?;
+    let except_domains = strings(r)?;
+    let names = strings(r)?;
+    let disable = strings(r)?;
+    let rule_count = r.u32()?;
+    let n_ids = r.u32()? as usize;
+    let mut ids = Vec::with_capacity(if keep { n_ids.min(1 << 16) } else { 0 });
+    for _ in 0..n_ids {
+        let id = r.bytes_range()?;
+        let id = std::str::from_utf8(&r.b[id]).ok()?;
+        let line = r.u32()?;
+        if keep {
+            ids.push((Box::from(id), line));
+        }
+    }
+    let text = (r.u64()?, r.u32()?);
+    if text.0.checked_add(u64::from(text.1))? > texts_len {
+        return None;
+    }
+    let rules = match r.u8()? {
+        0 => None,
+        _ => {
+            let b = (r.u64()?, r.u32()?, r.u64()?);
+            if b.0.checked_add(u64::from(b.1))? > texts_len {
+                return None;
+            }
+            Some(b)
+        }
+    };
+    Some(Entry {
+        stamp,
+        generic: flags & 1 != 0,
+        subdomains: flags & 2 != 0,
+        domains,
+        except_domains,
+        names,
+        disable,
+        rule_count,
+        ids,
+        text,
+        rules,
+    })
 }
 
 /// Writes the snapshot of `files` (those read from disk, so stamped) to `path`: into a
