@@ -98,7 +98,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel();
     let mut rules_watch = watch_rules(&config.rules, reload_tx.clone());
     let mut rules_seen = rules_fingerprint(&config.rules);
-    let mut ticks: u64 = 0;
+    let mut fingerprint: Option<tokio::sync::oneshot::Receiver<(u64, Duration)>> = None;
+    let mut fingerprint_next = Instant::now();
     info!(
         inbox = %config.inbox.display(),
         outbox = %config.outbox.display(),
@@ -169,15 +170,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 // upgrade) is a new inode, which the old watch no longer sees.
                 rules_watch = watch_rules(&config.rules, reload_tx.clone());
                 rules_seen = rules_fingerprint(&config.rules);
+                // A look started before this reload would report what it replaced.
+                fingerprint = None;
                 st.reload(&rules, "rule files changed").await;
             },
             _ = hup.recv() => {
                 rules_watch = watch_rules(&config.rules, reload_tx.clone());
                 rules_seen = rules_fingerprint(&config.rules);
+                fingerprint = None;
                 st.reload(&rules, "SIGHUP").await;
             },
             _ = tick.tick() => {
-                ticks += 1;
                 // The inbox (and the work folder in it) still the one watched? A folder
                 // moved away, deleted or replaced is watched again at its configured path.
                 let id = folder_id(&config.inbox);
@@ -196,14 +199,32 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 // The folders may have been rearranged under it (an outbox replaced by a
                 // link into the inbox): checked as at start; work waits while they loop.
                 st.check_layout();
-                // Rule files checked by content stamps every second too: edits to the
-                // targets of linked files, and anything inotify cannot see.
-                if ticks % 4 == 0 && reload_at.is_none() {
-                    let now_seen = rules_fingerprint(&config.rules);
-                    if now_seen != rules_seen {
+                // Rule files checked by their metadata too: edits to the targets of
+                // linked files, and anything inotify cannot see. On a blocking thread,
+                // every second, or less often for a set so big (tens of thousands of
+                // imported files) that looking costs more than 2% of a core.
+                match fingerprint.as_mut().map(|rx| rx.try_recv()) {
+                    Some(Ok((now_seen, took))) => {
+                        fingerprint = None;
+                        fingerprint_next = Instant::now() + (took * 50).max(Duration::from_secs(1));
+                        if now_seen != rules_seen && reload_at.is_none() {
+                            reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
+                        }
                         rules_seen = now_seen;
-                        reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
                     }
+                    Some(Err(tokio::sync::oneshot::error::TryRecvError::Empty)) => {}
+                    Some(Err(_)) => fingerprint = None,
+                    None if reload_at.is_none() && Instant::now() >= fingerprint_next => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        let dirs = config.rules.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let t = Instant::now();
+                            let seen = rules_fingerprint(&dirs);
+                            let _ = tx.send((seen, t.elapsed()));
+                        });
+                        fingerprint = Some(rx);
+                    }
+                    None => {}
                 }
                 st.publish_status();
             },
@@ -374,36 +395,37 @@ fn rewatch(config: &Config, tx: mpsc::UnboundedSender<Found>) -> Result<Watch, S
         .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))
 }
 
-/// Device, inode, size, and modification time (seconds, nanoseconds) of a file.
-type Stamp = (u64, u64, u64, i64, i64);
-
-/// What the rules folders hold, as stamps: each folder's identity, and each `*.toml`
-/// entry's name, inode, size and modification time — of the entry and, for a link, of
-/// its target (or that it dangles). Two equal fingerprints mean nothing to reload.
-fn rules_fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, Option<Stamp>)> {
+/// What the rules folders hold, hashed: each folder's identity, and each `*.toml`
+/// entry's name, device, inode, size and modification time — of the entry and, for a
+/// link, of its target (or that it dangles). Two equal fingerprints mean nothing to
+/// reload.
+fn rules_fingerprint(dirs: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
     let stamp = |m: std::fs::Metadata| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
-    let mut out = Vec::new();
+    let mut h = rustc_hash::FxHasher::default();
     for d in dirs {
-        out.push((d.clone(), std::fs::metadata(d).ok().map(stamp)));
+        (d, std::fs::metadata(d).ok().map(stamp)).hash(&mut h);
         let Ok(rd) = std::fs::read_dir(d) else {
             continue;
         };
-        let mut entries: Vec<PathBuf> = rd
+        let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = rd
             .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|e| (e.file_name(), e))
+            .filter(|(n, _)| Path::new(n).extension().is_some_and(|x| x == "toml"))
             .collect();
-        entries.sort();
-        for p in entries {
-            let own = std::fs::symlink_metadata(&p).ok();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, e) in entries {
+            // The entry's own metadata, read relative to the open folder; a link's
+            // target's too (an edit there changes nothing in the folder).
+            let own = e.metadata().ok();
             let link = own.as_ref().is_some_and(|m| m.file_type().is_symlink());
-            out.push((p.clone(), own.map(stamp)));
+            (&name, own.map(stamp)).hash(&mut h);
             if link {
-                out.push((p.join("->"), std::fs::metadata(&p).ok().map(stamp)));
+                std::fs::metadata(e.path()).ok().map(stamp).hash(&mut h);
             }
         }
     }
-    out
+    h.finish()
 }
 
 /// Watches the rules folders; any change to a `*.toml` file in one sends on `tx`. Each
