@@ -84,7 +84,17 @@ impl Config {
     /// Where the daemon keeps the snapshot of its rules: `rules.snapshot` beside the
     /// state file (the daemon's state folder).
     pub fn rule_snapshot(&self) -> Option<PathBuf> {
-        Some(self.state_file.parent()?.join("rules.snapshot"))
+        let dir = self.state_file.parent()?;
+        // Never the state file or the metrics file, whatever they are named.
+        let taken = |p: &PathBuf| *p == self.state_file || self.metrics_file.as_ref() == Some(p);
+        [
+            "rules.snapshot",
+            "pare-rules.snapshot",
+            "pare-rules-2.snapshot",
+        ]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| !taken(p))
     }
 
     /// The configuration `pare run` uses with no config file: everything in the current
@@ -658,6 +668,28 @@ mod tests {
         assert_eq!(c.processed, Processed::Delete);
         assert_eq!(c.rules, vec![PathBuf::from("/usr/share/pare/rules")]);
         assert!(c.workers >= 1);
+    }
+
+    #[test]
+    fn the_rules_snapshot_is_beside_the_state_file_and_never_it() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.rule_snapshot(),
+            Some(PathBuf::from("/in/.pare-work/rules.snapshot"))
+        );
+        let c = parse("state_file = \"/var/s/rules.snapshot\"\n").unwrap();
+        assert_eq!(
+            c.rule_snapshot(),
+            Some(PathBuf::from("/var/s/pare-rules.snapshot"))
+        );
+        let c = parse(
+            "state_file = \"/var/s/rules.snapshot\"\nmetrics_file = \"/var/s/pare-rules.snapshot\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.rule_snapshot(),
+            Some(PathBuf::from("/var/s/pare-rules-2.snapshot"))
+        );
     }
 
     #[test]

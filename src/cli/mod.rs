@@ -388,12 +388,11 @@ pub fn load_rules(args: &RulesArgs, undone: &str) -> Option<RuleBook> {
             return None;
         }
     };
-    load_rules_from(
-        &dirs,
-        crate::rules::DEFAULT_MAX_FILE_SIZE,
-        undone,
-        !args.no_snapshot,
-    )
+    let max = crate::rules::DEFAULT_MAX_FILE_SIZE;
+    let snap = (!args.no_snapshot)
+        .then(|| snapshot_path(&dirs, max))
+        .flatten();
+    load_rules_from(&dirs, max, undone, snap)
 }
 
 /// Where a command-line run keeps the snapshot of `dirs`: the user's cache folder.
@@ -402,12 +401,20 @@ fn snapshot_path(dirs: &[PathBuf], max: u64) -> Option<PathBuf> {
     Some(dir.join(crate::rules::snapshot::file_name(dirs, max)))
 }
 
-fn load_rules_from(dirs: &[PathBuf], max: u64, undone: &str, snapshot: bool) -> Option<RuleBook> {
-    let snap = snapshot.then(|| snapshot_path(dirs, max)).flatten();
+/// Loads the rule book with the snapshot at `snap`, if any: the user's cache (whose
+/// older snapshots are then pruned) or, for `check --config`, the daemon's own.
+fn load_rules_from(
+    dirs: &[PathBuf],
+    max: u64,
+    undone: &str,
+    snap: Option<PathBuf>,
+) -> Option<RuleBook> {
     match RuleBook::load_with(dirs, max, snap.as_deref()) {
         Ok(b) => {
+            let cache = crate::rules::snapshot::user_cache_dir();
             if b.loaded.written
                 && let Some(dir) = snap.as_deref().and_then(Path::parent)
+                && cache.as_deref() == Some(dir)
             {
                 // One snapshot is made per list of folders: keep the recent ones.
                 crate::rules::snapshot::prune(dir, 8);
@@ -445,12 +452,14 @@ fn check_command(args: CheckArgs) -> ExitCode {
                 eprintln!("error: pare run would refuse this folder layout");
                 return ExitCode::FAILURE;
             }
-            load_rules_from(
-                &config.rule_dirs(),
-                config.max_rule_file_size,
-                "",
-                !args.rules.no_snapshot,
-            )
+            // The daemon's own snapshot: `pare check --config` is what its unit runs
+            // before starting it, and leaves the snapshot warm for it. Only where the
+            // daemon's folder already is: a check run by another user must not make
+            // the daemon's work folder.
+            let snap = config
+                .rule_snapshot()
+                .filter(|p| !args.rules.no_snapshot && p.parent().is_some_and(Path::is_dir));
+            load_rules_from(&config.rule_dirs(), config.max_rule_file_size, "", snap)
         }
     };
     let Some(book) = book else {

@@ -396,12 +396,23 @@ fn rewatch(config: &Config, tx: mpsc::UnboundedSender<Found>) -> Result<Watch, S
 }
 
 /// What the rules folders hold, hashed: each folder's identity, and each `*.toml`
-/// entry's name, device, inode, size and modification time — of the entry and, for a
-/// link, of its target (or that it dangles). Two equal fingerprints mean nothing to
+/// entry's name, device, inode, size, modification and change times — of the entry
+/// and, for a link, of its target (or that it dangles). Two equal fingerprints mean nothing to
 /// reload.
 fn rules_fingerprint(dirs: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let stamp = |m: std::fs::Metadata| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
+    let stamp = |m: std::fs::Metadata| {
+        // The change time too: an edit that puts the modification time back moves it.
+        (
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        )
+    };
     let mut h = rustc_hash::FxHasher::default();
     for d in dirs {
         (d, std::fs::metadata(d).ok().map(stamp)).hash(&mut h);

@@ -425,6 +425,8 @@ pub struct RuleFile {
     /// What the file was on disk when read (for the snapshot); `None` when not read from
     /// disk.
     pub(crate) stamp: Option<Box<snapshot::Stamp>>,
+    /// Which of the book's rules folders it is in (its index).
+    pub(crate) dir: u32,
 }
 
 /// A rule file's validated text: held, or where it lies in a snapshot file (with, for
@@ -441,6 +443,14 @@ enum Source {
 impl Source {
     fn own(text: &str) -> Source {
         Source::Own(Arc::from(text))
+    }
+
+    /// Can the text still be read (always, unless it lies in a snapshot damaged since)?
+    fn readable(&self) -> bool {
+        match self {
+            Source::Own(_) => true,
+            Source::Snapshot { text, .. } => text.read().is_some(),
+        }
     }
 
     /// The text's length in bytes.
@@ -752,11 +762,11 @@ impl Loaded {
 }
 
 /// The metadata of every listed file (a link's target's), in order.
-fn metadata_of(paths: &[(PathBuf, std::fs::DirEntry)]) -> Vec<Option<snapshot::Meta>> {
-    let one = |(path, entry): &(PathBuf, std::fs::DirEntry)| {
-        let m = match entry.file_type() {
-            Ok(t) if !t.is_symlink() => entry.metadata(),
-            _ => std::fs::metadata(path),
+fn metadata_of(paths: &[Listed]) -> Vec<Option<snapshot::Meta>> {
+    let one = |l: &Listed| {
+        let m = match l.entry.file_type() {
+            Ok(t) if !t.is_symlink() => l.entry.metadata(),
+            _ => std::fs::metadata(&l.path),
         };
         m.ok().map(|m| snapshot::Meta::of(&m))
     };
@@ -778,7 +788,7 @@ fn metadata_of(paths: &[(PathBuf, std::fs::DirEntry)]) -> Vec<Option<snapshot::M
 /// The `*.toml` entries of `dirs` in load order: by file name, a later folder's file
 /// replacing an earlier one's of the same name. Each comes with its directory entry,
 /// whose metadata is read relative to the open folder (no walk of the whole path).
-fn list_rule_files(dirs: &[PathBuf]) -> (Vec<(PathBuf, std::fs::DirEntry)>, Vec<RuleError>) {
+fn list_rule_files(dirs: &[PathBuf]) -> (Vec<Listed>, Vec<RuleError>) {
     let mut all: Vec<(std::ffi::OsString, usize, std::fs::DirEntry)> = Vec::new();
     let mut errors = Vec::new();
     for (k, dir) in dirs.iter().enumerate() {
@@ -804,9 +814,21 @@ fn list_rule_files(dirs: &[PathBuf]) -> (Vec<(PathBuf, std::fs::DirEntry)>, Vec<
     all.dedup_by(|later, first| later.0 == first.0);
     let files = all
         .into_iter()
-        .map(|(name, k, e)| (dirs[k].join(name), e))
+        .map(|(name, k, entry)| Listed {
+            path: dirs[k].join(name),
+            dir: k as u32,
+            entry,
+        })
         .collect();
     (files, errors)
+}
+
+/// A rule file found in a rules folder.
+struct Listed {
+    path: PathBuf,
+    /// Which of the folders (its index).
+    dir: u32,
+    entry: std::fs::DirEntry,
 }
 
 impl RuleBook {
@@ -880,9 +902,11 @@ impl RuleBook {
         };
         let mut files = Vec::with_capacity(paths.len());
         let mut settled_any = false;
-        for ((path, _), meta) in paths.into_iter().zip(metas) {
-            if let (Some(s), Some(m)) = (&mut snap, &meta) {
-                match s.take(&path, m, checked, max_size) {
+        let creds = snapshot::Creds::of_process();
+        for (Listed { path, dir, .. }, meta) in paths.into_iter().zip(metas) {
+            // A file this process may not read is read, to report it as before.
+            if let (Some(s), Some(m)) = (&mut snap, meta.as_ref().filter(|m| creds.may_read(m))) {
+                match s.take(dir, &path, m, checked, max_size) {
                     Some(snapshot::Taken::Unchanged(f)) => {
                         loaded.unchanged += 1;
                         files.push(f);
@@ -901,6 +925,7 @@ impl RuleBook {
             match read_rule_file(&path, max_size) {
                 Ok(text) => match parse_file(&path, &text) {
                     Ok(mut f) => {
+                        f.dir = dir;
                         f.stamp = meta.map(|m| {
                             Box::new(snapshot::Stamp::new(
                                 &m,
@@ -1301,6 +1326,7 @@ fn parse_text(path: &Path, text: &str, trusted: bool) -> Result<RuleFile, Vec<Ru
             parsed: OnceLock::from(Box::new(Parsed { rules, examples })),
             decoded: OnceLock::new(),
             stamp: None,
+            dir: 0,
         })
     } else {
         Err(cx.errors)

@@ -15,10 +15,17 @@
 //!   rebuilt;
 //! - it belongs to one list of rules folders and one size limit;
 //! - a rule file is taken from it only when its size, times, inode and device are those
-//!   recorded. The change time cannot be set by a program, so an edit always shows. A
-//!   file whose change time was within [`RACY`] of the moment it was read could have
-//!   changed again in the same clock tick: its text is read and compared by hash
-//!   instead (git's "racy" entries, handled the same way).
+//!   recorded, and this process may read it. The change time cannot be set by a
+//!   program, so an edit through `write`, a rename or a copy always shows. A file whose
+//!   change time was within [`RACY`] of the moment it was read could have changed
+//!   again in the same clock tick: its text is read and compared by hash instead (git's
+//!   "racy" entries, handled the same way). What no metadata shows is not seen (as by
+//!   git): a second write through a shared memory map to a page already dirty; use
+//!   `--no-snapshot` or touch the file after such a writer.
+//! - what lies at the snapshot's path is opened without blocking and must be a regular
+//!   file; the lengths in its head are checked before anything is allocated; it is
+//!   written into a new temporary file (never through a link), and temporary files
+//!   left by writers no longer running are removed.
 //!
 //! Files that changed, new files and files the snapshot lacks are read and validated as
 //! always, with their errors at `path:line:col`; the others come from the snapshot.
@@ -44,7 +51,7 @@ pub const RACY: i64 = 2_000_000_000;
 
 const MAGIC: &[u8; 16] = b"pare rule book\n\0";
 /// Bumped whenever what is written changes.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 /// The fixed head: magic, format, the length and hash of the part describing the
 /// files, and the length of the texts after it.
 const HEAD: usize = 44;
@@ -71,6 +78,10 @@ pub struct Meta {
     pub ctime_ns: i64,
     pub ino: u64,
     pub dev: u64,
+    /// Permission bits and owner, for [`Creds::may_read`] (not compared).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Meta {
@@ -81,6 +92,58 @@ impl Meta {
             ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
             ino: m.ino(),
             dev: m.dev(),
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+        }
+    }
+}
+
+/// Who this process reads files as (`/proc/self/status`: the filesystem uid and gid and
+/// the supplementary groups), to tell whether it may read a file the snapshot holds: a
+/// file another user could read when the snapshot was made is read (and refused) as
+/// before, not taken from the snapshot.
+pub struct Creds(Option<(u32, u32, Vec<u32>)>);
+
+impl Creds {
+    pub fn of_process() -> Creds {
+        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+            return Creds(None);
+        };
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).map(|v| {
+                v.split_whitespace()
+                    .filter_map(|n| n.parse::<u32>().ok())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let (Some(uid), Some(gid), Some(groups)) = (field("Uid:"), field("Gid:"), field("Groups:"))
+        else {
+            return Creds(None);
+        };
+        // Real, effective, saved, filesystem: files are opened as the last.
+        match (uid.get(3), gid.get(3)) {
+            (Some(&u), Some(&g)) => Creds(Some((u, g, groups))),
+            _ => Creds(None),
+        }
+    }
+
+    /// May this process read a file with `m`'s owner and permission bits? (Access
+    /// lists are not read: a file they alone would refuse is taken from the snapshot.)
+    /// Unknown credentials: no.
+    pub fn may_read(&self, m: &Meta) -> bool {
+        let Some((uid, gid, groups)) = &self.0 else {
+            return false;
+        };
+        if *uid == 0 {
+            return true;
+        }
+        if m.uid == *uid {
+            m.mode & 0o400 != 0
+        } else if m.gid == *gid || groups.contains(&m.gid) {
+            m.mode & 0o040 != 0
+        } else {
+            m.mode & 0o004 != 0
         }
     }
 }
@@ -251,12 +314,23 @@ impl Snapshot {
     /// against its own hash then.
     pub fn read(path: &Path, dirs: &[PathBuf], max_size: u64) -> Result<Snapshot, Option<String>> {
         use std::io::Read;
-        let mut file = match std::fs::File::open(path) {
+        use std::os::unix::fs::OpenOptionsExt;
+        /// `O_NONBLOCK`: a FIFO put at the snapshot's path must not hang the load.
+        const O_NONBLOCK: i32 = 0o4000;
+        let mut file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(None),
             Err(e) => return Err(Some(format!("cannot read it: {e}"))),
         };
         let bad = |why: &str| Err(Some(why.to_string()));
+        let size = match file.metadata() {
+            Ok(m) if m.is_file() => m.len(),
+            _ => return bad("not a regular file"),
+        };
         let mut head = [0u8; HEAD];
         if file.read_exact(&mut head).is_err() || &head[..16] != MAGIC {
             return bad("not a pare rule snapshot");
@@ -267,8 +341,10 @@ impl Snapshot {
             return bad("written in another format");
         }
         let (len, sum, texts_len) = (word(20), word(28), word(36));
-        let size = file.metadata().map_or(0, |m| m.len());
-        if size != HEAD as u64 + len + texts_len {
+        let whole = len
+            .checked_add(texts_len)
+            .and_then(|n| n.checked_add(HEAD as u64));
+        if whole != Some(size) {
             return bad("damaged (cut short or grown)");
         }
         let mut bytes = vec![0; len as usize];
@@ -330,8 +406,15 @@ impl Snapshot {
     /// at `checked_ns`) is still that one. A racy entry's text is read (at most `max`
     /// bytes) and compared.
     /// An entry is taken once: its parts move into the file.
-    pub fn take(&mut self, path: &Path, meta: &Meta, checked_ns: i64, max: u64) -> Option<Taken> {
-        let i = self.find(path.as_os_str().as_bytes())?;
+    pub fn take(
+        &mut self,
+        dir: u32,
+        path: &Path,
+        meta: &Meta,
+        checked_ns: i64,
+        max: u64,
+    ) -> Option<Taken> {
+        let i = self.find(&key(dir, path.file_name()?.as_bytes()))?;
         let texts = self.texts;
         let file = self.file.clone();
         if self.entries[i].taken {
@@ -382,6 +465,7 @@ impl Snapshot {
             parsed: OnceLock::new(),
             decoded: OnceLock::new(),
             stamp: Some(Box::new(stamp)),
+            dir,
         };
         Some(if racy {
             Taken::Verified {
@@ -500,8 +584,11 @@ pub fn write(
     use std::io::Write;
     let mut w = Writer::default();
     w.bytes(&identity(dirs, max_size));
+    // A text that can no longer be read back from the snapshot it came from (that file
+    // damaged since) is left out: the next load reads that file itself.
     let stamped: Vec<(&RuleFile, &Stamp)> = files
         .iter()
+        .filter(|f| f.path.file_name().is_some() && f.source.readable())
         .filter_map(|f| f.stamp.as_deref().map(|s| (f, s)))
         .collect();
     w.u32(stamped.len() as u32);
@@ -511,7 +598,8 @@ pub fn write(
     let mut at = 0u64;
     for (f, s) in stamped {
         let text_len = f.source.len();
-        w.bytes(f.path.as_os_str().as_bytes());
+        let name = f.path.file_name().map_or(&[][..], |n| n.as_bytes());
+        w.bytes(&key(f.dir, name));
         w.u64(s.size);
         w.i64(s.mtime_ns);
         w.i64(s.ctime_ns);
@@ -556,11 +644,18 @@ pub fn write(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    sweep(path);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
+    tmp.push(format!("{TMP}{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
+    // A new file, never one already there (nor what a link there points to).
+    let _ = std::fs::remove_file(&tmp);
+    let created = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     let done = (|| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, created);
         out.write_all(&head)?;
         out.write_all(&w.0)?;
         for p in &pieces {
@@ -585,6 +680,50 @@ pub fn write(
         let _ = std::fs::remove_file(&tmp);
     }
     done
+}
+
+/// How an entry is found: its folder's index (the folders are the snapshot's own, made
+/// absolute, so `rules`, `./rules` and `/srv/x/rules` are one) and its file name.
+fn key(dir: u32, name: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + name.len());
+    k.extend_from_slice(&dir.to_le_bytes());
+    k.extend_from_slice(name);
+    k
+}
+
+/// What a snapshot being written is named: its path, this, and the writer's pid.
+const TMP: &str = ".tmp";
+
+/// Removes the temporary files beside `path` that writers no longer running left (a
+/// write cut short by a kill).
+fn sweep(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut prefix = name.as_bytes().to_vec();
+    prefix.extend_from_slice(TMP.as_bytes());
+    for e in rd.flatten() {
+        let n = e.file_name();
+        let Some(pid) = n.as_bytes().strip_prefix(&prefix[..]) else {
+            continue;
+        };
+        let alive = !pid.is_empty()
+            && pid.iter().all(u8::is_ascii_digit)
+            && Path::new("/proc")
+                .join(std::ffi::OsStr::from_bytes(pid))
+                .exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Keeps the `keep` most recently written snapshots in a command-line cache folder
@@ -1177,6 +1316,143 @@ mod tests {
             .filter(|f| !f.examples().is_empty())
             .count();
         assert!(with_examples > 0);
+    }
+
+    #[test]
+    fn what_lies_at_the_snapshot_path_cannot_hang_crash_or_redirect_the_load() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        // A FIFO: refused at once (not opened blocking), and not replaced.
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&snap)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let b = load(d.path(), &snap).unwrap();
+        assert_eq!(b.loaded.refused.as_deref(), Some("not a regular file"));
+        fs::remove_file(&snap).unwrap();
+        // A head whose lengths overflow when added: refused, nothing allocated.
+        let mut head = Vec::new();
+        head.extend_from_slice(super::MAGIC);
+        head.extend_from_slice(&super::FORMAT.to_le_bytes());
+        head.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        head.extend_from_slice(&0u64.to_le_bytes());
+        let size = (super::HEAD + 100) as u64;
+        head.extend_from_slice(
+            &size
+                .wrapping_sub(super::HEAD as u64)
+                .wrapping_sub(1 << 62)
+                .to_le_bytes(),
+        );
+        head.resize(super::HEAD + 100, 0);
+        fs::write(&snap, &head).unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert!(
+            b.loaded.refused.as_deref().unwrap().contains("cut short"),
+            "{:?}",
+            b.loaded
+        );
+        // A link where the temporary file will be: never written through, and a
+        // writer's leftover (its process gone) is swept.
+        let victim = cache.path().join("victim");
+        fs::write(&victim, "keep me").unwrap();
+        let mine = cache
+            .path()
+            .join(format!("s{}{}", super::TMP, std::process::id()));
+        std::os::unix::fs::symlink(&victim, &mine).unwrap();
+        let dead = cache.path().join(format!("s{}999999999", super::TMP));
+        fs::write(&dead, "left by a kill").unwrap();
+        // (An edit, so that the snapshot is written.)
+        fs::write(d.path().join("site000.toml"), site(0, "promx")).unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert!(b.loaded.written && b.loaded.read == 1, "{:?}", b.loaded);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(!dead.exists() && !mine.exists());
+        assert!(fs::symlink_metadata(&snap).unwrap().file_type().is_file());
+        assert_eq!(load(d.path(), &snap).unwrap().loaded.read, 0);
+    }
+
+    #[test]
+    fn a_snapshot_whose_texts_were_damaged_is_written_again_without_them() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        load(d.path(), &snap).unwrap();
+        // The last 4 KiB (texts: not covered by the head's checksum) zeroed.
+        let mut bytes = fs::read(&snap).unwrap();
+        let n = bytes.len();
+        bytes[n - 4096..].fill(0);
+        fs::write(&snap, &bytes).unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert_eq!(b.loaded.read, 0);
+        // Its rules still right: the damaged texts fall back to the files.
+        assert_eq!(
+            selectors(&b, "site99.example"),
+            vec![".ad".to_string(), "div.promo-99 > p".to_string()]
+        );
+        // An edit makes a new snapshot: written, without the damaged texts, which the
+        // next load reads from their files.
+        fs::write(d.path().join("site001.toml"), site(1, "promx")).unwrap();
+        let b = load(d.path(), &snap).unwrap();
+        assert!(
+            b.loaded.written && b.loaded.write_error.is_none(),
+            "{:?}",
+            b.loaded
+        );
+        let next = load(d.path(), &snap).unwrap();
+        assert!(
+            next.loaded.read > 0 && next.loaded.read < MIN_FILES,
+            "{:?}",
+            next.loaded
+        );
+        let last = load(d.path(), &snap).unwrap();
+        assert_eq!(last.loaded.read, 0, "{:?}", last.loaded);
+        assert_eq!(
+            selectors(&last, "site99.example"),
+            vec![".ad".to_string(), "div.promo-99 > p".to_string()]
+        );
+    }
+
+    #[test]
+    fn one_folder_named_two_ways_is_one_snapshot() {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        RuleBook::load_with(&[d.path().to_path_buf()], 1 << 20, Some(&snap)).unwrap();
+        let other = RuleBook::load_with(&[d.path().join(".")], 1 << 20, Some(&snap)).unwrap();
+        assert_eq!(other.loaded.read, 0, "{:?}", other.loaded);
+        assert_eq!(
+            super::file_name(&[d.path().to_path_buf()], 1),
+            super::file_name(&[d.path().join(".")], 1)
+        );
+    }
+
+    #[test]
+    fn a_file_is_taken_only_if_this_process_may_read_it() {
+        let m = |mode, uid, gid| super::Meta {
+            size: 1,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 1,
+            dev: 1,
+            mode,
+            uid,
+            gid,
+        };
+        let me = super::Creds(Some((1000, 100, vec![100, 4242])));
+        assert!(me.may_read(&m(0o600, 1000, 0)));
+        assert!(
+            !me.may_read(&m(0o060, 1000, 100)),
+            "the owner's bits decide for the owner"
+        );
+        assert!(me.may_read(&m(0o640, 0, 4242)));
+        assert!(!me.may_read(&m(0o640, 0, 4243)));
+        assert!(me.may_read(&m(0o604, 0, 4243)));
+        assert!(super::Creds(Some((0, 0, vec![]))).may_read(&m(0, 5, 5)));
+        assert!(!super::Creds(None).may_read(&m(0o644, 0, 0)));
     }
 
     #[test]

@@ -130,3 +130,37 @@ fn an_unwritable_cache_is_a_warning_not_a_failure() {
         "{err}"
     );
 }
+
+#[test]
+fn check_config_warms_the_daemons_snapshot_and_never_makes_its_folder() {
+    let rules = big_folder();
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache");
+    for d in ["inbox", "outbox", "failed"] {
+        fs::create_dir(root.path().join(d)).unwrap();
+    }
+    let config = root.path().join("pare.toml");
+    fs::write(
+        &config,
+        format!(
+            "inbox = \"inbox\"\noutbox = \"outbox\"\nfailed = \"failed\"\nrules = \"{}\"\n",
+            rules.path().display()
+        ),
+    )
+    .unwrap();
+    let check = || run(pare(&cache).arg("check").arg("--config").arg(&config));
+    // No work folder yet (the daemon has never run): none is made, nothing cached.
+    let (ok, out, _) = check();
+    assert!(ok && !out.contains("snapshot"), "{out}");
+    assert!(!root.path().join("inbox/.pare-work").exists());
+    assert!(!cache.exists());
+    // Once the daemon's folder is there, the check writes the daemon's snapshot.
+    fs::create_dir(root.path().join("inbox/.pare-work")).unwrap();
+    let (ok, out, _) = check();
+    let snap = root.path().join("inbox/.pare-work/rules.snapshot");
+    assert!(
+        ok && out.contains(&format!("snapshot {}", snap.display())),
+        "{out}"
+    );
+    assert!(snap.is_file() && !cache.exists());
+}
