@@ -763,7 +763,7 @@ fn run(
 fn rewriting_error(e: lol_html::errors::RewritingError) -> CleanError {
     match e {
         lol_html::errors::RewritingError::MemoryLimitExceeded(_) => CleanError::TooComplex(
-            "a single tag or text run needs more memory than the limit (for example a huge attribute)".into(),
+            "a single tag or text run too large (a huge attribute), or hundreds of thousands of elements left open (unclosed <p>, <li> or <td>)".into(),
         ),
         other => CleanError::Engine(other.to_string()),
     }
