@@ -1716,6 +1716,10 @@ pub fn selectors_unchecked(src: &str) -> Selectors {
             complex.push(part.to_string());
         }
     }
+    // Thousands of imported rules keep theirs: no room to spare in each.
+    simple.shrink_to_fit();
+    pairs.shrink_to_fit();
+    complex.shrink_to_fit();
     Selectors {
         source: src.to_string(),
         simple,

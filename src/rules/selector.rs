@@ -321,6 +321,10 @@ pub fn parse_compound(sel: &str) -> Option<Compound> {
             _ => return None,
         }
     }
+    // Thousands of imported selectors are kept: no room to spare in each.
+    c.classes.shrink_to_fit();
+    c.attrs.shrink_to_fit();
+    c.not.shrink_to_fit();
     Some(c)
 }
 
