@@ -49,7 +49,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
     prepare_folders(&config)?;
     let config = Arc::new(config);
-    let book = load_rules(&config).await.map_err(|errors| {
+    let book = load_rules(&config, false).await.map_err(|errors| {
         for e in &errors {
             error!(problem = %e, "rule file");
         }
@@ -199,6 +199,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 // The folders may have been rearranged under it (an outbox replaced by a
                 // link into the inbox): checked as at start; work waits while they loop.
                 st.check_layout();
+                // Rule files whose rules could not be read back from a snapshot written
+                // over in place while in use: load everything again, from the files.
+                let lost = crate::rules::snapshot::LOST.load(std::sync::atomic::Ordering::Relaxed);
+                if lost > st.lost_seen {
+                    warn!(files = lost - st.lost_seen, "the rules of some files could not be read back from the rules snapshot (written over while in use?) nor from their files as they were; loading every rule file again");
+                    st.lost_seen = lost;
+                    st.rebuild_snapshot = true;
+                    reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RULES_SETTLE);
+                }
                 // Rule files checked by their metadata too: edits to the targets of
                 // linked files, and anything inotify cannot see. On a blocking thread,
                 // every second, or less often for a set so big (tens of thousands of
@@ -363,14 +372,23 @@ fn watch_settings(c: &Config) -> Settings {
     }
 }
 
-async fn load_rules(config: &Config) -> Result<RuleBook, Vec<crate::rules::RuleError>> {
+/// Loads the rules (`rebuild`: every file read, the snapshot written anew).
+async fn load_rules(
+    config: &Config,
+    rebuild: bool,
+) -> Result<RuleBook, Vec<crate::rules::RuleError>> {
     let dirs = config.rule_dirs();
     let max = config.max_rule_file_size;
     let snapshot = config.rule_snapshot();
-    let book =
-        tokio::task::spawn_blocking(move || RuleBook::load_with(&dirs, max, snapshot.as_deref()))
-            .await
-            .expect("rule loading does not panic")?;
+    let book = tokio::task::spawn_blocking(move || {
+        if rebuild {
+            RuleBook::load_rebuilding(&dirs, max, snapshot.as_deref())
+        } else {
+            RuleBook::load_with(&dirs, max, snapshot.as_deref())
+        }
+    })
+    .await
+    .expect("rule loading does not panic")?;
     if let Some(line) = book.loaded.describe() {
         info!("rules {line}");
     }
@@ -539,6 +557,11 @@ struct State {
     recent: VecDeque<crate::status::Recent>,
     /// Counts for the metrics file.
     metrics: metrics::Metrics,
+    /// The next reload reads every rule file and writes the snapshot anew (the one in
+    /// use was found damaged).
+    rebuild_snapshot: bool,
+    /// [`crate::rules::snapshot::LOST`] when last looked at.
+    lost_seen: usize,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -589,6 +612,8 @@ impl State {
             stopped: false,
             recent: VecDeque::new(),
             metrics: metrics::Metrics::default(),
+            rebuild_snapshot: false,
+            lost_seen: crate::rules::snapshot::LOST.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -777,7 +802,8 @@ impl State {
 
     async fn reload(&mut self, rules: &Rules, why: &str) {
         self.notifier.reloading();
-        match load_rules(&self.config).await {
+        let rebuild = std::mem::take(&mut self.rebuild_snapshot);
+        match load_rules(&self.config, rebuild).await {
             Ok(book)
                 if book.files.is_empty()
                     || (self.generic && !book.files.iter().any(|f| f.generic)) =>

@@ -524,10 +524,19 @@ impl RuleFile {
                 .text()
                 .and_then(|t| parsed(&t, true))
                 .or_else(|| {
+                    // Only the file as it was validated: an edit made since (a bad one the
+                    // daemon refused, or a good one not yet reloaded) is not taken here.
                     let text = read_rule_file(&self.path, DEFAULT_MAX_FILE_SIZE << 4).ok()?;
-                    parsed(&text, false)
+                    let same = self
+                        .stamp
+                        .as_ref()
+                        .is_none_or(|s| snapshot::hash(text.as_bytes()) == s.hash);
+                    same.then(|| parsed(&text, false)).flatten()
                 })
-                .unwrap_or_default()
+                .unwrap_or_else(|| {
+                    snapshot::LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Box::default()
+                })
         })
     }
 
@@ -878,17 +887,38 @@ impl RuleBook {
         max_size: u64,
         snapshot: Option<&Path>,
     ) -> Result<RuleBook, Vec<RuleError>> {
+        RuleBook::load_snapshot(dirs, max_size, snapshot, true)
+    }
+
+    /// [`load_with`](Self::load_with) reading every file, not the snapshot there, and
+    /// writing a new one: for when the one there was found damaged in use.
+    pub fn load_rebuilding(
+        dirs: &[PathBuf],
+        max_size: u64,
+        snapshot: Option<&Path>,
+    ) -> Result<RuleBook, Vec<RuleError>> {
+        RuleBook::load_snapshot(dirs, max_size, snapshot, false)
+    }
+
+    fn load_snapshot(
+        dirs: &[PathBuf],
+        max_size: u64,
+        snapshot: Option<&Path>,
+        use_it: bool,
+    ) -> Result<RuleBook, Vec<RuleError>> {
         let (paths, mut errors) = list_rule_files(dirs);
         let snapshot = snapshot.filter(|_| paths.len() >= snapshot::MIN_FILES);
         let mut loaded = Loaded {
             snapshot: snapshot.map(Path::to_path_buf),
             ..Loaded::default()
         };
-        let mut snap = snapshot.and_then(|p| match snapshot::Snapshot::read(p, dirs, max_size) {
-            Ok(s) => Some(s),
-            Err(why) => {
-                loaded.refused = why;
-                None
+        let mut snap = snapshot.filter(|_| use_it).and_then(|p| {
+            match snapshot::Snapshot::read(p, dirs, max_size) {
+                Ok(s) => Some(s),
+                Err(why) => {
+                    loaded.refused = why;
+                    None
+                }
             }
         });
         // Every file's metadata, looked at after `checked` (so a file changed since reads

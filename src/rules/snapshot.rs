@@ -41,6 +41,11 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use super::{Action, Category, Conditions, Origin, Place, Rule, RuleFile, Source};
 
+/// How many rule files could not be made from a snapshot's text nor from the file as it
+/// was validated (the snapshot overwritten in place while in use, and the file edited
+/// since): they run without rules until the book is loaded again. The daemon watches it.
+pub static LOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Rule books of fewer files load in a few milliseconds from their TOML: no snapshot
 /// is read or written for them.
 pub const MIN_FILES: usize = 100;
@@ -694,6 +699,11 @@ fn key(dir: u32, name: &[u8]) -> Vec<u8> {
 /// What a snapshot being written is named: its path, this, and the writer's pid.
 const TMP: &str = ".tmp";
 
+/// How long a temporary file must have been left alone before it is taken for a dead
+/// writer's: a live one is written without pause, and its process may be invisible
+/// here (`ProtectProc=invisible`, another user's).
+const STALE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Removes the temporary files beside `path` that writers no longer running left (a
 /// write cut short by a kill).
 fn sweep(path: &Path) {
@@ -705,22 +715,38 @@ fn sweep(path: &Path) {
     } else {
         dir
     };
+    let mut prefix = name.as_bytes().to_vec();
+    prefix.extend_from_slice(TMP.as_bytes());
+    sweep_where(dir, |n| n.starts_with(&prefix).then_some(prefix.len()));
+}
+
+/// Removes the files of `dir` that `pid_at` takes for a writer's temporary (giving
+/// where the writer's pid starts in the name) when that writer is not running and the
+/// file has been left alone for [`STALE`].
+fn sweep_where(dir: &Path, pid_at: impl Fn(&[u8]) -> Option<usize>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut prefix = name.as_bytes().to_vec();
-    prefix.extend_from_slice(TMP.as_bytes());
     for e in rd.flatten() {
         let n = e.file_name();
-        let Some(pid) = n.as_bytes().strip_prefix(&prefix[..]) else {
+        let Some(at) = pid_at(n.as_bytes()) else {
             continue;
         };
+        let pid = &n.as_bytes()[at..];
         let alive = !pid.is_empty()
             && pid.iter().all(u8::is_ascii_digit)
             && Path::new("/proc")
                 .join(std::ffi::OsStr::from_bytes(pid))
                 .exists();
-        if !alive && e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let idle = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|d| d >= STALE);
+        if !alive && idle && (meta.is_file() || meta.file_type().is_symlink()) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -745,6 +771,11 @@ pub fn prune(dir: &Path, keep: usize) {
     for (_, p) in snaps.into_iter().skip(keep) {
         let _ = std::fs::remove_file(p);
     }
+    // And what writers killed while writing any of them left.
+    sweep_where(dir, |n| {
+        let i = n.windows(TMP.len()).rposition(|w| w == TMP.as_bytes())?;
+        (n.starts_with(b"rules-") && n[..i].ends_with(b".snapshot")).then_some(i + TMP.len())
+    });
 }
 
 /// Every category, in the order their numbers are written.
@@ -1247,6 +1278,43 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_written_over_in_use_never_yields_a_later_edit_and_says_so() {
+        use std::sync::atomic::Ordering;
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        load(d.path(), &snap).unwrap();
+        let book = load(d.path(), &snap).unwrap();
+        assert!(book.loaded.read == 0 && !book.loaded.written);
+        // Written over in place (not replaced), and two files edited since the load.
+        fs::write(&snap, b"").unwrap();
+        fs::write(d.path().join("site020.toml"), site(20, "promx")).unwrap();
+        fs::write(d.path().join("site021.toml"), "not = [toml").unwrap();
+        let lost = super::LOST.load(Ordering::Relaxed);
+        // An unchanged file: its rules from the file, as validated.
+        assert_eq!(
+            selectors(&book, "site19.example"),
+            vec![".ad".to_string(), "div.promo-19 > p".to_string()]
+        );
+        // Edited ones: neither the edit (good or bad) nor silence.
+        assert_eq!(selectors(&book, "site20.example"), vec![".ad".to_string()]);
+        assert_eq!(selectors(&book, "site21.example"), vec![".ad".to_string()]);
+        assert!(super::LOST.load(Ordering::Relaxed) >= lost + 2);
+        // Loading again, rebuilding: the good edit is in, the bad file reported.
+        let errors =
+            RuleBook::load_rebuilding(&[d.path().to_path_buf()], 1 << 20, Some(&snap)).unwrap_err();
+        assert!(errors[0].to_string().contains("site021.toml"), "{errors:?}");
+        fs::write(d.path().join("site021.toml"), site(21, "promo")).unwrap();
+        let b = RuleBook::load_rebuilding(&[d.path().to_path_buf()], 1 << 20, Some(&snap)).unwrap();
+        assert!(b.loaded.written && b.loaded.read == MIN_FILES + 1);
+        assert_eq!(
+            selectors(&b, "site20.example"),
+            vec![".ad".to_string(), "div.promx-20 > p".to_string()]
+        );
+    }
+
+    #[test]
     fn an_error_in_a_new_file_is_reported_and_the_snapshot_kept() {
         let d = folder(MIN_FILES);
         let cache = tempfile::tempdir().unwrap();
@@ -1365,12 +1433,22 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &mine).unwrap();
         let dead = cache.path().join(format!("s{}999999999", super::TMP));
         fs::write(&dead, "left by a kill").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        fs::File::options()
+            .write(true)
+            .open(&dead)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        // One being written now by a writer this process cannot see: left alone.
+        let busy = cache.path().join(format!("s{}999999998", super::TMP));
+        fs::write(&busy, "being written").unwrap();
         // (An edit, so that the snapshot is written.)
         fs::write(d.path().join("site000.toml"), site(0, "promx")).unwrap();
         let b = load(d.path(), &snap).unwrap();
         assert!(b.loaded.written && b.loaded.read == 1, "{:?}", b.loaded);
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
-        assert!(!dead.exists() && !mine.exists());
+        assert!(!dead.exists() && !mine.exists() && busy.exists());
         assert!(fs::symlink_metadata(&snap).unwrap().file_type().is_file());
         assert_eq!(load(d.path(), &snap).unwrap().loaded.read, 0);
     }
@@ -1485,9 +1563,26 @@ mod tests {
             made.push(p);
         }
         fs::write(cache.path().join("other"), b"kept").unwrap();
+        // A write killed long ago, and one going on now.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        let killed = cache
+            .path()
+            .join("rules-00000000000000aa.snapshot.tmp999999999");
+        fs::write(&killed, b"x").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&killed)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let going = cache
+            .path()
+            .join("rules-00000000000000bb.snapshot.tmp999999998");
+        fs::write(&going, b"x").unwrap();
         super::prune(cache.path(), 2);
         let left: Vec<bool> = made.iter().map(|p| p.exists()).collect();
         assert_eq!(left, [false, false, false, true, true]);
         assert!(cache.path().join("other").exists());
+        assert!(!killed.exists() && going.exists());
     }
 }

@@ -1045,3 +1045,51 @@ fn a_big_rule_book_is_snapshotted_and_edits_still_take_effect() {
     assert!(d.stop().success());
     assert!(claims(&env).is_empty());
 }
+
+/// The snapshot written over while the daemon uses it, and a bad edit pending: the
+/// daemon never takes the edit for the old rules, and says that it lost them.
+#[test]
+fn a_snapshot_written_over_in_use_is_reported_and_rebuilt() {
+    let env = Env::new("");
+    let site = |i: usize| {
+        format!(
+            "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"s{i}\"\ncategory = \"promo\"\nremove = \".ad\"\n"
+        )
+    };
+    for i in 0..150 {
+        fs::write(env.rules.join(format!("site{i:03}.toml")), site(i)).unwrap();
+    }
+    let snapshot = env.work.join("rules.snapshot");
+    let d = env.start();
+    assert!(d.stop().success());
+    // Old enough for their metadata to vouch for them: the warm start reads nothing.
+    std::thread::sleep(Duration::from_millis(2100));
+    let d = env.start();
+    assert!(d.stop().success());
+    let d = env.start();
+    assert!(
+        d.log().contains("151 file(s) from it, 0 read"),
+        "{}",
+        d.log()
+    );
+    fs::write(&snapshot, b"").unwrap();
+    fs::write(env.rules.join("site007.toml"), "domains = [\"site7.example\"]\n[[rule]]\nid = \"s7\"\ncategory = \"promo\"\nremove = \"div[\"\n").unwrap();
+    wait_for("the bad edit refused", DEADLINE, || {
+        d.log().contains("previous rules stay in force")
+    });
+    let on_site = page(1).replace(
+        "<html>",
+        "<html><head><link rel=\"canonical\" href=\"https://site7.example/a\"></head>",
+    );
+    env.drop_file("a.html", &on_site);
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    wait_for("the warning", DEADLINE, || {
+        d.log()
+            .contains("could not be read back from the rules snapshot")
+    });
+    // It tried to load everything again from the files (refused: the bad file).
+    wait_for("the rebuild", DEADLINE, || {
+        d.log().matches("previous rules stay in force").count() >= 2
+    });
+    assert!(d.stop().success());
+}
