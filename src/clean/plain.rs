@@ -293,14 +293,7 @@ pub fn as_html(text: &str) -> String {
         }
         html.push_str(if open { "\n" } else { "<p>" });
         open = true;
-        for c in line.chars() {
-            match c {
-                '&' => html.push_str("&amp;"),
-                '<' => html.push_str("&lt;"),
-                '>' => html.push_str("&gt;"),
-                c => html.push(c),
-            }
-        }
+        super::serialize::push_escaped(&mut html, line, false);
     }
     if open {
         html.push_str("</p>\n");

@@ -377,23 +377,28 @@ impl Snapshot {
         })
     }
 
-    fn path(&self, i: usize) -> &[u8] {
+    fn key_at(&self, i: usize) -> &[u8] {
         let (start, len) = self.entries[i].path;
         &self.bytes[start as usize..(start + len) as usize]
     }
 
-    fn find(&mut self, path: &[u8]) -> Option<usize> {
-        if self.next < self.entries.len() && self.path(self.next) == path {
-            self.next += 1;
-            return Some(self.next - 1);
+    /// The entry of file `name` in folder `dir`: the next one in order (files are
+    /// listed as they were written), else looked up.
+    fn find(&mut self, dir: u32, name: &[u8]) -> Option<usize> {
+        if self.next < self.entries.len() {
+            let k = self.key_at(self.next);
+            if k.len() == 4 + name.len() && k[..4] == dir.to_le_bytes() && &k[4..] == name {
+                self.next += 1;
+                return Some(self.next - 1);
+            }
         }
         if self.by_path.is_none() {
             let map = (0..self.entries.len())
-                .map(|i| (Box::from(self.path(i)), i))
+                .map(|i| (Box::from(self.key_at(i)), i))
                 .collect();
             self.by_path = Some(map);
         }
-        let &i = self.by_path.as_ref()?.get(path)?;
+        let &i = self.by_path.as_ref()?.get(&key(dir, name)[..])?;
         self.next = i + 1;
         Some(i)
     }
@@ -419,7 +424,7 @@ impl Snapshot {
         checked_ns: i64,
         max: u64,
     ) -> Option<Taken> {
-        let i = self.find(&key(dir, path.file_name()?.as_bytes()))?;
+        let i = self.find(dir, path.file_name()?.as_bytes())?;
         let texts = self.texts;
         let file = self.file.clone();
         if self.entries[i].taken {
@@ -778,21 +783,6 @@ pub fn prune(dir: &Path, keep: usize) {
     });
 }
 
-/// Every category, in the order their numbers are written.
-const CATEGORIES: [Category; 11] = [
-    Category::Paywall,
-    Category::Donation,
-    Category::Newsletter,
-    Category::Related,
-    Category::Social,
-    Category::Promo,
-    Category::Tracking,
-    Category::Consent,
-    Category::Chrome,
-    Category::Reader,
-    Category::Other,
-];
-
 /// Writes validated rules in the snapshot's binary form: everything the engine uses of
 /// them, selectors and regexes by their source (parsed again when read, but not
 /// validated again, nor read through TOML).
@@ -800,10 +790,10 @@ fn put_rules(w: &mut Writer, rules: &[Arc<Rule>]) {
     w.u32(rules.len() as u32);
     for r in rules {
         w.str(&r.id);
-        w.u8(CATEGORIES
-            .iter()
-            .position(|&c| c == r.category)
-            .unwrap_or(10) as u8);
+        // A category is written as its place in `Category::ALL` (a change of that order
+        // needs a new FORMAT).
+        let category = Category::ALL.iter().position(|&c| c == r.category);
+        w.u8(category.unwrap_or(Category::ALL.len() - 1) as u8);
         w.u32(r.origin.line);
         w.u8(u8::from(r.generic) | (u8::from(r.may_take_article) << 1));
         w.opt_str(r.note.as_deref());
@@ -890,7 +880,7 @@ fn decode_rules(r: &mut Reader<'_>, path: &Arc<Path>) -> Option<Vec<Arc<Rule>>> 
     let mut rules = Vec::with_capacity(n.min(1 << 16));
     for _ in 0..n {
         let id = r.string()?;
-        let category = *CATEGORIES.get(r.u8()? as usize)?;
+        let category = *Category::ALL.get(r.u8()? as usize)?;
         let line = r.u32()?;
         let flags = r.u8()?;
         let note = r.opt_string()?;
@@ -1103,6 +1093,15 @@ mod tests {
         d
     }
 
+    /// A rules folder of [`MIN_FILES`] site files, a cache folder, and the snapshot path
+    /// in it.
+    fn setup() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+        let d = folder(MIN_FILES);
+        let cache = tempfile::tempdir().unwrap();
+        let snap = cache.path().join("s");
+        (d, cache, snap)
+    }
+
     fn load(dir: &Path, snap: &Path) -> Result<RuleBook, Vec<RuleError>> {
         RuleBook::load_with(&[dir.to_path_buf()], 1 << 20, Some(snap))
     }
@@ -1178,9 +1177,7 @@ mod tests {
 
     #[test]
     fn files_changed_just_before_the_snapshot_are_compared_by_their_text() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         load(d.path(), &snap).unwrap();
         let again = load(d.path(), &snap).unwrap();
         assert_eq!(
@@ -1195,9 +1192,7 @@ mod tests {
 
     #[test]
     fn a_damaged_or_foreign_snapshot_is_rebuilt_never_used() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         let good = load(d.path(), &snap).unwrap();
         let bytes = fs::read(&snap).unwrap();
         let damage = |at: usize| {
@@ -1245,9 +1240,7 @@ mod tests {
 
     #[test]
     fn a_text_damaged_after_loading_falls_back_to_the_file() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         std::thread::sleep(std::time::Duration::from_millis(2100));
         load(d.path(), &snap).unwrap();
         let book = load(d.path(), &snap).unwrap();
@@ -1280,9 +1273,7 @@ mod tests {
     #[test]
     fn a_snapshot_written_over_in_use_never_yields_a_later_edit_and_says_so() {
         use std::sync::atomic::Ordering;
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         std::thread::sleep(std::time::Duration::from_millis(2100));
         load(d.path(), &snap).unwrap();
         let book = load(d.path(), &snap).unwrap();
@@ -1316,9 +1307,7 @@ mod tests {
 
     #[test]
     fn an_error_in_a_new_file_is_reported_and_the_snapshot_kept() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         load(d.path(), &snap).unwrap();
         let before = fs::read(&snap).unwrap();
         let bad = d.path().join("zz-bad.toml");
@@ -1388,9 +1377,7 @@ mod tests {
 
     #[test]
     fn what_lies_at_the_snapshot_path_cannot_hang_crash_or_redirect_the_load() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, cache, snap) = setup();
         // A FIFO: refused at once (not opened blocking), and not replaced.
         assert!(
             std::process::Command::new("mkfifo")
@@ -1455,9 +1442,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_whose_texts_were_damaged_is_written_again_without_them() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         load(d.path(), &snap).unwrap();
         // The last 4 KiB (texts: not covered by the head's checksum) zeroed.
         let mut bytes = fs::read(&snap).unwrap();
@@ -1496,9 +1481,7 @@ mod tests {
 
     #[test]
     fn one_folder_named_two_ways_is_one_snapshot() {
-        let d = folder(MIN_FILES);
-        let cache = tempfile::tempdir().unwrap();
-        let snap = cache.path().join("s");
+        let (d, _cache, snap) = setup();
         RuleBook::load_with(&[d.path().to_path_buf()], 1 << 20, Some(&snap)).unwrap();
         let other = RuleBook::load_with(&[d.path().join(".")], 1 << 20, Some(&snap)).unwrap();
         assert_eq!(other.loaded.read, 0, "{:?}", other.loaded);

@@ -993,19 +993,25 @@ fn the_metrics_file_counts_what_the_daemon_did() {
     assert!(d.stop().success());
 }
 
+/// A site file for `site{i}.example` removing `.{class}`.
+fn site_file(i: usize, class: &str) -> String {
+    format!(
+        "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"s{i}\"\ncategory = \"promo\"\nremove = \".{class}\"\n"
+    )
+}
+
 /// A rules folder as big as an imported one: the daemon keeps a snapshot of it beside
 /// its state file, starts again from it, and a site file edited while it runs is read
 /// again and takes effect.
 #[test]
 fn a_big_rule_book_is_snapshotted_and_edits_still_take_effect() {
     let env = Env::new("");
-    let site = |i: usize, class: &str| {
-        format!(
-            "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"s{i}\"\ncategory = \"promo\"\nremove = \".{class}\"\n"
-        )
-    };
     for i in 0..150 {
-        fs::write(env.rules.join(format!("site{i:03}.toml")), site(i, "ad")).unwrap();
+        fs::write(
+            env.rules.join(format!("site{i:03}.toml")),
+            site_file(i, "ad"),
+        )
+        .unwrap();
     }
     let snapshot = env.work.join("rules.snapshot");
     let d = env.start();
@@ -1034,7 +1040,7 @@ fn a_big_rule_book_is_snapshotted_and_edits_still_take_effect() {
     let out = env.out("a.html").unwrap();
     assert!(!out.contains("Advert") && !out.contains("Buy now"), "{out}");
     // The site's rule now removes nothing that is there.
-    fs::write(env.rules.join("site007.toml"), site(7, "gone")).unwrap();
+    fs::write(env.rules.join("site007.toml"), site_file(7, "gone")).unwrap();
     wait_for("the reload", DEADLINE, || {
         d.log().contains("150 file(s) from it, 1 read")
     });
@@ -1051,13 +1057,12 @@ fn a_big_rule_book_is_snapshotted_and_edits_still_take_effect() {
 #[test]
 fn a_snapshot_written_over_in_use_is_reported_and_rebuilt() {
     let env = Env::new("");
-    let site = |i: usize| {
-        format!(
-            "domains = [\"site{i}.example\"]\n[[rule]]\nid = \"s{i}\"\ncategory = \"promo\"\nremove = \".ad\"\n"
-        )
-    };
     for i in 0..150 {
-        fs::write(env.rules.join(format!("site{i:03}.toml")), site(i)).unwrap();
+        fs::write(
+            env.rules.join(format!("site{i:03}.toml")),
+            site_file(i, "ad"),
+        )
+        .unwrap();
     }
     let snapshot = env.work.join("rules.snapshot");
     let d = env.start();

@@ -574,27 +574,32 @@ fn a_first_paragraph_outside_the_located_element_is_kept_as_its_lead() {
     );
 }
 
-#[test]
-fn a_text_article_as_markdown_is_escaped_and_renders_as_its_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = "A headline\n\nThe council met on Tuesday <b>not bold</b> & agreed to the budget for the coming year, after a long debate.\n\n# Not a heading, but the start of a line\n\n1. Not a list either, said the clerk, reading the minutes aloud.\n> Nor a quote; *stars* and _lines_ stay as they are, [brackets] too.\n";
-    let input = dir.path().join("minutes.txt");
-    std::fs::write(&input, text).unwrap();
+/// The real binary's reading copy of `input` in `format`.
+fn clean_as(input: &Path, format: &str) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_pare"))
         .args([
             "clean",
             "--profile",
             "reader",
             "--format",
-            "markdown",
+            format,
             "--rules",
         ])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
-        .arg(&input)
+        .arg(input)
         .output()
         .unwrap();
     assert!(out.status.success());
-    let md = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_text_article_as_markdown_is_escaped_and_renders_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "A headline\n\nThe council met on Tuesday <b>not bold</b> & agreed to the budget for the coming year, after a long debate.\n\n# Not a heading, but the start of a line\n\n1. Not a list either, said the clerk, reading the minutes aloud.\n> Nor a quote; *stars* and _lines_ stay as they are, [brackets] too.\n";
+    let input = dir.path().join("minutes.txt");
+    std::fs::write(&input, text).unwrap();
+    let md = clean_as(&input, "markdown");
     assert!(md.contains("\\<b\\>not bold\\</b\\>"), "{md}");
     assert!(md.contains("\n\\# Not a heading"), "{md}");
     assert!(md.contains("\n1\\. Not a list"), "{md}");
@@ -614,18 +619,5 @@ fn a_text_article_as_markdown_is_escaped_and_renders_as_its_text() {
         );
     }
     // As text it is the text, as it was.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pare"))
-        .args([
-            "clean",
-            "--profile",
-            "reader",
-            "--format",
-            "text",
-            "--rules",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+    assert_eq!(clean_as(&input, "text"), text);
 }
