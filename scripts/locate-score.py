@@ -6,6 +6,7 @@ element, against the share found in the whole page. A page counts as held when t
 region keeps at least 95% of what the page has.
 
     python3 scripts/locate-score.py [--corpus ../shared/corpus] [--bin target/release/pare] [--detail N]
+                                    [--rows FILE]
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ ap.add_argument("--corpus", default=os.path.join(here, "..", "..", "shared", "co
 ap.add_argument("--tools", default=None, help="folder of quality.py (default: beside the corpus)")
 ap.add_argument("--bin", default=os.path.join(here, "..", "target", "release", "pare"))
 ap.add_argument("--detail", type=int, default=10)
+ap.add_argument("--rows", help="also write every page's figures to this file (TSV), to compare two builds")
 args = ap.parse_args()
 sys.path.insert(0, args.tools or os.path.join(args.corpus, "..", "tools"))
 import quality as q  # noqa: E402
@@ -40,6 +42,10 @@ for corpus, pid, d in q.pages(args.corpus, None, None):
     rows.append((corpus, pid, page, region, words))
     precision.append(len(g & o) / len(o) if o else 0.0)
 
+if args.rows:
+    with open(args.rows, "w") as f:
+        for (corpus, pid, page, region, words), p in zip(rows, precision):
+            f.write(f"{corpus}/{pid}\t{page:.3f}\t{region:.3f}\t{p:.3f}\t{words}\n")
 held = [r for r in rows if r[3] >= 0.95 * r[2]]
 for corpus in sorted({r[0] for r in rows}):
     rs = [r for r in rows if r[0] == corpus]

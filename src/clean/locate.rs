@@ -56,6 +56,11 @@ pub struct Region {
     /// chosen holds the rest only.
     #[serde(skip)]
     pub lead_start: u64,
+    /// Where the page's one `article` (or `[itemprop=articleBody]`) element holding it
+    /// starts, when the region is inside it: what lies between is the article's own
+    /// header (headline, byline, lead image) by the page's word.
+    #[serde(skip)]
+    pub declared_start: Option<u64>,
 }
 
 impl Region {
@@ -101,6 +106,8 @@ struct Open {
     link_chars: u64,
     /// Prose below it: paragraph text outside links.
     prose: u64,
+    /// The part of it in paragraphs reading as prose that are its own children.
+    direct: u64,
     /// The score its paragraphs gave it.
     score: f32,
     /// Inside a link (itself or an ancestor).
@@ -113,6 +120,11 @@ struct Open {
     /// `newsletter`…) and no element inside that names the article (`article`,
     /// `[itemprop=articleBody]`, class `story-body`…): its paragraphs are no prose.
     clutter: bool,
+    /// Inside a block whose class or id names a kind of block that never holds the
+    /// article (`comments`, `related-posts`, `newsletter`…): a class word inside it does
+    /// not lift the clutter (a comment's `entry-content`, a comments section's `content`
+    /// wrapper), only `main`, `[role=main]` or `[itemprop=articleBody]` does.
+    sealed: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +155,8 @@ struct Cand {
     tag: &'static str,
     score: f32,
     prose: u64,
+    /// Prose in paragraphs reading as prose that are its own children.
+    direct: u64,
     paras: u32,
     hint: bool,
     bounds: u8,
@@ -334,12 +348,12 @@ impl Locator {
     ) {
         let kind = kind_of(tag);
         let parent = self.stack.last();
-        let (in_link, hidden, chrome, mut clutter) = parent
-            .map_or((false, false, false, false), |p| {
-                (p.in_link, p.hidden, p.chrome, p.clutter)
+        let (in_link, hidden, chrome, mut clutter, mut sealed) = parent
+            .map_or((false, false, false, false, false), |p| {
+                (p.in_link, p.hidden, p.chrome, p.clutter, p.sealed)
             });
         let mut weight = 0.0;
-        let (mut down, mut strong) = (false, false);
+        let (mut down, mut strong, mut seals) = (false, false, false);
         // Only containers are searched: text-level, hidden and list elements, and
         // paragraphs themselves, are rarely the article or a clutter block around it, and
         // the search is the locator's dearest step per element.
@@ -353,6 +367,7 @@ impl Locator {
             weight += 25.0 * (f32::from(u8::from(w.up)) - f32::from(u8::from(w.down)));
             down |= w.down;
             strong |= w.strong;
+            seals |= w.block && !matches!(tag, "body" | "html") && names_a_block(v);
         }
         let itemprop = itemprop.is_some_and(|v| {
             v.split_ascii_whitespace()
@@ -363,10 +378,15 @@ impl Locator {
         if itemprop {
             weight += 25.0;
         }
-        if hint || strong {
+        if tag == "main" || itemprop || role {
+            clutter = false;
+            sealed = false;
+        } else if sealed {
+        } else if hint || strong {
             clutter = false;
         } else if down {
             clutter = true;
+            sealed = seals;
         }
         if !matches!(kind, Tag::Inline | Tag::Link) {
             self.in_word = false;
@@ -399,6 +419,7 @@ impl Locator {
             hidden: hidden || kind == Tag::Hidden,
             chrome: chrome || kind == Tag::Chrome,
             clutter,
+            sealed,
             ..Open::default()
         });
         self.tags.push(tag);
@@ -453,6 +474,7 @@ impl Locator {
         let mut prose = o.prose;
         let mut paras = o.paras;
         let mut score_up = 0.0;
+        let mut own_prose = 0;
         let paragraph =
             o.tag == Tag::Paragraph && !o.chrome && !o.clutter && o.inline_chars >= MIN_PARAGRAPH;
         if paragraph {
@@ -468,6 +490,7 @@ impl Locator {
                 prose += own;
                 self.page_prose += own;
                 if reads_as_prose(o.inline_words, o.inline_stops, link_share) {
+                    own_prose = own;
                     paras += 1;
                     self.page_paras += 1;
                     let start = match self.run {
@@ -495,6 +518,7 @@ impl Locator {
                 tag,
                 score: own_score,
                 prose,
+                direct: o.direct,
                 paras,
                 hint: o.hint,
                 bounds: o.bounds,
@@ -512,6 +536,7 @@ impl Locator {
                 tag,
                 score: own_score + if o.hint { 10.0 } else { 0.0 },
                 prose,
+                direct: o.direct,
                 paras,
                 hint: o.hint,
                 bounds: o.bounds,
@@ -526,6 +551,7 @@ impl Locator {
             p.link_chars += o.link_chars;
             p.words += o.words;
             p.prose += prose;
+            p.direct += own_prose;
             p.paras += paras;
             p.score += score_up;
             if matches!(o.tag, Tag::Inline | Tag::Link) {
@@ -577,6 +603,7 @@ impl Locator {
                 words_before: 0,
                 prose_before: 0,
                 lead_start: start,
+                declared_start: None,
             });
         };
         // Widen to the other parts of the article: candidates apart from each other that
@@ -604,7 +631,10 @@ impl Locator {
         let mut parts: Vec<&Cand> = vec![&best];
         for c in cands.iter().skip(1) {
             let apart = parts.iter().all(|p| c.end <= p.start || c.start >= p.end);
-            if apart && within(c) && c.score >= best.score * 0.2 {
+            // Inside the page's one article element, a block with a paragraph reading
+            // as prose is a part however it scores: the page says it is the article's.
+            let part = c.score >= best.score * 0.2 || (declared && c.paras > 0);
+            if apart && within(c) && part {
                 parts.push(c);
             }
         }
@@ -614,11 +644,22 @@ impl Locator {
             if a.start > best.start || a.end < best.end || !within(a) {
                 continue;
             }
-            let inside: u64 = parts
-                .iter()
-                .filter(|p| p.start >= a.start && p.end <= a.end)
-                .map(|p| p.prose)
-                .sum();
+            // Its parts, and the paragraphs reading as prose that are its own children:
+            // an article's paragraphs beside the block chosen (as Readability takes the
+            // top candidate's sibling paragraphs).
+            // Two levels up at most: a wrapper's own paragraphs far above the article
+            // (a notice under `body`) are not the article's.
+            let own = if a.depth < best.depth && a.depth + 2 >= best.depth {
+                a.direct
+            } else {
+                0
+            };
+            let inside: u64 = own
+                + parts
+                    .iter()
+                    .filter(|p| p.start >= a.start && p.end <= a.end)
+                    .map(|p| p.prose)
+                    .sum::<u64>();
             let better = inside > covered || (inside == covered && a.depth > pick.depth);
             if better && inside as f32 >= 0.6 * a.prose as f32 {
                 pick = a.clone();
@@ -665,6 +706,7 @@ impl Locator {
             words_before: pick.words_before,
             prose_before: pick.prose_before,
             lead_start: pick.lead_start,
+            declared_start: declared.then_some(lo),
         })
     }
 }
@@ -722,14 +764,22 @@ fn class_words(v: &str) -> Words {
         "richtext",
     ];
     const STRONG: usize = 6;
+    const BLOCKS: usize = 8;
     const DOWN: &[&str] = &[
+        // The first eight name a kind of block that never holds the article: inside
+        // one, only the page's own markers (`main`, `articleBody`) lift the clutter.
         "comment",
+        "related",
+        "recommend",
+        "recirc",
+        "newsletter",
+        "promo",
+        "outbrain",
+        "taboola",
         "sidebar",
         "footer",
         "footnote",
         "masthead",
-        "related",
-        "promo",
         "share",
         "social",
         "sponsor",
@@ -746,13 +796,9 @@ fn class_words(v: &str) -> Words {
         "menu",
         "nav",
         "breadcrumb",
-        "recommend",
-        "recirc",
         "trending",
         "most-read",
         "popular",
-        "outbrain",
-        "taboola",
         "teaser",
         "tags",
         "author-bio",
@@ -787,6 +833,7 @@ fn class_words(v: &str) -> Words {
                 w.up = true;
             } else {
                 w.down = true;
+                w.block |= i < UP.len() + BLOCKS;
             }
         }
     }
@@ -799,8 +846,47 @@ struct Words {
     /// Some word is content-like, and one of those names the article itself.
     up: bool,
     strong: bool,
-    /// Some word is clutter-like.
+    /// Some word is clutter-like, and one of those names a kind of block that never
+    /// holds the article.
     down: bool,
+    block: bool,
+}
+
+/// Whether a class or id value names a block (`comments`, `comment-list`,
+/// `related-posts`) rather than a state of the page (`has-comments`, `comments-open`,
+/// `no-related`): some word of it that names such a block is not one of a state's
+/// shapes.
+fn names_a_block(v: &str) -> bool {
+    const BLOCK: &[&str] = &[
+        "comment",
+        "related",
+        "recommend",
+        "recirc",
+        "newsletter",
+        "promo",
+        "outbrain",
+        "taboola",
+    ];
+    const STATE_BEFORE: &[&str] = &[
+        "has-", "has_", "no-", "no_", "with-", "show-", "is-", "enable",
+    ];
+    const STATE_AFTER: &[&str] = &[
+        "-open",
+        "_open",
+        "-closed",
+        "-enabled",
+        "-disabled",
+        "-active",
+        "-on",
+        "-off",
+        "-visible",
+    ];
+    v.split_ascii_whitespace().any(|t| {
+        let t = t.to_ascii_lowercase();
+        BLOCK.iter().any(|b| t.contains(b))
+            && !STATE_BEFORE.iter().any(|s| t.starts_with(s))
+            && !STATE_AFTER.iter().any(|s| t.ends_with(s))
+    })
 }
 
 #[cfg(test)]

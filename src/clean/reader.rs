@@ -94,14 +94,20 @@ pub fn select(plan: &Plan) -> Vec<Part> {
                 end: region.start,
             });
         }
-    } else if region.lead_start < region.start {
-        // No headline before it, but the article's first paragraphs are: the run of
-        // prose paragraphs that ends where the region starts.
-        parts.push(Part {
-            what: "lead",
-            start: region.lead_start,
-            end: region.start,
-        });
+    } else {
+        // No headline before it, but the article's first paragraphs are (the run of
+        // prose paragraphs that ends where the region starts), or its own header is
+        // (the page's one `article` element starts before the region).
+        let start = region
+            .declared_start
+            .map_or(region.lead_start, |d| d.min(region.lead_start));
+        if start < region.start {
+            parts.push(Part {
+                what: "lead",
+                start,
+                end: region.start,
+            });
+        }
     }
     parts.push(Part {
         what: "article",

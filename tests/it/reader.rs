@@ -554,7 +554,7 @@ fn a_folder_route_is_one_name() {
 #[test]
 fn a_first_paragraph_outside_the_located_element_is_kept_as_its_lead() {
     // No <h1>; the locator's element holds all paragraphs but the first, which stands
-    // just before it.
+    // before it three levels up (too far to be taken as a paragraph beside it).
     let book = shipped();
     let page = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reader-extra/lede-outside.html"),
