@@ -9,7 +9,7 @@
 //! [`Outcome::Retry`].
 
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::rules::RuleBook;
 
 use super::claim::{self, Claimed};
+use super::lease::Writers;
 use super::publish::{self, TempFile};
 
 /// Work for one file.
@@ -66,6 +67,10 @@ pub enum Outcome {
     /// The destination could not be written; the input is kept and the job is to be
     /// tried again later.
     Retry { job: Job, error: String },
+    /// Another process still holds the file open for writing, or wrote to it while it
+    /// was being cleaned: nothing was published, the claim is kept, and the job is to
+    /// be tried again once the writer is done.
+    Busy(Job),
 }
 
 /// Why a step of a job did not go through.
@@ -79,6 +84,8 @@ enum Trouble {
     /// A destination folder's trouble (missing, full, read-only): the file is kept and
     /// work is held back until publishing works again.
     Folder(io::Error),
+    /// The input changed while it was read, or is open for writing again.
+    Busy,
 }
 
 /// Errors that belong to one file's name or shape, not to the folder it goes to: a name
@@ -99,6 +106,9 @@ pub struct Ctx<'a> {
     pub commit: &'a super::commit::Committer,
     /// A name prefix unique to this job (`<run>-<seq>`).
     pub tag: String,
+    /// The file has been held open for writing longer than `max_open_write_ms`: taken
+    /// as it is.
+    pub overdue: bool,
 }
 
 /// Where a file to fail is now.
@@ -170,8 +180,20 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
             return Outcome::Published { rel, output };
         }
     }
+    // Still being written (another process's close woke the watcher, a writer pausing
+    // longer than the quiet period): cleaned once its writer is done, never now — what
+    // it writes after the claim would be lost with the input.
+    // Regular files only: links, FIFOs and devices are refused below without being
+    // opened.
+    let before = std::fs::symlink_metadata(&claimed.work).ok();
+    if !cx.overdue
+        && before.as_ref().is_some_and(|m| m.is_file())
+        && super::lease::writers(&claimed.work).ok() == Some(Writers::Some)
+    {
+        return Outcome::Busy(Job::Claimed(claimed));
+    }
     let reason = match check(&claimed.work, cx.config.max_file_size) {
-        Ok(()) => match clean_into_outbox(&claimed, cx) {
+        Ok(()) => match clean_into_outbox(&claimed, before.as_ref(), cx) {
             Ok((slot, report)) => {
                 let rel = claimed.rel.clone();
                 let claimed = claim::mark_published(&cx.config.work, claimed, slot.n);
@@ -190,12 +212,14 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
                     job: Job::Claimed(claimed),
                 };
             }
+            Err(Trouble::Busy) => return Outcome::Busy(Job::Claimed(claimed)),
             Err(Trouble::Refuse(r) | Trouble::File(r)) => r,
         },
         Err(Trouble::Folder(e)) if e.kind() == io::ErrorKind::NotFound => {
             return Outcome::Gone(claimed.rel);
         }
         Err(Trouble::Folder(e)) => format!("cannot inspect the file: {e}"),
+        Err(Trouble::Busy) => return Outcome::Busy(Job::Claimed(claimed)),
         Err(Trouble::Refuse(r) | Trouble::File(r)) => r,
     };
     fail(Source::Claimed(claimed), reason, cx)
@@ -290,8 +314,14 @@ fn check(path: &Path, max: u64) -> Result<(), Trouble> {
     Err(Trouble::Refuse(what.to_string()))
 }
 
-/// Cleans into a temporary file in the outbox and publishes it.
-fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report), Trouble> {
+/// Cleans into a temporary file in the outbox and publishes it — unless the input
+/// changed from `before` (its size, modification or change time) while it was read, or
+/// is open for writing again: then nothing is published ([`Trouble::Busy`]).
+fn clean_into_outbox(
+    c: &Claimed,
+    before: Option<&std::fs::Metadata>,
+    cx: &Ctx<'_>,
+) -> Result<(publish::Slot, Report), Trouble> {
     let outbox = &cx.config.outbox;
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
     let mut tmp = TempFile::create(outbox, &cx.tag).map_err(folder)?;
@@ -337,6 +367,23 @@ fn clean_into_outbox(c: &Claimed, cx: &Ctx<'_>) -> Result<(publish::Slot, Report
             Err(e) => return Err(Trouble::Refuse(e.to_string())),
         }
     };
+    if !cx.overdue {
+        let after = std::fs::symlink_metadata(&c.work).ok();
+        let stamp = |m: &std::fs::Metadata| {
+            (
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            )
+        };
+        if before.map(stamp) != after.as_ref().map(stamp)
+            || super::lease::writers(&c.work).ok() == Some(Writers::Some)
+        {
+            return Err(Trouble::Busy);
+        }
+    }
     let dest = outbox.join(route.format.output_name(&c.rel));
     let slot = tmp.place_unsynced(&dest).map_err(|e| {
         if file_fault(&e) {

@@ -16,6 +16,7 @@
 pub mod claim;
 pub mod commit;
 pub mod job;
+pub mod lease;
 pub mod metrics;
 pub mod publish;
 pub mod requeue;
@@ -154,8 +155,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 st.running.insert(id, (Instant::now(), job.rel().to_path_buf()));
                 let (config, book, tag) = (config.clone(), rules.read().expect("rules lock").clone(), format!("{}-{id:x}", st.run));
                 let committer = committer.clone();
+                let overdue = st.overdue(job.rel());
                 tasks.spawn_blocking(move || {
-                    let outcome = job::process(job, &job::Ctx { config: &config, book: &book, commit: &committer, tag });
+                    let outcome = job::process(job, &job::Ctx { config: &config, book: &book, commit: &committer, tag, overdue });
                     drop(permit);
                     (id, probe, outcome)
                 });
@@ -181,6 +183,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 st.reload(&rules, "SIGHUP").await;
             },
             _ = tick.tick() => {
+                st.wake_waiting();
                 // The inbox (and the work folder in it) still the one watched? A folder
                 // moved away, deleted or replaced is watched again at its configured path.
                 let id = folder_id(&config.inbox);
@@ -562,7 +565,15 @@ struct State {
     rebuild_snapshot: bool,
     /// [`crate::rules::snapshot::LOST`] when last looked at.
     lost_seen: usize,
+    /// Claimed files still open for writing by another process, and when each is to be
+    /// tried again.
+    waiting: Vec<(Instant, Job)>,
+    /// Per such file, when it was first found still open (for `max_open_write_ms`).
+    busy_since: HashMap<PathBuf, Instant>,
 }
+
+/// How long a file still open for writing waits before it is looked at again.
+const BUSY_RETRY: Duration = Duration::from_millis(500);
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -614,6 +625,8 @@ impl State {
             metrics: metrics::Metrics::default(),
             rebuild_snapshot: false,
             lost_seen: crate::rules::snapshot::LOST.load(std::sync::atomic::Ordering::Relaxed),
+            waiting: Vec::new(),
+            busy_since: HashMap::new(),
         }
     }
 
@@ -677,6 +690,29 @@ impl State {
         }
     }
 
+    /// Files found still open for writing whose wait is over go back in the queue.
+    fn wake_waiting(&mut self) {
+        let now = Instant::now();
+        let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.waiting = wait;
+        self.queue.extend(due.into_iter().map(|(_, j)| j));
+    }
+
+    /// Whether the file has been held open for writing longer than `max_open_write_ms`:
+    /// then it is taken as it is, with a warning, as the watcher does.
+    fn overdue(&self, rel: &Path) -> bool {
+        let Some(t) = self.busy_since.get(rel) else {
+            return false;
+        };
+        let over = t.elapsed() >= self.config.max_open_write;
+        if over {
+            warn!(file = %rel.display(), waited_ms = self.config.max_open_write.as_millis() as u64, "still open for writing after max_open_write_ms; taking it as it is");
+        }
+        over
+    }
+
     fn may_dispatch(&self, now: Instant) -> bool {
         if self.layout.is_some() {
             return false;
@@ -698,7 +734,8 @@ impl State {
         };
         self.running.remove(&id);
         self.dirty = true;
-        let ok = !matches!(outcome, Outcome::Retry { .. });
+        let ok = !matches!(outcome, Outcome::Retry { .. } | Outcome::Busy(_));
+        let settled = !matches!(outcome, Outcome::Busy(_) | Outcome::Retry { .. });
         match outcome {
             Outcome::Cleaned {
                 rel,
@@ -756,6 +793,18 @@ impl State {
                 self.tries.remove(&rel);
                 debug!(file = %rel.display(), "already taken");
             }
+            Outcome::Busy(job) => {
+                // Still being written: kept in the work folder (its writer's descriptor
+                // still reaches it there) and looked at again shortly; nothing else
+                // waits for it.
+                let rel = job.rel().to_path_buf();
+                let now = Instant::now();
+                if let std::collections::hash_map::Entry::Vacant(e) = self.busy_since.entry(rel) {
+                    info!(file = %e.key().display(), "still open for writing by another process; waiting for its writer");
+                    e.insert(now);
+                }
+                self.waiting.push((now + BUSY_RETRY, job));
+            }
             Outcome::Retry { job, error } => {
                 // To the back: one file's trouble taken for the folder's must not keep
                 // the others from being tried.
@@ -792,6 +841,9 @@ impl State {
                     Some(_) => {}
                 }
             }
+        }
+        if settled && !self.busy_since.is_empty() {
+            self.busy_since.retain(|rel, _| self.known.contains(rel));
         }
         // Only a probe (a job started while blocked) proves publishing works again: a job
         // already in flight when the disk filled may still have squeezed through.

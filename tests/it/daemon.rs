@@ -276,6 +276,48 @@ fn a_slow_write_in_place_is_taken_when_closed() {
 }
 
 #[test]
+fn a_file_touched_by_another_process_while_its_writer_still_writes_is_not_taken_early() {
+    // Another process opens and closes the file (`touch`) while its producer still holds
+    // it open: inotify reports that close like any other. The first half must not be
+    // published and the rest lost with the deleted input.
+    let env = Env::new("");
+    let d = env.start();
+    let path = env.inbox.join("half.html");
+    let mut f = fs::File::create(&path).unwrap();
+    let body = page(8);
+    let (a, b) = body.split_at(body.len() / 2);
+    f.write_all(a.as_bytes()).unwrap();
+    f.flush().unwrap();
+    drop(fs::OpenOptions::new().append(true).open(&path).unwrap()); // the toucher
+    // Long enough for the close to be taken (200 ms) and the claim looked at twice.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        env.out("half.html"),
+        None,
+        "published while its writer still wrote"
+    );
+    f.write_all(b.as_bytes()).unwrap();
+    drop(f);
+    wait_for("outbox/half.html", DEADLINE, || {
+        env.out("half.html").is_some()
+    });
+    let out = env.out("half.html").unwrap();
+    assert_cleaned(&out, 8);
+    assert!(out.ends_with("</body></html>"), "{out}");
+    wait_for("inbox and work empty", DEADLINE, || {
+        claims(&env).is_empty() && inputs(&env).is_empty()
+    });
+    assert!(
+        d.log()
+            .contains("still open for writing by another process"),
+        "{}",
+        d.log()
+    );
+    assert!(d.stop().success());
+    assert_eq!(files(&env.outbox), ["half.html"]);
+}
+
+#[test]
 fn a_cp_style_write_and_a_site_folder() {
     let env = Env::new("");
     fs::create_dir_all(env.inbox.join("example.com")).unwrap();

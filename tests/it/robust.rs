@@ -199,6 +199,8 @@ fn every_bad_input_ends_cleaned_or_failed_with_its_reason() {
     // Too big, whatever its content: a sparse 60 MB file costs no disk.
     let big = fs::File::create(env.dir.path().join("staging/big")).unwrap();
     big.set_len(60 << 20).unwrap();
+    // Closed before it goes in: a file its writer still holds open is waited for.
+    drop(big);
     fs::rename(
         env.dir.path().join("staging/big"),
         env.inbox.join("huge.html"),
