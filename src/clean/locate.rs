@@ -742,6 +742,51 @@ fn kind_of(tag: &str) -> Tag {
     }
 }
 
+/// How many of [`DOWN`]'s words, from the first, name a kind of block that never
+/// holds the article.
+const BLOCKS: usize = 8;
+/// Clutter-like class and id words.
+const DOWN: &[&str] = &[
+    // The first eight name a kind of block that never holds the article: inside
+    // one, only the page's own markers (`main`, `articleBody`) lift the clutter.
+    "comment",
+    "related",
+    "recommend",
+    "recirc",
+    "newsletter",
+    "promo",
+    "outbrain",
+    "taboola",
+    "sidebar",
+    "footer",
+    "footnote",
+    "masthead",
+    "share",
+    "social",
+    "sponsor",
+    "advert",
+    "banner",
+    "subscribe",
+    "signup",
+    "popup",
+    "modal",
+    "cookie",
+    "consent",
+    "widget",
+    "menu",
+    "nav",
+    "breadcrumb",
+    "trending",
+    "most-read",
+    "popular",
+    "teaser",
+    "tags",
+    "author-bio",
+    "hidden",
+    "skip",
+    "toolbar",
+];
+
 /// Class and id words: content-like up, clutter-like down (word parts, matched as
 /// substrings without case: `storyBody`, `c-related-links`).
 fn class_words(v: &str) -> Words {
@@ -764,48 +809,6 @@ fn class_words(v: &str) -> Words {
         "richtext",
     ];
     const STRONG: usize = 6;
-    const BLOCKS: usize = 8;
-    const DOWN: &[&str] = &[
-        // The first eight name a kind of block that never holds the article: inside
-        // one, only the page's own markers (`main`, `articleBody`) lift the clutter.
-        "comment",
-        "related",
-        "recommend",
-        "recirc",
-        "newsletter",
-        "promo",
-        "outbrain",
-        "taboola",
-        "sidebar",
-        "footer",
-        "footnote",
-        "masthead",
-        "share",
-        "social",
-        "sponsor",
-        "advert",
-        "banner",
-        "newsletter",
-        "subscribe",
-        "signup",
-        "popup",
-        "modal",
-        "cookie",
-        "consent",
-        "widget",
-        "menu",
-        "nav",
-        "breadcrumb",
-        "trending",
-        "most-read",
-        "popular",
-        "teaser",
-        "tags",
-        "author-bio",
-        "hidden",
-        "skip",
-        "toolbar",
-    ];
     // A DFA stepped by hand: class values are short, and a searcher's set-up per call
     // cost more than the search.
     static WORDS: OnceLock<(DFA, aho_corasick::automaton::StateID)> = OnceLock::new();
@@ -857,16 +860,6 @@ struct Words {
 /// `no-related`): some word of it that names such a block is not one of a state's
 /// shapes.
 fn names_a_block(v: &str) -> bool {
-    const BLOCK: &[&str] = &[
-        "comment",
-        "related",
-        "recommend",
-        "recirc",
-        "newsletter",
-        "promo",
-        "outbrain",
-        "taboola",
-    ];
     const STATE_BEFORE: &[&str] = &[
         "has-", "has_", "no-", "no_", "with-", "show-", "is-", "enable",
     ];
@@ -883,7 +876,7 @@ fn names_a_block(v: &str) -> bool {
     ];
     v.split_ascii_whitespace().any(|t| {
         let t = t.to_ascii_lowercase();
-        BLOCK.iter().any(|b| t.contains(b))
+        DOWN[..BLOCKS].iter().any(|b| t.contains(b))
             && !STATE_BEFORE.iter().any(|s| t.starts_with(s))
             && !STATE_AFTER.iter().any(|s| t.ends_with(s))
     })

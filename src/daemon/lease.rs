@@ -43,7 +43,7 @@ pub fn writers(path: &Path) -> io::Result<Writers> {
 }
 
 /// As [`writers`], for a file open read-only.
-pub fn writers_of(f: &File) -> Writers {
+fn writers_of(f: &File) -> Writers {
     let fd = f.as_raw_fd();
     // SAFETY: `fd` is a valid descriptor owned by `f` for the duration of both calls;
     // F_SETLEASE takes an int argument and touches no memory of ours.
