@@ -44,24 +44,10 @@ pub fn writers(path: &Path) -> io::Result<Writers> {
 
 /// As [`writers`], for a file open read-only.
 fn writers_of(f: &File) -> Writers {
-    let fd = f.as_raw_fd();
-    // SAFETY: `fd` is a valid descriptor owned by `f` for the duration of both calls;
-    // F_SETLEASE takes an int argument and touches no memory of ours.
-    #[allow(unsafe_code)]
-    let (r, err) = unsafe {
-        let r = libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK);
-        let err = io::Error::last_os_error();
-        if r == 0 {
-            libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK);
-        }
-        (r, err)
-    };
-    if r == 0 {
-        Writers::None
-    } else if err.raw_os_error() == Some(libc::EAGAIN) {
-        Writers::Some
-    } else {
-        Writers::Unknown
+    match super::sys::try_read_lease(f.as_raw_fd()) {
+        Ok(()) => Writers::None,
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Writers::Some,
+        Err(_) => Writers::Unknown,
     }
 }
 

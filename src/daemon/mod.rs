@@ -20,6 +20,7 @@ pub mod lease;
 pub mod metrics;
 pub mod publish;
 pub mod requeue;
+pub mod sys;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;

@@ -7,8 +7,10 @@
 //! harmless); a name taken by different content makes the file `name (2).ext`, then
 //! `(3)`… Nothing here decides *whether* a file is cleaned or failed.
 
+use super::sys::Renamed;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The folder, inside each destination, that holds files being written.
@@ -313,7 +315,14 @@ fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
     if !ma.is_file() || !mb.is_file() || ma.len() != mb.len() {
         return Ok(false);
     }
-    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    if (ma.dev(), ma.ino()) == (mb.dev(), mb.ino()) {
+        return Ok(true);
+    }
+    // What cannot be read cannot be shown to be the same (another user's file): a
+    // different file, so the next free name is used and nothing is replaced.
+    let (Ok(mut fa), Ok(mut fb)) = (File::open(a), File::open(b)) else {
+        return Ok(false);
+    };
     let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     loop {
         let n = read_full(&mut fa, &mut ba)?;
@@ -389,15 +398,23 @@ fn too_many(dest: &Path) -> io::Error {
     ))
 }
 
-/// Puts `from` at `to` unless `to` is taken (then `false`, nothing changed): a hard
-/// link, which cannot replace; across filesystems a copy through a temporary file in
-/// `root` (a symbolic link recreated, another entry left out). `from` stays.
+/// Puts `from` at `to` unless `to` is taken (then `false`, nothing changed): a rename
+/// that cannot replace (it needs no permission on the file itself, so another user's
+/// unreadable file moves too), else a hard link, which cannot replace either; across
+/// filesystems a copy through a temporary file in `root` (a symbolic link recreated,
+/// another entry left out). `from` is gone after the rename and stays otherwise: the
+/// caller removes it.
 fn link_new(from: &Path, to: &Path, root: &Path, tag: &str) -> io::Result<bool> {
     let copy = || -> io::Result<bool> {
         let mut t = TempFile::create(root, tag)?;
         io::copy(&mut File::open(from)?, t.file())?;
         Ok(t.place_exact(to, Conflict::Keep)? != Placed::Exists)
     };
+    match super::sys::rename_new(from, to)? {
+        Renamed::Moved => return Ok(true),
+        Renamed::Taken => return Ok(false),
+        Renamed::Cannot => {}
+    }
     match std::fs::hard_link(from, to) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),

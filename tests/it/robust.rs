@@ -255,15 +255,24 @@ fn every_bad_input_ends_cleaned_or_failed_with_its_reason() {
 }
 
 /// Runs as root, where permission bits do not stop reads: the daemon is started without
-/// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (setpriv), so a mode-000 file is unreadable
-/// to it as to anyone. Not as root, the mode alone does it.
+/// CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER (setpriv), so a mode-000 file is
+/// unreadable to it as to anyone. Not as root, the mode alone does it. As root, a
+/// second file belongs to another user (mode 0600): the daemon may neither read nor
+/// hard-link it (`fs.protected_hardlinks`), and it must still reach the failed folder
+/// without holding the other files back (it once blocked publishing for good). A third,
+/// unreadable and as long as the first, fails under the same name: the first's copy in
+/// the failed folder, which cannot be compared, is not replaced.
 #[test]
 fn a_file_the_daemon_cannot_read_fails_with_the_reason() {
     let env = Env::new("");
     let mut cmd = if is_root() {
         let mut c = Command::new("setpriv");
-        c.args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
-            .arg(env!("CARGO_BIN_EXE_pare"));
+        c.args([
+            "--bounding-set",
+            "-dac_override,-dac_read_search,-fowner",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_pare"));
         c
     } else {
         Command::new(env!("CARGO_BIN_EXE_pare"))
@@ -292,6 +301,32 @@ fn a_file_the_daemon_cannot_read_fails_with_the_reason() {
         reason,
         "cannot read the input: Permission denied (os error 13)\n"
     );
+    let deliver = |name: &str, mode: u32, owner: Option<u32>| {
+        let staged = env.dir.path().join("staging").join(name);
+        fs::write(&staged, page(1)).unwrap();
+        if let Some(uid) = owner {
+            std::os::unix::fs::chown(&staged, Some(uid), Some(uid)).unwrap();
+        }
+        fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+        fs::rename(&staged, env.inbox.join(name)).unwrap();
+    };
+    if is_root() {
+        deliver("theirs.html", 0o600, Some(65534));
+        wait_for("failed/theirs.html.reason", DEADLINE, || {
+            env.failed.join("theirs.html.reason").exists()
+        });
+        let m = fs::symlink_metadata(env.failed.join("theirs.html")).unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::uid(&m),
+            65534,
+            "the file itself, moved"
+        );
+    }
+    deliver("secret.html", 0o000, None);
+    wait_for("failed/secret (2).html.reason", DEADLINE, || {
+        env.failed.join("secret (2).html.reason").exists()
+    });
+    assert!(env.failed.join("secret.html").exists());
     env.drop_file("fine.html", &page(2));
     wait_for("outbox/fine.html", DEADLINE, || {
         env.out("fine.html").is_some()
