@@ -50,6 +50,7 @@ type Rules = Arc<RwLock<Arc<RuleBook>>>;
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), String> {
     let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
     prepare_folders(&config)?;
+    let mut _locks = lock_folders(&config)?;
     let config = Arc::new(config);
     let book = load_rules(&config, false).await.map_err(|errors| {
         for e in &errors {
@@ -191,7 +192,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 if id.is_none() || id != inbox_id || !config.work.is_dir() {
                     drop(watch.take());
                     match rewatch(&config, found_tx.clone()) {
-                        Ok(w) => {
+                        Ok((w, locks)) => {
+                            _locks = locks;
                             warn!(inbox = %config.inbox.display(), work = %config.work.display(), "the inbox or its work folder was replaced, moved or removed; watching the folders now at their paths (files claimed in an old work folder stay there)");
                             watch = Some(w);
                             inbox_id = folder_id(&config.inbox);
@@ -411,10 +413,38 @@ fn folder_id(p: &Path) -> Option<(u64, u64)> {
 }
 
 /// The folders prepared again and a new watch on the inbox at its configured path.
-fn rewatch(config: &Config, tx: mpsc::UnboundedSender<Found>) -> Result<Watch, String> {
+fn rewatch(
+    config: &Config,
+    tx: mpsc::UnboundedSender<Found>,
+) -> Result<(Watch, [Option<std::fs::File>; 2]), String> {
     prepare_folders(config)?;
-    Watch::start(watch_settings(config), tx)
-        .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))
+    let locks = lock_folders(config)?;
+    let w = Watch::start(watch_settings(config), tx)
+        .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))?;
+    Ok((w, locks))
+}
+
+/// Takes an exclusive advisory lock (`flock`) on the inbox and on the work folder for as
+/// long as the returned handles live, so that a second daemon on the same folders —
+/// the service and a `pare run` started by hand, two configs naming one inbox — stops
+/// at start with a clear error instead of claiming beside the first. Where the
+/// filesystem has no locks, a warning, and the daemon runs unprotected.
+fn lock_folders(c: &Config) -> Result<[Option<std::fs::File>; 2], String> {
+    let lock = |p: &Path| -> Result<Option<std::fs::File>, String> {
+        let f = std::fs::File::open(p).map_err(|e| format!("cannot open {}: {e}", p.display()))?;
+        match self::sys::try_lock(std::os::fd::AsRawFd::as_raw_fd(&f)) {
+            Ok(true) => Ok(Some(f)),
+            Ok(false) => Err(format!(
+                "another pare daemon is already running on {} (it holds the folder's lock); not starting a second",
+                p.display()
+            )),
+            Err(e) => {
+                warn!(folder = %p.display(), error = %e, "cannot lock the folder; a second daemon on it would not be stopped");
+                Ok(None)
+            }
+        }
+    };
+    Ok([lock(&c.inbox)?, lock(&c.work)?])
 }
 
 /// What the rules folders hold, hashed: each folder's identity, and each `*.toml`

@@ -7,6 +7,8 @@
 //!   (only on the two folders), so a file the daemon may not read or link — another
 //!   user's mode-0600 file under `fs.protected_hardlinks` — can still be moved to the
 //!   failed folder.
+//! - `flock(LOCK_EX | LOCK_NB)`: one daemon per inbox (`File::try_lock` is newer than
+//!   the Rust the project builds with, 1.85).
 
 use std::ffi::CString;
 use std::io;
@@ -27,6 +29,23 @@ pub fn try_read_lease(fd: RawFd) -> io::Result<()> {
         libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK);
     }
     Ok(())
+}
+
+/// Takes an exclusive advisory lock on the open file `fd` without waiting: `Ok(true)`
+/// taken (held until the file is closed), `Ok(false)` held by another process.
+pub fn try_lock(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: flock takes a descriptor and an int; a bad descriptor is an error return.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
 }
 
 /// What a no-replace rename did.

@@ -244,6 +244,33 @@ fn a_file_renamed_in_is_cleaned_once_and_logged() {
     assert_eq!(files(&env.outbox), ["a.html"]);
 }
 
+/// Two daemons on one inbox would both claim from it: the second started (the service
+/// and a `pare run` by hand) stops at once with the reason, and the first goes on.
+#[test]
+fn a_second_daemon_on_the_same_inbox_refuses_to_start() {
+    let env = Env::new("");
+    let d = env.start();
+    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another pare daemon is already running on"),
+        "{err}"
+    );
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    assert!(d.stop().success());
+    // Its lock goes with it: the next one starts.
+    let again = env.start();
+    assert!(again.stop().success());
+}
+
 #[test]
 fn a_slow_write_in_place_is_taken_when_closed() {
     // The writer pauses longer than nothing, but shorter than the quiet period: only the
