@@ -99,7 +99,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .map_err(|e| format!("cannot watch the inbox {}: {e}", config.inbox.display()))?,
     );
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel();
-    let mut rules_watch = watch_rules(&config.rules, reload_tx.clone());
+    let writing = Writing::default();
+    let mut rules_watch = watch_rules(&config.rules, reload_tx.clone(), &writing);
     let mut rules_seen = rules_fingerprint(&config.rules);
     let mut fingerprint: Option<tokio::sync::oneshot::Receiver<(u64, Duration)>> = None;
     let mut fingerprint_next = Instant::now();
@@ -169,17 +170,25 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
             },
             _ = tokio::time::sleep_until(reload_at.unwrap_or_else(tokio::time::Instant::now)), if reload_at.is_some() => {
-                reload_at = None;
-                // Watch afresh first: a rules folder replaced by a new one (a package
-                // upgrade) is a new inode, which the old watch no longer sees.
-                rules_watch = watch_rules(&config.rules, reload_tx.clone());
-                rules_seen = rules_fingerprint(&config.rules);
-                // A look started before this reload would report what it replaced.
-                fingerprint = None;
-                st.reload(&rules, "rule files changed").await;
+                // A rule file still being written in place (scp, rsync --inplace, an
+                // editor saving slowly) is read only once its writer closes it: half a
+                // file can parse and would go live as the whole.
+                if let Some(p) = still_written(&writing, config.max_open_write) {
+                    debug!(file = %p.display(), "rule file still being written; reloading once it is closed");
+                    reload_at = Some(tokio::time::Instant::now() + RULES_SETTLE);
+                } else {
+                    reload_at = None;
+                    // Watch afresh first: a rules folder replaced by a new one (a package
+                    // upgrade) is a new inode, which the old watch no longer sees.
+                    rules_watch = watch_rules(&config.rules, reload_tx.clone(), &writing);
+                    rules_seen = rules_fingerprint(&config.rules);
+                    // A look started before this reload would report what it replaced.
+                    fingerprint = None;
+                    st.reload(&rules, "rule files changed").await;
+                }
             },
             _ = hup.recv() => {
-                rules_watch = watch_rules(&config.rules, reload_tx.clone());
+                rules_watch = watch_rules(&config.rules, reload_tx.clone(), &writing);
                 rules_seen = rules_fingerprint(&config.rules);
                 fingerprint = None;
                 st.reload(&rules, "SIGHUP").await;
@@ -498,10 +507,33 @@ fn rules_fingerprint(dirs: &[PathBuf]) -> u64 {
 fn watch_rules(
     dirs: &[PathBuf],
     tx: mpsc::UnboundedSender<()>,
+    writing: &Writing,
 ) -> Option<notify::RecommendedWatcher> {
     let watched: Vec<PathBuf> = dirs.to_vec();
+    let writing = writing.clone();
     let handler = move |ev: notify::Result<notify::Event>| {
         let Ok(ev) = ev else { return };
+        use notify::event::{AccessKind, AccessMode, ModifyKind};
+        let is_rule_file = |p: &PathBuf| {
+            p.extension().is_some_and(|x| x == "toml")
+                && p.parent().is_some_and(|d| watched.iter().any(|w| w == d))
+        };
+        {
+            let mut w = writing.lock().expect("rules writing lock");
+            for p in ev.paths.iter().filter(|p| is_rule_file(p)) {
+                match ev.kind {
+                    EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                        w.entry(p.clone()).or_insert_with(Instant::now);
+                    }
+                    EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(_)) => {
+                        w.remove(p);
+                    }
+                    _ => {}
+                }
+            }
+        }
         let relevant = match ev.kind {
             EventKind::Access(notify::event::AccessKind::Close(
                 notify::event::AccessMode::Write,
@@ -511,11 +543,7 @@ fn watch_rules(
             }
             _ => true,
         };
-        let ours = |p: &PathBuf| {
-            watched.contains(p)
-                || (p.extension().is_some_and(|x| x == "toml")
-                    && p.parent().is_some_and(|d| watched.iter().any(|w| w == d)))
-        };
+        let ours = |p: &PathBuf| watched.contains(p) || is_rule_file(p);
         if relevant && ev.paths.iter().any(ours) {
             let _ = tx.send(());
         }
@@ -615,6 +643,31 @@ const MAX_TRIES: u32 = 5;
 /// How long events on the rules folders must have stopped before a reload: a folder
 /// copied back file by file is loaded whole.
 const RULES_SETTLE: Duration = Duration::from_millis(500);
+
+/// Rule files inotify saw written (`IN_MODIFY`) and not yet closed (`IN_CLOSE_WRITE`),
+/// with when the first write was seen.
+type Writing = Arc<std::sync::Mutex<HashMap<PathBuf, Instant>>>;
+
+/// A rule file still open for writing, if any. An entry goes when its file is gone,
+/// when the kernel says nobody writes it (a read lease, where the daemon may take
+/// one: a close missed while the watch was renewed), or after `max` (then the file is
+/// read as it is, with a warning, as an inbox file would be).
+fn still_written(writing: &Writing, max: Duration) -> Option<PathBuf> {
+    let mut w = writing.lock().expect("rules writing lock");
+    w.retain(|p, since| {
+        if std::fs::symlink_metadata(p).is_err()
+            || lease::writers(p).ok() == Some(lease::Writers::None)
+        {
+            return false;
+        }
+        if since.elapsed() >= max {
+            warn!(file = %p.display(), "a rule file has been open for writing longer than max_open_write_ms; reading it as it is");
+            return false;
+        }
+        true
+    });
+    w.keys().next().cloned()
+}
 
 impl State {
     fn new(config: Arc<Config>, book: &RuleBook, notifier: Notifier) -> State {

@@ -540,6 +540,44 @@ fn a_rule_edited_while_running_takes_effect() {
     assert!(d.stop().success());
 }
 
+/// A rule file written in place slowly (scp, `rsync --inplace`): its first half parses
+/// on its own, yet the rules in force stay until the writer closes it, however long the
+/// pause; then the whole file is loaded.
+#[test]
+fn a_rule_file_written_slowly_in_place_is_loaded_only_when_closed() {
+    use std::io::Write;
+    let env = Env::new("");
+    let d = env.start();
+    let mut w = fs::File::create(env.rules.join("generic.toml")).unwrap();
+    w.write_all(b"generic = true\n[[rule]]\nid = \"ad\"\ncategory = \"promo\"\nremove = \".ad\"\n")
+        .unwrap();
+    w.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    env.drop_file("during.html", &page(1));
+    wait_for("outbox/during.html", DEADLINE, || {
+        env.out("during.html").is_some()
+    });
+    let out = env.out("during.html").unwrap();
+    assert!(
+        !out.contains("Buy now") && out.contains("Advert"),
+        "the half file went live: {out}"
+    );
+    assert!(!d.log().contains("rules reloaded"), "{}", d.log());
+    w.write_all(b"[[rule]]\nid = \"promo\"\ncategory = \"promo\"\nremove = \".promo\"\n")
+        .unwrap();
+    drop(w);
+    wait_for("the reload", DEADLINE, || {
+        d.log().contains("rules reloaded")
+    });
+    env.drop_file("after.html", &page(2));
+    wait_for("outbox/after.html", DEADLINE, || {
+        env.out("after.html").is_some()
+    });
+    let out = env.out("after.html").unwrap();
+    assert!(!out.contains("Buy now") && !out.contains("Advert"), "{out}");
+    assert!(d.stop().success());
+}
+
 #[test]
 fn a_broken_rule_edit_keeps_the_old_rules() {
     let env = Env::new("");
