@@ -51,6 +51,8 @@ pub fn unique_tag(what: &str) -> String {
 pub struct TempFile {
     path: PathBuf,
     file: Option<File>,
+    /// Renamed to its destination: nothing left to remove.
+    moved: bool,
 }
 
 impl TempFile {
@@ -73,6 +75,7 @@ impl TempFile {
         Ok(TempFile {
             path,
             file: Some(file),
+            moved: false,
         })
     }
 
@@ -154,17 +157,28 @@ impl TempFile {
         f.sync_all()
     }
 
-    /// Links the file in at `dest` unless that name is taken; a taken name is
-    /// [`Placed::Identical`] when it holds the same content. Filesystems without hard
-    /// links: check, then rename (only pare writes here, under unique temporary names).
-    fn link_at(&self, dest: &Path) -> io::Result<Placed> {
-        let taken = || -> io::Result<Placed> {
-            Ok(if same_content(&self.path, dest)? {
+    /// Puts the file in at `dest` unless that name is taken; a taken name is
+    /// [`Placed::Identical`] when it holds the same content. A rename that cannot
+    /// replace (one system call where a link and an unlink were two); where the
+    /// filesystem lacks it, a hard link; without hard links either: check, then rename
+    /// (only pare writes here, under unique temporary names).
+    fn link_at(&mut self, dest: &Path) -> io::Result<Placed> {
+        let taken = |me: &Self| -> io::Result<Placed> {
+            Ok(if same_content(&me.path, dest)? {
                 Placed::Identical
             } else {
                 Placed::Exists
             })
         };
+        match super::sys::rename_new(&self.path, dest)? {
+            Renamed::Moved => {
+                self.moved = true;
+                return Ok(Placed::New);
+            }
+            Renamed::Taken => return taken(self),
+            Renamed::Cannot => {}
+        }
+        let taken = || taken(self);
         match std::fs::hard_link(&self.path, dest) {
             Ok(()) => Ok(Placed::New),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(),
@@ -191,7 +205,9 @@ pub struct Slot {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.moved {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
