@@ -21,6 +21,10 @@ pub struct Counts {
     pub queued: usize,
     pub working: usize,
     pub publishing_blocked: bool,
+    /// Files that could not be cleaned and wait in the work folder because the failed
+    /// folder cannot be written.
+    #[serde(default)]
+    pub held_for_failed: usize,
     /// Shutting down (the state file says `"state": "stopping"`).
     #[serde(skip)]
     pub stopping: bool,
@@ -31,7 +35,7 @@ impl Counts {
     /// shutting down and a note when publishing is blocked.
     pub fn line(&self) -> String {
         format!(
-            "{}processed {}, failed {}, queued {}, working {}{}",
+            "{}processed {}, failed {}, queued {}, working {}{}{}",
             if self.stopping { "stopping: " } else { "" },
             self.processed,
             self.failed,
@@ -41,6 +45,14 @@ impl Counts {
                 " (cannot publish; retrying)"
             } else {
                 ""
+            },
+            if self.held_for_failed > 0 {
+                format!(
+                    " ({} held: cannot move to the failed folder; retrying)",
+                    self.held_for_failed
+                )
+            } else {
+                String::new()
             }
         )
     }
@@ -300,6 +312,7 @@ mod tests {
             queued: 2,
             working: 0,
             publishing_blocked: false,
+            held_for_failed: 0,
             stopping: false,
         };
         assert_eq!(c.line(), "processed 3, failed 1, queued 2, working 0");
@@ -308,6 +321,13 @@ mod tests {
         assert_eq!(
             c.line(),
             "stopping: processed 3, failed 1, queued 2, working 0 (cannot publish; retrying)"
+        );
+        c.stopping = false;
+        c.publishing_blocked = false;
+        c.held_for_failed = 1;
+        assert_eq!(
+            c.line(),
+            "processed 3, failed 1, queued 2, working 0 (1 held: cannot move to the failed folder; retrying)"
         );
     }
 

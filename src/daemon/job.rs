@@ -65,8 +65,14 @@ pub enum Outcome {
     /// Nothing to do: the file was claimed already, or has gone.
     Gone(PathBuf),
     /// The destination could not be written; the input is kept and the job is to be
-    /// tried again later.
-    Retry { job: Job, error: String },
+    /// tried again later. `failed_folder`: the destination was the failed folder (the
+    /// file could not be cleaned and could not be moved there either), so the outbox
+    /// may still be fine for the other files.
+    Retry {
+        job: Job,
+        error: String,
+        failed_folder: bool,
+    },
     /// Another process still holds the file open for writing, or wrote to it while it
     /// was being cleaned: nothing was published, the claim is kept, and the job is to
     /// be tried again once the writer is done.
@@ -166,6 +172,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
                 return Outcome::Retry {
                     error: format!("cannot claim into {}: {e}", cx.config.work.display()),
                     job: Job::Inbox(rel),
+                    failed_folder: false,
                 };
             }
         },
@@ -210,6 +217,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
                 return Outcome::Retry {
                     error: e.to_string(),
                     job: Job::Claimed(claimed),
+                    failed_folder: false,
                 };
             }
             Err(Trouble::Busy) => return Outcome::Busy(Job::Claimed(claimed)),
@@ -271,6 +279,7 @@ fn fail(source: Source, reason: String, cx: &Ctx<'_>) -> Outcome {
         Err(e) => Outcome::Retry {
             error: format!("cannot move to {}: {e}", failed.display()),
             job: source.job(),
+            failed_folder: true,
         },
     }
 }

@@ -114,7 +114,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     let sem = Arc::new(Semaphore::new(config.workers));
     let committer = Arc::new(commit::Committer::start(&config));
-    let mut tasks: JoinSet<(u64, bool, Outcome)> = JoinSet::new();
+    let mut tasks: JoinSet<(u64, Probe, Outcome)> = JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut watchdog = tokio::time::interval(
@@ -128,12 +128,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     loop {
         let now = Instant::now();
-        let dispatch = !st.queue.is_empty() && st.may_dispatch(now);
-        let wake = st
-            .blocked
-            .as_ref()
-            .map(|b| b.until)
-            .filter(|_| !st.queue.is_empty());
+        let dispatch = (!st.queue.is_empty() && st.may_dispatch(now)) || st.may_probe_failed(now);
+        let wake = [
+            st.blocked
+                .as_ref()
+                .map(|b| b.until)
+                .filter(|_| !st.queue.is_empty()),
+            st.failed_blocked
+                .as_ref()
+                .map(|b| b.until)
+                .filter(|_| !st.held.is_empty()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         tokio::select! {
             biased;
             _ = &mut shutdown => break,
@@ -151,8 +159,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             Some(done) = tasks.join_next() => st.finished(done),
             permit = sem.clone().acquire_owned(), if dispatch => {
                 let permit = permit.expect("semaphore never closed");
-                let Some(job) = st.queue.pop_front() else { continue };
-                let probe = st.blocked.as_mut().map(|b| b.probing = true).is_some();
+                let Some((job, probe)) = st.next_job(now) else { continue };
                 st.seq += 1;
                 let id = st.seq;
                 st.running.insert(id, (Instant::now(), job.rel().to_path_buf()));
@@ -571,7 +578,16 @@ fn watch_rules(
     Some(w)
 }
 
-/// The outbox (or failed folder) could not be written: hold work back and probe.
+/// What a started job tests besides itself: nothing, whether the outbox can be written
+/// again, or whether the failed folder can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    None,
+    Outbox,
+    Failed,
+}
+
+/// The outbox (or the failed folder) could not be written: hold work back and probe.
 struct Blocked {
     until: Instant,
     backoff: Duration,
@@ -593,6 +609,10 @@ struct State {
     rule_count: usize,
     rules_loaded_at: SystemTime,
     blocked: Option<Blocked>,
+    /// The failed folder could not be written: files that failed wait in `held` (in the
+    /// work folder) while the others go on, and one of them probes now and then.
+    failed_blocked: Option<Blocked>,
+    held: VecDeque<Job>,
     stuck: bool,
     stopping: bool,
     dirty: bool,
@@ -692,6 +712,8 @@ impl State {
             rule_count: book.rule_count(),
             rules_loaded_at: SystemTime::now(),
             blocked: None,
+            failed_blocked: None,
+            held: VecDeque::new(),
             stuck: false,
             stopping: false,
             dirty: true,
@@ -797,6 +819,41 @@ impl State {
         over
     }
 
+    /// Whether a file held for the failed folder may be tried again now (as the probe).
+    fn may_probe_failed(&self, now: Instant) -> bool {
+        self.layout.is_none()
+            && self.blocked.is_none()
+            && !self.held.is_empty()
+            && self
+                .failed_blocked
+                .as_ref()
+                .is_some_and(|b| !b.probing && now >= b.until)
+    }
+
+    /// The next job to start, and what it probes. A file held for the failed folder
+    /// goes first when its back-off is over; otherwise the queue's first.
+    fn next_job(&mut self, now: Instant) -> Option<(Job, Probe)> {
+        if self.may_probe_failed(now) {
+            let job = self.held.pop_front()?;
+            if let Some(b) = self.failed_blocked.as_mut() {
+                b.probing = true;
+            }
+            return Some((job, Probe::Failed));
+        }
+        if !self.may_dispatch(now) {
+            return None;
+        }
+        let job = self.queue.pop_front()?;
+        let probe = match self.blocked.as_mut() {
+            Some(b) => {
+                b.probing = true;
+                Probe::Outbox
+            }
+            None => Probe::None,
+        };
+        Some((job, probe))
+    }
+
     fn may_dispatch(&self, now: Instant) -> bool {
         if self.layout.is_some() {
             return false;
@@ -807,7 +864,7 @@ impl State {
         }
     }
 
-    fn finished(&mut self, done: Result<(u64, bool, Outcome), tokio::task::JoinError>) {
+    fn finished(&mut self, done: Result<(u64, Probe, Outcome), tokio::task::JoinError>) {
         let (id, probe, outcome) = match done {
             Ok(d) => d,
             Err(e) => {
@@ -820,6 +877,7 @@ impl State {
         self.dirty = true;
         let ok = !matches!(outcome, Outcome::Retry { .. } | Outcome::Busy(_));
         let settled = !matches!(outcome, Outcome::Busy(_) | Outcome::Retry { .. });
+        let quarantined = matches!(outcome, Outcome::Failed { .. });
         match outcome {
             Outcome::Cleaned {
                 rel,
@@ -889,7 +947,36 @@ impl State {
                 }
                 self.waiting.push((now + BUSY_RETRY, job));
             }
-            Outcome::Retry { job, error } => {
+            Outcome::Retry {
+                job,
+                error,
+                failed_folder: true,
+            } => {
+                // The file could be neither cleaned nor moved to the failed folder: it
+                // waits (claimed, in the work folder) while the others go on; one held
+                // file at a time tries again, with back-off.
+                self.held.push_back(job);
+                let now = Instant::now();
+                match &mut self.failed_blocked {
+                    None => {
+                        warn!(error = %error, "cannot move a file to the failed folder; keeping it in the work folder and retrying (other files go on)");
+                        self.last_error = Some(error);
+                        self.failed_blocked = Some(Blocked {
+                            until: now + Duration::from_secs(1),
+                            backoff: Duration::from_secs(1),
+                            probing: false,
+                        });
+                    }
+                    Some(b) if probe == Probe::Failed => {
+                        b.backoff = (b.backoff * 2).min(MAX_BACKOFF);
+                        b.until = now + b.backoff;
+                        b.probing = false;
+                        debug!(error = %error, retry_in = ?b.backoff, "still cannot move to the failed folder");
+                    }
+                    Some(_) => {}
+                }
+            }
+            Outcome::Retry { job, error, .. } => {
                 // To the back: one file's trouble taken for the folder's must not keep
                 // the others from being tried.
                 let rel = job.rel().to_path_buf();
@@ -916,7 +1003,7 @@ impl State {
                             probing: false,
                         });
                     }
-                    Some(b) if probe => {
+                    Some(b) if probe == Probe::Outbox => {
                         b.backoff = (b.backoff * 2).min(MAX_BACKOFF);
                         b.until = now + b.backoff;
                         b.probing = false;
@@ -931,8 +1018,25 @@ impl State {
         }
         // Only a probe (a job started while blocked) proves publishing works again: a job
         // already in flight when the disk filled may still have squeezed through.
-        if ok && probe && self.blocked.take().is_some() {
+        if ok && probe == Probe::Outbox && self.blocked.take().is_some() {
             info!("publishing works again; resuming");
+        }
+        // A held file that got through (to the failed folder, or cleaned after all)
+        // proves the failed folder works: the others held follow, first in line. One
+        // that did not get there for another reason (the outbox, its writer) leaves
+        // the next probe to its back-off.
+        if probe == Probe::Failed || (quarantined && self.failed_blocked.is_some()) {
+            if (ok || quarantined) && self.failed_blocked.take().is_some() {
+                info!(
+                    files = self.held.len(),
+                    "the failed folder works again; moving the files held for it"
+                );
+                while let Some(j) = self.held.pop_back() {
+                    self.queue.push_front(j);
+                }
+            } else if let Some(b) = self.failed_blocked.as_mut() {
+                b.probing = false;
+            }
         }
     }
 
@@ -1023,6 +1127,7 @@ impl State {
             queued: self.queue.len(),
             working: self.running.len(),
             publishing_blocked: self.blocked.is_some() || self.layout.is_some(),
+            held_for_failed: self.held.len(),
             stopping: self.stopping && !self.stopped,
         };
         self.notifier.status(&counts.line());

@@ -537,7 +537,8 @@ fn a_full_or_read_only_outbox_keeps_files_and_retries_quietly() {
 }
 
 /// The failed folder read-only: a bad file waits in the work folder (it is not lost,
-/// nor put in the outbox), and is quarantined once the folder can be written.
+/// nor put in the outbox), and is quarantined once the folder can be written. Good
+/// files go on meanwhile: the failed folder's trouble holds back only what fails.
 #[test]
 fn a_read_only_failed_folder_keeps_the_bad_file_until_it_can_be_written() {
     let env = Env::new("");
@@ -548,16 +549,30 @@ fn a_read_only_failed_folder_keeps_the_bad_file_until_it_can_be_written() {
     let d = env.start();
     deliver(&env, Path::new("bad.html"), b"\x89PNG\r\n\x1a\n\0\0");
     wait_for("the warning", DEADLINE, || {
-        d.log().contains("cannot move to")
+        d.log().contains("cannot move a file to the failed folder")
     });
     assert_eq!(claims(&env).len(), 1);
     assert!(files(&env.outbox).is_empty());
+    for i in 0..5 {
+        env.drop_file(&format!("good{i}.html"), &page(i));
+    }
+    deliver(&env, Path::new("bad2.html"), b"\x89PNG\r\n\x1a\n\0\0");
+    wait_for(
+        "the good files published while the failed folder is read-only",
+        DEADLINE,
+        || (0..5).all(|i| env.out(&format!("good{i}.html")).is_some()),
+    );
+    wait_for("both bad files held", DEADLINE, || claims(&env).len() == 2);
     m.remount("rw");
     wait_for("failed/bad.html.reason", Duration::from_secs(90), || {
-        env.failed.join("bad.html.reason").exists()
+        env.failed.join("bad.html.reason").exists() && env.failed.join("bad2.html.reason").exists()
     });
     wait_for("work empty", DEADLINE, || claims(&env).is_empty());
-    assert_eq!(warnings(&d.log(), "cannot move to"), 1);
+    assert_eq!(
+        warnings(&d.log(), "cannot move a file to the failed folder"),
+        1
+    );
+    assert!(files(&env.outbox).iter().all(|f| f.starts_with("good")));
     assert!(d.stop().success());
     drop(m);
 }
