@@ -354,6 +354,14 @@ impl Config {
                     format!("[folder.{name:?}]: a folder is one name inside the inbox"),
                 ));
             }
+            if name.starts_with('.') {
+                return Err(err_at(
+                    at,
+                    format!(
+                        "[folder.{name:?}]: pare ignores hidden names in the inbox (its work folder is one), so no file would ever be taken from it; name the folder without the leading dot"
+                    ),
+                ));
+            }
             let f = f.into_inner();
             let profile = f.profile.unwrap_or(c.profile);
             let mut categories = if f.profile.is_some() && profile == crate::clean::Profile::Reader

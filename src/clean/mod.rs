@@ -329,7 +329,7 @@ pub fn clean(
         return Err(CleanError::NotText(what));
     }
     let kind = opts.kind.unwrap_or_else(|| match input {
-        Input::Path(p) => kind_by_name(p).unwrap_or_else(|| sniff_kind(&head)),
+        Input::Path(p) => kind_by_name(p).map_or_else(|| sniff_kind(&head), |k| by_name(k, &head)),
         Input::Bytes(_) => sniff_kind(&head),
     });
     let encoding = match bom {
@@ -538,7 +538,7 @@ pub fn clean_file(
     let named;
     let opts = if opts.kind.is_none() {
         named = Options {
-            kind: kind_by_name(path),
+            kind: kind_by_name(path).map(|k| by_name(k, buf)),
             ..opts.clone()
         };
         &named
@@ -629,6 +629,26 @@ pub fn kind_by_name(p: &Path) -> Option<Kind> {
         "html" | "htm" | "xhtml" | "shtml" | "mhtml" => Some(Kind::Html),
         "txt" | "text" | "md" => Some(Kind::Text),
         _ => None,
+    }
+}
+
+/// What a file named as `named` is: as named, except a file named as text (`.txt`,
+/// `.md`) that is unmistakably an HTML document — it opens with `<!DOCTYPE html` or
+/// `<html` — which is HTML (a saved page renamed, or a fetcher's wrong extension):
+/// cleaned as text, its markup would be taken for paragraphs.
+fn by_name(named: Kind, head: &[u8]) -> Kind {
+    if named != Kind::Text {
+        return named;
+    }
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
+        .map_or(&[][..], |i| &head[i..head.len().min(i + 14)]);
+    let opens = |p: &[u8]| start.len() >= p.len() && start[..p.len()].eq_ignore_ascii_case(p);
+    if opens(b"<!doctype html") || opens(b"<html") {
+        Kind::Html
+    } else {
+        Kind::Text
     }
 }
 
@@ -754,6 +774,12 @@ mod tests {
                 .contains("PNG")
         );
         assert!(sniff_binary(b"<html>\0</html>").unwrap().contains("NUL"));
+        // A name saying text gives way only to a whole HTML document.
+        assert_eq!(by_name(Kind::Text, b"\n <!DOCTYPE HTML><p>x"), Kind::Html);
+        assert_eq!(by_name(Kind::Text, b"<html lang=en>"), Kind::Html);
+        assert_eq!(by_name(Kind::Text, b"Notes on <html> tags"), Kind::Text);
+        assert_eq!(by_name(Kind::Text, b"<p>a paragraph"), Kind::Text);
+        assert_eq!(by_name(Kind::Html, b"plain words"), Kind::Html);
         assert_eq!(sniff_binary(b"<html></html>"), None);
     }
 }

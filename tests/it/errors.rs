@@ -248,3 +248,28 @@ fn reports_have_one_shape_and_can_go_to_stdout() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--report - needs -o"));
 }
+
+/// A saved page named as text (`.md`, `.txt`: a fetcher's wrong extension) that is an
+/// HTML document is cleaned as HTML (the unit test `sniffing` covers text that merely
+/// mentions tags).
+#[test]
+fn an_html_document_named_as_text_is_cleaned_as_html() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("story.md");
+    std::fs::copy(root.join("tests/fixtures/moscow-times/input.html"), &page).unwrap();
+    let out = pare()
+        .args(["clean", "--rules"])
+        .arg(root.join("rules"))
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("Lavrov"), "{html}");
+    assert!(!html.contains("Support The Moscow Times"), "{html}");
+}

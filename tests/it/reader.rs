@@ -549,6 +549,14 @@ fn a_folder_route_is_one_name() {
         err.contains("pare.toml:5:") && err.contains("a folder is one name inside the inbox"),
         "{err}"
     );
+    // A hidden name is never watched: a route for it would silently never apply.
+    let err = config_error(
+        "inbox = \"i\"\noutbox = \"o\"\nfailed = \"f\"\n\n[folder.\".drafts\"]\nprofile = \"reader\"\n",
+    );
+    assert!(
+        err.contains("pare.toml:5:") && err.contains("pare ignores hidden names in the inbox"),
+        "{err}"
+    );
 }
 
 #[test]
