@@ -608,8 +608,12 @@ fn place_unmet(rule: &Rule, start: u64, end: u64, article: Option<&Region>) -> O
             place.name()
         ));
     };
-    let inside = start >= a.start && end <= a.end;
-    let outside = end <= a.start || start >= a.end;
+    // The part of the page's one `article` element before the region — its header:
+    // headline, standfirst, byline — is the article's by the page's word, for `where`
+    // as for the reading copy: a chrome rule on `header` must not take it.
+    let from = a.declared_start.map_or(a.start, |d| d.min(a.start));
+    let inside = start >= from && end <= a.end;
+    let outside = end <= from || start >= a.end;
     let met = match place {
         Place::InsideArticle => inside,
         Place::OutsideArticle => outside,

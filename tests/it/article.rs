@@ -424,3 +424,46 @@ fn in_a_text_a_where_rule_cannot_move_the_article_to_take_its_last_paragraph() {
     assert!(out.contains(last), "{out}");
     assert!(!out.contains("Subscribe now!"), "{out}");
 }
+
+/// An HTML5 article's own header — inside the page's one `<article>`, before the
+/// section the locator picks — is the article's: with `+chrome` (which removes site
+/// headers outside the article) the headline, standfirst and byline stay, and the
+/// site's own header and footer go.
+#[test]
+fn the_header_of_the_pages_one_article_is_inside_the_article() {
+    let book = shipped();
+    let body: String = [P1, P2, P3, P1]
+        .iter()
+        .map(|p| format!("<p>{p}</p>"))
+        .collect();
+    let page = format!(
+        "<html><head><title>Council raises repair budget</title></head><body>\
+         <header class=\"site-head\"><nav><a href=\"/\">Home</a> <a href=\"/city\">City</a> <a href=\"/sport\">Sport</a></nav></header>\
+         <main><article class=\"post\"><header class=\"post-header\"><a href=\"/tag/city\">City</a>\
+         <h1>Council raises repair budget</h1><p class=\"excerpt\">A tenth more for streets after a long night.</p>\
+         <div class=\"byline\"><a href=\"/author/ann\">Ann Lee</a></div></header>\
+         <section class=\"post-content\">{body}</section></article></main>\
+         <footer class=\"site-foot\"><a href=\"/about\">About us</a> <a href=\"/jobs\">Jobs</a></footer></body></html>"
+    );
+    let opts = Options {
+        categories: pare::rules::Categories::adjust(Options::default().categories, "+chrome")
+            .unwrap(),
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    clean::clean(Input::Bytes(page.as_bytes()), &book, &opts, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    for kept in [
+        "<h1>Council raises repair budget</h1>",
+        "A tenth more for streets",
+        "Ann Lee",
+        P1,
+        P3,
+    ] {
+        assert!(out.contains(kept), "{kept} lost: {out}");
+    }
+    assert!(
+        !out.contains("About us") && !out.contains(">Sport<"),
+        "site chrome kept: {out}"
+    );
+}
