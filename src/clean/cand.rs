@@ -23,11 +23,12 @@ pub const DETAILED: usize = 10_000;
 
 /// What a `remove_matching` rule's match on a closing element comes to.
 pub enum RegexHit {
-    /// A new candidate (its id).
-    New(u32),
-    /// The element is some other rule's candidate already: this rule (its number)
-    /// waits behind it.
-    Behind(u32),
+    /// A new candidate (its id), and the other regex rules matching the element, which
+    /// wait behind its rule when that has conditions.
+    New(u32, Vec<u32>),
+    /// The element is some other rule's candidate already: these rules (their
+    /// numbers) wait behind it.
+    Behind(Vec<u32>),
 }
 
 /// Why a candidate cannot be removed yet, or at all.
@@ -230,12 +231,17 @@ impl Cands {
             return None;
         }
         let text = scan.between(o.text_start, pos).trim();
+        // Every regex rule matching the element, as the groups list them: the first
+        // becomes its candidate (or waits, like the others, behind the rule that has
+        // it already); the rest wait behind it while rules with conditions lead (a
+        // rule whose `where` fails hands the element to the next).
+        let mut matched: Vec<u32> = Vec::new();
         for g in o.groups.iter() {
             let Some(group) = rules.group_regexes(g).filter(|r| r.may_match(text)) else {
                 continue;
             };
             for &n in &group.rules {
-                if rules.is_disabled(n) {
+                if rules.is_disabled(n) || matched.contains(&n) {
                     continue;
                 }
                 if self
@@ -247,21 +253,34 @@ impl Cands {
                 }
                 if regex_matches(rules.rule(n), text) {
                     self.regex_last.insert(n, o.text_start);
-                    if behind.is_some() {
-                        return Some(RegexHit::Behind(n));
+                    matched.push(n);
+                    if rules.rule(n).cond.is_none() {
+                        break;
                     }
-                    let detailed = self.next_detailed();
-                    let mut c = Cand::new(n, o.start, o.text_start, detailed.then(|| describe(o)));
-                    c.text_len = text_len;
-                    if detailed {
-                        c.preview = text.chars().take(PREVIEW_CHARS).collect();
-                    }
-                    c.preview_done = true;
-                    return Some(RegexHit::New(self.add(c)));
                 }
             }
+            if matched
+                .last()
+                .is_some_and(|&n| rules.rule(n).cond.is_none())
+            {
+                break;
+            }
         }
-        None
+        if matched.is_empty() {
+            return None;
+        }
+        if behind.is_some() {
+            return Some(RegexHit::Behind(matched));
+        }
+        let n = matched.remove(0);
+        let detailed = self.next_detailed();
+        let mut c = Cand::new(n, o.start, o.text_start, detailed.then(|| describe(o)));
+        c.text_len = text_len;
+        if detailed {
+            c.preview = text.chars().take(PREVIEW_CHARS).collect();
+        }
+        c.preview_done = true;
+        Some(RegexHit::New(self.add(c), matched))
     }
 }
 

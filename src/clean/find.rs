@@ -488,8 +488,17 @@ impl Finder {
                 .regex_candidate(&self.rules, &self.text, &o, text_len, pos, |o| {
                     o.describe(gaps)
                 }) {
-                Some(RegexHit::New(id)) => regex_cand = Some(id),
-                Some(RegexHit::Behind(n)) => o.wait_behind(n),
+                Some(RegexHit::New(id, rest)) => {
+                    regex_cand = Some(id);
+                    for n in rest {
+                        o.wait_behind(n);
+                    }
+                }
+                Some(RegexHit::Behind(rules)) => {
+                    for n in rules {
+                        o.wait_behind(n);
+                    }
+                }
                 None => {}
             }
         }
