@@ -190,11 +190,27 @@ const NEW_FOLDER_RESCANS: [Duration; 2] = [Duration::from_millis(100), Duration:
 /// How often the whole inbox is scanned, as a net under lost events.
 pub const FULL_RESCAN: Duration = Duration::from_secs(60);
 
+/// What inotify's open and close events say of a file: how many opens seen are not
+/// closed yet, and whether a close-after-write came while others were still open.
+#[derive(Debug, Default, Clone, Copy)]
+struct Opens {
+    open: u32,
+    deferred: bool,
+}
+
 /// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
 struct Quiet {
     settings: Settings,
     out: mpsc::UnboundedSender<Found>,
     pending: HashMap<PathBuf, Pending>,
+    /// Opens seen and not closed yet, per file (inotify only). A close-after-write is
+    /// the end of a file only when nobody else holds it open: another process's close
+    /// (`touch`, a second `>>`, a backup tool) while its producer still writes would
+    /// otherwise take the file early, and lose what the producer writes after. The
+    /// kernel's answer (a read lease, `daemon/lease.rs`) needs the file's owner or
+    /// `CAP_LEASE`; this count needs neither. Opens made before the watch are not
+    /// seen: for those files a close is taken as before.
+    opens: HashMap<PathBuf, Opens>,
     /// Folders to scan again, and when (sorted).
     rescans: Vec<(Instant, PathBuf)>,
 }
@@ -205,6 +221,7 @@ impl Quiet {
             settings,
             out,
             pending: HashMap::new(),
+            opens: HashMap::new(),
             rescans: Vec::new(),
         }
     }
@@ -268,6 +285,8 @@ impl Quiet {
     fn event(&mut self, ev: notify::Event) {
         if ev.need_rescan() {
             warn!("inbox event queue overflowed; rescanning the inbox");
+            // Opens and closes were lost with the queue: counts would lie.
+            self.opens.clear();
             let inbox = self.settings.filter.inbox.clone();
             self.scan(&inbox);
             return;
@@ -277,7 +296,16 @@ impl Quiet {
                 continue;
             }
             match ev.kind {
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => self.closed(path),
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                    if self.close_seen(path, true) {
+                        self.closed(path);
+                    }
+                }
+                EventKind::Access(AccessKind::Close(_)) => {
+                    if self.close_seen(path, false) {
+                        self.closed(path);
+                    }
+                }
                 EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                     match std::fs::symlink_metadata(path) {
                         Ok(m) if m.is_dir() => self.new_folder(path),
@@ -289,6 +317,7 @@ impl Quiet {
                 EventKind::Modify(ModifyKind::Name(RenameMode::Both | RenameMode::From))
                 | EventKind::Remove(_) => {
                     self.pending.remove(path);
+                    self.opens.remove(path);
                 }
                 EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any | EventKind::Other => {
                     match std::fs::symlink_metadata(path) {
@@ -316,14 +345,40 @@ impl Quiet {
                 EventKind::Access(AccessKind::Open(_)) => {
                     if let Ok(m) = std::fs::symlink_metadata(path)
                         && m.is_file()
-                        && m.len() == 0
                     {
-                        self.touch(path, &m, true);
+                        if self.settings.filter.wanted(path).is_some() {
+                            self.opens.entry(path.clone()).or_default().open += 1;
+                        }
+                        if m.len() == 0 {
+                            self.touch(path, &m, true);
+                        }
                     }
                 }
                 EventKind::Access(_) => {}
             }
         }
+    }
+
+    /// A close of `path` (`wrote`: after writing). True when the file is now closed by
+    /// everyone whose open was seen and some writer closed it: then it settles as after
+    /// any close. While others still hold it open it stays open for writing, its
+    /// close-after-write remembered for the last close.
+    fn close_seen(&mut self, path: &Path, wrote: bool) -> bool {
+        let Some(o) = self.opens.get_mut(path) else {
+            // No open seen (opened before the watch): a close-after-write decides.
+            return wrote;
+        };
+        o.open = o.open.saturating_sub(1);
+        o.deferred |= wrote;
+        if o.open > 0 {
+            if wrote && let Ok(m) = std::fs::symlink_metadata(path) {
+                self.touch(path, &m, true);
+            }
+            return false;
+        }
+        let last_writer_closed = o.deferred;
+        self.opens.remove(path);
+        last_writer_closed
     }
 
     /// Notes a change to a file, restarting its quiet period; `wrote` when the change

@@ -193,11 +193,12 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     // Regular files only: links, FIFOs and devices are refused below without being
     // opened.
     let before = std::fs::symlink_metadata(&claimed.work).ok();
-    if !cx.overdue
-        && before.as_ref().is_some_and(|m| m.is_file())
-        && super::lease::writers(&claimed.work).ok() == Some(Writers::Some)
-    {
-        return Outcome::Busy(Job::Claimed(claimed));
+    if !cx.overdue && before.as_ref().is_some_and(|m| m.is_file()) {
+        match super::lease::writers(&claimed.work) {
+            Ok(Writers::Some) => return Outcome::Busy(Job::Claimed(claimed)),
+            Ok(Writers::Unknown) => lease_unknown(cx.config.poll),
+            _ => {}
+        }
     }
     let reason = match check(&claimed.work, cx.config.max_file_size) {
         Ok(()) => match clean_into_outbox(&claimed, before.as_ref(), cx) {
@@ -295,6 +296,25 @@ fn flat_name(rel: &Path) -> std::ffi::OsString {
         .map(|&b| if b == b'/' { b'_' } else { b })
         .collect();
     std::ffi::OsString::from_vec(bytes)
+}
+
+/// Says once per run that the kernel cannot be asked whether files are still being
+/// written (the daemon neither owns them nor has `CAP_LEASE`, as under the shipped
+/// unit): the watcher's open and close accounting — or, polling, the quiet period
+/// alone — decides then.
+fn lease_unknown(polling: bool) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        if polling {
+            tracing::warn!(
+                "cannot ask the kernel whether inbox files are still open for writing (not their owner, no CAP_LEASE) and polling sees no opens or closes: a writer that pauses longer than quiet_ms loses what it writes after; deliver by rename, or use inotify"
+            );
+        } else {
+            tracing::info!(
+                "cannot ask the kernel whether inbox files are still open for writing (not their owner, no CAP_LEASE): inotify's opens and closes decide"
+            );
+        }
+    }
 }
 
 /// Refuses what is not a regular file of an acceptable size. Looks at the entry itself,

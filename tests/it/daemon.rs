@@ -306,15 +306,19 @@ fn a_slow_write_in_place_is_taken_when_closed() {
 fn a_file_touched_by_another_process_while_its_writer_still_writes_is_not_taken_early() {
     // Another process opens and closes the file (`touch`) while its producer still holds
     // it open: inotify reports that close like any other. The first half must not be
-    // published and the rest lost with the deleted input.
+    // published and the rest lost with the deleted input. The producer opened it before
+    // the daemon started, so the watcher saw no open to count (the case of
+    // `a_file_of_another_user_touched_…` in robust.rs): the daemon claims it after the
+    // toucher's close, and the kernel's lease must say it is still being written.
     let env = Env::new("");
-    let d = env.start();
+    std::fs::create_dir_all(&env.inbox).unwrap();
     let path = env.inbox.join("half.html");
     let mut f = fs::File::create(&path).unwrap();
     let body = page(8);
     let (a, b) = body.split_at(body.len() / 2);
     f.write_all(a.as_bytes()).unwrap();
     f.flush().unwrap();
+    let d = env.start();
     drop(fs::OpenOptions::new().append(true).open(&path).unwrap()); // the toucher
     // Long enough for the close to be taken (200 ms) and the claim looked at twice.
     std::thread::sleep(Duration::from_millis(1500));

@@ -334,6 +334,88 @@ fn a_file_the_daemon_cannot_read_fails_with_the_reason() {
     assert!(d.stop().success());
 }
 
+/// The shipped service cannot ask the kernel whether a producer still writes a file
+/// (a read lease needs the file's owner or CAP_LEASE, and producers own their files):
+/// inotify's opens and closes must tell instead. As root: the daemon runs without
+/// CAP_LEASE, the producer as another user (uid 65534) holds the file open across a
+/// pause while another process opens and closes it; nothing may be published before
+/// the producer's own close. (The hostile run of 2026-12-02 lost the second half so.)
+#[test]
+fn a_file_of_another_user_touched_while_its_writer_still_writes_is_not_taken_early() {
+    if !is_root() {
+        eprintln!("skipped: needs root to write as another user");
+        return;
+    }
+    let env = Env::new("");
+    // The producer must reach the inbox and write in it.
+    fs::create_dir_all(&env.inbox).unwrap();
+    fs::set_permissions(
+        env.dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &env.inbox,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let log = env.dir.path().join("log-nolease.txt");
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set", "-lease", "--"])
+        .arg(env!("CARGO_BIN_EXE_pare"))
+        .args(["run", "--config"])
+        .arg(&env.config)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let d = Daemon {
+        child: cmd.spawn().unwrap(),
+        log,
+    };
+    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let body = page(8);
+    let (a, b) = body.split_at(body.len() / 2);
+    let path = env.inbox.join("theirs.html");
+    let mut producer = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg("exec 3>\"$P\"; printf '%s' \"$A\" >&3; sleep 2; printf '%s' \"$B\" >&3; exec 3>&-")
+        .env("P", &path)
+        .env("A", a)
+        .env("B", b)
+        .spawn()
+        .unwrap();
+    wait_for("the first half", DEADLINE, || {
+        fs::metadata(&path).is_ok_and(|m| m.len() as usize == a.len())
+    });
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&fs::metadata(&path).unwrap()),
+        65534
+    );
+    drop(fs::OpenOptions::new().append(true).open(&path).unwrap()); // the toucher
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        env.out("theirs.html"),
+        None,
+        "published while its writer still wrote"
+    );
+    assert!(producer.wait().unwrap().success());
+    wait_for("outbox/theirs.html", DEADLINE, || {
+        env.out("theirs.html").is_some()
+    });
+    let out = env.out("theirs.html").unwrap();
+    assert_cleaned(&out, 8);
+    assert!(out.ends_with("</body></html>"), "{out}");
+    assert!(d.stop().success());
+}
+
 /// Files deleted or truncated by their producer right after delivery: a file deleted
 /// before the daemon claimed it leaves no trace; one the daemon claimed first (the
 /// delete finds nothing) is cleaned; a truncated one ends exactly once, cleaned (with
