@@ -64,6 +64,11 @@ pub enum Outcome {
     Published { rel: PathBuf, output: PathBuf },
     /// Nothing to do: the file was claimed already, or has gone.
     Gone(PathBuf),
+    /// The file cannot be taken out of the inbox at all — neither claimed nor moved to
+    /// the failed folder: the daemon may not move it (a producer's folder it cannot
+    /// write in, an append-only or immutable file). It stays where it is and is tried
+    /// again at the next rescan; the other files go on.
+    Untakable { rel: PathBuf, reason: String },
     /// The destination could not be written; the input is kept and the job is to be
     /// tried again later. `failed_folder`: the destination was the failed folder (the
     /// file could not be cleaned and could not be moved there either), so the outbox
@@ -167,6 +172,18 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
             Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
                 let reason = format!("cannot be claimed into the work folder: {e}");
                 return fail(Source::Inbox(rel), reason, cx);
+            }
+            // Not allowed to move it (EACCES, EPERM) while the work folder itself takes
+            // new files: the file's own folder or the file stands in the way, and it
+            // could not be moved to the failed folder either.
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+                    && takes_files(&cx.config.work, &cx.tag) =>
+            {
+                return Outcome::Untakable {
+                    rel,
+                    reason: format!("the daemon may not move it out of the inbox: {e}"),
+                };
             }
             Err(e) => {
                 return Outcome::Retry {
@@ -296,6 +313,16 @@ fn flat_name(rel: &Path) -> std::ffi::OsString {
         .map(|&b| if b == b'/' { b'_' } else { b })
         .collect();
     std::ffi::OsString::from_vec(bytes)
+}
+
+/// Whether `dir` takes a new file: one is made there and removed.
+fn takes_files(dir: &Path, tag: &str) -> bool {
+    let probe = dir.join(format!(".probe-{tag}"));
+    let ok = std::fs::File::create_new(&probe).is_ok();
+    if ok {
+        let _ = std::fs::remove_file(&probe);
+    }
+    ok
 }
 
 /// Says once per run that the kernel cannot be asked whether files are still being

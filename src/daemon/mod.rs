@@ -613,6 +613,8 @@ struct State {
     /// work folder) while the others go on, and one of them probes now and then.
     failed_blocked: Option<Blocked>,
     held: VecDeque<Job>,
+    /// Inbox files the daemon may not move (each warned about once).
+    untakable: HashSet<PathBuf>,
     stuck: bool,
     stopping: bool,
     dirty: bool,
@@ -714,6 +716,7 @@ impl State {
             blocked: None,
             failed_blocked: None,
             held: VecDeque::new(),
+            untakable: HashSet::new(),
             stuck: false,
             stopping: false,
             dirty: true,
@@ -875,7 +878,10 @@ impl State {
         };
         self.running.remove(&id);
         self.dirty = true;
-        let ok = !matches!(outcome, Outcome::Retry { .. } | Outcome::Busy(_));
+        let ok = !matches!(
+            outcome,
+            Outcome::Retry { .. } | Outcome::Busy(_) | Outcome::Untakable { .. }
+        );
         let settled = !matches!(outcome, Outcome::Busy(_) | Outcome::Retry { .. });
         let quarantined = matches!(outcome, Outcome::Failed { .. });
         match outcome {
@@ -888,6 +894,7 @@ impl State {
             } => {
                 self.known.remove(&rel);
                 self.tries.remove(&rel);
+                self.untakable.remove(&rel);
                 self.processed += 1;
                 self.remember(&rel, "cleaned", &output, None);
                 self.metrics.processed += 1;
@@ -918,6 +925,7 @@ impl State {
             Outcome::Failed { rel, reason, to } => {
                 self.known.remove(&rel);
                 self.tries.remove(&rel);
+                self.untakable.remove(&rel);
                 self.failed += 1;
                 self.remember(&rel, "failed", &to, Some(&reason));
                 self.metrics.failed += 1;
@@ -929,6 +937,14 @@ impl State {
                 self.tries.remove(&rel);
                 self.processed += 1;
                 info!(file = %rel.display(), output = %output.display(), "cleaned before a restart; committed now");
+            }
+            Outcome::Untakable { rel, reason } => {
+                self.known.remove(&rel);
+                self.tries.remove(&rel);
+                if self.untakable.insert(rel.clone()) {
+                    warn!(file = %rel.display(), reason = %reason, "cannot take this file; it stays in the inbox and is tried again at each rescan (the other files go on)");
+                    self.last_error = Some(format!("{}: {reason}", rel.display()));
+                }
             }
             Outcome::Gone(rel) => {
                 self.known.remove(&rel);

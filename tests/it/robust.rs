@@ -416,6 +416,81 @@ fn a_file_of_another_user_touched_while_its_writer_still_writes_is_not_taken_ear
     assert!(d.stop().success());
 }
 
+/// A producer's sub-folder the daemon may not write in (made with umask 022 by another
+/// user): its files can be neither claimed nor moved to the failed folder. They stay in
+/// the inbox with one warning each, and the other files are published at once — this
+/// folder's trouble once held every file back with a growing back-off (second hostile
+/// run of 2026-12-02). As root, the daemon runs without the capabilities that skip
+/// permission checks; as another user the folder's mode alone does it.
+#[test]
+fn a_folder_the_daemon_may_not_write_in_holds_back_only_its_own_files() {
+    let env = Env::new("");
+    let mut cmd = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--bounding-set",
+            "-dac_override,-dac_read_search,-fowner",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_pare"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_pare"))
+    };
+    let log = env.dir.path().join("log-locked.txt");
+    cmd.args(["run", "--config"])
+        .arg(&env.config)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let d = Daemon {
+        child: cmd.spawn().unwrap(),
+        log,
+    };
+    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let locked = env.dir.path().join("staging/locked.example");
+    fs::create_dir_all(&locked).unwrap();
+    fs::write(locked.join("stuck.html"), page(1)).unwrap();
+    fs::write(locked.join("stuck2.html"), page(1)).unwrap();
+    fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    fs::rename(&locked, env.inbox.join("locked.example")).unwrap();
+    // Its files are tried (and fail) for a while before the good files come: long
+    // enough for a back-off taken for the work folder's trouble to have grown past the
+    // bound below.
+    std::thread::sleep(Duration::from_millis(7000));
+    let t = Instant::now();
+    for i in 0..5 {
+        env.drop_file(&format!("good{i}.html"), &page(i + 2));
+    }
+    wait_for("the good files", DEADLINE, || {
+        (0..5).all(|i| env.out(&format!("good{i}.html")).is_some())
+    });
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "good files held back {:?}",
+        t.elapsed()
+    );
+    assert!(d.log().contains("cannot take this file"), "{}", d.log());
+    assert!(
+        env.inbox.join("locked.example/stuck.html").exists(),
+        "the stuck file stays"
+    );
+    assert_eq!(
+        d.log().matches("cannot take this file").count(),
+        2,
+        "{}",
+        d.log()
+    );
+    assert!(!d.log().contains("cannot publish"), "{}", d.log());
+    assert!(d.stop().success());
+    fs::set_permissions(
+        env.inbox.join("locked.example"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+}
+
 /// Files deleted or truncated by their producer right after delivery: a file deleted
 /// before the daemon claimed it leaves no trace; one the daemon claimed first (the
 /// delete finds nothing) is cleaned; a truncated one ends exactly once, cleaned (with
