@@ -425,13 +425,17 @@ impl Quiet {
             self.ready(path);
             return;
         }
+        // Closed empty: a placeholder (a browser makes the final name empty at the
+        // start of a download and renames the finished `.part` over it), or a file
+        // about to be written. Waited for like a file open for writing.
+        let writing = (m.len() == 0).then(Instant::now);
         self.pending.insert(
             path.to_path_buf(),
             Pending {
                 size: m.len(),
                 mtime: m.modified().ok(),
                 since: Instant::now(),
-                writing: None,
+                writing,
                 still: CLOSE_SETTLE.min(self.settings.quiet),
             },
         );
@@ -457,6 +461,9 @@ impl Quiet {
                         p.size = m.len();
                         p.mtime = mtime;
                         p.since = now;
+                        true
+                    } else if m.len() == 0 && now.duration_since(p.since) < max_open {
+                        // Still empty (polling, or found by a scan): nothing to take yet.
                         true
                     } else if now.duration_since(p.since) >= p.still {
                         done.push(path.clone());
@@ -516,9 +523,10 @@ impl Quiet {
                 .ok()
                 .and_then(|t| now.duration_since(t).ok())
                 .is_some_and(|age| age >= quiet);
-            if !m.is_file() || old {
+            if !m.is_file() || (old && m.len() > 0) {
                 self.ready(&path);
             } else {
+                // Recent, or empty (a placeholder waits for what replaces it).
                 self.touch(&path, &m, false);
             }
         }

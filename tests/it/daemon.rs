@@ -348,6 +348,39 @@ fn a_file_touched_by_another_process_while_its_writer_still_writes_is_not_taken_
     assert_eq!(files(&env.outbox), ["half.html"]);
 }
 
+/// A browser's download: Firefox makes the final name empty at the start, writes
+/// `NAME.part`, and renames it over the empty file when done. The empty placeholder is
+/// not an article: the finished page alone is published, under its own name (it once
+/// gave an empty `page.html` and the article as `page (2).html`).
+#[test]
+fn a_browsers_empty_placeholder_waits_for_the_download_renamed_over_it() {
+    let env = Env::new("");
+    let d = env.start();
+    let path = env.inbox.join("page.html");
+    drop(fs::File::create(&path).unwrap());
+    let part = env.inbox.join("page.html.part");
+    let mut f = fs::File::create(&part).unwrap();
+    f.write_all(page(4).as_bytes()).unwrap();
+    drop(f);
+    // Longer than the settle after a close and the quiet period.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        env.out("page.html"),
+        None,
+        "the empty placeholder was published"
+    );
+    fs::rename(&part, &path).unwrap();
+    wait_for("outbox/page.html", DEADLINE, || {
+        env.out("page.html").is_some()
+    });
+    assert_cleaned(&env.out("page.html").unwrap(), 4);
+    wait_for("inbox and work empty", DEADLINE, || {
+        claims(&env).is_empty() && inputs(&env).is_empty()
+    });
+    assert!(d.stop().success());
+    assert_eq!(files(&env.outbox), ["page.html"]);
+}
+
 #[test]
 fn a_cp_style_write_and_a_site_folder() {
     let env = Env::new("");
