@@ -98,14 +98,25 @@ impl Committer {
 
 fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
     let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
+    let mut kept: BTreeSet<&PathBuf> = BTreeSet::new();
     for dir in dirs {
-        if let Err(e) = publish::sync_dir(dir) {
-            // Outputs may not be durable: keep every original for the next start.
-            tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
-            return;
+        match publish::sync_dir(dir) {
+            Ok(()) => {}
+            // The folder is gone: a consumer took its outputs and removed it (or
+            // someone deleted them). Nothing is left to make durable, and keeping the
+            // originals would only publish them again at the next start.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(folder = %dir.display(), "outbox folder removed before its fsync; its outputs were taken");
+            }
+            Err(e) => {
+                // Its outputs may not be durable: keep their originals for the next
+                // start; the other folders' are committed.
+                tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
+                kept.insert(dir);
+            }
         }
     }
-    for p in &batch {
+    for p in batch.iter().filter(|p| !kept.contains(&p.dir)) {
         let r = match processed {
             Processed::Delete => std::fs::remove_file(&p.claimed.work),
             Processed::Move(done) => {
@@ -119,5 +130,56 @@ fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
                 tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pending, Processed, commit};
+    use crate::daemon::claim::Claimed;
+
+    /// A consumer took the outputs and removed their site folder before the folder's
+    /// fsync: the originals are committed (they were once kept, to be published a
+    /// second time at the next start); a folder whose fsync fails otherwise keeps its
+    /// own originals only.
+    #[test]
+    fn a_removed_outbox_folder_commits_its_originals_and_a_failing_one_keeps_only_its_own() {
+        let d = std::env::temp_dir().join(format!("pare-commit-{}", std::process::id()));
+        let work = d.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let outbox = d.join("outbox");
+        std::fs::create_dir_all(outbox.join("kept.example")).unwrap();
+        let pending = |name: &str, dir: std::path::PathBuf| {
+            let w = work.join(name);
+            std::fs::write(&w, "original").unwrap();
+            Pending {
+                dir,
+                claimed: Claimed {
+                    work: w,
+                    rel: name.into(),
+                    published: Some(1),
+                },
+                tag: format!("t-{name}"),
+            }
+        };
+        // A file where a folder's parent should be: opening the folder fails with
+        // ENOTDIR, not ENOENT.
+        std::fs::write(outbox.join("odd"), "").unwrap();
+        let batch = vec![
+            pending("a.html", outbox.join("gone.example")),
+            pending("b.html", outbox.join("kept.example")),
+            pending("c.html", outbox.join("odd").join("sub")),
+        ];
+        commit(batch, &Processed::Delete, &work);
+        assert!(
+            !work.join("a.html").exists(),
+            "the taken folder's original stayed"
+        );
+        assert!(!work.join("b.html").exists());
+        assert!(
+            work.join("c.html").exists(),
+            "an original whose output may not be durable went"
+        );
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }
