@@ -4,5 +4,6 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    pare::daemon::sys::ignore_file_size_signal();
     pare::cli::main()
 }

@@ -414,12 +414,21 @@ fn clean_into_outbox(
             )))
         });
         let flushed = w.flush();
+        // A write refused for its size (EFBIG: the process's file-size limit, systemd's
+        // LimitFSIZE=, the filesystem's largest file) is this file's trouble.
+        let write_error = |e: io::Error| {
+            if e.raw_os_error() == Some(libc::EFBIG) {
+                Trouble::File(format!("the cleaned page is too big to write: {e}"))
+            } else {
+                folder(e)
+            }
+        };
         match r {
             Ok(report) => {
-                flushed.map_err(folder)?;
+                flushed.map_err(write_error)?;
                 report
             }
-            Err(CleanError::Write(e)) => return Err(folder(e)),
+            Err(CleanError::Write(e)) => return Err(write_error(e)),
             Err(e) => return Err(Trouble::Refuse(e.to_string())),
         }
     };

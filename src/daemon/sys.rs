@@ -7,6 +7,7 @@
 //!   (only on the two folders), so a file the daemon may not read or link — another
 //!   user's mode-0600 file under `fs.protected_hardlinks` — can still be moved to the
 //!   failed folder.
+//! - `signal(SIGXFSZ, SIG_IGN)`: a write past the file-size limit is an error, not death.
 //! - `flock(LOCK_EX | LOCK_NB)`: one daemon per inbox (`File::try_lock` is newer than
 //!   the Rust the project builds with, 1.85).
 
@@ -45,6 +46,18 @@ pub fn try_lock(fd: RawFd) -> io::Result<bool> {
         Ok(false)
     } else {
         Err(e)
+    }
+}
+
+/// Ignores `SIGXFSZ`, so that a write past the process's file-size limit (`ulimit -f`,
+/// systemd's `LimitFSIZE=`) fails with `EFBIG` — one file's error — instead of killing
+/// the process (the default action), which would resume the same file and die again
+/// at every start.
+pub fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -491,6 +491,50 @@ fn a_folder_the_daemon_may_not_write_in_holds_back_only_its_own_files() {
     .unwrap();
 }
 
+/// Under a file-size limit (`ulimit -f`, systemd's `LimitFSIZE=`) a cleaned page past it
+/// is that file's error — failed with the reason — and the daemon lives on. The kernel's
+/// SIGXFSZ used to kill it, and the same file, resumed at each start, killed it again.
+#[test]
+fn a_write_past_the_file_size_limit_fails_that_file_and_the_daemon_lives_on() {
+    let env = Env::new("");
+    let log = env.dir.path().join("log-fsize.txt");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -f 100; exec \"$0\" run --config \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_pare"))
+        .arg(&env.config)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let d = Daemon {
+        child: cmd.spawn().unwrap(),
+        log,
+    };
+    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let para =
+        "<p>The council met on Tuesday to discuss the budget for the coming year, again.</p>";
+    let big = format!(
+        "<html><body><article>{}</article></body></html>",
+        para.repeat(4000)
+    );
+    env.drop_file("big.html", &big);
+    wait_for("failed/big.html.reason", DEADLINE, || {
+        env.failed.join("big.html.reason").exists()
+    });
+    let reason = fs::read_to_string(env.failed.join("big.html.reason")).unwrap();
+    assert!(reason.contains("too big to write"), "{reason}");
+    assert_eq!(
+        fs::read(env.failed.join("big.html")).unwrap(),
+        big.as_bytes()
+    );
+    env.drop_file("small.html", &page(3));
+    wait_for("outbox/small.html", DEADLINE, || {
+        env.out("small.html").is_some()
+    });
+    assert!(d.stop().success());
+}
+
 /// Files deleted or truncated by their producer right after delivery: a file deleted
 /// before the daemon claimed it leaves no trace; one the daemon claimed first (the
 /// delete finds nothing) is cleaned; a truncated one ends exactly once, cleaned (with
