@@ -534,7 +534,8 @@ fn put_new(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<bool>
 /// below `root` that is a symbolic link is one file's trouble (`ELOOP`: pare never
 /// writes through a link — `outbox/site.com` linked back into the inbox would feed
 /// outputs in again, linked elsewhere would write outside), and so is a part that is a
-/// file (`ENOTDIR`). `root` itself is the caller's, checked by the folder layout.
+/// file (`ENOTDIR`). `root` itself is the caller's, checked by the folder layout. Each
+/// folder made is synced into its parent.
 pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
     let below = dir.strip_prefix(root).map_err(|_| {
         io::Error::other(format!("{} is not below {}", dir.display(), root.display()))
@@ -550,7 +551,10 @@ pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
             Err(e) => return Err(e),
         }
         match std::fs::create_dir(&at) {
-            Ok(()) => {}
+            // The new folder's name is durable only once its parent is synced: else a
+            // power loss could take the folder, and the file placed in it (whose own
+            // folder alone is synced), after the original was deleted.
+            Ok(()) => sync_dir(at.parent().expect("below root"))?,
             // Made meanwhile (another worker): as good, if it is a folder.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if !std::fs::symlink_metadata(&at)?.is_dir() {
