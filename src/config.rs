@@ -244,6 +244,46 @@ impl Config {
         if let Some(s) = &raw.state_file {
             c.state_file = abs(s)?;
         }
+        // The state and metrics files are rewritten while the daemon runs: never over the
+        // config, each other, or a file that is not pare's.
+        let written = [
+            (
+                raw.state_file.as_ref(),
+                Some(&c.state_file),
+                "state_file",
+                "a pare state file",
+            ),
+            (
+                raw.metrics_file.as_ref(),
+                c.metrics_file.as_ref(),
+                "metrics_file",
+                "a pare metrics file",
+            ),
+        ];
+        let config_real = real_path(path);
+        for (key, file, name, ours) in written {
+            let (Some(key), Some(file)) = (key, file) else {
+                continue;
+            };
+            let real = real_path(file);
+            let why = if real == config_real {
+                Some("is this config file".to_string())
+            } else if name == "metrics_file" && real == real_path(&c.state_file) {
+                Some("is the state file too".to_string())
+            } else {
+                foreign_file(file, name == "state_file")
+                    .map(|what| format!("is {what}, not {ours}"))
+            };
+            if let Some(why) = why {
+                return Err(err_at(
+                    key.span().start,
+                    format!(
+                        "`{name}` {} {why}: pare rewrites it while running; name a new file (or one pare wrote)",
+                        file.display()
+                    ),
+                ));
+            }
+        }
         c.processed = match (
             raw.processed.as_ref().map(|p| (p.get_ref(), p.span())),
             &raw.done,
@@ -553,6 +593,28 @@ impl Config {
                     r.display(),
                     inbox.display()
                 ));
+                continue;
+            }
+            // Outputs, failures or processed originals among the rule files: anything a
+            // producer drops in named `*.toml` would become a live rule.
+            for (a, pa) in named
+                .iter()
+                .skip(1)
+                .chain(std::iter::once(&("work folder", work.clone())))
+            {
+                // Rule files are read one level deep: a rules folder above these is fine.
+                let how = if r == *pa {
+                    "is the same folder as"
+                } else if r.starts_with(pa) {
+                    "is inside"
+                } else {
+                    continue;
+                };
+                problems.push(format!(
+                    "the rules folder {} {how} the {a} {}: files pare writes there would be read as rules",
+                    r.display(),
+                    pa.display()
+                ));
             }
         }
         if problems.is_empty() {
@@ -647,6 +709,34 @@ fn parse_size(s: &Size, key: &str) -> Result<u64, String> {
     }
 }
 
+/// What lies at `path`, when it is something pare must not write over as its state
+/// file (`state`) or metrics file: not a regular file, or a file whose text is not one
+/// pare writes (JSON with a `pid`, or the metrics' `# HELP pare_` text). `None` when
+/// nothing is there, or pare's own file, or an empty one.
+fn foreign_file(path: &Path, state: bool) -> Option<String> {
+    let m = std::fs::symlink_metadata(path).ok()?;
+    if m.file_type().is_symlink() {
+        return Some("a symbolic link".into());
+    }
+    if !m.is_file() {
+        return Some("not a regular file".into());
+    }
+    if m.len() == 0 {
+        return None;
+    }
+    let mut head = vec![0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    let ours = if state {
+        head.trim_start().starts_with('{') && head.contains("\"pid\"")
+    } else {
+        head.starts_with("# HELP pare_")
+    };
+    (!ours).then(|| "an existing file of something else".into())
+}
+
 /// A config problem, located as `path:line:col` (line 0 when the file cannot be read).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}:{line}:{col}: {message}", path.display())]
@@ -665,6 +755,37 @@ mod tests {
 
     fn parse(extra: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("/etc/pare/pare.toml"), &format!("{MIN}{extra}"))
+    }
+
+    /// The state and metrics files are rewritten while running: a config naming the
+    /// config itself, one file for both, or someone else's file is refused at its key
+    /// (the second hostile run overwrote the config with JSON); a file pare wrote, or
+    /// a new one, is fine.
+    #[test]
+    fn state_and_metrics_files_never_land_on_a_file_that_is_not_theirs() {
+        let d = std::env::temp_dir().join(format!("pare-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let cfg = d.join("pare.toml");
+        std::fs::write(&cfg, "").unwrap();
+        std::fs::write(d.join("notes.txt"), "my notes").unwrap();
+        std::fs::write(d.join("old.json"), "{\"pid\": 7, \"state\": \"stopped\"}").unwrap();
+        std::fs::write(d.join("old.prom"), "# HELP pare_files_total x\n").unwrap();
+        let parse = |extra: &str| Config::parse(&cfg, &format!("{MIN}{extra}"));
+        let err = |extra: &str| parse(extra).unwrap_err().to_string();
+        assert!(err("state_file = \"pare.toml\"\n").contains("is this config file"));
+        assert!(err("metrics_file = \"pare.toml\"\n").contains("is this config file"));
+        let e = err("state_file = \"s.json\"\nmetrics_file = \"s.json\"\n");
+        assert!(e.contains("is the state file too"), "{e}");
+        let e = err("state_file = \"notes.txt\"\n");
+        assert!(
+            e.contains(":4:") && e.contains("not a pare state file"),
+            "{e}"
+        );
+        assert!(err("metrics_file = \"notes.txt\"\n").contains("not a pare metrics file"));
+        assert!(err("state_file = \"/\"\n").contains("not a regular file"));
+        assert!(parse("state_file = \"old.json\"\nmetrics_file = \"old.prom\"\n").is_ok());
+        assert!(parse("state_file = \"new.json\"\nmetrics_file = \"new.prom\"\n").is_ok());
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

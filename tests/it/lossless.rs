@@ -306,6 +306,23 @@ fn layouts_that_loop_or_mix_are_refused_by_run_and_check() {
             "inbox",
             "outbox",
         ),
+        // Files pare writes read as rules (a producer's `x.toml` published as a live
+        // rule; second hostile run of 2026-12-02).
+        (
+            "outbox = \"outbox\"\nfailed = \"failed\"\nlocal_rules = \"outbox\"\n",
+            "rules",
+            "outbox",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"failed\"\nlocal_rules = \"failed/r\"\n",
+            "rules",
+            "failed",
+        ),
+        (
+            "outbox = \"outbox\"\nfailed = \"failed\"\nprocessed = \"move\"\ndone = \"rules\"\n",
+            "rules",
+            "done",
+        ),
     ];
     for (layout, a, b) in cases {
         let d = tempfile::tempdir().unwrap();
