@@ -511,6 +511,31 @@ impl Config {
             named.push(("done folder", real_path(d)));
         }
         let mut problems = Vec::new();
+        // The same folder under two paths that links and `..` do not explain: a bind
+        // mount of one onto the other (the outbox a bind mount of the inbox would feed
+        // every output back in).
+        {
+            use std::os::unix::fs::MetadataExt;
+            let mut all = named.clone();
+            all.push(("work folder", real_path(&self.work)));
+            let ids: Vec<Option<(u64, u64)>> = all
+                .iter()
+                .map(|(_, p)| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino())))
+                .collect();
+            for i in 0..all.len() {
+                for j in i + 1..all.len() {
+                    if ids[i].is_some() && ids[i] == ids[j] && all[i].1 != all[j].1 {
+                        problems.push(format!(
+                            "the {} {} and the {} {} are the same folder (one is mounted onto the other): give each its own",
+                            all[i].0,
+                            all[i].1.display(),
+                            all[j].0,
+                            all[j].1.display()
+                        ));
+                    }
+                }
+            }
+        }
         for (i, (a, pa)) in named.iter().enumerate() {
             for (b, pb) in named[i + 1..].iter().filter(|(_, pb)| pb == pa) {
                 problems.push(format!(

@@ -39,6 +39,10 @@ pub struct Filter {
     pub inbox: PathBuf,
     /// Folders inside the inbox that are not input (work, done…), absolute.
     pub skip: Vec<PathBuf>,
+    /// The same folders by identity (device, inode): found inside the inbox under
+    /// another name — a bind mount, a link made into a folder — they are not input
+    /// either (the outbox mounted inside the inbox would feed every output back in).
+    pub skip_ids: Vec<(u64, u64)>,
     /// Patterns a file name must match (any); empty means every name.
     pub take: Vec<String>,
     /// Patterns a file name must not match, on top of the built-in temporary names.
@@ -213,6 +217,9 @@ struct Quiet {
     opens: HashMap<PathBuf, Opens>,
     /// Folders to scan again, and when (sorted).
     rescans: Vec<(Instant, PathBuf)>,
+    /// Folders inside the inbox found to be one of the skipped folders by identity:
+    /// nothing below them is reported.
+    foreign: Vec<PathBuf>,
 }
 
 impl Quiet {
@@ -223,6 +230,7 @@ impl Quiet {
             pending: HashMap::new(),
             opens: HashMap::new(),
             rescans: Vec::new(),
+            foreign: Vec::new(),
         }
     }
 
@@ -292,7 +300,9 @@ impl Quiet {
             return;
         }
         for path in &ev.paths {
-            if !self.settings.filter.visible(path) {
+            if !self.settings.filter.visible(path)
+                || self.foreign.iter().any(|f| path.starts_with(f))
+            {
                 continue;
             }
             match ev.kind {
@@ -480,6 +490,27 @@ impl Quiet {
         }
     }
 
+    /// Whether `dir` (inside the inbox) is one of the skipped folders under another name:
+    /// remembered, and said once, when it is.
+    fn is_foreign(&mut self, dir: &Path) -> bool {
+        if self.foreign.iter().any(|f| dir.starts_with(f)) {
+            return true;
+        }
+        if self.settings.filter.skip_ids.is_empty() || *dir == self.settings.filter.inbox {
+            return false;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(dir) else {
+            return false;
+        };
+        if !self.settings.filter.skip_ids.contains(&(m.dev(), m.ino())) {
+            return false;
+        }
+        warn!(folder = %dir.display(), "this folder inside the inbox is the outbox, failed, done or work folder under another name (a bind mount or a link): nothing in it is taken");
+        self.foreign.push(dir.to_path_buf());
+        true
+    }
+
     /// Reports every file under `dir`: old ones at once, recent ones after the quiet
     /// period; files known to be open for writing are left to their close.
     fn scan(&mut self, dir: &Path) {
@@ -488,7 +519,7 @@ impl Quiet {
         let quiet = self.settings.quiet;
         let mut files = Vec::new();
         while let Some(d) = stack.pop() {
-            if !self.settings.filter.visible(&d) {
+            if !self.settings.filter.visible(&d) || self.is_foreign(&d) {
                 continue;
             }
             let entries = match std::fs::read_dir(&d) {
@@ -561,6 +592,7 @@ mod tests {
         Filter {
             inbox: "/in".into(),
             skip: vec!["/in/done".into()],
+            skip_ids: vec![],
             take: vec![],
             ignore: vec!["*.bak".into()],
             take_reason: false,

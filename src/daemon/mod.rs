@@ -380,10 +380,16 @@ fn watch_settings(c: &Config) -> Settings {
     if let Ok(below) = work.strip_prefix(&inbox) {
         skip.push(c.inbox.join(below));
     }
+    let skip_ids = skip
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
     Settings {
         filter: Filter {
             inbox: c.inbox.clone(),
             skip,
+            skip_ids,
             take: c.take.clone(),
             ignore: c.ignore.clone(),
             take_reason: c.take_reason_files,

@@ -535,6 +535,51 @@ fn a_write_past_the_file_size_limit_fails_that_file_and_the_daemon_lives_on() {
     assert!(d.stop().success());
 }
 
+/// Bind mounts defeat a check by paths (second hostile run of 2026-12-02): the outbox
+/// mounted inside the inbox had every output taken out of it again; the outbox a bind
+/// mount of the inbox had outputs re-published once a minute. The first is skipped by
+/// identity (and said once), the second refused at start.
+#[test]
+fn bind_mounts_of_pares_folders_are_seen_for_what_they_are() {
+    let env = Env::new("");
+    fs::create_dir_all(&env.outbox).unwrap();
+    fs::create_dir_all(&env.inbox).unwrap();
+    let Some(mirror) = Mount::bind(&env.outbox, &env.inbox.join("mirror")) else {
+        return;
+    };
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    // Longer than the quiet period and a rescan of the new output's folder.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        env.out("a.html").is_some(),
+        "the output was taken out of the outbox"
+    );
+    assert_eq!(files(&env.failed), Vec::<String>::new());
+    assert_eq!(d.log().matches(" cleaned ").count(), 1, "{}", d.log());
+    assert!(d.log().contains("under another name"), "{}", d.log());
+    assert!(d.stop().success());
+    drop(mirror);
+    // The outbox a bind mount of the inbox: refused.
+    let env = Env::new("");
+    fs::create_dir_all(&env.inbox).unwrap();
+    let Some(_same) = Mount::bind(&env.inbox, &env.outbox) else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args(["check", "--config"])
+        .arg(&env.config)
+        .output()
+        .unwrap();
+    let err =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && err.contains("one is mounted onto the other"),
+        "{err}"
+    );
+}
+
 /// Files deleted or truncated by their producer right after delivery: a file deleted
 /// before the daemon claimed it leaves no trace; one the daemon claimed first (the
 /// delete finds nothing) is cleaned; a truncated one ends exactly once, cleaned (with
@@ -641,6 +686,28 @@ impl Mount {
             .status()
             .unwrap();
         assert!(ok.success(), "mount tmpfs on {}", dir.display());
+        Some(Mount(dir.to_path_buf()))
+    }
+
+    /// `from` bind-mounted at `dir`; `None` when not root.
+    fn bind(from: &Path, dir: &Path) -> Option<Mount> {
+        if !is_root() {
+            eprintln!("skipped: a bind mount needs root");
+            return None;
+        }
+        fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .arg("--bind")
+            .arg(from)
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "mount --bind {} {}",
+            from.display(),
+            dir.display()
+        );
         Some(Mount(dir.to_path_buf()))
     }
 
