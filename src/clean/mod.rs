@@ -464,6 +464,15 @@ pub fn clean(
                     // A reading copy is written anew (clean/serialize.rs), in UTF-8.
                     let m = metadata.as_ref().expect("reading");
                     let mut written = write_all(out, reader::html_head(m).as_bytes())?;
+                    if let Some(h) = reader::missing_headline(
+                        m,
+                        &report.kept,
+                        &plan.leads,
+                        &kept_start(input, &report.kept),
+                        None,
+                    ) {
+                        written += write_all(out, h.as_bytes())?;
+                    }
                     let mut ser = serialize::Serializer::new(encoding, out);
                     let mut splicer = splice::Splicer::new(&plan.edits, &mut ser);
                     feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
@@ -489,6 +498,17 @@ pub fn clean(
                     {
                         conv.write_raw(&reader::front_matter(m))
                             .map_err(CleanError::Write)?;
+                    }
+                    if let Some(h) = metadata.as_ref().and_then(|m| {
+                        reader::missing_headline(
+                            m,
+                            &report.kept,
+                            &plan.leads,
+                            &kept_start(input, &report.kept),
+                            Some(style),
+                        )
+                    }) {
+                        conv.write_raw(&h).map_err(CleanError::Write)?;
                     }
                     let mut splicer = splice::Splicer::new(&plan.edits, &mut conv);
                     feed(input, opts.chunk_size, &mut |c| splicer.write(c))?;
@@ -590,6 +610,37 @@ fn read_head(input: Input<'_>) -> Result<std::borrow::Cow<'_, [u8]>, CleanError>
             Ok(std::borrow::Cow::Owned(v))
         }
     }
+}
+
+/// The first 64 KiB of each kept part of the input, one after the other (read again
+/// from the file when the input is not held in memory).
+fn kept_start(input: Input<'_>, parts: &[reader::Part]) -> Vec<u8> {
+    const EACH: u64 = 64 << 10;
+    let mut out = Vec::new();
+    let mut file = match input {
+        Input::Path(p) => File::open(p).ok(),
+        Input::Bytes(_) => None,
+    };
+    for p in parts {
+        let end = p.end.min(p.start + EACH);
+        match (input, file.as_mut()) {
+            (Input::Bytes(b), _) => {
+                let (s, e) = ((p.start as usize).min(b.len()), (end as usize).min(b.len()));
+                out.extend_from_slice(&b[s..e]);
+            }
+            (Input::Path(_), Some(f)) => {
+                use std::io::Seek;
+                let mut buf = vec![0u8; (end - p.start.min(end)) as usize];
+                if f.seek(io::SeekFrom::Start(p.start)).is_ok() {
+                    let n = f.read(&mut buf).unwrap_or(0);
+                    out.extend_from_slice(&buf[..n]);
+                }
+            }
+            (Input::Path(_), None) => {}
+        }
+        out.push(b'\n');
+    }
+    out
 }
 
 /// Hands the input to `sink` in chunks of `size` bytes.

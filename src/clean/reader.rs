@@ -230,6 +230,91 @@ pub fn html_head(m: &Metadata) -> String {
     h
 }
 
+/// How a reading copy opens when it keeps no headline (`h1`) of the page —
+/// the page's headline is a `div`, or sits far from the body: its title from the
+/// metadata (JSON-LD `headline`, `og:title`, `<title>`) as the copy's own headline, so a
+/// reader sees what the article is. `None` when a headline was kept or no title known.
+pub fn missing_headline(
+    m: &Metadata,
+    parts: &[Part],
+    leads: &[Lead],
+    kept: &[u8],
+    style: Option<crate::clean::markdown::Style>,
+) -> Option<String> {
+    // The whole body (the locator not sure) keeps whatever headline the page has; an
+    // `h1` inside a kept part is the copy's headline already.
+    let kept_h1 = leads
+        .iter()
+        .any(|l| parts.iter().any(|p| l.start >= p.start && l.end <= p.end));
+    if kept_h1 || !parts.iter().any(|p| p.what == "article") {
+        return None;
+    }
+    let t = headline_of(m.title.as_deref()?, m.site_name.as_deref())?;
+    // Kept already in another element (a bold line, a `div`): once is enough. `kept`
+    // (the start of each kept part, as written) is searched for its first words.
+    let probe: String = t.chars().take(24).collect();
+    if contains(kept, probe.as_bytes()) {
+        return None;
+    }
+    let t = t.as_str();
+    Some(match style {
+        None => format!("<h1>{}</h1>\n", escape(t)),
+        Some(crate::clean::markdown::Style::Markdown) => {
+            // Markdown's inline specials and a line that would start a block.
+            let mut e = String::new();
+            for c in t.chars() {
+                if matches!(
+                    c,
+                    '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|'
+                ) {
+                    e.push('\\');
+                }
+                e.push(c);
+            }
+            format!("# {e}\n\n")
+        }
+        Some(crate::clean::markdown::Style::Text) => format!("{t}\n\n"),
+    })
+}
+
+/// A page's title as its article's headline: without the site's name where the title
+/// joins the two (`Story | Site`, `Site - Story`, `Story – Site`): the name given by the
+/// metadata, else the shorter side of the last separator when the longer holds at
+/// least three words.
+fn headline_of(title: &str, site: Option<&str>) -> Option<String> {
+    let t = title.trim();
+    let seps = [" | ", " - ", " – ", " — ", " :: ", " · "];
+    let site = site
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty());
+    for sep in seps {
+        if let Some((a, b)) = t.rsplit_once(sep).or_else(|| t.split_once(sep)) {
+            let (a, b) = (a.trim(), b.trim());
+            if let Some(s) = &site {
+                if b.to_lowercase() == *s {
+                    return Some(a.to_string());
+                }
+                if a.to_lowercase() == *s {
+                    return Some(b.to_string());
+                }
+            }
+            let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            if long.split_whitespace().count() >= 3 && short.split_whitespace().count() <= 4 {
+                return Some(long.to_string());
+            }
+        }
+    }
+    // One word is a placeholder more often than a headline (`Document`, `Home`).
+    (t.split_whitespace().count() >= 2).then(|| t.to_string())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// The metadata as YAML front matter for Markdown: one `key: "value"` line per field
 /// known (double-quoted scalars, escaped as JSON strings are, which YAML reads alike).
 pub fn front_matter(m: &Metadata) -> String {

@@ -629,3 +629,57 @@ fn a_text_article_as_markdown_is_escaped_and_renders_as_its_text() {
     // As text it is the text, as it was.
     assert_eq!(clean_as(&input, "text"), text);
 }
+
+/// A page whose headline is no `h1` (a `div`) and whose title is in JSON-LD: the reading
+/// copy opens with the title as its headline, without the site's name; a page that keeps
+/// its headline in another element (a bold line) does not get it twice.
+#[test]
+fn a_reading_copy_without_a_kept_headline_opens_with_the_title() {
+    let book = shipped();
+    let prose = "The council voted on Tuesday to extend the program for another year, after officials said participation had doubled, costs had fallen, and residents had asked for more pickup days.";
+    let page = format!(
+        "<html><head><title>Council extends program | Valley News</title>\
+         <script type=\"application/ld+json\">{{\"@type\":\"NewsArticle\",\"headline\":\"Council extends program\"}}</script></head>\
+         <body><nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><div class=\"t\">Council extends program</div>\
+         <div class=\"txt\"><div>{prose}</div><div>{prose}</div><div>{prose}</div></div></body></html>"
+    );
+    let opts = Options {
+        profile: pare::clean::Profile::Reader,
+        ..Options::default()
+    };
+    let mut out = Vec::new();
+    pare::clean::clean(
+        pare::clean::Input::Bytes(page.as_bytes()),
+        &book,
+        &opts,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let body = out.split("<body>").nth(1).unwrap();
+    assert!(
+        body.trim_start()
+            .starts_with("<h1>Council extends program</h1>"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Council extends program").count(),
+        2,
+        "title and headline only: {out}"
+    );
+    // Kept in the article as a bold line: not added again.
+    let kept = page.replace(
+        "<div class=\"txt\">",
+        "<div class=\"txt\"><p><b>Council extends program</b></p>",
+    );
+    let mut out = Vec::new();
+    pare::clean::clean(
+        pare::clean::Input::Bytes(kept.as_bytes()),
+        &book,
+        &opts,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("<h1>"), "{out}");
+}
