@@ -227,6 +227,16 @@ impl Draft {
         let Ok(len) = u32::try_from(c.end - c.start) else {
             return false;
         };
+        // Removals inside this one closed before it, so they end the list: they would
+        // be dropped when the edits are ordered; dropped now, they hold no memory (a
+        // share bar's links on a huge page, each once a removal of its own).
+        while self
+            .early
+            .last()
+            .is_some_and(|e| e.start >= c.start && e.start + u64::from(e.len) <= c.end)
+        {
+            self.early.pop();
+        }
         self.early.push(Early {
             start: c.start,
             len,
