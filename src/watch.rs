@@ -194,12 +194,11 @@ const NEW_FOLDER_RESCANS: [Duration; 2] = [Duration::from_millis(100), Duration:
 /// How often the whole inbox is scanned, as a net under lost events.
 pub const FULL_RESCAN: Duration = Duration::from_secs(60);
 
-/// What inotify's open and close events say of a file: how many opens seen are not
-/// closed yet, and whether a close-after-write came while others were still open.
+/// What inotify's open events say of a file: how many opens seen are not closed yet
+/// (as far as its closes-after-write tell: notify does not report read-only closes).
 #[derive(Debug, Default, Clone, Copy)]
 struct Opens {
     open: u32,
-    deferred: bool,
 }
 
 /// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
@@ -208,12 +207,14 @@ struct Quiet {
     out: mpsc::UnboundedSender<Found>,
     pending: HashMap<PathBuf, Pending>,
     /// Opens seen and not closed yet, per file (inotify only). A close-after-write is
-    /// the end of a file only when nobody else holds it open: another process's close
-    /// (`touch`, a second `>>`, a backup tool) while its producer still writes would
-    /// otherwise take the file early, and lose what the producer writes after. The
-    /// kernel's answer (a read lease, `daemon/lease.rs`) needs the file's owner or
-    /// `CAP_LEASE`; this count needs neither. Opens made before the watch are not
-    /// seen: for those files a close is taken as before.
+    /// the end of a file at once only when no other open is counted: another process's
+    /// close (`touch`, a second `>>`, a backup tool) while its producer still writes
+    /// would otherwise take the file early, and lose what the producer writes after;
+    /// then the file must stay still for the whole quiet period. The kernel's answer
+    /// (a read lease, `daemon/lease.rs`) needs the file's owner or `CAP_LEASE`; this
+    /// count needs neither, but cannot be exact (the kernel merges identical events
+    /// queued back to back, readers' closes are not reported): it only ever makes a
+    /// file wait longer, never less than before it.
     opens: HashMap<PathBuf, Opens>,
     /// Folders to scan again, and when (sorted).
     rescans: Vec<(Instant, PathBuf)>,
@@ -293,8 +294,17 @@ impl Quiet {
     fn event(&mut self, ev: notify::Event) {
         if ev.need_rescan() {
             warn!("inbox event queue overflowed; rescanning the inbox");
-            // Opens and closes were lost with the queue: counts would lie.
+            // Opens and closes were lost with the queue: counts would lie, and a close
+            // may be among what was lost. Files marked open for writing are judged by
+            // stillness over the quiet period from now on, as files found by a scan.
             self.opens.clear();
+            let (now, quiet) = (Instant::now(), self.settings.quiet);
+            for p in self.pending.values_mut() {
+                if p.writing.take().is_some() {
+                    p.since = now;
+                    p.still = quiet;
+                }
+            }
             let inbox = self.settings.filter.inbox.clone();
             self.scan(&inbox);
             return;
@@ -307,14 +317,8 @@ impl Quiet {
             }
             match ev.kind {
                 EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                    if self.close_seen(path, true) {
-                        self.closed(path);
-                    }
-                }
-                EventKind::Access(AccessKind::Close(_)) => {
-                    if self.close_seen(path, false) {
-                        self.closed(path);
-                    }
+                    let settle = self.close_seen(path);
+                    self.closed(path, settle);
                 }
                 EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                     match std::fs::symlink_metadata(path) {
@@ -369,26 +373,23 @@ impl Quiet {
         }
     }
 
-    /// A close of `path` (`wrote`: after writing). True when the file is now closed by
-    /// everyone whose open was seen and some writer closed it: then it settles as after
-    /// any close. While others still hold it open it stays open for writing, its
-    /// close-after-write remembered for the last close.
-    fn close_seen(&mut self, path: &Path, wrote: bool) -> bool {
+    /// A close-after-write of `path`: how long the file must then stay still. The last
+    /// of the opens counted closing: the short settle. Others still counted — a writer
+    /// still at work while a `touch` or a reader came and went (notify does not report
+    /// read-only closes, so a reader's open stays counted) — or no open counted at all
+    /// (opened before the watch, or counts lost with an overflowed queue): the whole
+    /// quiet period, so a writer that pauses less than `quiet_ms` is waited for.
+    fn close_seen(&mut self, path: &Path) -> Duration {
+        let quiet = self.settings.quiet;
         let Some(o) = self.opens.get_mut(path) else {
-            // No open seen (opened before the watch): a close-after-write decides.
-            return wrote;
+            return quiet;
         };
         o.open = o.open.saturating_sub(1);
-        o.deferred |= wrote;
         if o.open > 0 {
-            if wrote && let Ok(m) = std::fs::symlink_metadata(path) {
-                self.touch(path, &m, true);
-            }
-            return false;
+            return quiet;
         }
-        let last_writer_closed = o.deferred;
         self.opens.remove(path);
-        last_writer_closed
+        CLOSE_SETTLE.min(quiet)
     }
 
     /// Notes a change to a file, restarting its quiet period; `wrote` when the change
@@ -423,10 +424,10 @@ impl Quiet {
         );
     }
 
-    /// Closed after writing: taken once it has stayed closed and still for a moment
-    /// ([`CLOSE_SETTLE`]), so a writer that opens it again at once (a shell's `>` then
-    /// `>>`, a downloader resuming) is waited for.
-    fn closed(&mut self, path: &Path) {
+    /// Closed after writing: taken once it has stayed closed and still for `settle`
+    /// (at least [`CLOSE_SETTLE`]), so a writer that opens it again at once (a shell's
+    /// `>` then `>>`, a downloader resuming) is waited for.
+    fn closed(&mut self, path: &Path, settle: Duration) {
         let Ok(m) = std::fs::symlink_metadata(path) else {
             self.pending.remove(path);
             return;
@@ -446,7 +447,7 @@ impl Quiet {
                 mtime: m.modified().ok(),
                 since: Instant::now(),
                 writing,
-                still: CLOSE_SETTLE.min(self.settings.quiet),
+                still: settle,
             },
         );
     }

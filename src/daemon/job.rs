@@ -167,8 +167,23 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Inbox(rel) => match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag) {
             Ok(Some(c)) => c,
             Ok(None) => return Outcome::Gone(rel),
-            // EXDEV: the file is on another filesystem than the inbox (a mount inside
-            // it), where no rename can claim it.
+            // EXDEV: the work folder is no longer on the inbox's filesystem (something
+            // mounted on it): the folder's trouble, not the file's.
+            Err(e)
+                if e.raw_os_error() == Some(18)
+                    && !same_device(&cx.config.inbox, &cx.config.work) =>
+            {
+                return Outcome::Retry {
+                    error: format!(
+                        "cannot claim into {}: it is no longer on the inbox's filesystem ({e})",
+                        cx.config.work.display()
+                    ),
+                    job: Job::Inbox(rel),
+                    failed_folder: false,
+                };
+            }
+            // EXDEV otherwise: the file is on another filesystem than the inbox (a mount
+            // inside it), where no rename can claim it.
             Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
                 let reason = format!("cannot be claimed into the work folder: {e}");
                 return fail(Source::Inbox(rel), reason, cx);
@@ -313,6 +328,15 @@ fn flat_name(rel: &Path) -> std::ffi::OsString {
         .map(|&b| if b == b'/' { b'_' } else { b })
         .collect();
     std::ffi::OsString::from_vec(bytes)
+}
+
+/// Whether two folders are on one filesystem (unknown: assumed so).
+fn same_device(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev(),
+        _ => true,
+    }
 }
 
 /// Whether `dir` takes a new file: one is made there and removed.

@@ -327,6 +327,15 @@ fn prepare_folders(c: &Config) -> Result<(), String> {
     }
     c.check_layout()?;
     share_inbox(&c.inbox);
+    // A sticky inbox (mode 1777, like /tmp) lets only a file's owner move it: the
+    // daemon could take no producer's file. Said once, at start.
+    if let (Ok(i), Ok(w)) = (std::fs::metadata(&c.inbox), std::fs::metadata(&c.work))
+        && i.mode() & 0o1000 != 0
+        && i.uid() != w.uid()
+        && w.uid() != 0
+    {
+        warn!(inbox = %c.inbox.display(), "the inbox is sticky (mode 1777) and not the daemon's: pare can move only its own files out of it; clear the sticky bit (chmod -t)");
+    }
     let dev = |p: &Path| {
         std::fs::metadata(p)
             .map(|m| m.dev())
@@ -457,7 +466,7 @@ fn lock_folders(c: &Config) -> Result<[Option<std::fs::File>; 2], String> {
         match self::sys::try_lock(std::os::fd::AsRawFd::as_raw_fd(&f)) {
             Ok(true) => Ok(Some(f)),
             Ok(false) => Err(format!(
-                "another pare daemon is already running on {} (it holds the folder's lock); not starting a second",
+                "another process holds the lock on {} — another pare daemon on these folders?; not starting a second",
                 p.display()
             )),
             Err(e) => {

@@ -346,7 +346,9 @@ fn a_file_of_another_user_touched_while_its_writer_still_writes_is_not_taken_ear
         eprintln!("skipped: needs root to write as another user");
         return;
     }
-    let env = Env::new("");
+    // The producer pauses 2 s: less than the quiet period, which a close while another
+    // open is counted must wait for.
+    let env = Env::new("quiet_ms = 5000\n");
     // The producer must reach the inbox and write in it.
     fs::create_dir_all(&env.inbox).unwrap();
     fs::set_permissions(
@@ -412,6 +414,40 @@ fn a_file_of_another_user_touched_while_its_writer_still_writes_is_not_taken_ear
     });
     let out = env.out("theirs.html").unwrap();
     assert_cleaned(&out, 8);
+    assert!(out.ends_with("</body></html>"), "{out}");
+    assert!(d.stop().success());
+}
+
+/// A reader opening a file while its producer writes it (`cat`, `tail`, an indexer):
+/// notify does not report read-only closes, so that open stays counted; the file must
+/// still be taken soon after its writer's close (the quiet period), not after
+/// `max_open_write_ms` (third hostile run of 2026-12-02: an hour per file).
+#[test]
+fn a_reader_opening_a_file_being_written_does_not_hold_it_for_long() {
+    let env = Env::new("max_open_write_ms = 60000\n");
+    let d = env.start();
+    let path = env.inbox.join("read.html");
+    let body = page(5);
+    let (a, b) = body.split_at(body.len() / 2);
+    let mut w = fs::File::create(&path).unwrap();
+    w.write_all(a.as_bytes()).unwrap();
+    w.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(fs::read(&path).unwrap()); // the reader
+    std::thread::sleep(Duration::from_millis(300));
+    w.write_all(b.as_bytes()).unwrap();
+    drop(w);
+    let t = Instant::now();
+    wait_for("outbox/read.html", DEADLINE, || {
+        env.out("read.html").is_some()
+    });
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        t.elapsed()
+    );
+    let out = env.out("read.html").unwrap();
+    assert_cleaned(&out, 5);
     assert!(out.ends_with("</body></html>"), "{out}");
     assert!(d.stop().success());
 }
