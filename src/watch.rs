@@ -218,6 +218,9 @@ struct Quiet {
     opens: HashMap<PathBuf, Opens>,
     /// Folders to scan again, and when (sorted).
     rescans: Vec<(Instant, PathBuf)>,
+    /// Files renamed away while open for writing (by the rename's cookie): their state,
+    /// for the name they are renamed to inside the inbox.
+    moved: HashMap<usize, (Opens, bool)>,
     /// Folders inside the inbox found to be one of the skipped folders by identity:
     /// nothing below them is reported.
     foreign: Vec<PathBuf>,
@@ -231,6 +234,7 @@ impl Quiet {
             pending: HashMap::new(),
             opens: HashMap::new(),
             rescans: Vec::new(),
+            moved: HashMap::new(),
             foreign: Vec::new(),
         }
     }
@@ -321,15 +325,47 @@ impl Quiet {
                     self.closed(path, settle);
                 }
                 EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                    // Renamed inside the inbox while still open for writing: the new
+                    // name carries on as the old one was (it is no delivery).
+                    let carried = ev.attrs.tracker().and_then(|t| self.moved.remove(&t));
                     match std::fs::symlink_metadata(path) {
                         Ok(m) if m.is_dir() => self.new_folder(path),
+                        Ok(m) if m.is_file() && carried.is_some() => {
+                            let (opens, writing) = carried.expect("checked");
+                            if opens.open > 0 {
+                                self.opens.insert(path.clone(), opens);
+                            }
+                            self.touch(path, &m, writing);
+                            if !writing {
+                                // Counted opens, nothing marked: still the quiet period.
+                                if let Some(p) = self.pending.get_mut(path) {
+                                    p.still = self.settings.quiet;
+                                }
+                            }
+                        }
                         Ok(_) => self.ready(path),
                         Err(_) => {}
                     }
                 }
-                // The paired `Both` event repeats the `To` path; `From` means gone.
-                EventKind::Modify(ModifyKind::Name(RenameMode::Both | RenameMode::From))
-                | EventKind::Remove(_) => {
+                EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+                    let opens = self.opens.remove(path).unwrap_or_default();
+                    let writing = self
+                        .pending
+                        .remove(path)
+                        .is_some_and(|p| p.writing.is_some());
+                    if let Some(t) = ev.attrs.tracker()
+                        && (opens.open > 0 || writing)
+                    {
+                        if self.moved.len() >= 1024 {
+                            // Renamed out of the inbox (claims, producers): never seen again.
+                            self.moved.clear();
+                        }
+                        self.moved.insert(t, (opens, writing));
+                    }
+                }
+                // The paired `Both` event repeats what `From` and `To` said.
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {}
+                EventKind::Remove(_) => {
                     self.pending.remove(path);
                     self.opens.remove(path);
                 }

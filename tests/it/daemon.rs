@@ -378,6 +378,49 @@ fn a_browsers_empty_placeholder_waits_for_the_download_renamed_over_it() {
     assert_eq!(files(&env.outbox), ["page.html"]);
 }
 
+/// A file renamed inside the inbox while its producer still writes it (a site folder
+/// tidied by hand, `mv a.html site/`): the new name is no delivery. It is taken when its
+/// writer closes it, whole (third hostile run of 2026-12-02: taken at the rename, its
+/// second half lost, where the kernel cannot be asked).
+#[test]
+fn a_file_renamed_inside_the_inbox_while_written_waits_for_its_writer() {
+    let env = Env::new("quiet_ms = 5000\n");
+    let d = env.start();
+    let path = env.inbox.join("moving.html");
+    let body = page(6);
+    let (a, b) = body.split_at(body.len() / 2);
+    let mut w = fs::File::create(&path).unwrap();
+    w.write_all(a.as_bytes()).unwrap();
+    w.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    fs::create_dir_all(env.inbox.join("site.example")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    fs::rename(&path, env.inbox.join("site.example/moving.html")).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        env.out("site.example/moving.html"),
+        None,
+        "taken at the rename"
+    );
+    w.write_all(b.as_bytes()).unwrap();
+    drop(w);
+    wait_for("outbox/site.example/moving.html", DEADLINE, || {
+        env.out("site.example/moving.html").is_some()
+    });
+    let out = env.out("site.example/moving.html").unwrap();
+    assert_cleaned(&out, 6);
+    assert!(out.ends_with("</body></html>"), "{out}");
+    // The watcher itself waited: the daemon (which could ask the kernel here) never
+    // claimed it early.
+    assert!(
+        !d.log()
+            .contains("still open for writing by another process"),
+        "{}",
+        d.log()
+    );
+    assert!(d.stop().success());
+}
+
 #[test]
 fn a_cp_style_write_and_a_site_folder() {
     let env = Env::new("");
