@@ -607,6 +607,17 @@ impl Finder {
                 }
             }
         }
+        // A text rule whose conditions failed here asks the next `within` element
+        // around — even when another rule takes this one (a "Read also" label removed
+        // by one rule, the list of links around it by the one that named it).
+        let at = self.cands.get(id).text_start;
+        for n in passed_up {
+            if let Some(g) = self.rules.rule_group(n)
+                && let Some(depth) = self.open.innermost_within(g, at)
+            {
+                self.candidate(depth, n, false);
+            }
+        }
         if let Some((&n, rest)) = met.split_first() {
             // The first rule whose conditions are met; the others, in order, are tried
             // at the end if its `where` is not met.
@@ -615,15 +626,7 @@ impl Finder {
             c.alts = (!rest.is_empty()).then(|| rest.into());
             return true;
         }
-        let at = self.cands.get(id).text_start;
         self.cands.release(id);
-        for n in passed_up {
-            if let Some(g) = self.rules.rule_group(n)
-                && let Some(depth) = self.open.innermost_within(g, at)
-            {
-                self.candidate(depth, n, false);
-            }
-        }
         false
     }
 
