@@ -252,7 +252,11 @@ impl Cands {
                     continue; // a smaller element inside already matched
                 }
                 if regex_matches(rules.rule(n), text) {
-                    self.regex_last.insert(n, o.text_start);
+                    // Only the rule that takes the element (the first, as before) marks
+                    // it: the others, waiting behind, may still match an element around.
+                    if matched.is_empty() {
+                        self.regex_last.insert(n, o.text_start);
+                    }
                     matched.push(n);
                     if rules.rule(n).cond.is_none() {
                         break;

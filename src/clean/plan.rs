@@ -230,10 +230,15 @@ impl Draft {
         // Removals inside this one closed before it, so they end the list: they would
         // be dropped when the edits are ordered; dropped now, they hold no memory (a
         // share bar's links on a huge page, each once a removal of its own).
-        while self
-            .early
-            .last()
-            .is_some_and(|e| e.start >= c.start && e.start + u64::from(e.len) <= c.end)
+        // Only when nothing decided at the end can refuse this one: no `where`, and no
+        // prose for the article guard to protect (a share bar, a link list).
+        let settled =
+            rule.cond.as_ref().is_none_or(|c| c.place.is_none()) && c.prose == 0 && c.paras == 0;
+        while settled
+            && self
+                .early
+                .last()
+                .is_some_and(|e| e.start >= c.start && e.start + u64::from(e.len) <= c.end)
         {
             self.early.pop();
         }

@@ -128,12 +128,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     loop {
         let now = Instant::now();
-        let dispatch = (!st.queue.is_empty() && st.may_dispatch(now)) || st.may_probe_failed(now);
+        let dispatch = ((!st.queue.is_empty() || (!st.held.is_empty() && st.blocked.is_some()))
+            && st.may_dispatch(now))
+            || st.may_probe_failed(now);
         let wake = [
             st.blocked
                 .as_ref()
                 .map(|b| b.until)
-                .filter(|_| !st.queue.is_empty()),
+                .filter(|_| !st.queue.is_empty() || !st.held.is_empty()),
             st.failed_blocked
                 .as_ref()
                 .map(|b| b.until)
@@ -207,6 +209,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 let id = folder_id(&config.inbox);
                 if id.is_none() || id != inbox_id || !config.work.is_dir() {
                     drop(watch.take());
+                    // The old folders' locks go first: a new lock on a folder this
+                    // process still holds through another descriptor would be refused.
+                    _locks = [None, None];
                     match rewatch(&config, found_tx.clone()) {
                         Ok((w, locks)) => {
                             _locks = locks;
@@ -861,7 +866,13 @@ impl State {
         if !self.may_dispatch(now) {
             return None;
         }
-        let job = self.queue.pop_front()?;
+        // With the outbox blocked and nothing else queued, a file held for the failed
+        // folder probes the outbox (else nothing would, until a new file came).
+        let job = match self.queue.pop_front() {
+            Some(j) => j,
+            None if self.blocked.is_some() => self.held.pop_front()?,
+            None => return None,
+        };
         let probe = match self.blocked.as_mut() {
             Some(b) => {
                 b.probing = true;
@@ -888,6 +899,13 @@ impl State {
             Err(e) => {
                 // A panic outside the engine (the engine's own are caught in the job).
                 error!(error = %e, "worker crashed; its file stays in the work folder");
+                // It may have been a probe: let the next job probe.
+                for b in [self.blocked.as_mut(), self.failed_blocked.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    b.probing = false;
+                }
                 return;
             }
         };
@@ -1051,6 +1069,13 @@ impl State {
         // already in flight when the disk filled may still have squeezed through.
         if ok && probe == Probe::Outbox && self.blocked.take().is_some() {
             info!("publishing works again; resuming");
+        }
+        // An outbox probe that proved nothing (its file held for the failed folder, not
+        // movable, still being written): the next job probes.
+        if probe == Probe::Outbox
+            && let Some(b) = self.blocked.as_mut()
+        {
+            b.probing = false;
         }
         // A held file that got through (to the failed folder, or cleaned after all)
         // proves the failed folder works: the others held follow, first in line. One

@@ -616,6 +616,74 @@ fn bind_mounts_of_pares_folders_are_seen_for_what_they_are() {
     );
 }
 
+/// The work folder removed while running: the daemon makes it again and watches the
+/// inbox anew — it once refused its own lock on the inbox there (the old descriptor was
+/// still held) and never saw a new file again.
+#[test]
+fn a_work_folder_removed_while_running_is_made_again_and_files_still_flow() {
+    let env = Env::new("");
+    let d = env.start();
+    env.drop_file("before.html", &page(1));
+    wait_for("outbox/before.html", DEADLINE, || {
+        env.out("before.html").is_some()
+    });
+    wait_for("work empty", DEADLINE, || claims(&env).is_empty());
+    fs::remove_dir_all(&env.work).unwrap();
+    wait_for("the work folder made again", DEADLINE, || env.work.is_dir());
+    std::thread::sleep(Duration::from_millis(500));
+    env.drop_file("after.html", &page(2));
+    wait_for("outbox/after.html", DEADLINE, || {
+        env.out("after.html").is_some()
+    });
+    assert!(
+        !d.log().contains("another process holds the lock"),
+        "{}",
+        d.log()
+    );
+    assert!(d.stop().success());
+}
+
+/// Outbox and failed folder on one disk that fills: a file that fails while the outbox
+/// is blocked is held for the failed folder, and the daemon must go on probing — it once
+/// stopped for good (the probe's flag was never reset) — and, once there is room,
+/// publish the good files and quarantine the bad one.
+#[test]
+fn outbox_and_failed_folder_on_one_full_disk_recover_when_space_comes_back() {
+    let env = Env::new("");
+    let vol = env.dir.path().join("vol");
+    let Some(m) = Mount::tmpfs(&vol, "64k") else {
+        return;
+    };
+    let cfg = fs::read_to_string(&env.config)
+        .unwrap()
+        .replace("outbox = \"outbox\"", "outbox = \"vol/out\"")
+        .replace("failed = \"failed\"", "failed = \"vol/failed\"");
+    fs::write(&env.config, cfg).unwrap();
+    // Full to the last block.
+    {
+        let mut f = fs::File::create(vol.join("filler")).unwrap();
+        while f.write_all(&[b'x'; 512]).is_ok() {}
+    }
+    let d = env.start();
+    env.drop_file("good.html", &page(1));
+    wait_for("the disk-full warning", DEADLINE, || {
+        d.log().contains("cannot publish")
+    });
+    deliver(&env, Path::new("bad.html"), b"\x89PNG\r\n\x1a\n\0\0");
+    env.drop_file("good2.html", &page(2));
+    std::thread::sleep(Duration::from_millis(3000));
+    let _ = fs::remove_file(vol.join("filler"));
+    m.remount("size=16m");
+    wait_for("both good files published", Duration::from_secs(90), || {
+        vol.join("out/good.html").exists() && vol.join("out/good2.html").exists()
+    });
+    wait_for("the bad file quarantined", Duration::from_secs(90), || {
+        vol.join("failed/bad.html.reason").exists()
+    });
+    wait_for("work empty", DEADLINE, || claims(&env).is_empty());
+    assert!(d.stop().success());
+}
+
 /// Files deleted or truncated by their producer right after delivery: a file deleted
 /// before the daemon claimed it leaves no trace; one the daemon claimed first (the
 /// delete finds nothing) is cleaned; a truncated one ends exactly once, cleaned (with
