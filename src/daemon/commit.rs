@@ -105,7 +105,12 @@ fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
             // The folder is gone: a consumer took its outputs and removed it (or
             // someone deleted them). Nothing is left to make durable, and keeping the
             // originals would only publish them again at the next start.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // (Its parent still there: the folder itself was removed, not the outbox
+            // moved or unmounted under it.)
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && dir.parent().is_some_and(|p| p.is_dir()) =>
+            {
                 tracing::debug!(folder = %dir.display(), "outbox folder removed before its fsync; its outputs were taken");
             }
             Err(e) => {
@@ -169,8 +174,14 @@ mod tests {
             pending("a.html", outbox.join("gone.example")),
             pending("b.html", outbox.join("kept.example")),
             pending("c.html", outbox.join("odd").join("sub")),
+            // The outbox itself moved away under its site folder: kept.
+            pending("d.html", d.join("moved-outbox").join("site.example")),
         ];
         commit(batch, &Processed::Delete, &work);
+        assert!(
+            work.join("d.html").exists(),
+            "an original went with the outbox moved away"
+        );
         assert!(
             !work.join("a.html").exists(),
             "the taken folder's original stayed"

@@ -982,6 +982,7 @@ impl State {
             Outcome::Gone(rel) => {
                 self.known.remove(&rel);
                 self.tries.remove(&rel);
+                self.untakable.remove(&rel);
                 debug!(file = %rel.display(), "already taken");
             }
             Outcome::Busy(job) => {
