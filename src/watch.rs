@@ -194,13 +194,6 @@ const NEW_FOLDER_RESCANS: [Duration; 2] = [Duration::from_millis(100), Duration:
 /// How often the whole inbox is scanned, as a net under lost events.
 pub const FULL_RESCAN: Duration = Duration::from_secs(60);
 
-/// What inotify's open events say of a file: how many opens seen are not closed yet
-/// (as far as its closes-after-write tell: notify does not report read-only closes).
-#[derive(Debug, Default, Clone, Copy)]
-struct Opens {
-    open: u32,
-}
-
 /// The task behind [`Watch`]: sorts events, and holds files until they are quiet.
 struct Quiet {
     settings: Settings,
@@ -215,12 +208,13 @@ struct Quiet {
     /// count needs neither, but cannot be exact (the kernel merges identical events
     /// queued back to back, readers' closes are not reported): it only ever makes a
     /// file wait longer, never less than before it.
-    opens: HashMap<PathBuf, Opens>,
+    /// (As far as closes-after-write tell: notify does not report read-only closes.)
+    opens: HashMap<PathBuf, u32>,
     /// Folders to scan again, and when (sorted).
     rescans: Vec<(Instant, PathBuf)>,
     /// Files renamed away while open for writing (by the rename's cookie): their state,
     /// for the name they are renamed to inside the inbox.
-    moved: HashMap<usize, (Opens, bool)>,
+    moved: HashMap<usize, (u32, bool)>,
     /// Folders inside the inbox found to be one of the skipped folders by identity:
     /// nothing below them is reported.
     foreign: Vec<PathBuf>,
@@ -331,17 +325,13 @@ impl Quiet {
                     match std::fs::symlink_metadata(path) {
                         Ok(m) if m.is_dir() => self.new_folder(path),
                         Ok(m) if m.is_file() && carried.is_some() => {
+                            // Counted opens and nothing marked: the quiet period, which
+                            // a new pending entry waits for.
                             let (opens, writing) = carried.expect("checked");
-                            if opens.open > 0 {
+                            if opens > 0 {
                                 self.opens.insert(path.clone(), opens);
                             }
                             self.touch(path, &m, writing);
-                            if !writing {
-                                // Counted opens, nothing marked: still the quiet period.
-                                if let Some(p) = self.pending.get_mut(path) {
-                                    p.still = self.settings.quiet;
-                                }
-                            }
                         }
                         Ok(_) => self.ready(path),
                         Err(_) => {}
@@ -354,7 +344,7 @@ impl Quiet {
                         .remove(path)
                         .is_some_and(|p| p.writing.is_some());
                     if let Some(t) = ev.attrs.tracker()
-                        && (opens.open > 0 || writing)
+                        && (opens > 0 || writing)
                     {
                         if self.moved.len() >= 1024 {
                             // Renamed out of the inbox (claims, producers): never seen again.
@@ -397,7 +387,7 @@ impl Quiet {
                         && m.is_file()
                     {
                         if self.settings.filter.wanted(path).is_some() {
-                            self.opens.entry(path.clone()).or_default().open += 1;
+                            *self.opens.entry(path.clone()).or_default() += 1;
                         }
                         if m.len() == 0 {
                             self.touch(path, &m, true);
@@ -417,11 +407,11 @@ impl Quiet {
     /// quiet period, so a writer that pauses less than `quiet_ms` is waited for.
     fn close_seen(&mut self, path: &Path) -> Duration {
         let quiet = self.settings.quiet;
-        let Some(o) = self.opens.get_mut(path) else {
+        let Some(open) = self.opens.get_mut(path) else {
             return quiet;
         };
-        o.open = o.open.saturating_sub(1);
-        if o.open > 0 {
+        *open = open.saturating_sub(1);
+        if *open > 0 {
             return quiet;
         }
         self.opens.remove(path);

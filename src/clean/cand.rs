@@ -236,7 +236,7 @@ impl Cands {
         // it already); the rest wait behind it while rules with conditions lead (a
         // rule whose `where` fails hands the element to the next).
         let mut matched: Vec<u32> = Vec::new();
-        for g in o.groups.iter() {
+        'groups: for g in o.groups.iter() {
             let Some(group) = rules.group_regexes(g).filter(|r| r.may_match(text)) else {
                 continue;
             };
@@ -258,16 +258,11 @@ impl Cands {
                         self.regex_last.insert(n, o.text_start);
                     }
                     matched.push(n);
+                    // A rule without conditions takes it whatever follows.
                     if rules.rule(n).cond.is_none() {
-                        break;
+                        break 'groups;
                     }
                 }
-            }
-            if matched
-                .last()
-                .is_some_and(|&n| rules.rule(n).cond.is_none())
-            {
-                break;
             }
         }
         if matched.is_empty() {

@@ -614,6 +614,41 @@ struct Blocked {
     probing: bool,
 }
 
+impl Blocked {
+    /// A destination could not be written (`error`): the first time, a block starts,
+    /// said once as a warning (`first`); a failed probe of it (`probed`) doubles the
+    /// back-off (said at debug level, `again`); a job already in flight when it began
+    /// changes nothing.
+    fn note(
+        block: &mut Option<Blocked>,
+        probed: bool,
+        error: String,
+        last_error: &mut Option<String>,
+        first: &str,
+        again: &str,
+    ) {
+        let now = Instant::now();
+        match block {
+            None => {
+                warn!(error = %error, "{first}");
+                *last_error = Some(error);
+                *block = Some(Blocked {
+                    until: now + Duration::from_secs(1),
+                    backoff: Duration::from_secs(1),
+                    probing: false,
+                });
+            }
+            Some(b) if probed => {
+                b.backoff = (b.backoff * 2).min(MAX_BACKOFF);
+                b.until = now + b.backoff;
+                b.probing = false;
+                debug!(error = %error, retry_in = ?b.backoff, "{again}");
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// The daemon's bookkeeping, owned by the loop in [`run`].
 struct State {
     config: Arc<Config>,
@@ -1006,25 +1041,14 @@ impl State {
                 // waits (claimed, in the work folder) while the others go on; one held
                 // file at a time tries again, with back-off.
                 self.held.push_back(job);
-                let now = Instant::now();
-                match &mut self.failed_blocked {
-                    None => {
-                        warn!(error = %error, "cannot move a file to the failed folder; keeping it in the work folder and retrying (other files go on)");
-                        self.last_error = Some(error);
-                        self.failed_blocked = Some(Blocked {
-                            until: now + Duration::from_secs(1),
-                            backoff: Duration::from_secs(1),
-                            probing: false,
-                        });
-                    }
-                    Some(b) if probe == Probe::Failed => {
-                        b.backoff = (b.backoff * 2).min(MAX_BACKOFF);
-                        b.until = now + b.backoff;
-                        b.probing = false;
-                        debug!(error = %error, retry_in = ?b.backoff, "still cannot move to the failed folder");
-                    }
-                    Some(_) => {}
-                }
+                Blocked::note(
+                    &mut self.failed_blocked,
+                    probe == Probe::Failed,
+                    error,
+                    &mut self.last_error,
+                    "cannot move a file to the failed folder; keeping it in the work folder and retrying (other files go on)",
+                    "still cannot move to the failed folder",
+                );
             }
             Outcome::Retry { job, error, .. } => {
                 // To the back: one file's trouble taken for the folder's must not keep
@@ -1042,25 +1066,14 @@ impl State {
                 } else {
                     self.queue.push_back(job);
                 }
-                let now = Instant::now();
-                match &mut self.blocked {
-                    None => {
-                        warn!(error = %error, "cannot publish; keeping files and retrying");
-                        self.last_error = Some(error);
-                        self.blocked = Some(Blocked {
-                            until: now + Duration::from_secs(1),
-                            backoff: Duration::from_secs(1),
-                            probing: false,
-                        });
-                    }
-                    Some(b) if probe == Probe::Outbox => {
-                        b.backoff = (b.backoff * 2).min(MAX_BACKOFF);
-                        b.until = now + b.backoff;
-                        b.probing = false;
-                        debug!(error = %error, retry_in = ?b.backoff, "still cannot publish");
-                    }
-                    Some(_) => {}
-                }
+                Blocked::note(
+                    &mut self.blocked,
+                    probe == Probe::Outbox,
+                    error,
+                    &mut self.last_error,
+                    "cannot publish; keeping files and retrying",
+                    "still cannot publish",
+                );
             }
         }
         if settled && !self.busy_since.is_empty() {

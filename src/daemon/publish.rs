@@ -163,35 +163,38 @@ impl TempFile {
     /// filesystem lacks it, a hard link; without hard links either: check, then rename
     /// (only pare writes here, under unique temporary names).
     fn link_at(&mut self, dest: &Path) -> io::Result<Placed> {
-        let taken = |me: &Self| -> io::Result<Placed> {
-            Ok(if same_content(&me.path, dest)? {
-                Placed::Identical
-            } else {
-                Placed::Exists
-            })
-        };
         match super::sys::rename_new(&self.path, dest)? {
             Renamed::Moved => {
                 self.moved = true;
                 return Ok(Placed::New);
             }
-            Renamed::Taken => return taken(self),
+            Renamed::Taken => return taken(&self.path, dest),
             Renamed::Cannot => {}
         }
-        let taken = || taken(self);
         match std::fs::hard_link(&self.path, dest) {
             Ok(()) => Ok(Placed::New),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => taken(&self.path, dest),
             Err(e) if is_unsupported(&e) => {
                 if std::fs::symlink_metadata(dest).is_ok() {
-                    return taken();
+                    return taken(&self.path, dest);
                 }
                 std::fs::rename(&self.path, dest)?;
+                self.moved = true;
                 Ok(Placed::New)
             }
             Err(e) => Err(e),
         }
     }
+}
+
+/// What a name already taken holds for a file about to be placed at it: the same
+/// content ([`Placed::Identical`], a redo after a crash) or something else.
+fn taken(path: &Path, dest: &Path) -> io::Result<Placed> {
+    Ok(if same_content(path, dest)? {
+        Placed::Identical
+    } else {
+        Placed::Exists
+    })
 }
 
 /// Where [`TempFile::place`] put a file: the name, which numbered variant it is (1 for

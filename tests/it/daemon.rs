@@ -118,8 +118,26 @@ impl Env {
 
     /// Starts `pare run` and waits for it to say it is ready.
     pub(crate) fn start_with(&self, vars: &[(&str, &str)]) -> Daemon {
+        self.spawn(&[], vars)
+    }
+
+    /// Starts `pare run` through `wrapper` — a program and its arguments before pare's
+    /// (`setpriv --bounding-set … --`, `sh -c 'ulimit …; exec "$0" "$@"'`) — and waits
+    /// for it to say it is ready.
+    pub(crate) fn start_via(&self, wrapper: &[&str]) -> Daemon {
+        self.spawn(wrapper, &[])
+    }
+
+    fn spawn(&self, wrapper: &[&str], vars: &[(&str, &str)]) -> Daemon {
         let log = self.dir.path().join(format!("log-{}.txt", next_id()));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pare"));
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_pare"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_pare")),
+        };
         cmd.args(["run", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info")

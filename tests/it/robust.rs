@@ -12,8 +12,23 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::daemon::{
-    DEADLINE, Daemon, Env, Rng, assert_cleaned, claims, env_num, files, inputs, page, wait_for,
+    DEADLINE, Env, Rng, assert_cleaned, claims, env_num, files, inputs, page, wait_for,
 };
+
+/// How to start the daemon so that permission bits stop it: as root, without the
+/// capabilities that skip permission checks (`setpriv`); as another user, as it is.
+fn without_permission_override() -> Vec<&'static str> {
+    if is_root() {
+        vec![
+            "setpriv",
+            "--bounding-set",
+            "-dac_override,-dac_read_search,-fowner",
+            "--",
+        ]
+    } else {
+        Vec::new()
+    }
+}
 
 /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(pid: u32, key: &str) -> Option<u64> {
@@ -265,30 +280,7 @@ fn every_bad_input_ends_cleaned_or_failed_with_its_reason() {
 #[test]
 fn a_file_the_daemon_cannot_read_fails_with_the_reason() {
     let env = Env::new("");
-    let mut cmd = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--bounding-set",
-            "-dac_override,-dac_read_search,-fowner",
-            "--",
-        ])
-        .arg(env!("CARGO_BIN_EXE_pare"));
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_pare"))
-    };
-    let log = env.dir.path().join("log-setpriv.txt");
-    cmd.args(["run", "--config"])
-        .arg(&env.config)
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap());
-    let d = Daemon {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
-    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let d = env.start_via(&without_permission_override());
     let staged = env.dir.path().join("staging/secret.html");
     fs::write(&staged, page(1)).unwrap();
     fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
@@ -361,21 +353,7 @@ fn a_file_of_another_user_touched_while_its_writer_still_writes_is_not_taken_ear
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .unwrap();
-    let log = env.dir.path().join("log-nolease.txt");
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--bounding-set", "-lease", "--"])
-        .arg(env!("CARGO_BIN_EXE_pare"))
-        .args(["run", "--config"])
-        .arg(&env.config)
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap());
-    let d = Daemon {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
-    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let d = env.start_via(&["setpriv", "--bounding-set", "-lease", "--"]);
     let body = page(8);
     let (a, b) = body.split_at(body.len() / 2);
     let path = env.inbox.join("theirs.html");
@@ -461,30 +439,7 @@ fn a_reader_opening_a_file_being_written_does_not_hold_it_for_long() {
 #[test]
 fn a_folder_the_daemon_may_not_write_in_holds_back_only_its_own_files() {
     let env = Env::new("");
-    let mut cmd = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--bounding-set",
-            "-dac_override,-dac_read_search,-fowner",
-            "--",
-        ])
-        .arg(env!("CARGO_BIN_EXE_pare"));
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_pare"))
-    };
-    let log = env.dir.path().join("log-locked.txt");
-    cmd.args(["run", "--config"])
-        .arg(&env.config)
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap());
-    let d = Daemon {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
-    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let d = env.start_via(&without_permission_override());
     let locked = env.dir.path().join("staging/locked.example");
     fs::create_dir_all(&locked).unwrap();
     fs::write(locked.join("stuck.html"), page(1)).unwrap();
@@ -533,21 +488,7 @@ fn a_folder_the_daemon_may_not_write_in_holds_back_only_its_own_files() {
 #[test]
 fn a_write_past_the_file_size_limit_fails_that_file_and_the_daemon_lives_on() {
     let env = Env::new("");
-    let log = env.dir.path().join("log-fsize.txt");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("ulimit -f 100; exec \"$0\" run --config \"$1\"")
-        .arg(env!("CARGO_BIN_EXE_pare"))
-        .arg(&env.config)
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap());
-    let d = Daemon {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
-    wait_for("ready", DEADLINE, || d.log().contains(" ready "));
+    let d = env.start_via(&["sh", "-c", "ulimit -f 100; exec \"$0\" \"$@\""]);
     let para =
         "<p>The council met on Tuesday to discuss the budget for the coming year, again.</p>";
     let big = format!(
