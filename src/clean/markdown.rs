@@ -84,6 +84,9 @@ pub struct State {
     /// Output not yet handed on.
     out: String,
     skip: u32,
+    /// Inside `<audio>` or `<video>`: their text is the fallback for browsers that play
+    /// neither ("Your browser does not support the audio element"), never the article.
+    media: u32,
     /// A paragraph break (2), a line break (1) or nothing (0) waits for the next text.
     brk: u8,
     /// The quote depth of the blank line a paragraph break writes (the shallowest asked
@@ -128,6 +131,7 @@ impl State {
             style,
             out: String::new(),
             skip: 0,
+            media: 0,
             brk: 0,
             brk_quote: 0,
             space: false,
@@ -234,7 +238,7 @@ impl State {
     }
 
     fn text(&mut self, raw: &str, last: bool) {
-        if self.skip > 0 {
+        if self.skip > 0 || self.media > 0 {
             return;
         }
         let mut s = std::mem::take(&mut self.carry);
@@ -346,6 +350,10 @@ impl State {
         }
         if SKIP.contains(&tag) {
             self.skip += 1;
+            return true;
+        }
+        if matches!(tag, "audio" | "video") {
+            self.media += 1;
             return true;
         }
         match tag {
@@ -519,6 +527,10 @@ impl State {
             self.skip -= 1;
             return;
         }
+        if matches!(tag, "audio" | "video") {
+            self.media = self.media.saturating_sub(1);
+            return;
+        }
         match tag {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" if self.inline_only() => self.space = true,
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
@@ -662,6 +674,8 @@ impl Output for State {
         if SKIP.contains(&tag.as_str()) {
             // A skipped element with no end tag to come.
             self.skip = self.skip.saturating_sub(1);
+        } else if matches!(tag.as_str(), "audio" | "video") {
+            self.media = self.media.saturating_sub(1);
         }
     }
 
@@ -697,6 +711,17 @@ pub fn convert(html: &[u8], style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fallback_text_of_audio_and_video_is_left_out() {
+        let html = b"<p>Before</p><audio src=/a.mp3>Your browser does not support the audio element.</audio>\
+<video><p>No video.</p></video><p>After</p>";
+        assert_eq!(convert(html, Style::Markdown), "Before\n\nAfter\n");
+        assert_eq!(convert(html, Style::Text), "Before\n\nAfter\n");
+        // Left open by a page: the text after it is the page's again when an ancestor ends.
+        let open = b"<div><audio>fallback</div><p>After</p>";
+        assert_eq!(convert(open, Style::Markdown), "After\n");
+    }
 
     #[test]
     fn blocks_and_inlines() {

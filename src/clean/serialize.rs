@@ -117,6 +117,9 @@ pub struct State {
     stack: Vec<Open>,
     next: u64,
     skip: u32,
+    /// Open `<audio>` and `<video>` elements: their text is the fallback for browsers
+    /// that play neither, left out (their `<source>` and `<track>` stay).
+    media: u32,
     /// Inside an `<svg>` (left out with what it holds): its number, and the stack's
     /// depth when it opened (an ancestor's end tag ends it too, if its own never comes).
     svg: Option<(u64, usize)>,
@@ -127,6 +130,9 @@ impl State {
     fn close_to(&mut self, i: usize) {
         while self.stack.len() > i {
             let o = self.stack.pop().expect("non-empty");
+            if matches!(o.tag.as_str(), "audio" | "video") {
+                self.media -= 1;
+            }
             self.out.push_str("</");
             self.out.push_str(&o.tag);
             self.out.push('>');
@@ -291,6 +297,9 @@ impl State {
             return None;
         }
         self.next += 1;
+        if matches!(tag.as_str(), "audio" | "video") {
+            self.media += 1;
+        }
         self.stack.push(Open { tag, n: self.next });
         Some(self.next)
     }
@@ -321,7 +330,7 @@ impl State {
     }
 
     fn text(&mut self, raw: &str, last: bool) {
-        if self.skip > 0 || self.svg.is_some() {
+        if self.skip > 0 || self.svg.is_some() || self.media > 0 {
             return;
         }
         let mut s = std::mem::take(&mut self.carry);
@@ -372,6 +381,7 @@ impl<'w> Serializer<'w> {
             stack: Vec::new(),
             next: 0,
             skip: 0,
+            media: 0,
             svg: None,
             carry: String::new(),
         };
@@ -447,6 +457,17 @@ mod tests {
         let out = serialize(page.as_bytes());
         assert!(out.starts_with("<ul><li><ul><li>"));
         assert!(out.ends_with(&format!("x{}", "</li></ul>".repeat(n))));
+    }
+
+    #[test]
+    fn the_fallback_text_of_audio_and_video_is_left_out() {
+        assert_eq!(
+            serialize(
+                b"<p>Before</p><audio src=/a.mp3 controls>Your browser does not support the audio \
+element.</audio><video src=/v.mp4><source src=/v.webm>No video <b>here</b>.</video><p>After</p>"
+            ),
+            "<p>Before</p><audio src=\"/a.mp3\" controls=\"\"></audio><video src=\"/v.mp4\"><source src=\"/v.webm\"><b></b></video><p>After</p>"
+        );
     }
 
     #[test]
