@@ -439,7 +439,7 @@ fn clean_one_to_dir(
         rep
     };
     if let Some(parent) = dest.parent() {
-        crate::daemon::publish::make_dirs(to.root, parent)
+        crate::daemon::publish::make_dirs_synced(to.root, parent, to.sync)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     match tmp.place_exact_synced(dest, to.conflict, to.sync) {
