@@ -255,7 +255,7 @@ impl Finder {
         {
             // The locator's view of the element: its name, class and id, and the two
             // attributes that name the article (`itemprop`, `role`).
-            let (mut itemprop, mut role) = (None, None);
+            let (mut itemprop, mut role, mut href, mut anchor) = (None, None, false, false);
             if attrs.len() > usize::from(id.is_some()) + usize::from(class.is_some()) {
                 for a in &attrs {
                     let name = self.gaps.bytes(a.name_start, a.name_end);
@@ -263,10 +263,18 @@ impl Finder {
                         itemprop = Some(utf8(self.gaps.bytes(a.value_start, a.value_end)));
                     } else if role.is_none() && name.eq_ignore_ascii_case(b"role") {
                         role = Some(utf8(self.gaps.bytes(a.value_start, a.value_end)));
+                    } else if name.eq_ignore_ascii_case(b"href") {
+                        href = true;
+                    } else if name.eq_ignore_ascii_case(b"name") {
+                        anchor = true;
                     }
                 }
             }
             let name = match tag {
+                // A named anchor is no link (`<a name="top"/>`, which HTML leaves
+                // open: all that follows read as link text, and no paragraph as prose).
+                // An `a` without `href` but with a script is still a link to readers.
+                TagName::Known("a", _) if anchor && !href => "span",
                 TagName::Known(k, _) => k,
                 TagName::Other(_) => "element",
             };
