@@ -356,6 +356,21 @@ impl State {
             self.media += 1;
             return true;
         }
+        if self.media > 0
+            && (BLOCK.contains(&tag)
+                || matches!(
+                    tag,
+                    "li" | "ul" | "ol" | "table" | "tr" | "td" | "th" | "blockquote" | "pre"
+                )
+                || (tag.len() == 2 && tag.starts_with('h') && tag.as_bytes()[1].is_ascii_digit()))
+        {
+            // A block starts: an `<audio>` left open in a `<p>` or `<li>` that HTML
+            // closes here is closed too, and what follows is the page's again (this
+            // writer sees end tags only as the page writes them). A fallback written as
+            // blocks inside a closed `<video>` is shown then: text shown is the safe
+            // side of text lost.
+            self.media = 0;
+        }
         match tag {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.block();
@@ -715,12 +730,20 @@ mod tests {
     #[test]
     fn the_fallback_text_of_audio_and_video_is_left_out() {
         let html = b"<p>Before</p><audio src=/a.mp3>Your browser does not support the audio element.</audio>\
-<video><p>No video.</p></video><p>After</p>";
+<video>No video.</video><p>After</p>";
         assert_eq!(convert(html, Style::Markdown), "Before\n\nAfter\n");
         assert_eq!(convert(html, Style::Text), "Before\n\nAfter\n");
         // Left open by a page: the text after it is the page's again when an ancestor ends.
         let open = b"<div><audio>fallback</div><p>After</p>";
         assert_eq!(convert(open, Style::Markdown), "After\n");
+        // Left open in a paragraph or a list item that the next block closes.
+        let in_p = b"<p>Listen: <audio src=/a.mp3>Fallback<p>First.</p><p>Second.</p>";
+        assert_eq!(
+            convert(in_p, Style::Markdown),
+            "Listen:\n\nFirst.\n\nSecond.\n"
+        );
+        let in_li = b"<ul><li>One <video src=/v.mp4><li>Two</ul>";
+        assert_eq!(convert(in_li, Style::Markdown), "- One\n- Two\n");
     }
 
     #[test]
