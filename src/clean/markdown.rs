@@ -12,7 +12,7 @@ use std::io::Write;
 
 use lol_html::html_content::Element;
 
-use super::stream::{Output, Stream};
+use super::stream::{Output, Stream, is_media};
 
 /// Quotes and lists nest in the Markdown at most this deep (parsers stop nesting
 /// further, and what is deeper would be lost to their readers): deeper ones are written
@@ -47,6 +47,26 @@ const SKIP: &[&str] = &[
     "noframes",
     "noscript",
     "plaintext",
+];
+
+/// Besides [`BLOCK`], the starts that end an `<audio>` or `<video>` left open in a `<p>`
+/// or `<li>` (HTML closes those there, and this writer sees only the page's end tags).
+const CLOSES_MEDIA: &[&str] = &[
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
 ];
 
 /// Elements that end a paragraph where they start and end.
@@ -352,18 +372,11 @@ impl State {
             self.skip += 1;
             return true;
         }
-        if matches!(tag, "audio" | "video") {
+        if is_media(tag) {
             self.media += 1;
             return true;
         }
-        if self.media > 0
-            && (BLOCK.contains(&tag)
-                || matches!(
-                    tag,
-                    "li" | "ul" | "ol" | "table" | "tr" | "td" | "th" | "blockquote" | "pre"
-                )
-                || (tag.len() == 2 && tag.starts_with('h') && tag.as_bytes()[1].is_ascii_digit()))
-        {
+        if self.media > 0 && (BLOCK.contains(&tag) || CLOSES_MEDIA.contains(&tag)) {
             // A block starts: an `<audio>` left open in a `<p>` or `<li>` that HTML
             // closes here is closed too, and what follows is the page's again (this
             // writer sees end tags only as the page writes them). A fallback written as
@@ -542,7 +555,7 @@ impl State {
             self.skip -= 1;
             return;
         }
-        if matches!(tag, "audio" | "video") {
+        if is_media(tag) {
             self.media = self.media.saturating_sub(1);
             return;
         }
@@ -689,7 +702,7 @@ impl Output for State {
         if SKIP.contains(&tag.as_str()) {
             // A skipped element with no end tag to come.
             self.skip = self.skip.saturating_sub(1);
-        } else if matches!(tag.as_str(), "audio" | "video") {
+        } else if is_media(&tag) {
             self.media = self.media.saturating_sub(1);
         }
     }

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use lol_html::html_content::Element;
 
-use super::stream::{Output, Stream};
+use super::stream::{Output, Stream, is_media};
 
 /// Elements left out with their content: those whose content is raw text, which only
 /// their own end tag ends (others — `svg`, `template`, `object` — may be left open by a
@@ -130,7 +130,7 @@ impl State {
     fn close_to(&mut self, i: usize) {
         while self.stack.len() > i {
             let o = self.stack.pop().expect("non-empty");
-            if matches!(o.tag.as_str(), "audio" | "video") {
+            if is_media(&o.tag) {
                 self.media -= 1;
             }
             self.out.push_str("</");
@@ -297,7 +297,7 @@ impl State {
             return None;
         }
         self.next += 1;
-        if matches!(tag.as_str(), "audio" | "video") {
+        if is_media(&tag) {
             self.media += 1;
         }
         self.stack.push(Open { tag, n: self.next });

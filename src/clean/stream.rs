@@ -10,6 +10,12 @@ use std::rc::Rc;
 use lol_html::html_content::{Element, EndTag, TextChunk};
 use lol_html::{DocumentContentHandlers, HtmlRewriter, Settings, element};
 
+/// Elements whose text is the fallback for browsers that play neither ("Your browser
+/// does not support the audio element"): both writers leave that text out.
+pub fn is_media(tag: &str) -> bool {
+    matches!(tag, "audio" | "video")
+}
+
 /// A writer's state: what the handlers tell it, and what it gives the driver.
 pub trait Output: 'static {
     /// What a start tag leaves for its end tag.
