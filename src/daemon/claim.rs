@@ -29,6 +29,10 @@ pub struct Claimed {
     pub rel: PathBuf,
     /// The output was published under the `n`th name for it (see the module doc).
     pub published: Option<u32>,
+    /// Claimed by an earlier run (a crash or a stop left it): its output may be in the
+    /// outbox already though its claim was not yet marked, so an output with the same
+    /// content at its name is its own. A claim of this run was never published unmarked.
+    pub resumed: bool,
 }
 
 /// Moves `inbox/rel` into `work`. `Ok(None)` when there is nothing to claim (already
@@ -44,7 +48,7 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
     let mut name = OsString::from(tag);
     name.push("_");
     name.push(escape(rel));
-    let dest = if name.len() <= NAME_MAX {
+    let dest = if name.len() + MARK_ROOM <= NAME_MAX {
         work.join(name)
     } else {
         let nested = work.join(format!("{tag}{NESTED}")).join(rel);
@@ -56,6 +60,7 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
             work: dest,
             rel: rel.to_path_buf(),
             published: None,
+            resumed: false,
         })),
         // Gone from the inbox (claimed by a duplicate event, removed): nothing to do.
         // But the work folder itself missing is the folder's trouble, not the file's.
@@ -73,6 +78,11 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
 
 /// The longest file name Linux filesystems take, in bytes.
 pub const NAME_MAX: usize = 255;
+
+/// Room a claim's name keeps for its published mark (`+10000`, the highest number a
+/// name is given): a name that fits only without it could not be marked, and a crash
+/// after publishing would clean it again.
+const MARK_ROOM: usize = 6;
 
 /// The suffix of a claim's own folder (`<tag>.d/`), for names too long to escape.
 const NESTED: &str = ".d";
@@ -100,6 +110,7 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
                 work: e.path(),
                 rel,
                 published,
+                resumed: true,
             });
         } else if let Some(published) = nested_tag(&name)
             && e.file_type().is_ok_and(|t| t.is_dir())
@@ -146,6 +157,7 @@ fn nested(root: &Path, dir: &Path, published: Option<u32>, found: &mut Vec<Claim
                     work: path,
                     rel,
                     published,
+                    resumed: true,
                 });
             }
             Err(_) => {}
@@ -184,6 +196,7 @@ pub fn mark_published(work: &Path, c: Claimed, n: u32) -> Claimed {
             },
             rel: c.rel,
             published: Some(n),
+            resumed: c.resumed,
         },
         Err(_) => c,
     }
@@ -278,7 +291,28 @@ mod tests {
             claim(&inbox, &work, Path::new("s.com/a.html"), "2").unwrap(),
             None
         );
-        assert_eq!(leftovers(&work).unwrap(), vec![c]);
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
+    }
+
+    /// A claim as the next start finds it.
+    fn resumed(c: Claimed) -> Claimed {
+        Claimed { resumed: true, ..c }
+    }
+
+    #[test]
+    fn a_name_that_fits_only_without_its_mark_is_claimed_in_a_folder_of_its_own() {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        // "1f-4_" and the name make 253 bytes: room for no "+n".
+        let rel = PathBuf::from(format!("{}.html", "n".repeat(243)));
+        std::fs::write(inbox.join(&rel), "x").unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-4").unwrap().unwrap();
+        let c = mark_published(&work, c, 10_000);
+        assert_eq!(c.published, Some(10_000));
+        assert_eq!(c.work, work.join("1f-4+10000.d").join(&rel));
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
     }
 
     #[test]
@@ -293,11 +327,11 @@ mod tests {
         assert_eq!(c.work, work.join("1f-2.d").join(&rel));
         assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
         // Found again after a crash, with its inbox path.
-        assert_eq!(leftovers(&work).unwrap(), vec![c.clone()]);
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(c.clone())]);
         // Published, then found again: it says so.
         let c = mark_published(&work, c, 2);
         assert_eq!(c.work, work.join("1f-2+2.d").join(&rel));
-        assert_eq!(leftovers(&work).unwrap(), vec![c.clone()]);
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(c.clone())]);
         std::fs::remove_file(&c.work).unwrap();
         release(&work, &c.work);
         assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0);
@@ -316,7 +350,7 @@ mod tests {
         assert_eq!(leftovers(&work).unwrap()[0].published, None);
         let c = mark_published(&work, c, 1);
         assert_eq!(c.work, work.join("1f-3+1_s.com%2Fa_b.html"));
-        assert_eq!(leftovers(&work).unwrap(), vec![c]);
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
         for n in ["1+_a", "1+x_a", "+1_a", "1+-1_a"] {
             assert_eq!(parse(OsStr::new(n)), None, "{n}");
         }

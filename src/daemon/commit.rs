@@ -5,8 +5,8 @@
 //! here and takes the next file. This thread fsyncs the outbox folder once for every
 //! output published since its last fsync (one folder fsync for many files, instead of
 //! one per file) and only then deletes or moves each original. A crash before the
-//! folder fsync leaves the original in the work folder: cleaned again at the next
-//! start, it finds its identical output already there.
+//! folder fsync leaves the original in the work folder: at the next start it is
+//! committed again if its output survived, and cleaned again if not.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -163,6 +163,7 @@ mod tests {
                     work: w,
                     rel: name.into(),
                     published: Some(1),
+                    resumed: false,
                 },
                 tag: format!("t-{name}"),
             }

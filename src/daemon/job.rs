@@ -50,7 +50,8 @@ pub enum Outcome {
     Cleaned {
         rel: PathBuf,
         output: PathBuf,
-        /// The output was already there, identical (a redo after a crash).
+        /// The output was already there, identical: this file's own, published by an
+        /// earlier run that stopped before marking its claim.
         identical: bool,
         report: Box<Report>,
         ms: u64,
@@ -474,7 +475,7 @@ fn clean_into_outbox(
         }
     }
     let dest = outbox.join(route.format.output_name(&c.rel));
-    let slot = tmp.place_unsynced(&dest).map_err(|e| {
+    let slot = tmp.place_unsynced(&dest, c.resumed).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(
                 "cannot publish the cleaned page as {}: {e}",

@@ -3,8 +3,9 @@
 //!
 //! Everything is first written under `<folder>/.pare-tmp/`, flushed to disk, then linked
 //! into place under its final name, and the folder is flushed. A name that is taken by a
-//! file with the same content counts as done (so redoing a file after a crash is
-//! harmless); a name taken by different content makes the file `name (2).ext`, then
+//! file with the same content counts as done when the caller says the file is a redo
+//! (so redoing a file after a crash is harmless); a name taken by different content —
+//! or by the same content from another input — makes the file `name (2).ext`, then
 //! `(3)`… Nothing here decides *whether* a file is cleaned or failed.
 
 use super::sys::Renamed;
@@ -91,14 +92,17 @@ impl TempFile {
 
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
     /// Returns where it went.
-    pub fn place(self, dest: &Path) -> io::Result<Slot> {
-        self.place_with(dest, true)
+    /// A name holding the same content is this file's own, placed before a crash, only
+    /// when `redo`; otherwise it is another input's output that came out the same, and
+    /// this file takes the next numbered name (every input gets an output of its own).
+    pub fn place(self, dest: &Path, redo: bool) -> io::Result<Slot> {
+        self.place_with(dest, true, redo)
     }
 
     /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
     /// committer batches it over many files): the new name is not durable until then.
-    pub fn place_unsynced(self, dest: &Path) -> io::Result<Slot> {
-        self.place_with(dest, false)
+    pub fn place_unsynced(self, dest: &Path, redo: bool) -> io::Result<Slot> {
+        self.place_with(dest, false, redo)
     }
 
     /// Flushes to disk and links the file in at exactly `dest` (the folder fsync left
@@ -132,7 +136,7 @@ impl TempFile {
         self.link_at(dest)
     }
 
-    fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<Slot> {
+    fn place_with(mut self, dest: &Path, sync: bool, redo: bool) -> io::Result<Slot> {
         self.flush()?;
         let dir = dest.parent().expect("destination has a folder");
         make_dirs(self.root(), dir)?;
@@ -140,6 +144,7 @@ impl TempFile {
             let path = numbered(dest, n);
             let identical = match self.link_at(&path)? {
                 Placed::Exists => continue,
+                Placed::Identical if !redo => continue,
                 Placed::New => false,
                 Placed::Identical => true,
             };
@@ -676,8 +681,29 @@ mod tests {
     fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
-        let slot = t.place(dest).unwrap();
+        let slot = t.place(dest, true).unwrap();
         (slot.path, slot.identical)
+    }
+
+    #[test]
+    fn the_same_content_from_another_input_gets_a_name_of_its_own() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("x.md");
+        let place = |tag: &str, redo: bool| {
+            let mut t = TempFile::create(d.path(), tag).unwrap();
+            t.file().write_all(b"same").unwrap();
+            let s = t.place(&dest, redo).unwrap();
+            (
+                s.path.file_name().unwrap().to_str().unwrap().to_string(),
+                s.identical,
+            )
+        };
+        assert_eq!(place("1", false), ("x.md".into(), false));
+        assert_eq!(place("2", false), ("x (2).md".into(), false));
+        assert_eq!(place("3", false), ("x (3).md".into(), false));
+        // A redo finds its own copy at the first name that holds it.
+        assert_eq!(place("4", true), ("x.md".into(), true));
+        assert!(!d.path().join("x (4).md").exists());
     }
 
     #[test]

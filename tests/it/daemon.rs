@@ -782,12 +782,14 @@ fn an_existing_different_output_is_never_overwritten() {
         env.out("a (2).html").is_some()
     });
     assert_eq!(env.out("a.html").unwrap(), "somebody else's");
-    // The same article again gives the same output: no third file.
+    // The same article again is another input: an output of its own, the others kept.
     env.drop_file("a.html", &page(1));
     wait_for("the second cleaned line", DEADLINE, || {
         d.log().matches(" cleaned ").count() == 2
     });
-    assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
+    assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
+    assert_eq!(env.out("a (2).html"), env.out("a (3).html"));
+    assert_eq!(env.out("a.html").unwrap(), "somebody else's");
     assert!(d.stop().success());
 }
 

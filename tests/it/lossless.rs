@@ -708,6 +708,43 @@ fn a_file_published_before_a_crash_is_not_cleaned_twice() {
     });
 }
 
+/// Two inputs whose cleaned copies come out byte for byte the same (a page saved twice,
+/// the copies differing only in what pare removes) get an output each: the second is
+/// never taken for a redo of the first and deleted without an output of its own. A
+/// claim left by a crash whose output is already in place is a redo: one output.
+#[test]
+fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
+    let env = Env::new("");
+    let d = env.start();
+    let settled = || {
+        wait_for("inbox and work empty", DEADLINE, || {
+            inputs(&env).is_empty() && claims(&env).is_empty()
+        })
+    };
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    settled();
+    env.drop_file("a.html", &page(1).replace("Buy now", "Last chance"));
+    wait_for("outbox/a (2).html", DEADLINE, || {
+        env.out("a (2).html").is_some()
+    });
+    settled();
+    assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
+    assert_eq!(env.out("a.html"), env.out("a (2).html"));
+    assert_cleaned(&env.out("a.html").unwrap(), 1);
+    assert!(!d.log().contains("already_there=true"), "{}", d.log());
+    drop(d);
+    // As a daemon killed after publishing a.html, before marking its claim, leaves it:
+    // the next start finds its own output and commits it, with no second copy.
+    fs::write(env.work.join("19-9_a.html"), page(1)).unwrap();
+    let d = env.start();
+    settled();
+    assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
+    wait_for("the redo's log line", DEADLINE, || {
+        d.log().contains("already_there=true")
+    });
+}
+
 // Cases found by a hostile run after the fixes above.
 
 #[test]
