@@ -49,21 +49,43 @@ impl Committer {
         let thread = std::thread::Builder::new()
             .name("pare-commit".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
+                let mut stuck = Stuck::default();
+                loop {
                     // Outputs are already in place: what waits is only the deletion of
                     // their originals, so a burst's outputs gather for a moment and
                     // share one folder fsync (a journal commit each, on most
                     // filesystems, which the workers' own fsyncs then wait on).
-                    let mut batch = vec![first];
-                    let until = std::time::Instant::now() + GATHER;
-                    while batch.len() < MAX_BATCH {
-                        let left = until.saturating_duration_since(std::time::Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(p) => batch.push(p),
+                    let first = match stuck.due_in() {
+                        None => match rx.recv() {
+                            Ok(p) => Some(p),
                             Err(_) => break,
+                        },
+                        Some(left) => match rx.recv_timeout(left) {
+                            Ok(p) => Some(p),
+                            Err(mpsc::RecvTimeoutError::Timeout) => None,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                // Stopping: one last try; what still cannot go stays
+                                // in the work folder and is committed at the next start.
+                                stuck.retry(&processed, &work);
+                                break;
+                            }
+                        },
+                    };
+                    if let Some(first) = first {
+                        let mut batch = vec![first];
+                        let until = std::time::Instant::now() + GATHER;
+                        while batch.len() < MAX_BATCH {
+                            let left = until.saturating_duration_since(std::time::Instant::now());
+                            match rx.recv_timeout(left) {
+                                Ok(p) => batch.push(p),
+                                Err(_) => break,
+                            }
                         }
+                        stuck.add(commit(batch, &processed, &work));
                     }
-                    commit(batch, &processed, &work);
+                    if stuck.due_in() == Some(std::time::Duration::ZERO) {
+                        stuck.retry(&processed, &work);
+                    }
                 }
             })
             .expect("spawn the committer thread");
@@ -84,7 +106,10 @@ impl Committer {
             },
             None => p,
         };
-        commit(vec![p], processed, &self.work);
+        for p in commit(vec![p], processed, &self.work) {
+            // Stopping: left in the work folder for the next start.
+            tracing::warn!(file = %p.claimed.rel.display(), "the original stays in the work folder until the next start");
+        }
     }
 
     /// Commits everything queued and stops the thread.
@@ -96,9 +121,11 @@ impl Committer {
     }
 }
 
-fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
+/// Makes the batch's outputs durable and lets their originals go; returns those whose
+/// originals could not go.
+fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) -> Vec<Pending> {
     let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
-    let mut kept: BTreeSet<&PathBuf> = BTreeSet::new();
+    let mut kept: BTreeSet<PathBuf> = BTreeSet::new();
     for dir in dirs {
         match publish::sync_dir(dir) {
             Ok(()) => {}
@@ -117,22 +144,94 @@ fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) {
                 // Its outputs may not be durable: keep their originals for the next
                 // start; the other folders' are committed.
                 tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
-                kept.insert(dir);
+                kept.insert(dir.clone());
             }
         }
     }
-    for p in batch.iter().filter(|p| !kept.contains(&p.dir)) {
-        let r = match processed {
-            Processed::Delete => std::fs::remove_file(&p.claimed.work),
-            Processed::Move(done) => {
-                publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag)
-                    .map(|_| ())
-            }
-        };
-        match r {
-            Ok(()) => super::claim::release(work, &p.claimed.work),
+    let mut stuck = Vec::new();
+    for p in batch {
+        if kept.contains(&p.dir) {
+            continue;
+        }
+        if let Err(e) = let_go(&p, processed, work) {
+            tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder; trying again");
+            stuck.push(p);
+        }
+    }
+    stuck
+}
+
+/// Deletes or moves a committed file's original and releases its claim.
+fn let_go(p: &Pending, processed: &Processed, work: &std::path::Path) -> std::io::Result<()> {
+    match processed {
+        Processed::Delete => match std::fs::remove_file(&p.claimed.work) {
+            // Gone already (someone took it from the work folder): nothing to let go.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        },
+        Processed::Move(done) => {
+            publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag).map(|_| ())
+        }
+    }?;
+    super::claim::release(work, &p.claimed.work);
+    Ok(())
+}
+
+/// Committed outputs whose originals could not go (a full or missing `done` folder, a
+/// work folder turned read-only): their outputs are durable, so only the originals
+/// wait, in the work folder, tried again with a backoff while the daemon runs (not
+/// only at its next start).
+#[derive(Default)]
+struct Stuck {
+    files: Vec<Pending>,
+    next: Option<std::time::Instant>,
+    backoff: std::time::Duration,
+}
+
+/// The first wait before trying again, and the longest.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Stuck {
+    /// How long until the next try (`None`: nothing waits).
+    fn due_in(&self) -> Option<std::time::Duration> {
+        self.next
+            .map(|t| t.saturating_duration_since(std::time::Instant::now()))
+    }
+
+    fn add(&mut self, files: Vec<Pending>) {
+        if files.is_empty() {
+            return;
+        }
+        self.files.extend(files);
+        if self.next.is_none() {
+            self.backoff = RETRY_FIRST;
+            self.next = Some(std::time::Instant::now() + self.backoff);
+        }
+    }
+
+    fn retry(&mut self, processed: &Processed, work: &std::path::Path) {
+        let before = self.files.len();
+        let mut error = None;
+        self.files.retain(|p| match let_go(p, processed, work) {
+            Ok(()) => false,
             Err(e) => {
-                tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder")
+                error.get_or_insert(e);
+                true
+            }
+        });
+        match error {
+            None => {
+                tracing::info!(
+                    files = before,
+                    "the originals left in the work folder went after all"
+                );
+                self.next = None;
+            }
+            Some(e) => {
+                tracing::debug!(files = self.files.len(), error = %e, "originals still cannot leave the work folder");
+                self.backoff = (self.backoff * 2).min(RETRY_MAX);
+                self.next = Some(std::time::Instant::now() + self.backoff);
             }
         }
     }

@@ -951,3 +951,36 @@ fn requeue_moves_only_what_is_in_failed_and_finishes_what_it_left() {
     assert_eq!(fs::read(env.inbox.join("real.com/g.html")).unwrap(), b"g");
     assert!(!env.failed.join(".pare-requeue").join("77-1").exists());
 }
+
+/// A cleaned file whose original cannot go to `done` (the folder gone, or full) waits in
+/// the work folder and goes once it can, while the daemon runs: not only at its next
+/// start.
+#[test]
+fn an_original_that_cannot_be_moved_to_done_goes_once_it_can() {
+    let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
+    let done = env.dir.path().join("done");
+    let d = env.start();
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    wait_for("done/a.html", DEADLINE, || done.join("a.html").exists());
+    fs::remove_dir_all(&done).unwrap();
+    env.drop_file("b.html", &page(2));
+    wait_for("outbox/b.html", DEADLINE, || env.out("b.html").is_some());
+    wait_for("the warning", DEADLINE, || {
+        d.log().contains("cannot remove the original")
+    });
+    assert_eq!(claims(&env).len(), 1, "{:?}", claims(&env));
+    // Others still go through meanwhile.
+    env.drop_file("c.html", &page(3));
+    wait_for("outbox/c.html", DEADLINE, || env.out("c.html").is_some());
+    fs::create_dir(&done).unwrap();
+    wait_for("the originals in done", DEADLINE, || {
+        done.join("b.html").exists() && done.join("c.html").exists()
+    });
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    assert_eq!(fs::read_to_string(done.join("b.html")).unwrap(), page(2));
+    assert_eq!(files(&env.outbox), ["a.html", "b.html", "c.html"]);
+    assert!(d.log().contains("went after all"), "{}", d.log());
+}
