@@ -256,9 +256,18 @@ impl Part {
 pub struct GroupRegexes {
     /// The rules (global numbers), in order.
     pub rules: Vec<u32>,
-    /// Their regexes as one set; `None` when there are none, or the set would be too
-    /// large to build (then each rule is tried on its own).
+    /// The regexes anchored at the text's start as one set; `None` when there are none,
+    /// or the set would be too large to build (then each rule is tried on its own).
     set: Option<regex::RegexSet>,
+    /// Some regexes are anchored but their set could not be built.
+    set_failed: bool,
+    /// The regexes that scan the whole text (not anchored at its start, or opening with
+    /// an unbounded repetition like `^[^"]*(…)`), each searched on its own: in one set,
+    /// two of them make a DFA whose states are pairs of their positions, built anew
+    /// for nearly every text (one such rule added to the set cost 3% of the engine's
+    /// instructions, `scripts/count-instructions.sh`). With the longest text each can
+    /// match, when known.
+    scanning: Vec<(regex::Regex, Option<usize>)>,
     /// The longest text any of them can match, when all are anchored at both ends.
     max_len: Option<usize>,
 }
@@ -267,25 +276,39 @@ impl GroupRegexes {
     /// `numbers` are global rule numbers of `rules`, which starts at `rule_base`.
     fn new(numbers: Vec<u32>, rules: &[Arc<Rule>], rule_base: u32) -> GroupRegexes {
         let mut patterns = Vec::new();
+        let mut scanning = Vec::new();
         let mut max_len = Some(0);
+        let mut any = false;
         for &n in &numbers {
             if let Action::RemoveMatching {
                 regex, max_len: m, ..
             } = &rules[(n - rule_base) as usize].action
             {
-                patterns.push(regex.as_str().to_string());
+                any = true;
+                if scans(regex.as_str()) {
+                    scanning.push((regex.clone(), *m));
+                } else {
+                    patterns.push(regex.as_str().to_string());
+                }
                 max_len = max_len.zip(*m).map(|(a, b)| a.max(b));
             }
         }
-        if patterns.is_empty() {
+        if !any {
             return GroupRegexes::default();
         }
+        let set = (!patterns.is_empty())
+            .then(|| {
+                regex::RegexSetBuilder::new(&patterns)
+                    .size_limit(1 << 23)
+                    .build()
+                    .ok()
+            })
+            .flatten();
         GroupRegexes {
             rules: numbers,
-            set: regex::RegexSetBuilder::new(&patterns)
-                .size_limit(1 << 23)
-                .build()
-                .ok(),
+            set_failed: !patterns.is_empty() && set.is_none(),
+            set,
+            scanning,
             max_len,
         }
     }
@@ -295,7 +318,38 @@ impl GroupRegexes {
         if self.max_len.is_some_and(|m| text.len() > m) {
             return false;
         }
-        self.set.as_ref().is_none_or(|s| s.is_match(text))
+        self.set_failed
+            || self.set.as_ref().is_some_and(|s| s.is_match(text))
+            || self
+                .scanning
+                .iter()
+                .any(|(r, m)| m.is_none_or(|m| text.len() <= m) && r.is_match(text))
+    }
+}
+
+/// Whether a regex scans the whole text rather than dying within a few bytes of its
+/// start: it is not anchored at the start, or opens with an unbounded repetition.
+fn scans(pattern: &str) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return true;
+    };
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return true;
+    }
+    let mut h = &hir;
+    loop {
+        match h.kind() {
+            HirKind::Concat(items) => {
+                match items.iter().find(|i| !matches!(i.kind(), HirKind::Look(_))) {
+                    Some(first) => h = first,
+                    None => return false,
+                }
+            }
+            HirKind::Capture(c) => h = &c.sub,
+            HirKind::Repetition(r) => return r.max.is_none(),
+            _ => return false,
+        }
     }
 }
 
@@ -460,5 +514,35 @@ mod tests {
         assert_eq!(f.max_len, None);
         assert!(f.may_match("a long box of text that ends by calling itself a paid post"));
         assert!(!f.may_match("a long box of text"));
+    }
+
+    /// Regexes that scan the whole text are searched apart from the anchored set, and
+    /// the group still says "may match" for each of its rules' matches, and only then.
+    #[test]
+    fn scanning_regexes_are_searched_apart_and_still_decide() {
+        assert!(scans("paid post"));
+        assert!(scans(r#"^[^"]*(our newsletter)[^"]*$"#));
+        assert!(scans("^(?:.*)x$"));
+        assert!(!scans("^(read more|related)$"));
+        assert!(!scans(r#"^([^.?!"]{1,60}[?!] )?(sign up) .*$"#));
+        let three = rules(
+            "generic = true\n\
+             [[rule]]\nid='a'\ncategory='promo'\nremove_matching='^(read more|related)$'\n\
+             [[rule]]\nid='b'\ncategory='promo'\nremove_matching='^[^\"]*(our newsletter)[^\"]*$'\n\
+             [[rule]]\nid='c'\ncategory='promo'\nremove_matching='^[^\"]*(support us)[^\"]*$'\n",
+        );
+        let f = GroupRegexes::new(vec![0, 1, 2], &three, 0);
+        assert_eq!(f.scanning.len(), 2);
+        assert!(f.set.is_some());
+        assert!(f.may_match("read more"));
+        assert!(f.may_match("sign up for our newsletter here"));
+        assert!(f.may_match("if you can, support us today"));
+        assert!(!f.may_match("read more of this"));
+        assert!(!f.may_match("\"support us,\" she said"));
+        // Only scanning regexes: no set, and nothing else matches.
+        let two = GroupRegexes::new(vec![1, 2], &three, 0);
+        assert!(two.set.is_none() && !two.set_failed);
+        assert!(!two.may_match("read more"));
+        assert!(two.may_match("our newsletter"));
     }
 }
