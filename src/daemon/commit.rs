@@ -37,15 +37,14 @@ pub struct Pending {
 pub struct Committer {
     tx: Mutex<Option<Sender<Pending>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    work: PathBuf,
+    config: Config,
 }
 
 impl Committer {
     /// Starts the thread.
     pub fn start(config: &Config) -> Committer {
         let (tx, rx) = mpsc::channel::<Pending>();
-        let processed = config.processed.clone();
-        let work = config.work.clone();
+        let cfg = config.clone();
         let thread = std::thread::Builder::new()
             .name("pare-commit".into())
             .spawn(move || {
@@ -66,7 +65,7 @@ impl Committer {
                             Err(mpsc::RecvTimeoutError::Disconnected) => {
                                 // Stopping: one last try; what still cannot go stays
                                 // in the work folder and is committed at the next start.
-                                stuck.retry(&processed, &work);
+                                stuck.retry(&cfg);
                                 break;
                             }
                         },
@@ -81,10 +80,10 @@ impl Committer {
                                 Err(_) => break,
                             }
                         }
-                        stuck.add(commit(batch, &processed, &work));
+                        stuck.add(commit(batch, &cfg));
                     }
                     if stuck.due_in() == Some(std::time::Duration::ZERO) {
-                        stuck.retry(&processed, &work);
+                        stuck.retry(&cfg);
                     }
                 }
             })
@@ -92,13 +91,13 @@ impl Committer {
         Committer {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
-            work: config.work.clone(),
+            config: config.clone(),
         }
     }
 
     /// Queues a published output. After [`finish`](Self::finish) (or if the thread is
     /// gone) the job is committed on the caller's thread instead.
-    pub fn submit(&self, p: Pending, processed: &Processed) {
+    pub fn submit(&self, p: Pending) {
         let p = match self.tx.lock().expect("committer lock").as_ref() {
             Some(tx) => match tx.send(p) {
                 Ok(()) => return,
@@ -106,7 +105,7 @@ impl Committer {
             },
             None => p,
         };
-        for p in commit(vec![p], processed, &self.work) {
+        for p in commit(vec![p], &self.config) {
             // Stopping: left in the work folder for the next start.
             tracing::warn!(file = %p.claimed.rel.display(), "the original stays in the work folder until the next start");
         }
@@ -123,7 +122,7 @@ impl Committer {
 
 /// Makes the batch's outputs durable and lets their originals go; returns those whose
 /// originals could not go.
-fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) -> Vec<Pending> {
+fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
     let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
     let mut kept: BTreeSet<PathBuf> = BTreeSet::new();
     for dir in dirs {
@@ -148,12 +147,17 @@ fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) ->
             }
         }
     }
+    let batch: Vec<Pending> = batch
+        .into_iter()
+        .filter(|p| !kept.contains(&p.dir))
+        .collect();
+    if let Err(e) = layout(config) {
+        tracing::warn!(problem = %e, files = batch.len(), "cleaned, but the originals stay in the work folder until the folder layout is mended");
+        return batch;
+    }
     let mut stuck = Vec::new();
     for p in batch {
-        if kept.contains(&p.dir) {
-            continue;
-        }
-        if let Err(e) = let_go(&p, processed, work) {
+        if let Err(e) = let_go(&p, config) {
             tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder; trying again");
             stuck.push(p);
         }
@@ -161,9 +165,20 @@ fn commit(batch: Vec<Pending>, processed: &Processed, work: &std::path::Path) ->
     stuck
 }
 
+/// Whether originals may be moved to `done` now: the folders checked against each other
+/// as at start. A `done` folder replaced by a link into the inbox would feed them back
+/// in; one into the outbox would mix them with the cleaned pages. (Deleting needs no
+/// check.)
+fn layout(config: &Config) -> Result<(), String> {
+    match config.processed {
+        Processed::Move(_) => config.check_layout(),
+        Processed::Delete => Ok(()),
+    }
+}
+
 /// Deletes or moves a committed file's original and releases its claim.
-fn let_go(p: &Pending, processed: &Processed, work: &std::path::Path) -> std::io::Result<()> {
-    match processed {
+fn let_go(p: &Pending, config: &Config) -> std::io::Result<()> {
+    match &config.processed {
         Processed::Delete => match std::fs::remove_file(&p.claimed.work) {
             // Gone already (someone took it from the work folder): nothing to let go.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -173,7 +188,7 @@ fn let_go(p: &Pending, processed: &Processed, work: &std::path::Path) -> std::io
             publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag).map(|_| ())
         }
     }?;
-    super::claim::release(work, &p.claimed.work);
+    super::claim::release(&config.work, &p.claimed.work);
     Ok(())
 }
 
@@ -210,16 +225,18 @@ impl Stuck {
         }
     }
 
-    fn retry(&mut self, processed: &Processed, work: &std::path::Path) {
+    fn retry(&mut self, config: &Config) {
         let before = self.files.len();
-        let mut error = None;
-        self.files.retain(|p| match let_go(p, processed, work) {
-            Ok(()) => false,
-            Err(e) => {
-                error.get_or_insert(e);
-                true
-            }
-        });
+        let mut error = layout(config).err();
+        if error.is_none() {
+            self.files.retain(|p| match let_go(p, config) {
+                Ok(()) => false,
+                Err(e) => {
+                    error.get_or_insert(e.to_string());
+                    true
+                }
+            });
+        }
         match error {
             None => {
                 tracing::info!(
@@ -239,7 +256,7 @@ impl Stuck {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pending, Processed, commit};
+    use super::{Pending, commit};
     use crate::daemon::claim::Claimed;
 
     /// A consumer took the outputs and removed their site folder before the folder's
@@ -277,7 +294,13 @@ mod tests {
             // The outbox itself moved away under its site folder: kept.
             pending("d.html", d.join("moved-outbox").join("site.example")),
         ];
-        commit(batch, &Processed::Delete, &work);
+        let config = crate::config::Config::parse(
+            &d.join("pare.toml"),
+            "inbox = \"inbox\"\noutbox = \"outbox\"\nfailed = \"failed\"\nwork = \"work\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.work, work);
+        commit(batch, &config);
         assert!(
             work.join("d.html").exists(),
             "an original went with the outbox moved away"

@@ -270,14 +270,11 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
 /// Hands a published file to the committer: its output made durable, then the original
 /// deleted or moved to `done`.
 fn commit(claimed: Claimed, output: &Path, cx: &Ctx<'_>) {
-    cx.commit.submit(
-        super::commit::Pending {
-            dir: output.parent().expect("output in a folder").to_path_buf(),
-            claimed,
-            tag: cx.tag.clone(),
-        },
-        &cx.config.processed,
-    );
+    cx.commit.submit(super::commit::Pending {
+        dir: output.parent().expect("output in a folder").to_path_buf(),
+        claimed,
+        tag: cx.tag.clone(),
+    });
 }
 
 /// Sends a file to the failed folder with its reason: under its inbox path, or — when

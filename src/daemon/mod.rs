@@ -854,6 +854,18 @@ impl State {
         }
     }
 
+    /// A file's job is over (or it waits in the work folder): another file may have
+    /// been delivered under the same inbox name meanwhile, whose events came while the
+    /// name was still known and added nothing. Taken now, not at the next rescan (nor,
+    /// for a file held for a full failed folder, only once that one settles).
+    fn look_again(&mut self, rel: &Path) {
+        if !self.known.contains(rel)
+            && std::fs::symlink_metadata(self.config.inbox.join(rel)).is_ok_and(|m| m.is_file())
+        {
+            self.found(rel.to_path_buf());
+        }
+    }
+
     /// Files found still open for writing whose wait is over go back in the queue.
     fn wake_waiting(&mut self) {
         let now = Instant::now();
@@ -961,6 +973,7 @@ impl State {
                 ms,
             } => {
                 self.known.remove(&rel);
+                self.look_again(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 self.processed += 1;
@@ -992,6 +1005,7 @@ impl State {
             }
             Outcome::Failed { rel, reason, to } => {
                 self.known.remove(&rel);
+                self.look_again(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 self.failed += 1;
@@ -1002,6 +1016,7 @@ impl State {
             }
             Outcome::Published { rel, output } => {
                 self.known.remove(&rel);
+                self.look_again(&rel);
                 self.tries.remove(&rel);
                 self.processed += 1;
                 info!(file = %rel.display(), output = %output.display(), "cleaned before a restart; committed now");
@@ -1016,6 +1031,7 @@ impl State {
             }
             Outcome::Gone(rel) => {
                 self.known.remove(&rel);
+                self.look_again(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 debug!(file = %rel.display(), "already taken");
@@ -1039,8 +1055,12 @@ impl State {
             } => {
                 // The file could be neither cleaned nor moved to the failed folder: it
                 // waits (claimed, in the work folder) while the others go on; one held
-                // file at a time tries again, with back-off.
+                // file at a time tries again, with back-off. Its inbox name is free
+                // again: a file delivered under it is taken meanwhile.
+                let rel = job.rel().to_path_buf();
                 self.held.push_back(job);
+                self.known.remove(&rel);
+                self.look_again(&rel);
                 Blocked::note(
                     &mut self.failed_blocked,
                     probe == Probe::Failed,

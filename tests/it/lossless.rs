@@ -984,3 +984,42 @@ fn an_original_that_cannot_be_moved_to_done_goes_once_it_can() {
     assert_eq!(files(&env.outbox), ["a.html", "b.html", "c.html"]);
     assert!(d.log().contains("went after all"), "{}", d.log());
 }
+
+/// Originals waiting for a missing `done` folder are not moved once `done` comes back
+/// as a link into the outbox (nor into the inbox): the committer checks the folder
+/// layout before it moves them, and moves them once the layout is mended.
+#[test]
+fn waiting_originals_never_go_to_a_done_folder_that_is_a_link_into_the_outbox() {
+    let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
+    let done = env.dir.path().join("done");
+    let d = env.start();
+    fs::remove_dir_all(&done).unwrap();
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    wait_for("the warning", DEADLINE, || {
+        d.log().contains("cannot remove the original")
+    });
+    std::os::unix::fs::symlink(&env.outbox, &done).unwrap();
+    wait_for("the layout refused", DEADLINE, || {
+        d.log().contains("layout pare refuses")
+    });
+    // Retries come every 0.5 s at first: several would have moved it by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        files(&env.outbox),
+        ["a.html"],
+        "an original went into the outbox"
+    );
+    assert_cleaned(&env.out("a.html").unwrap(), 1);
+    assert_eq!(claims(&env).len(), 1);
+    fs::remove_file(&done).unwrap();
+    fs::create_dir(&done).unwrap();
+    wait_for("done/a.html", Duration::from_secs(60), || {
+        done.join("a.html").exists()
+    });
+    assert_eq!(fs::read_to_string(done.join("a.html")).unwrap(), page(1));
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    assert_eq!(files(&env.outbox), ["a.html"]);
+}

@@ -890,6 +890,36 @@ fn a_read_only_failed_folder_keeps_the_bad_file_until_it_can_be_written() {
     drop(m);
 }
 
+/// A good file delivered under the name of a bad one held for a read-only failed
+/// folder is cleaned at once: it used to wait until the held file settled (its name
+/// stayed known, so the new file's events added nothing, nor did any rescan).
+#[test]
+fn a_file_delivered_under_a_held_files_name_is_taken_at_once() {
+    let env = Env::new("");
+    let Some(m) = Mount::tmpfs(&env.failed, "1m") else {
+        return;
+    };
+    m.remount("ro");
+    let d = env.start();
+    deliver(&env, Path::new("a.html"), b"\x89PNG\r\n\x1a\n\0\0");
+    wait_for("the warning", DEADLINE, || {
+        d.log().contains("cannot move a file to the failed folder")
+    });
+    assert_eq!(claims(&env).len(), 1);
+    env.drop_file("a.html", &page(1));
+    wait_for("outbox/a.html", DEADLINE, || env.out("a.html").is_some());
+    assert_cleaned(&env.out("a.html").unwrap(), 1);
+    // Its original goes once the output is durable; the bad one is still held.
+    wait_for("one claim left", DEADLINE, || claims(&env).len() == 1);
+    m.remount("rw");
+    wait_for("failed/a.html.reason", Duration::from_secs(90), || {
+        env.failed.join("a.html.reason").exists()
+    });
+    wait_for("work empty", DEADLINE, || claims(&env).is_empty());
+    assert!(d.stop().success());
+    drop(m);
+}
+
 /// The rules folder deleted while running: the rules in force stay; when a folder
 /// comes back at the same place its rules are loaded without a SIGHUP, and later edits
 /// in it are seen too.
