@@ -71,6 +71,8 @@ struct Finder {
     /// lol_html's own matching).
     #[cfg(test)]
     seen: Vec<(u64, Target)>,
+    /// Buffer: the groups the element being opened joins by its tag name.
+    tag_hits: Vec<u32>,
 }
 
 impl Finder {
@@ -101,6 +103,7 @@ impl Finder {
             found: Vec::new(),
             #[cfg(test)]
             seen: Vec::new(),
+            tag_hits: Vec::new(),
         }
     }
 
@@ -204,10 +207,22 @@ impl Finder {
         let mut o = Open::new(tag_name, raw, (start, tag_end), self.text.pos());
         o.protected_before = protected_before;
         let mut hits = std::mem::take(&mut self.hits);
-        self.matches(&o.tag, (start, tag_end), &mut hits, &mut o.anc);
+        let mut groups = std::mem::take(&mut self.tag_hits);
+        self.matches(&o.tag, (start, tag_end), &mut hits, &mut groups, &mut o.anc);
         #[cfg(test)]
-        self.seen.extend(hits.iter().map(|&t| (start, t)));
+        {
+            self.seen.extend(hits.iter().map(|&t| (start, t)));
+            self.seen
+                .extend(groups.iter().map(|&g| (start, Target::Group(g))));
+        }
         self.open.push(o);
+        // Groups joined by tag name alone: their order among the element's matches
+        // does not matter (joining only marks the element as a `within` candidate).
+        for &g in &groups {
+            self.open.join_group(depth, g);
+        }
+        groups.clear();
+        self.tag_hits = groups;
         if !hits.is_empty() {
             // Lower rule numbers first: the first rule written wins an element.
             hits.sort_by_key(|t| t.order());
@@ -227,6 +242,7 @@ impl Finder {
         tag: &TagName,
         (start, end): (u64, u64),
         hits: &mut Vec<Target>,
+        groups: &mut Vec<u32>,
         anc: &mut super::open::Groups,
     ) {
         let mut names = std::mem::take(&mut self.names);
@@ -306,6 +322,13 @@ impl Finder {
             let keys = &self.keys;
             let parent = self.open.last().map(|o| &o.anc);
             for part in &self.rules.parts {
+                if !part.tag_groups.is_empty() {
+                    for key in [tag.as_str(), "*"] {
+                        if let Some(gs) = part.tag_groups.get(key) {
+                            groups.extend_from_slice(gs);
+                        }
+                    }
+                }
                 if part.index.is_empty() {
                     continue;
                 }

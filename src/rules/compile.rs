@@ -90,6 +90,10 @@ pub struct Part {
     rule_has: Vec<Option<u32>>,
     /// Simple selectors, matched by hash lookups.
     pub index: Index<Target>,
+    /// `within` groups an element joins by its tag name alone (`div`, `p`, `*` in a
+    /// `within` list): looked up once per element instead of going through the index
+    /// as a match each, which most elements had several of. `*` is under `"*"`.
+    pub tag_groups: rustc_hash::FxHashMap<Box<str>, Box<[u32]>>,
     /// Selectors lol_html has to match itself.
     pub complex: Vec<(lol_html::Selector, Target)>,
     /// Number of distinct `within` selector lists.
@@ -128,10 +132,24 @@ impl Part {
         let mut has_of: HashMap<String, u32> = HashMap::new();
         let mut rule_has = vec![None; rules.len()];
 
+        let mut tag_groups: rustc_hash::FxHashMap<Box<str>, Vec<u32>> = Default::default();
         let mut add =
             |sel: &Selectors, t: Target, complex: &mut Vec<(lol_html::Selector, Target)>| {
                 for c in &sel.simple {
-                    index.insert(c.clone(), t);
+                    let bare = c.id.is_none()
+                        && c.classes.is_empty()
+                        && c.attrs.is_empty()
+                        && c.not.is_empty();
+                    match t {
+                        Target::Group(g) if bare => {
+                            let key = c.tag.as_deref().unwrap_or("*");
+                            let gs = tag_groups.entry(key.into()).or_default();
+                            if !gs.contains(&g) {
+                                gs.push(g);
+                            }
+                        }
+                        _ => index.insert(c.clone(), t),
+                    }
                 }
                 for (a, child, b) in &sel.pairs {
                     index.insert_pair(a.clone(), *child, b.clone(), t);
@@ -204,6 +222,10 @@ impl Part {
                 }
             }
         }
+        let tag_groups = tag_groups
+            .into_iter()
+            .map(|(k, v)| (k, v.into_boxed_slice()))
+            .collect();
         let phrases = (!patterns.is_empty()).then(|| {
             aho_corasick::dfa::Builder::new()
                 .match_kind(MatchKind::Standard)
@@ -234,6 +256,7 @@ impl Part {
             has_count: has_of.len(),
             rule_has,
             index,
+            tag_groups,
             complex,
             groups: group_of.len(),
             rule_group,
