@@ -131,11 +131,13 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
             // The folder is gone: a consumer took its outputs and removed it (or
             // someone deleted them). Nothing is left to make durable, and keeping the
             // originals would only publish them again at the next start.
-            // (Its parent still there: the folder itself was removed, not the outbox
-            // moved or unmounted under it.)
+            // (Its parent still there, or the outbox: the folder itself was removed,
+            // with the empty folders above it — a consumer tidying as it takes — not
+            // the outbox moved or unmounted under it.)
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
-                    && dir.parent().is_some_and(|p| p.is_dir()) =>
+                    && (dir.parent().is_some_and(|p| p.is_dir())
+                        || (dir.starts_with(&config.outbox) && config.outbox.is_dir())) =>
             {
                 tracing::debug!(folder = %dir.display(), "outbox folder removed before its fsync; its outputs were taken");
             }
@@ -293,6 +295,11 @@ mod tests {
             pending("c.html", outbox.join("odd").join("sub")),
             // The outbox itself moved away under its site folder: kept.
             pending("d.html", d.join("moved-outbox").join("site.example")),
+            // A consumer removed the folder and the empty ones above it: taken.
+            pending(
+                "e.html",
+                outbox.join("gone.example").join("2024").join("05"),
+            ),
         ];
         let config = crate::config::Config::parse(
             &d.join("pare.toml"),
@@ -310,6 +317,10 @@ mod tests {
             "the taken folder's original stayed"
         );
         assert!(!work.join("b.html").exists());
+        assert!(
+            !work.join("e.html").exists(),
+            "the original of an output whose folders a consumer removed stayed"
+        );
         assert!(
             work.join("c.html").exists(),
             "an original whose output may not be durable went"

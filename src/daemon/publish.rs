@@ -139,21 +139,67 @@ impl TempFile {
     fn place_with(mut self, dest: &Path, sync: bool, redo: bool) -> io::Result<Slot> {
         self.flush()?;
         let dir = dest.parent().expect("destination has a folder");
-        make_dirs(self.root(), dir)?;
-        for n in 1..=MAX_NUMBER {
-            let path = numbered(dest, n);
-            let identical = match self.link_at(&path)? {
-                Placed::Exists => continue,
-                Placed::Identical if !redo => continue,
-                Placed::New => false,
-                Placed::Identical => true,
-            };
-            if sync && !identical {
-                sync_dir(dir)?;
+        let mut tries = 0;
+        'made: loop {
+            // The folders are made first and synced into their parents once the file is
+            // in (still before the original may go): an empty new folder can be removed
+            // by a consumer tidying the outbox while its parent's fsync runs, a folder
+            // holding the file cannot.
+            let mut made = Vec::new();
+            match make_dirs_listed(self.root(), dir, false, &mut made) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && tries < RACE_TRIES
+                        && self.root().is_dir() =>
+                {
+                    tries += 1;
+                    std::thread::yield_now();
+                    continue 'made;
+                }
+                r => r?,
             }
-            return Ok(Slot { path, n, identical });
+            for n in 1..=MAX_NUMBER {
+                let path = numbered(dest, n);
+                let identical = match self.link_at(&path) {
+                    // The folder was removed after it was made (a consumer tidying
+                    // empty folders): made again.
+                    Err(e)
+                        if e.kind() == io::ErrorKind::NotFound
+                            && tries < RACE_TRIES
+                            && std::fs::symlink_metadata(dir).is_err()
+                            && self.path.exists() =>
+                    {
+                        tries += 1;
+                        std::thread::yield_now();
+                        continue 'made;
+                    }
+                    r => match r? {
+                        Placed::Exists => continue,
+                        Placed::Identical if !redo => continue,
+                        Placed::New => false,
+                        Placed::Identical => true,
+                    },
+                };
+                // The new folders' names, then (if asked) the file's: the file's own
+                // folder last, as the committer syncs it for the unsynced path.
+                let mut to_sync: Vec<&Path> = made
+                    .iter()
+                    .map(|m| m.parent().expect("below root"))
+                    .collect();
+                if sync && !identical {
+                    to_sync.push(dir);
+                }
+                for d in to_sync {
+                    match sync_dir(d) {
+                        // Taken, and its folder removed, already: nothing left to sync.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound && self.root().is_dir() => {}
+                        r => r?,
+                    }
+                }
+                return Ok(Slot { path, n, identical });
+            }
+            return Err(too_many(dest));
         }
-        Err(too_many(dest))
     }
 
     /// The file, on disk, closed.
@@ -552,6 +598,40 @@ pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
 /// without `--sync` promises complete outputs, not durable ones: a folder's sync there
 /// was 5% of its time over a corpus of one page per folder).
 pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
+    // A consumer that removes empty folders as it takes outputs may remove one between
+    // its `mkdir` and the next level's: made again, from the root (the root itself gone
+    // is the folder's trouble, not a race).
+    let mut tries = 0;
+    loop {
+        match make_dirs_once(root, dir, sync) {
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound && tries < RACE_TRIES && root.is_dir() =>
+            {
+                tries += 1;
+                std::thread::yield_now();
+            }
+            r => return r,
+        }
+    }
+}
+
+/// How many times a folder removed under pare as it places a file (a consumer tidying
+/// empty folders) is made again before that counts as the folder's trouble.
+const RACE_TRIES: u32 = 200;
+
+fn make_dirs_once(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
+    let mut made = Vec::new();
+    make_dirs_listed(root, dir, sync, &mut made)
+}
+
+/// Makes the folders from `root` down to `dir`, syncing each new one into its parent
+/// only if `sync`; the new ones are added to `made`.
+fn make_dirs_listed(
+    root: &Path,
+    dir: &Path,
+    sync: bool,
+    made: &mut Vec<PathBuf>,
+) -> io::Result<()> {
     let below = dir.strip_prefix(root).map_err(|_| {
         io::Error::other(format!("{} is not below {}", dir.display(), root.display()))
     })?;
@@ -569,8 +649,11 @@ pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
             // The new folder's name is durable only once its parent is synced: else a
             // power loss could take the folder, and the file placed in it (whose own
             // folder alone is synced), after the original was deleted.
-            Ok(()) if sync => sync_dir(at.parent().expect("below root"))?,
-            Ok(()) => {}
+            Ok(()) if sync => {
+                made.push(at.clone());
+                sync_dir(at.parent().expect("below root"))?
+            }
+            Ok(()) => made.push(at.clone()),
             // Made meanwhile (another worker): as good, if it is a folder.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if !std::fs::symlink_metadata(&at)?.is_dir() {

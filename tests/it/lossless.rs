@@ -1023,3 +1023,73 @@ fn waiting_originals_never_go_to_a_done_folder_that_is_a_link_into_the_outbox() 
     });
     assert_eq!(files(&env.outbox), ["a.html"]);
 }
+
+/// A consumer that takes outputs and removes the empty folders they leave (`find
+/// -empty -delete`) races the daemon's `mkdir` of a site folder's next level: a folder
+/// removed between making it and placing the file is made again. It used to be taken
+/// for the outbox's trouble and held every file back (8 of 300 published in 20 s), and
+/// a batch whose folders went with their parents kept its originals until a restart,
+/// which published them again.
+#[test]
+fn a_consumer_removing_empty_folders_holds_nothing_back() {
+    let env = Env::new("");
+    let d = env.start();
+    let taken = env.dir.path().join("taken");
+    fs::create_dir_all(&taken).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let consumer = {
+        let (outbox, taken, stop) = (env.outbox.clone(), taken.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // Depth first: files moved out, then every empty folder removed.
+            fn tidy(dir: &Path, top: bool, taken: &Path) {
+                let Ok(rd) = fs::read_dir(dir) else { return };
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.file_name().is_some_and(|n| n == ".pare-tmp") {
+                        continue;
+                    }
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        tidy(&p, false, taken);
+                    } else {
+                        let name = p
+                            .strip_prefix(taken.parent().unwrap().join("outbox"))
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('/', "_");
+                        let _ = fs::rename(&p, taken.join(name));
+                    }
+                }
+                if !top {
+                    let _ = fs::remove_dir(dir);
+                }
+            }
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tidy(&outbox, true, &taken);
+            }
+            tidy(&outbox, true, &taken);
+        })
+    };
+    let n = 200;
+    for i in 0..n {
+        env.drop_file(&format!("w.example/2024/05/{}/a{i}.html", i % 5), &page(i));
+    }
+    wait_for(
+        "every output taken by the consumer",
+        Duration::from_secs(60),
+        || fs::read_dir(&taken).unwrap().count() == n,
+    );
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    consumer.join().unwrap();
+    let log = d.log();
+    assert!(!log.contains("cannot publish"), "{log}");
+    assert!(!log.contains("originals kept in the work folder"), "{log}");
+    drop(d);
+    // Nothing is published again at the next start.
+    let d = env.start();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(files(&env.outbox).is_empty(), "{:?}", files(&env.outbox));
+    drop(d);
+}
