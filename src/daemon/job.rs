@@ -472,7 +472,12 @@ fn clean_into_outbox(
         }
     }
     let dest = outbox.join(route.format.output_name(&c.rel));
-    let slot = tmp.place_unsynced(&dest, c.resumed).map_err(|e| {
+    let redo = if c.resumed {
+        publish::claimed_at(&c.work)
+    } else {
+        None
+    };
+    let slot = tmp.place_unsynced(&dest, redo).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(
                 "cannot publish the cleaned page as {}: {e}",

@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The folder, inside each destination, that holds files being written.
 pub const TMP_DIR: &str = ".pare-tmp";
@@ -93,15 +94,18 @@ impl TempFile {
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
     /// Returns where it went.
     /// A name holding the same content is this file's own, placed before a crash, only
-    /// when `redo`; otherwise it is another input's output that came out the same, and
-    /// this file takes the next numbered name (every input gets an output of its own).
-    pub fn place(self, dest: &Path, redo: bool) -> io::Result<Slot> {
+    /// when `redo` is the time the file's claim was made and that output was written at
+    /// or after it; otherwise it is another input's output that came out the same (an
+    /// earlier one: `b.html` published as `b.md` before `b.htm`, cleaned to the same,
+    /// was claimed), and this file takes the next numbered name (every input gets an
+    /// output of its own).
+    pub fn place(self, dest: &Path, redo: Option<SystemTime>) -> io::Result<Slot> {
         self.place_with(dest, true, redo)
     }
 
     /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
     /// committer batches it over many files): the new name is not durable until then.
-    pub fn place_unsynced(self, dest: &Path, redo: bool) -> io::Result<Slot> {
+    pub fn place_unsynced(self, dest: &Path, redo: Option<SystemTime>) -> io::Result<Slot> {
         self.place_with(dest, false, redo)
     }
 
@@ -136,7 +140,7 @@ impl TempFile {
         self.link_at(dest)
     }
 
-    fn place_with(mut self, dest: &Path, sync: bool, redo: bool) -> io::Result<Slot> {
+    fn place_with(mut self, dest: &Path, sync: bool, redo: Option<SystemTime>) -> io::Result<Slot> {
         self.flush()?;
         let dir = dest.parent().expect("destination has a folder");
         let mut tries = 0;
@@ -175,7 +179,7 @@ impl TempFile {
                     }
                     r => match r? {
                         Placed::Exists => continue,
-                        Placed::Identical if !redo => continue,
+                        Placed::Identical if !written_since(&path, redo) => continue,
                         Placed::New => false,
                         Placed::Identical => true,
                     },
@@ -236,6 +240,28 @@ impl TempFile {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether the file at `path` was last written at or after `since` (never, without it).
+fn written_since(path: &Path, since: Option<SystemTime>) -> bool {
+    since.is_some_and(|t| {
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m >= t)
+    })
+}
+
+/// When the file at `path` was claimed: its last status change. A claim is a rename,
+/// which sets it, and pare changes nothing of a claimed file afterwards; a later time
+/// (the claim renamed since) only makes an identical output count as another input's,
+/// which gives a second copy, never a lost one.
+pub fn claimed_at(path: &Path) -> Option<SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(path).ok()?;
+    let (s, ns) = (m.ctime(), m.ctime_nsec());
+    (s >= 0).then(|| {
+        std::time::UNIX_EPOCH + std::time::Duration::new(s as u64, ns.clamp(0, 999_999_999) as u32)
+    })
 }
 
 /// What a name already taken holds for a file about to be placed at it: the same
@@ -764,7 +790,7 @@ mod tests {
     fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
-        let slot = t.place(dest, true).unwrap();
+        let slot = t.place(dest, Some(std::time::UNIX_EPOCH)).unwrap();
         (slot.path, slot.identical)
     }
 
@@ -775,7 +801,9 @@ mod tests {
         let place = |tag: &str, redo: bool| {
             let mut t = TempFile::create(d.path(), tag).unwrap();
             t.file().write_all(b"same").unwrap();
-            let s = t.place(&dest, redo).unwrap();
+            let s = t
+                .place(&dest, redo.then_some(std::time::UNIX_EPOCH))
+                .unwrap();
             (
                 s.path.file_name().unwrap().to_str().unwrap().to_string(),
                 s.identical,

@@ -734,15 +734,28 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
     assert_cleaned(&env.out("a.html").unwrap(), 1);
     assert!(!d.log().contains("already_there=true"), "{}", d.log());
     drop(d);
-    // As a daemon killed after publishing a.html, before marking its claim, leaves it:
-    // the next start finds its own output and commits it, with no second copy.
+    // As a daemon killed after publishing a.html, before marking its claim, leaves it
+    // (the claim made, then the output written): the next start finds its own output
+    // and commits it, with no second copy.
     fs::write(env.work.join("19-9_a.html"), page(1)).unwrap();
+    let out = fs::read(env.outbox.join("a.html")).unwrap();
+    fs::write(env.outbox.join("a.html"), out).unwrap();
     let d = env.start();
     settled();
     assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
     wait_for("the redo's log line", DEADLINE, || {
         d.log().contains("already_there=true")
     });
+    drop(d);
+    // A claim made after the identical output was written (a second delivery killed
+    // while it was being cleaned) is another input: it gets an output of its own.
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(env.work.join("19-a_a.html"), page(1)).unwrap();
+    let d = env.start();
+    settled();
+    assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
+    assert_eq!(env.out("a (3).html"), env.out("a.html"));
+    assert!(!d.log().contains("already_there=true"), "{}", d.log());
 }
 
 // Cases found by a hostile run after the fixes above.
