@@ -31,7 +31,8 @@ pub struct Claimed {
     pub published: Option<u32>,
     /// Claimed by an earlier run (a crash or a stop left it): its output may be in the
     /// outbox already though its claim was not yet marked, so an output with the same
-    /// content at its name is its own. A claim of this run was never published unmarked.
+    /// content at its name, written since the claim was made, is its own
+    /// (`publish::claimed_at`). A claim of this run was never published unmarked.
     pub resumed: bool,
 }
 
