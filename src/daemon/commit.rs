@@ -158,11 +158,16 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
         return batch;
     }
     let mut stuck = Vec::new();
+    let mut first = None;
     for p in batch {
         if let Err(e) = let_go(&p, config) {
-            tracing::warn!(file = %p.claimed.rel.display(), error = %e, "cleaned, but cannot remove the original from the work folder; trying again");
+            first.get_or_insert((p.claimed.rel.clone(), e));
             stuck.push(p);
         }
+    }
+    // One warning for the batch, not one per file.
+    if let Some((file, e)) = first {
+        tracing::warn!(file = %file.display(), files = stuck.len(), error = %e, "cleaned, but cannot remove the original from the work folder; trying again");
     }
     stuck
 }
@@ -187,7 +192,19 @@ fn let_go(p: &Pending, config: &Config) -> std::io::Result<()> {
             r => r,
         },
         Processed::Move(done) => {
-            publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag).map(|_| ())
+            match publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag) {
+                // Its path cannot be made in `done` (too long there, a link or a file
+                // in the way): at the top of `done` under its path as one name, as the
+                // failed folder does, rather than in the work folder for ever.
+                Err(e) if super::job::file_fault(&e) => {
+                    let flat =
+                        publish::fitted(&done.join(super::job::flat_name(&p.claimed.rel)), 1, 0);
+                    let to = publish::move_to(&p.claimed.work, &flat, done, &p.tag)?;
+                    tracing::warn!(file = %p.claimed.rel.display(), error = %e, moved_to = %to.display(), "the original cannot go to done under its path; moved there under one name");
+                    Ok(())
+                }
+                r => r.map(|_| ()),
+            }
         }
     }?;
     super::claim::release(&config.work, &p.claimed.work);

@@ -317,7 +317,7 @@ fn fail(source: Source, reason: String, cx: &Ctx<'_>) -> Outcome {
 
 /// An inbox path as one file name (`site.com/a/x.html` → `site.com_a_x.html`), for
 /// the top of the failed folder; shortened later if too long.
-fn flat_name(rel: &Path) -> std::ffi::OsString {
+pub(super) fn flat_name(rel: &Path) -> std::ffi::OsString {
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let bytes: Vec<u8> = rel
         .as_os_str()

@@ -1106,3 +1106,36 @@ fn a_consumer_removing_empty_folders_holds_nothing_back() {
     assert!(files(&env.outbox).is_empty(), "{:?}", files(&env.outbox));
     drop(d);
 }
+
+/// An original whose path cannot be made in `done` (a link where its site folder would
+/// be) goes to the top of `done` under its path as one name: it used to stay in the
+/// work folder for ever, tried every 30 s and at every start. Nothing is written
+/// through the link.
+#[test]
+fn an_original_whose_path_cannot_be_made_in_done_goes_there_under_one_name() {
+    let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
+    let done = env.dir.path().join("done");
+    let elsewhere = env.dir.path().join("elsewhere");
+    fs::create_dir_all(&done).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, done.join("site.example")).unwrap();
+    let d = env.start();
+    env.drop_file("site.example/y.html", &page(1));
+    wait_for("done/site.example_y.html", DEADLINE, || {
+        done.join("site.example_y.html").exists()
+    });
+    assert_eq!(
+        fs::read_to_string(done.join("site.example_y.html")).unwrap(),
+        page(1)
+    );
+    assert!(files(&elsewhere).is_empty(), "{:?}", files(&elsewhere));
+    assert_cleaned(&env.out("site.example/y.html").unwrap(), 1);
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    assert!(
+        d.log().contains("moved there under one name"),
+        "{}",
+        d.log()
+    );
+}
