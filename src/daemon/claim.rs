@@ -14,7 +14,9 @@
 //! (`<run>-<seq>+<n>_…`, `n` the number of the output's name: 1 for `x.html`, 2 for
 //! `x (2).html`): a file a crash left after that point is not cleaned again at the next
 //! start — with rules changed meanwhile, that would publish a second, different copy —
-//! but only committed.
+//! but only committed. Once its output is durable, a claim whose original cannot go
+//! yet (`done` full or missing) is renamed `+<n>d`: at the next start it is committed
+//! even if its output has left the outbox (a consumer took it), not cleaned again.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -34,6 +36,11 @@ pub struct Claimed {
     /// content at its name, written since the claim was made, is its own
     /// (`publish::claimed_at`). A claim of this run was never published unmarked.
     pub resumed: bool,
+    /// Its output was made durable (the outbox folder synced) and only the original's
+    /// going failed (`done` full, missing…): marked `+nd`. At the next start such a
+    /// claim whose output is no longer in the outbox is committed, not cleaned again —
+    /// a consumer took the output meanwhile.
+    pub durable: bool,
 }
 
 /// Moves `inbox/rel` into `work`. `Ok(None)` when there is nothing to claim (already
@@ -62,6 +69,7 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
             rel: rel.to_path_buf(),
             published: None,
             resumed: false,
+            durable: false,
         })),
         // Gone from the inbox (claimed by a duplicate event, removed): nothing to do.
         // But the work folder itself missing is the folder's trouble, not the file's.
@@ -80,10 +88,10 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
 /// The longest file name Linux filesystems take, in bytes.
 pub const NAME_MAX: usize = 255;
 
-/// Room a claim's name keeps for its published mark (`+10000`, the highest number a
+/// Room a claim's name keeps for its published mark (`+10000d`, the highest number a
 /// name is given): a name that fits only without it could not be marked, and a crash
 /// after publishing would clean it again.
-const MARK_ROOM: usize = 6;
+const MARK_ROOM: usize = 7;
 
 /// The suffix of a claim's own folder (`<tag>.d/`), for names too long to escape.
 const NESTED: &str = ".d";
@@ -106,17 +114,18 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
     for e in std::fs::read_dir(work)? {
         let e = e?;
         let name = e.file_name();
-        if let Some((published, rel)) = parse(&name) {
+        if let Some(((published, durable), rel)) = parse(&name) {
             found.push(Claimed {
                 work: e.path(),
                 rel,
                 published,
                 resumed: true,
+                durable,
             });
-        } else if let Some(published) = nested_tag(&name)
+        } else if let Some(mark) = nested_tag(&name)
             && e.file_type().is_ok_and(|t| t.is_dir())
         {
-            nested(&e.path(), &e.path(), published, &mut found);
+            nested(&e.path(), &e.path(), mark, &mut found);
         }
     }
     found.sort_by(|a, b| a.work.cmp(&b.work));
@@ -124,31 +133,40 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
 }
 
 /// `<run>-<seq>[+n].d`, a claim's own folder: whether its file was published.
-fn nested_tag(name: &OsStr) -> Option<Option<u32>> {
+fn nested_tag(name: &OsStr) -> Option<(Option<u32>, bool)> {
     tag(name.as_bytes().strip_suffix(NESTED.as_bytes())?)
 }
 
-/// A claim's tag, `<run>-<seq>` and optionally `+n`: the number it was published under.
-fn tag(t: &[u8]) -> Option<Option<u32>> {
-    let (t, n) = match t.iter().position(|&c| c == b'+') {
-        Some(i) => (
-            &t[..i],
-            Some(std::str::from_utf8(&t[i + 1..]).ok()?.parse().ok()?),
-        ),
-        None => (t, None),
+/// A claim's tag, `<run>-<seq>` and optionally `+n` or `+nd`: the number it was
+/// published under, and whether its output was made durable.
+fn tag(t: &[u8]) -> Option<(Option<u32>, bool)> {
+    let (t, n, durable) = match t.iter().position(|&c| c == b'+') {
+        Some(i) => {
+            let mark = &t[i + 1..];
+            let (num, durable) = match mark.strip_suffix(b"d") {
+                Some(m) => (m, true),
+                None => (mark, false),
+            };
+            (
+                &t[..i],
+                Some(std::str::from_utf8(num).ok()?.parse().ok()?),
+                durable,
+            )
+        }
+        None => (t, None, false),
     };
-    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some(n)
+    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some((n, durable))
 }
 
 /// The files below a claim's own folder; each one's inbox path is its path below it.
-fn nested(root: &Path, dir: &Path, published: Option<u32>, found: &mut Vec<Claimed>) {
+fn nested(root: &Path, dir: &Path, mark: (Option<u32>, bool), found: &mut Vec<Claimed>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
     for e in rd.flatten() {
         let path = e.path();
         match e.file_type() {
-            Ok(t) if t.is_dir() => nested(root, &path, published, found),
+            Ok(t) if t.is_dir() => nested(root, &path, mark, found),
             Ok(_) => {
                 let rel = path
                     .strip_prefix(root)
@@ -157,8 +175,9 @@ fn nested(root: &Path, dir: &Path, published: Option<u32>, found: &mut Vec<Claim
                 found.push(Claimed {
                     work: path,
                     rel,
-                    published,
+                    published: mark.0,
                     resumed: true,
+                    durable: mark.1,
                 });
             }
             Err(_) => {}
@@ -198,6 +217,48 @@ pub fn mark_published(work: &Path, c: Claimed, n: u32) -> Claimed {
             rel: c.rel,
             published: Some(n),
             resumed: c.resumed,
+            durable: false,
+        },
+        Err(_) => c,
+    }
+}
+
+/// Marks a published claim whose output is durable (`+n` becomes `+nd`), when only
+/// its original's going failed: see [`Claimed::durable`]. On failure (a read-only work
+/// folder) the claim is left as it was: at worst it is cleaned again at the next start.
+pub fn mark_durable(work: &Path, c: Claimed) -> Claimed {
+    let Some(n) = c.published.filter(|_| !c.durable) else {
+        return c;
+    };
+    let Ok(below) = c.work.strip_prefix(work) else {
+        return c;
+    };
+    let mut parts = below.components();
+    let Some(first) = parts.next() else { return c };
+    let first = first.as_os_str().as_bytes();
+    let mark = format!("+{n}");
+    let Some(at) = first
+        .windows(mark.len())
+        .position(|w| w == mark.as_bytes())
+        .map(|i| i + mark.len())
+    else {
+        return c;
+    };
+    let mut renamed = first[..at].to_vec();
+    renamed.push(b'd');
+    renamed.extend_from_slice(&first[at..]);
+    let (from, to) = (
+        work.join(OsStr::from_bytes(first)),
+        work.join(OsStr::from_bytes(&renamed)),
+    );
+    match std::fs::rename(&from, &to) {
+        Ok(()) => Claimed {
+            work: match parts.as_path() {
+                rest if rest.as_os_str().is_empty() => to,
+                rest => to.join(rest),
+            },
+            durable: true,
+            ..c
         },
         Err(_) => c,
     }
@@ -217,7 +278,7 @@ fn escape(rel: &Path) -> OsString {
 
 /// Whether a work name says its file was published, and its inbox path; `None` for
 /// anything that is not a claim.
-fn parse(name: &OsStr) -> Option<(Option<u32>, PathBuf)> {
+fn parse(name: &OsStr) -> Option<((Option<u32>, bool), PathBuf)> {
     let b = name.as_bytes();
     let us = b.iter().position(|&c| c == b'_')?;
     let published = tag(&b[..us])?;
@@ -255,7 +316,11 @@ mod tests {
             let mut n = OsString::from("1f-a");
             n.push("_");
             n.push(escape(Path::new(rel)));
-            assert_eq!(parse(&n), Some((None, PathBuf::from(rel))), "{n:?}");
+            assert_eq!(
+                parse(&n),
+                Some(((None, false), PathBuf::from(rel))),
+                "{n:?}"
+            );
         }
     }
 
@@ -293,6 +358,32 @@ mod tests {
             None
         );
         assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
+    }
+
+    /// A published claim whose original could not go is marked durable (`+nd`), flat
+    /// or in a folder of its own, and the next start reads both marks back.
+    #[test]
+    fn a_durable_mark_survives_a_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(inbox.join("s.com/a+3.html"), "x").unwrap();
+        let long = PathBuf::from(format!("{}.html", "n".repeat(243)));
+        std::fs::write(inbox.join(&long), "y").unwrap();
+        let a = claim(&inbox, &work, Path::new("s.com/a+3.html"), "1f-1")
+            .unwrap()
+            .unwrap();
+        let b = claim(&inbox, &work, &long, "1f-2").unwrap().unwrap();
+        // Not published: nothing to mark.
+        assert_eq!(mark_durable(&work, a.clone()), a);
+        let a = mark_durable(&work, mark_published(&work, a, 3));
+        let b = mark_durable(&work, mark_published(&work, b, 12));
+        assert!(a.durable && b.durable);
+        assert_eq!(a.work.file_name().unwrap(), "1f-1+3d_s.com%2Fa+3.html");
+        assert_eq!(b.work, work.join("1f-2+12d.d").join(&long));
+        assert_eq!(std::fs::read(&a.work).unwrap(), b"x");
+        assert_eq!(leftovers(&work).unwrap(), vec![resumed(a), resumed(b)]);
     }
 
     /// A claim as the next start finds it.

@@ -153,16 +153,22 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
         .into_iter()
         .filter(|p| !kept.contains(&p.dir))
         .collect();
+    // Their outputs are durable now: an original that cannot go yet is marked so, and
+    // a restart commits it even if a consumer took its output meanwhile.
+    let durable = |p: Pending| Pending {
+        claimed: super::claim::mark_durable(&config.work, p.claimed),
+        ..p
+    };
     if let Err(e) = layout(config) {
         tracing::warn!(problem = %e, files = batch.len(), "cleaned, but the originals stay in the work folder until the folder layout is mended");
-        return batch;
+        return batch.into_iter().map(durable).collect();
     }
     let mut stuck = Vec::new();
     let mut first = None;
     for p in batch {
         if let Err(e) = let_go(&p, config) {
             first.get_or_insert((p.claimed.rel.clone(), e));
-            stuck.push(p);
+            stuck.push(durable(p));
         }
     }
     // One warning for the batch, not one per file.
@@ -299,6 +305,7 @@ mod tests {
                     rel: name.into(),
                     published: Some(1),
                     resumed: false,
+                    durable: false,
                 },
                 tag: format!("t-{name}"),
             }

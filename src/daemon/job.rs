@@ -214,7 +214,9 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     if let Some(n) = claimed.published {
         let format = cx.config.route(&claimed.rel).0.format;
         let output = publish::numbered(&cx.config.outbox.join(format.output_name(&claimed.rel)), n);
-        if std::fs::symlink_metadata(&output).is_ok() {
+        // Its output there, or made durable and taken by a consumer since (the claim
+        // says `+nd`): committed, not cleaned again.
+        if claimed.durable || std::fs::symlink_metadata(&output).is_ok() {
             let rel = claimed.rel.clone();
             commit(claimed, &output, cx);
             return Outcome::Published { rel, output };

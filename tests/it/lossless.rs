@@ -1139,3 +1139,42 @@ fn an_original_whose_path_cannot_be_made_in_done_goes_there_under_one_name() {
         d.log()
     );
 }
+
+/// Originals waiting for a missing `done` when the daemon stops, whose outputs a
+/// consumer takes before the next start: committed at that start, not cleaned and
+/// published a second time (their claims say their outputs were made durable).
+#[test]
+fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
+    let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
+    let done = env.dir.path().join("done");
+    let d = env.start();
+    fs::remove_dir_all(&done).unwrap();
+    for i in 0..3 {
+        env.drop_file(&format!("a{i}.html"), &page(i));
+    }
+    wait_for("three outputs", DEADLINE, || files(&env.outbox).len() == 3);
+    wait_for("the warning", DEADLINE, || {
+        d.log().contains("cannot remove the original")
+    });
+    assert!(d.stop().success());
+    assert_eq!(claims(&env).len(), 3);
+    // A consumer takes the outputs meanwhile.
+    for f in files(&env.outbox) {
+        fs::remove_file(env.outbox.join(f)).unwrap();
+    }
+    fs::create_dir(&done).unwrap();
+    let d = env.start();
+    wait_for("the originals in done", DEADLINE, || {
+        files(&done).len() == 3
+    });
+    wait_for("the work folder empty", DEADLINE, || {
+        claims(&env).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        files(&env.outbox).is_empty(),
+        "published again: {:?}",
+        files(&env.outbox)
+    );
+    assert!(d.log().contains("committed now"), "{}", d.log());
+}
