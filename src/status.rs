@@ -25,6 +25,10 @@ pub struct Counts {
     /// folder cannot be written.
     #[serde(default)]
     pub held_for_failed: usize,
+    /// Files cleaned and published whose originals wait in the work folder because they
+    /// cannot be deleted or moved to `done` yet (retried).
+    #[serde(default)]
+    pub originals_waiting: usize,
     /// Shutting down (the state file says `"state": "stopping"`).
     #[serde(skip)]
     pub stopping: bool,
@@ -35,7 +39,7 @@ impl Counts {
     /// shutting down and a note when publishing is blocked.
     pub fn line(&self) -> String {
         format!(
-            "{}processed {}, failed {}, queued {}, working {}{}{}",
+            "{}processed {}, failed {}, queued {}, working {}{}{}{}",
             if self.stopping { "stopping: " } else { "" },
             self.processed,
             self.failed,
@@ -50,6 +54,14 @@ impl Counts {
                 format!(
                     " ({} held: cannot move to the failed folder; retrying)",
                     self.held_for_failed
+                )
+            } else {
+                String::new()
+            },
+            if self.originals_waiting > 0 {
+                format!(
+                    " ({} cleaned, originals waiting in the work folder: cannot remove or move them to done; retrying)",
+                    self.originals_waiting
                 )
             } else {
                 String::new()
@@ -313,6 +325,7 @@ mod tests {
             working: 0,
             publishing_blocked: false,
             held_for_failed: 0,
+            originals_waiting: 0,
             stopping: false,
         };
         assert_eq!(c.line(), "processed 3, failed 1, queued 2, working 0");
@@ -328,6 +341,12 @@ mod tests {
         assert_eq!(
             c.line(),
             "processed 3, failed 1, queued 2, working 0 (1 held: cannot move to the failed folder; retrying)"
+        );
+        c.held_for_failed = 0;
+        c.originals_waiting = 2;
+        assert_eq!(
+            c.line(),
+            "processed 3, failed 1, queued 2, working 0 (2 cleaned, originals waiting in the work folder: cannot remove or move them to done; retrying)"
         );
     }
 

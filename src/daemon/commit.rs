@@ -35,6 +35,9 @@ pub struct Pending {
 
 /// Handle to the committer thread.
 pub struct Committer {
+    /// How many originals wait in the work folder to be deleted or moved (for the
+    /// status).
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     tx: Mutex<Option<Sender<Pending>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     config: Config,
@@ -45,6 +48,8 @@ impl Committer {
     pub fn start(config: &Config) -> Committer {
         let (tx, rx) = mpsc::channel::<Pending>();
         let cfg = config.clone();
+        let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = waiting.clone();
         let thread = std::thread::Builder::new()
             .name("pare-commit".into())
             .spawn(move || {
@@ -85,10 +90,12 @@ impl Committer {
                     if stuck.due_in() == Some(std::time::Duration::ZERO) {
                         stuck.retry(&cfg);
                     }
+                    count.store(stuck.files.len(), std::sync::atomic::Ordering::Relaxed);
                 }
             })
             .expect("spawn the committer thread");
         Committer {
+            waiting,
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             config: config.clone(),
@@ -109,6 +116,11 @@ impl Committer {
             // Stopping: left in the work folder for the next start.
             tracing::warn!(file = %p.claimed.rel.display(), "the original stays in the work folder until the next start");
         }
+    }
+
+    /// How many originals of published files wait in the work folder, retried.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Commits everything queued and stops the thread.

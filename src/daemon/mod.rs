@@ -204,6 +204,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             },
             _ = tick.tick() => {
                 st.wake_waiting();
+                let waiting = committer.waiting();
+                if waiting != st.originals_waiting {
+                    st.originals_waiting = waiting;
+                    st.dirty = true;
+                }
                 // The inbox (and the work folder in it) still the one watched? A folder
                 // moved away, deleted or replaced is watched again at its configured path.
                 let id = folder_id(&config.inbox);
@@ -668,6 +673,9 @@ struct State {
     /// work folder) while the others go on, and one of them probes now and then.
     failed_blocked: Option<Blocked>,
     held: VecDeque<Job>,
+    /// Published files whose originals wait in the work folder (the committer's count,
+    /// read on the tick).
+    originals_waiting: usize,
     /// Inbox files the daemon may not move (each warned about once).
     untakable: HashSet<PathBuf>,
     stuck: bool,
@@ -771,6 +779,7 @@ impl State {
             blocked: None,
             failed_blocked: None,
             held: VecDeque::new(),
+            originals_waiting: 0,
             untakable: HashSet::new(),
             stuck: false,
             stopping: false,
@@ -1218,6 +1227,7 @@ impl State {
             working: self.running.len(),
             publishing_blocked: self.blocked.is_some() || self.layout.is_some(),
             held_for_failed: self.held.len(),
+            originals_waiting: self.originals_waiting,
             stopping: self.stopping && !self.stopped,
         };
         self.notifier.status(&counts.line());

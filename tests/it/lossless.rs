@@ -983,6 +983,14 @@ fn an_original_that_cannot_be_moved_to_done_goes_once_it_can() {
         d.log().contains("cannot remove the original")
     });
     assert_eq!(claims(&env).len(), 1, "{:?}", claims(&env));
+    // `pare status` says so.
+    wait_for("the status", DEADLINE, || {
+        text(&pare(
+            &["status", "--config", env.config.to_str().unwrap()],
+            env.dir.path(),
+        ))
+        .contains("1 cleaned, originals waiting in the work folder")
+    });
     // Others still go through meanwhile.
     env.drop_file("c.html", &page(3));
     wait_for("outbox/c.html", DEADLINE, || env.out("c.html").is_some());
