@@ -128,8 +128,12 @@ impl StateFile {
         let mut tmp = path.to_path_buf().into_os_string();
         tmp.push(".tmp");
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, json + "\n")?;
-        std::fs::rename(&tmp, path)
+        let r = std::fs::write(&tmp, json + "\n").and_then(|()| std::fs::rename(&tmp, path));
+        if r.is_err() {
+            // A half-written copy (the disk full) is not left beside the state file.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r
     }
 }
 

@@ -676,6 +676,8 @@ struct State {
     /// Published files whose originals wait in the work folder (the committer's count,
     /// read on the tick).
     originals_waiting: usize,
+    /// The state file could not be written (warned once).
+    state_trouble: bool,
     /// Inbox files the daemon may not move (each warned about once).
     untakable: HashSet<PathBuf>,
     stuck: bool,
@@ -780,6 +782,7 @@ impl State {
             failed_blocked: None,
             held: VecDeque::new(),
             originals_waiting: 0,
+            state_trouble: false,
             untakable: HashSet::new(),
             stuck: false,
             stopping: false,
@@ -1269,8 +1272,18 @@ impl State {
         if self.layout.is_some() {
             return;
         }
-        if let Err(e) = state.write(path) {
-            debug!(file = %path.display(), error = %e, "cannot write the state file");
+        match state.write(path) {
+            // Once per episode: `pare status` shows the last state written until then.
+            Err(e) if !self.state_trouble => {
+                warn!(file = %path.display(), error = %e, "cannot write the state file; pare status shows an older state until it can");
+                self.state_trouble = true;
+            }
+            Err(e) => debug!(file = %path.display(), error = %e, "cannot write the state file"),
+            Ok(()) if self.state_trouble => {
+                info!(file = %path.display(), "the state file is written again");
+                self.state_trouble = false;
+            }
+            Ok(()) => {}
         }
     }
 }

@@ -1251,3 +1251,38 @@ fn kill_nine_at_random_moments_accounts_for_every_input() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// The state file's disk full: one warning (not a debug line per change), no empty
+/// temporary copy left beside it, and the state is written again once it can be.
+#[test]
+fn a_state_file_that_cannot_be_written_is_warned_about_once() {
+    let env = Env::new("state_file = \"state/status.json\"\n");
+    let state = env.dir.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    let Some(m) = Mount::tmpfs(&state, "64k") else {
+        return;
+    };
+    let d = env.start();
+    wait_for("the state file", DEADLINE, || {
+        state.join("status.json").exists()
+    });
+    // Filled up: the filler's write stops at the disk's end.
+    let _ = fs::write(state.join("filler"), vec![b'x'; 1 << 20]);
+    for i in 0..3 {
+        env.drop_file(&format!("a{i}.html"), &page(i));
+    }
+    wait_for("three outputs", DEADLINE, || files(&env.outbox).len() == 3);
+    wait_for("the warning", DEADLINE, || {
+        d.log().contains("cannot write the state file")
+    });
+    assert_eq!(warnings(&d.log(), "cannot write the state file"), 1);
+    assert!(!state.join("status.json.tmp").exists());
+    fs::remove_file(state.join("filler")).unwrap();
+    env.drop_file("b.html", &page(9));
+    wait_for("the state written again", DEADLINE, || {
+        fs::read_to_string(state.join("status.json")).is_ok_and(|s| s.contains("\"processed\": 4"))
+    });
+    assert!(d.log().contains("the state file is written again"));
+    assert!(d.stop().success());
+    drop(m);
+}
