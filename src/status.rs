@@ -180,7 +180,10 @@ pub fn command(config: Option<&Path>, json: bool) -> ExitCode {
         }
     };
     state.counts.stopping = state.state == "stopping";
-    let running = is_pare(state.pid);
+    let running = match holds_lock(&config.work, state.pid) {
+        Some(held) => held,
+        None => is_pare(state.pid),
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -231,6 +234,33 @@ fn report(s: &StateFile, running: bool, path: &Path, now: u64) -> String {
     out += &format!("rules folders: {}\n", s.rules.dirs.join(", "));
     out += &format!("state file: {}\n", path.display());
     out
+}
+
+/// Whether process `pid` holds the daemon's lock on the work folder (`flock`, listed in
+/// `/proc/locks` by device and inode): true of a running daemon whatever its binary is
+/// called, false of a pid reused after it died. `None` when that cannot be told (no
+/// `/proc/locks`, the folder gone): then the process's name decides.
+fn holds_lock(work: &Path, pid: u32) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(work).ok()?;
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let (major, minor) = (libc::major(m.dev()), libc::minor(m.dev()));
+    let want = format!("{major:02x}:{minor:02x}:{}", m.ino());
+    Some(locks_hold(&locks, pid, &want))
+}
+
+/// Whether `/proc/locks` text `locks` lists a `FLOCK … WRITE` lock of `pid` on `dev_ino`
+/// (`MAJOR:MINOR:INODE`, the numbers of the device in hex).
+fn locks_hold(locks: &str, pid: u32, dev_ino: &str) -> bool {
+    locks.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // "1: FLOCK ADVISORY WRITE 718 fe:00:10117155 0 EOF" (blocked waiters: "->")
+        f.len() >= 6
+            && f[1] == "FLOCK"
+            && f[3] == "WRITE"
+            && f[4].parse() == Ok(pid)
+            && f[5] == dev_ino
+    })
 }
 
 /// Whether `pid` is a live process named `pare`: a pid reused by another program after
@@ -352,6 +382,20 @@ mod tests {
             c.line(),
             "processed 3, failed 1, queued 2, working 0 (2 cleaned, originals waiting in the work folder: cannot remove or move them to done; retrying)"
         );
+    }
+
+    #[test]
+    fn a_lock_in_proc_locks_is_found_by_pid_and_inode() {
+        let locks = "1: FLOCK  ADVISORY  WRITE 718 fe:00:10117155 0 EOF\n\
+                     2: POSIX  ADVISORY  WRITE 99 fe:00:42 0 EOF\n\
+                     3: -> FLOCK  ADVISORY  WRITE 77 fe:00:42 0 EOF\n";
+        assert!(locks_hold(locks, 718, "fe:00:10117155"));
+        assert!(!locks_hold(locks, 718, "fe:00:42"));
+        assert!(
+            !locks_hold(locks, 99, "fe:00:42"),
+            "a POSIX lock is not the daemon's"
+        );
+        assert!(!locks_hold(locks, 77, "fe:00:42"), "a waiter holds nothing");
     }
 
     #[test]

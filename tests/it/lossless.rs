@@ -1186,3 +1186,29 @@ fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
     );
     assert!(d.log().contains("committed now"), "{}", d.log());
 }
+
+/// `pare status` knows a running daemon by the lock it holds on the work folder, not
+/// by its binary's name: a daemon run from a renamed copy used to be "not running".
+#[test]
+fn status_sees_a_daemon_run_from_a_renamed_binary() {
+    let env = Env::new("");
+    let copy = env.dir.path().join("cleaner");
+    fs::copy(env!("CARGO_BIN_EXE_pare"), &copy).unwrap();
+    let mut child = Command::new(&copy)
+        .args(["run", "--config", env.config.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = || {
+        text(&pare(
+            &["status", "--config", env.config.to_str().unwrap()],
+            env.dir.path(),
+        ))
+    };
+    wait_for("pare is running", DEADLINE, || {
+        status().contains("pare is running")
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(status().contains("is not running"), "{}", status());
+}
