@@ -99,16 +99,27 @@ fn check(
             return problems;
         }
     };
+    let base = if profile == crate::clean::Profile::Reader {
+        crate::rules::Categories::all()
+    } else {
+        crate::rules::Categories::defaults()
+    };
+    let categories = match ex.categories.as_deref() {
+        None => base,
+        Some(spec) => match crate::rules::Categories::adjust(base, spec) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!("categories: {e}"));
+                return problems;
+            }
+        },
+    };
     let html_like = ex.file.as_deref().is_none_or(|f| !f.ends_with(".txt"));
     let opts = Options {
         url: ex.url.clone().or_else(|| site_url.map(str::to_string)),
         kind: Some(if html_like { Kind::Html } else { Kind::Text }),
         profile,
-        categories: if profile == crate::clean::Profile::Reader {
-            crate::rules::Categories::all()
-        } else {
-            crate::rules::Categories::defaults()
-        },
+        categories,
         ..Options::default()
     };
     let mut out = Vec::new();

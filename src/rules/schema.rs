@@ -105,4 +105,6 @@ pub struct RawExample {
     /// Clean it as this profile does (`reader`: a reading copy, every category; `page`,
     /// the default). Checked by `pare test`, which knows the profiles.
     pub profile: Option<String>,
+    /// The categories to apply, as `pare clean --categories` takes them (`+chrome`).
+    pub categories: Option<String>,
 }
