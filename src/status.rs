@@ -38,6 +38,14 @@ impl Counts {
     /// `processed N, failed N, queued N, working N`, with `stopping: ` in front while
     /// shutting down and a note when publishing is blocked.
     pub fn line(&self) -> String {
+        // ` (N what)` when N is not zero.
+        let some = |n: usize, what: &str| {
+            if n > 0 {
+                format!(" ({n} {what})")
+            } else {
+                String::new()
+            }
+        };
         format!(
             "{}processed {}, failed {}, queued {}, working {}{}{}{}",
             if self.stopping { "stopping: " } else { "" },
@@ -50,22 +58,14 @@ impl Counts {
             } else {
                 ""
             },
-            if self.held_for_failed > 0 {
-                format!(
-                    " ({} held: cannot move to the failed folder; retrying)",
-                    self.held_for_failed
-                )
-            } else {
-                String::new()
-            },
-            if self.originals_waiting > 0 {
-                format!(
-                    " ({} cleaned, originals waiting in the work folder: cannot remove or move them to done; retrying)",
-                    self.originals_waiting
-                )
-            } else {
-                String::new()
-            }
+            some(
+                self.held_for_failed,
+                "held: cannot move to the failed folder; retrying"
+            ),
+            some(
+                self.originals_waiting,
+                "cleaned, originals waiting in the work folder: cannot remove or move them to done; retrying"
+            ),
         )
     }
 }

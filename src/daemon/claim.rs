@@ -192,34 +192,14 @@ fn nested(root: &Path, dir: &Path, mark: (Option<u32>, bool), found: &mut Vec<Cl
 /// own folder) with `+n` after the tag. On failure the claim is left as it was: at
 /// worst the file is cleaned again after a crash.
 pub fn mark_published(work: &Path, c: Claimed, n: u32) -> Claimed {
-    let Ok(below) = c.work.strip_prefix(work) else {
-        return c;
-    };
-    let mut parts = below.components();
-    let Some(first) = parts.next() else { return c };
-    let first = first.as_os_str().as_bytes();
-    let Some(cut) = first.iter().position(|&b| b == b'_' || b == b'.') else {
-        return c;
-    };
-    let mut renamed = first[..cut].to_vec();
-    renamed.extend_from_slice(format!("+{n}").as_bytes());
-    renamed.extend_from_slice(&first[cut..]);
-    let (from, to) = (
-        work.join(OsStr::from_bytes(first)),
-        work.join(OsStr::from_bytes(&renamed)),
-    );
-    match std::fs::rename(&from, &to) {
-        Ok(()) => Claimed {
-            work: match parts.as_path() {
-                rest if rest.as_os_str().is_empty() => to,
-                rest => to.join(rest),
-            },
-            rel: c.rel,
+    match retag(work, &c.work, format!("+{n}").as_bytes()) {
+        Some(to) => Claimed {
+            work: to,
             published: Some(n),
-            resumed: c.resumed,
             durable: false,
+            ..c
         },
-        Err(_) => c,
+        None => c,
     }
 }
 
@@ -227,41 +207,36 @@ pub fn mark_published(work: &Path, c: Claimed, n: u32) -> Claimed {
 /// its original's going failed: see [`Claimed::durable`]. On failure (a read-only work
 /// folder) the claim is left as it was: at worst it is cleaned again at the next start.
 pub fn mark_durable(work: &Path, c: Claimed) -> Claimed {
-    let Some(n) = c.published.filter(|_| !c.durable) else {
+    if c.published.is_none() || c.durable {
         return c;
-    };
-    let Ok(below) = c.work.strip_prefix(work) else {
-        return c;
-    };
-    let mut parts = below.components();
-    let Some(first) = parts.next() else { return c };
-    let first = first.as_os_str().as_bytes();
-    let mark = format!("+{n}");
-    let Some(at) = first
-        .windows(mark.len())
-        .position(|w| w == mark.as_bytes())
-        .map(|i| i + mark.len())
-    else {
-        return c;
-    };
-    let mut renamed = first[..at].to_vec();
-    renamed.push(b'd');
-    renamed.extend_from_slice(&first[at..]);
-    let (from, to) = (
-        work.join(OsStr::from_bytes(first)),
-        work.join(OsStr::from_bytes(&renamed)),
-    );
-    match std::fs::rename(&from, &to) {
-        Ok(()) => Claimed {
-            work: match parts.as_path() {
-                rest if rest.as_os_str().is_empty() => to,
-                rest => to.join(rest),
-            },
+    }
+    match retag(work, &c.work, b"d") {
+        Some(to) => Claimed {
+            work: to,
             durable: true,
             ..c
         },
-        Err(_) => c,
+        None => c,
     }
+}
+
+/// Renames the claim at `path` (or its own folder) with `mark` added at the end of its
+/// tag (before the `_` or the `.d` that follows it); the claim's new path, or `None`
+/// if the rename failed.
+fn retag(work: &Path, path: &Path, mark: &[u8]) -> Option<PathBuf> {
+    let below = path.strip_prefix(work).ok()?;
+    let mut parts = below.components();
+    let first = parts.next()?.as_os_str().as_bytes();
+    let cut = first.iter().position(|&b| b == b'_' || b == b'.')?;
+    let mut renamed = first[..cut].to_vec();
+    renamed.extend_from_slice(mark);
+    renamed.extend_from_slice(&first[cut..]);
+    let to = work.join(OsStr::from_bytes(&renamed));
+    std::fs::rename(work.join(OsStr::from_bytes(first)), &to).ok()?;
+    Some(match parts.as_path() {
+        rest if rest.as_os_str().is_empty() => to,
+        rest => to.join(rest),
+    })
 }
 
 fn escape(rel: &Path) -> OsString {

@@ -866,14 +866,13 @@ impl State {
         }
     }
 
-    /// A file's job is over (or it waits in the work folder): another file may have
-    /// been delivered under the same inbox name meanwhile, whose events came while the
-    /// name was still known and added nothing. Taken now, not at the next rescan (nor,
-    /// for a file held for a full failed folder, only once that one settles).
-    fn look_again(&mut self, rel: &Path) {
-        if !self.known.contains(rel)
-            && std::fs::symlink_metadata(self.config.inbox.join(rel)).is_ok_and(|m| m.is_file())
-        {
+    /// A file's job is over (or it waits in the work folder): its inbox name is free.
+    /// Another file may have been delivered under it meanwhile, whose events came while
+    /// the name was still known and added nothing: taken now, not at the next rescan
+    /// (nor, for a file held for a full failed folder, only once that one settles).
+    fn forget(&mut self, rel: &Path) {
+        self.known.remove(rel);
+        if std::fs::symlink_metadata(self.config.inbox.join(rel)).is_ok_and(|m| m.is_file()) {
             self.found(rel.to_path_buf());
         }
     }
@@ -984,8 +983,7 @@ impl State {
                 report,
                 ms,
             } => {
-                self.known.remove(&rel);
-                self.look_again(&rel);
+                self.forget(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 self.processed += 1;
@@ -1016,8 +1014,7 @@ impl State {
                 );
             }
             Outcome::Failed { rel, reason, to } => {
-                self.known.remove(&rel);
-                self.look_again(&rel);
+                self.forget(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 self.failed += 1;
@@ -1027,8 +1024,7 @@ impl State {
                 self.last_error = Some(format!("{}: {reason}", rel.display()));
             }
             Outcome::Published { rel, output } => {
-                self.known.remove(&rel);
-                self.look_again(&rel);
+                self.forget(&rel);
                 self.tries.remove(&rel);
                 self.processed += 1;
                 info!(file = %rel.display(), output = %output.display(), "cleaned before a restart; committed now");
@@ -1042,8 +1038,7 @@ impl State {
                 }
             }
             Outcome::Gone(rel) => {
-                self.known.remove(&rel);
-                self.look_again(&rel);
+                self.forget(&rel);
                 self.tries.remove(&rel);
                 self.untakable.remove(&rel);
                 debug!(file = %rel.display(), "already taken");
@@ -1071,8 +1066,7 @@ impl State {
                 // again: a file delivered under it is taken meanwhile.
                 let rel = job.rel().to_path_buf();
                 self.held.push_back(job);
-                self.known.remove(&rel);
-                self.look_again(&rel);
+                self.forget(&rel);
                 Blocked::note(
                     &mut self.failed_blocked,
                     probe == Probe::Failed,

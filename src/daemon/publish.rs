@@ -151,15 +151,7 @@ impl TempFile {
             // holding the file cannot.
             let mut made = Vec::new();
             match make_dirs_listed(self.root(), dir, false, &mut made) {
-                Err(e)
-                    if e.kind() == io::ErrorKind::NotFound
-                        && tries < RACE_TRIES
-                        && self.root().is_dir() =>
-                {
-                    tries += 1;
-                    std::thread::yield_now();
-                    continue 'made;
-                }
+                Err(e) if raced(&e, &mut tries, self.root()) => continue 'made,
                 r => r?,
             }
             for n in 1..=MAX_NUMBER {
@@ -168,13 +160,10 @@ impl TempFile {
                     // The folder was removed after it was made (a consumer tidying
                     // empty folders): made again.
                     Err(e)
-                        if e.kind() == io::ErrorKind::NotFound
-                            && tries < RACE_TRIES
-                            && std::fs::symlink_metadata(dir).is_err()
-                            && self.path.exists() =>
+                        if std::fs::symlink_metadata(dir).is_err()
+                            && self.path.exists()
+                            && raced(&e, &mut tries, self.root()) =>
                     {
-                        tries += 1;
-                        std::thread::yield_now();
                         continue 'made;
                     }
                     r => match r? {
@@ -624,18 +613,10 @@ pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
 /// without `--sync` promises complete outputs, not durable ones: a folder's sync there
 /// was 5% of its time over a corpus of one page per folder).
 pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
-    // A consumer that removes empty folders as it takes outputs may remove one between
-    // its `mkdir` and the next level's: made again, from the root (the root itself gone
-    // is the folder's trouble, not a race).
     let mut tries = 0;
     loop {
-        match make_dirs_once(root, dir, sync) {
-            Err(e)
-                if e.kind() == io::ErrorKind::NotFound && tries < RACE_TRIES && root.is_dir() =>
-            {
-                tries += 1;
-                std::thread::yield_now();
-            }
+        match make_dirs_listed(root, dir, sync, &mut Vec::new()) {
+            Err(e) if raced(&e, &mut tries, root) => {}
             r => return r,
         }
     }
@@ -645,9 +626,18 @@ pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
 /// empty folders) is made again before that counts as the folder's trouble.
 const RACE_TRIES: u32 = 200;
 
-fn make_dirs_once(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
-    let mut made = Vec::new();
-    make_dirs_listed(root, dir, sync, &mut made)
+/// Whether `e` is a folder removed under pare while it made folders in `root` or placed
+/// a file in them (a consumer that removes empty folders as it takes outputs), to be
+/// made again: counted in `tries`, up to [`RACE_TRIES`]. The root itself gone is the
+/// folder's trouble, not a race.
+fn raced(e: &io::Error, tries: &mut u32, root: &Path) -> bool {
+    if e.kind() == io::ErrorKind::NotFound && *tries < RACE_TRIES && root.is_dir() {
+        *tries += 1;
+        std::thread::yield_now();
+        true
+    } else {
+        false
+    }
 }
 
 /// Makes the folders from `root` down to `dir`, syncing each new one into its parent
