@@ -17,6 +17,13 @@
 //! but only committed. Once its output is durable, a claim whose original cannot go
 //! yet (`done` full or missing) is renamed `+<n>d`: at the next start it is committed
 //! even if its output has left the outbox (a consumer took it), not cleaned again.
+//!
+//! A claim from the inbox also names the file its output is written to:
+//! `<run>-<seq>~<inode>_…`, the inode (in hex) of the temporary file made in the outbox
+//! before the claim. Linking that file into place keeps its inode, so a crash between
+//! the link and the `+n` mark leaves a claim that can tell its own output from another
+//! input's that came out the same: only a file at the output's name with that inode is
+//! its own.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -32,10 +39,14 @@ pub struct Claimed {
     /// The output was published under the `n`th name for it (see the module doc).
     pub published: Option<u32>,
     /// Claimed by an earlier run (a crash or a stop left it): its output may be in the
-    /// outbox already though its claim was not yet marked, so an output with the same
-    /// content at its name, written since the claim was made, is its own
-    /// (`publish::claimed_at`). A claim of this run was never published unmarked.
+    /// outbox already though its claim was not yet marked, so the file at its output's
+    /// name that is [`output`](Self::output) is its own. A claim of this run was never
+    /// published unmarked.
     pub resumed: bool,
+    /// The inode of the temporary file this claim's output was (or is being) written
+    /// to, from the claim's name (`~<inode>`); `None` for a claim made without one (an
+    /// earlier version's), whose own output is told by time (`publish::claimed_at`).
+    pub output: Option<u64>,
     /// Its output was made durable (the outbox folder synced) and only the original's
     /// going failed (`done` full, missing…): marked `+nd`. At the next start such a
     /// claim whose output is no longer in the outbox is committed, not cleaned again —
@@ -43,9 +54,16 @@ pub struct Claimed {
     pub durable: bool,
 }
 
-/// Moves `inbox/rel` into `work`. `Ok(None)` when there is nothing to claim (already
+/// Moves `inbox/rel` into `work`, its name noting `output`, the inode of the file its
+/// output will be written to. `Ok(None)` when there is nothing to claim (already
 /// claimed, removed, or a folder).
-pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Option<Claimed>> {
+pub fn claim(
+    inbox: &Path,
+    work: &Path,
+    rel: &Path,
+    tag: &str,
+    output: Option<u64>,
+) -> io::Result<Option<Claimed>> {
     let src = inbox.join(rel);
     match std::fs::symlink_metadata(&src) {
         Ok(m) if m.is_dir() => return Ok(None),
@@ -53,7 +71,11 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     }
-    let mut name = OsString::from(tag);
+    let tag = match output {
+        Some(ino) => format!("{tag}~{ino:x}"),
+        None => tag.to_string(),
+    };
+    let mut name = OsString::from(&tag);
     name.push("_");
     name.push(escape(rel));
     let dest = if name.len() + MARK_ROOM <= NAME_MAX {
@@ -69,6 +91,7 @@ pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Opt
             rel: rel.to_path_buf(),
             published: None,
             resumed: false,
+            output,
             durable: false,
         })),
         // Gone from the inbox (claimed by a duplicate event, removed): nothing to do.
@@ -114,13 +137,14 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
     for e in std::fs::read_dir(work)? {
         let e = e?;
         let name = e.file_name();
-        if let Some(((published, durable), rel)) = parse(&name) {
+        if let Some((mark, rel)) = parse(&name) {
             found.push(Claimed {
                 work: e.path(),
                 rel,
-                published,
+                published: mark.published,
                 resumed: true,
-                durable,
+                output: mark.output,
+                durable: mark.durable,
             });
         } else if let Some(mark) = nested_tag(&name)
             && e.file_type().is_ok_and(|t| t.is_dir())
@@ -132,14 +156,23 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
     Ok(found)
 }
 
-/// `<run>-<seq>[+n].d`, a claim's own folder: whether its file was published.
-fn nested_tag(name: &OsStr) -> Option<(Option<u32>, bool)> {
+/// What a claim's tag says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    published: Option<u32>,
+    durable: bool,
+    output: Option<u64>,
+}
+
+/// `<run>-<seq>[~ino][+n].d`, a claim's own folder: what its tag says.
+fn nested_tag(name: &OsStr) -> Option<Mark> {
     tag(name.as_bytes().strip_suffix(NESTED.as_bytes())?)
 }
 
-/// A claim's tag, `<run>-<seq>` and optionally `+n` or `+nd`: the number it was
-/// published under, and whether its output was made durable.
-fn tag(t: &[u8]) -> Option<(Option<u32>, bool)> {
+/// A claim's tag, `<run>-<seq>`, optionally `~<inode>`, and optionally `+n` or `+nd`:
+/// its output's inode, the number it was published under, and whether its output was
+/// made durable.
+fn tag(t: &[u8]) -> Option<Mark> {
     let (t, n, durable) = match t.iter().position(|&c| c == b'+') {
         Some(i) => {
             let mark = &t[i + 1..];
@@ -155,11 +188,22 @@ fn tag(t: &[u8]) -> Option<(Option<u32>, bool)> {
         }
         None => (t, None, false),
     };
-    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some((n, durable))
+    let (t, output) = match t.iter().position(|&c| c == b'~') {
+        Some(i) => (
+            &t[..i],
+            Some(u64::from_str_radix(std::str::from_utf8(&t[i + 1..]).ok()?, 16).ok()?),
+        ),
+        None => (t, None),
+    };
+    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some(Mark {
+        published: n,
+        durable,
+        output,
+    })
 }
 
 /// The files below a claim's own folder; each one's inbox path is its path below it.
-fn nested(root: &Path, dir: &Path, mark: (Option<u32>, bool), found: &mut Vec<Claimed>) {
+fn nested(root: &Path, dir: &Path, mark: Mark, found: &mut Vec<Claimed>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -175,9 +219,10 @@ fn nested(root: &Path, dir: &Path, mark: (Option<u32>, bool), found: &mut Vec<Cl
                 found.push(Claimed {
                     work: path,
                     rel,
-                    published: mark.0,
+                    published: mark.published,
                     resumed: true,
-                    durable: mark.1,
+                    output: mark.output,
+                    durable: mark.durable,
                 });
             }
             Err(_) => {}
@@ -253,7 +298,7 @@ fn escape(rel: &Path) -> OsString {
 
 /// Whether a work name says its file was published, and its inbox path; `None` for
 /// anything that is not a claim.
-fn parse(name: &OsStr) -> Option<((Option<u32>, bool), PathBuf)> {
+fn parse(name: &OsStr) -> Option<(Mark, PathBuf)> {
     let b = name.as_bytes();
     let us = b.iter().position(|&c| c == b'_')?;
     let published = tag(&b[..us])?;
@@ -293,7 +338,14 @@ mod tests {
             n.push(escape(Path::new(rel)));
             assert_eq!(
                 parse(&n),
-                Some(((None, false), PathBuf::from(rel))),
+                Some((
+                    Mark {
+                        published: None,
+                        durable: false,
+                        output: None
+                    },
+                    PathBuf::from(rel)
+                )),
                 "{n:?}"
             );
         }
@@ -324,15 +376,60 @@ mod tests {
         std::fs::create_dir_all(inbox.join("s.com")).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join("s.com/a.html"), "x").unwrap();
-        let c = claim(&inbox, &work, Path::new("s.com/a.html"), "1")
+        let c = claim(&inbox, &work, Path::new("s.com/a.html"), "1", None)
             .unwrap()
             .unwrap();
         assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
         assert_eq!(
-            claim(&inbox, &work, Path::new("s.com/a.html"), "2").unwrap(),
+            claim(&inbox, &work, Path::new("s.com/a.html"), "2", None).unwrap(),
             None
         );
         assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
+    }
+
+    /// The inode of the file a claim's output goes to is in its name, and read back
+    /// with every mark, flat or in a folder of its own.
+    #[test]
+    fn a_claim_names_its_outputs_file() {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(inbox.join("s.com/a~1.html"), "x").unwrap();
+        let long = PathBuf::from(format!("{}.html", "n".repeat(230)));
+        std::fs::write(inbox.join(&long), "y").unwrap();
+        let a = claim(
+            &inbox,
+            &work,
+            Path::new("s.com/a~1.html"),
+            "1f-1",
+            Some(0xdead),
+        )
+        .unwrap()
+        .unwrap();
+        let b = claim(&inbox, &work, &long, "1f-2", Some(u64::MAX))
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.work.file_name().unwrap(), "1f-1~dead_s.com%2Fa~1.html");
+        assert_eq!(
+            b.work,
+            work.join(format!("1f-2~{:x}.d", u64::MAX)).join(&long)
+        );
+        assert_eq!((a.output, b.output), (Some(0xdead), Some(u64::MAX)));
+        assert_eq!(
+            leftovers(&work).unwrap(),
+            vec![resumed(a.clone()), resumed(b.clone())]
+        );
+        let a = mark_durable(&work, mark_published(&work, a, 2));
+        let b = mark_published(&work, b, 7);
+        assert_eq!(a.work.file_name().unwrap(), "1f-1~dead+2d_s.com%2Fa~1.html");
+        let found = leftovers(&work).unwrap();
+        assert_eq!(found, vec![resumed(a), resumed(b)]);
+        assert_eq!(found[0].output, Some(0xdead));
+        assert_eq!(found[1].output, Some(u64::MAX));
+        for n in ["1~_a", "1~x_a", "~1_a", "1~1~2_a", "1+2~3_a"] {
+            assert_eq!(parse(OsStr::new(n)), None, "{n}");
+        }
     }
 
     /// A published claim whose original could not go is marked durable (`+nd`), flat
@@ -346,10 +443,10 @@ mod tests {
         std::fs::write(inbox.join("s.com/a+3.html"), "x").unwrap();
         let long = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&long), "y").unwrap();
-        let a = claim(&inbox, &work, Path::new("s.com/a+3.html"), "1f-1")
+        let a = claim(&inbox, &work, Path::new("s.com/a+3.html"), "1f-1", None)
             .unwrap()
             .unwrap();
-        let b = claim(&inbox, &work, &long, "1f-2").unwrap().unwrap();
+        let b = claim(&inbox, &work, &long, "1f-2", None).unwrap().unwrap();
         // Not published: nothing to mark.
         assert_eq!(mark_durable(&work, a.clone()), a);
         let a = mark_durable(&work, mark_published(&work, a, 3));
@@ -375,7 +472,7 @@ mod tests {
         // "1f-4_" and the name make 253 bytes: room for no "+n".
         let rel = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&rel), "x").unwrap();
-        let c = claim(&inbox, &work, &rel, "1f-4").unwrap().unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-4", None).unwrap().unwrap();
         let c = mark_published(&work, c, 10_000);
         assert_eq!(c.published, Some(10_000));
         assert_eq!(c.work, work.join("1f-4+10000.d").join(&rel));
@@ -390,7 +487,7 @@ mod tests {
         std::fs::create_dir_all(inbox.join(rel.parent().unwrap())).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join(&rel), "x").unwrap();
-        let c = claim(&inbox, &work, &rel, "1f-2").unwrap().unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-2", None).unwrap().unwrap();
         assert_eq!(c.work, work.join("1f-2.d").join(&rel));
         assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
         // Found again after a crash, with its inbox path.
@@ -411,7 +508,7 @@ mod tests {
         std::fs::create_dir_all(inbox.join("s.com")).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join("s.com/a_b.html"), "x").unwrap();
-        let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3")
+        let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3", None)
             .unwrap()
             .unwrap();
         assert_eq!(leftovers(&work).unwrap()[0].published, None);
@@ -429,7 +526,16 @@ mod tests {
         let inbox = d.path().join("in");
         std::fs::create_dir_all(&inbox).unwrap();
         std::fs::write(inbox.join("a.html"), "x").unwrap();
-        assert!(claim(&inbox, &d.path().join("nope"), Path::new("a.html"), "1").is_err());
+        assert!(
+            claim(
+                &inbox,
+                &d.path().join("nope"),
+                Path::new("a.html"),
+                "1",
+                None
+            )
+            .is_err()
+        );
         assert!(inbox.join("a.html").exists());
     }
 }

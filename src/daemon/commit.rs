@@ -317,6 +317,7 @@ mod tests {
                     rel: name.into(),
                     published: Some(1),
                     resumed: false,
+                    output: None,
                     durable: false,
                 },
                 tag: format!("t-{name}"),

@@ -19,7 +19,7 @@ use crate::rules::RuleBook;
 
 use super::claim::{self, Claimed};
 use super::lease::Writers;
-use super::publish::{self, TempFile};
+use super::publish::{self, Own, TempFile};
 
 /// Work for one file.
 #[derive(Debug, Clone)]
@@ -163,50 +163,68 @@ impl Source {
 /// Runs one job to its end.
 pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     let t0 = Instant::now();
+    // A file from the inbox: the temporary file its output is written to is made first,
+    // so that its claim can name it (see `claim`): a redo after a crash knows its own
+    // output by that file's inode.
+    let mut tmp = None;
     let claimed = match job {
         Job::Claimed(c) => c,
-        Job::Inbox(rel) => match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag) {
-            Ok(Some(c)) => c,
-            Ok(None) => return Outcome::Gone(rel),
-            // EXDEV: the work folder is no longer on the inbox's filesystem (something
-            // mounted on it): the folder's trouble, not the file's.
-            Err(e)
-                if e.raw_os_error() == Some(18)
-                    && !same_device(&cx.config.inbox, &cx.config.work) =>
-            {
-                return Outcome::Retry {
-                    error: format!(
-                        "cannot claim into {}: it is no longer on the inbox's filesystem ({e})",
-                        cx.config.work.display()
-                    ),
-                    job: Job::Inbox(rel),
-                    failed_folder: false,
-                };
-            }
-            // EXDEV otherwise: the file is on another filesystem than the inbox (a mount
-            // inside it), where no rename can claim it.
-            Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
-                let reason = format!("cannot be claimed into the work folder: {e}");
-                return fail(Source::Inbox(rel), reason, cx);
-            }
-            // Not allowed to move it (EACCES, EPERM) while the work folder itself takes
-            // new files: the file's own folder or the file stands in the way, and it
-            // could not be moved to the failed folder either.
-            Err(e)
-                if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
-                    && takes_files(&cx.config.work, &cx.tag) =>
-            {
-                return Outcome::Untakable {
-                    rel,
-                    reason: format!("the daemon may not move it out of the inbox: {e}"),
-                };
-            }
+        Job::Inbox(rel) => match TempFile::create(&cx.config.outbox, &cx.tag)
+            .and_then(|t| Ok((t.inode()?, t)))
+        {
             Err(e) => {
                 return Outcome::Retry {
-                    error: format!("cannot claim into {}: {e}", cx.config.work.display()),
+                    error: context(e, &cx.config.outbox).to_string(),
                     job: Job::Inbox(rel),
                     failed_folder: false,
                 };
+            }
+            Ok((ino, t)) => {
+                tmp = Some(t);
+                match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag, Some(ino)) {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return Outcome::Gone(rel),
+                    // EXDEV: the work folder is no longer on the inbox's filesystem (something
+                    // mounted on it): the folder's trouble, not the file's.
+                    Err(e)
+                        if e.raw_os_error() == Some(18)
+                            && !same_device(&cx.config.inbox, &cx.config.work) =>
+                    {
+                        return Outcome::Retry {
+                            error: format!(
+                                "cannot claim into {}: it is no longer on the inbox's filesystem ({e})",
+                                cx.config.work.display()
+                            ),
+                            job: Job::Inbox(rel),
+                            failed_folder: false,
+                        };
+                    }
+                    // EXDEV otherwise: the file is on another filesystem than the inbox (a mount
+                    // inside it), where no rename can claim it.
+                    Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
+                        let reason = format!("cannot be claimed into the work folder: {e}");
+                        return fail(Source::Inbox(rel), reason, cx);
+                    }
+                    // Not allowed to move it (EACCES, EPERM) while the work folder itself takes
+                    // new files: the file's own folder or the file stands in the way, and it
+                    // could not be moved to the failed folder either.
+                    Err(e)
+                        if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+                            && takes_files(&cx.config.work, &cx.tag) =>
+                    {
+                        return Outcome::Untakable {
+                            rel,
+                            reason: format!("the daemon may not move it out of the inbox: {e}"),
+                        };
+                    }
+                    Err(e) => {
+                        return Outcome::Retry {
+                            error: format!("cannot claim into {}: {e}", cx.config.work.display()),
+                            job: Job::Inbox(rel),
+                            failed_folder: false,
+                        };
+                    }
+                }
             }
         },
         Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
@@ -236,7 +254,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         }
     }
     let reason = match check(&claimed.work, cx.config.max_file_size) {
-        Ok(()) => match clean_into_outbox(&claimed, before.as_ref(), cx) {
+        Ok(()) => match clean_into_outbox(&claimed, tmp, before.as_ref(), cx) {
             Ok((slot, report)) => {
                 let rel = claimed.rel.clone();
                 let claimed = claim::mark_published(&cx.config.work, claimed, slot.n);
@@ -399,12 +417,16 @@ fn check(path: &Path, max: u64) -> Result<(), Trouble> {
 /// is open for writing again: then nothing is published ([`Trouble::Busy`]).
 fn clean_into_outbox(
     c: &Claimed,
+    tmp: Option<TempFile>,
     before: Option<&std::fs::Metadata>,
     cx: &Ctx<'_>,
 ) -> Result<(publish::Slot, Report), Trouble> {
     let outbox = &cx.config.outbox;
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
-    let mut tmp = TempFile::create(outbox, &cx.tag).map_err(folder)?;
+    let mut tmp = match tmp {
+        Some(t) => t,
+        None => TempFile::create(outbox, &cx.tag).map_err(folder)?,
+    };
     let (route, below) = cx.config.route(&c.rel);
     let opts = Options {
         site_hint: crate::watch::site_of(below),
@@ -474,10 +496,10 @@ fn clean_into_outbox(
         }
     }
     let dest = outbox.join(route.format.output_name(&c.rel));
-    let redo = if c.resumed {
-        publish::claimed_at(&c.work)
-    } else {
-        None
+    let redo = match (c.resumed, c.output) {
+        (false, _) => Own::Nothing,
+        (true, Some(ino)) => Own::Inode(ino),
+        (true, None) => publish::claimed_at(&c.work).map_or(Own::Nothing, Own::Since),
     };
     let slot = tmp.place_unsynced(&dest, redo).map_err(|e| {
         if file_fault(&e) {

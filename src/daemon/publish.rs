@@ -4,9 +4,10 @@
 //! Everything is first written under `<folder>/.pare-tmp/`, flushed to disk, then linked
 //! into place under its final name, and the folder is flushed. A name that is taken by a
 //! file with the same content counts as done when the caller says the file is a redo
-//! (so redoing a file after a crash is harmless); a name taken by different content —
-//! or by the same content from another input — makes the file `name (2).ext`, then
-//! `(3)`… Nothing here decides *whether* a file is cleaned or failed.
+//! and that file is the one it wrote before (so redoing a file after a crash is
+//! harmless); a name taken by different content — or by the same content from another
+//! input — makes the file `name (2).ext`, then `(3)`… Nothing here decides *whether* a
+//! file is cleaned or failed.
 
 use super::sys::Renamed;
 use std::fs::File;
@@ -49,6 +50,21 @@ pub fn unique_tag(what: &str) -> String {
     format!("{what}-{}-{nanos:x}", std::process::id())
 }
 
+/// How a redo (a claim resumed after a crash) knows its own output, placed before the
+/// crash, from another input's that came out the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Own {
+    /// Not a redo: every name already taken belongs to someone else.
+    Nothing,
+    /// The file with this inode (the claim names the temporary file it wrote to, whose
+    /// inode linking keeps).
+    Inode(u64),
+    /// A file written at or after this time (the claim's own time), for a claim that
+    /// names no inode: a guess that an output published by another input after the
+    /// claim, or touched since, defeats (two inputs, one output).
+    Since(SystemTime),
+}
+
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 pub struct TempFile {
     path: PathBuf,
@@ -81,6 +97,17 @@ impl TempFile {
         })
     }
 
+    /// The file's inode, which it keeps when linked into place.
+    pub fn inode(&self) -> io::Result<u64> {
+        use std::os::unix::fs::MetadataExt;
+        Ok(self
+            .file
+            .as_ref()
+            .expect("not placed yet")
+            .metadata()?
+            .ino())
+    }
+
     /// The destination folder this temporary file was made for.
     fn root(&self) -> &Path {
         let tmp = self.path.parent().expect("in the temporary folder");
@@ -94,18 +121,17 @@ impl TempFile {
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
     /// Returns where it went.
     /// A name holding the same content is this file's own, placed before a crash, only
-    /// when `redo` is the time the file's claim was made and that output was written at
-    /// or after it; otherwise it is another input's output that came out the same (an
-    /// earlier one: `b.html` published as `b.md` before `b.htm`, cleaned to the same,
-    /// was claimed), and this file takes the next numbered name (every input gets an
-    /// output of its own).
-    pub fn place(self, dest: &Path, redo: Option<SystemTime>) -> io::Result<Slot> {
+    /// when `redo` says it is (see [`Own`]); otherwise it is another input's output that
+    /// came out the same (`b.html` published as `b.md` before or after `b.htm`, cleaned
+    /// to the same, was claimed), and this file takes the next numbered name (every
+    /// input gets an output of its own).
+    pub fn place(self, dest: &Path, redo: Own) -> io::Result<Slot> {
         self.place_with(dest, true, redo)
     }
 
     /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
     /// committer batches it over many files): the new name is not durable until then.
-    pub fn place_unsynced(self, dest: &Path, redo: Option<SystemTime>) -> io::Result<Slot> {
+    pub fn place_unsynced(self, dest: &Path, redo: Own) -> io::Result<Slot> {
         self.place_with(dest, false, redo)
     }
 
@@ -140,7 +166,7 @@ impl TempFile {
         self.link_at(dest)
     }
 
-    fn place_with(mut self, dest: &Path, sync: bool, redo: Option<SystemTime>) -> io::Result<Slot> {
+    fn place_with(mut self, dest: &Path, sync: bool, redo: Own) -> io::Result<Slot> {
         self.flush()?;
         let dir = dest.parent().expect("destination has a folder");
         let mut tries = 0;
@@ -168,7 +194,7 @@ impl TempFile {
                     }
                     r => match r? {
                         Placed::Exists => continue,
-                        Placed::Identical if !written_since(&path, redo) => continue,
+                        Placed::Identical if !owned(&path, redo) => continue,
                         Placed::New => false,
                         Placed::Identical => true,
                     },
@@ -231,19 +257,21 @@ impl TempFile {
     }
 }
 
-/// Whether the file at `path` was last written at or after `since` (never, without it).
-fn written_since(path: &Path, since: Option<SystemTime>) -> bool {
-    since.is_some_and(|t| {
-        std::fs::symlink_metadata(path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|m| m >= t)
-    })
+/// Whether the file at `path` is the redo's own (see [`Own`]).
+fn owned(path: &Path, redo: Own) -> bool {
+    let m = || std::fs::symlink_metadata(path);
+    match redo {
+        Own::Nothing => false,
+        Own::Inode(ino) => m().is_ok_and(|m| m.ino() == ino),
+        Own::Since(t) => m().and_then(|m| m.modified()).is_ok_and(|m| m >= t),
+    }
 }
 
-/// When the file at `path` was claimed: its last status change. A claim is a rename,
-/// which sets it, and pare changes nothing of a claimed file afterwards; a later time
-/// (the claim renamed since) only makes an identical output count as another input's,
-/// which gives a second copy, never a lost one.
+/// When the file at `path` was claimed: its last status change (for a claim that names
+/// no inode, [`Own::Since`]). A claim is a rename, which sets it, and pare changes
+/// nothing of a claimed file afterwards; a later time (the claim renamed since) only
+/// makes an identical output count as another input's, which gives a second copy,
+/// never a lost one.
 pub fn claimed_at(path: &Path) -> Option<SystemTime> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(path).ok()?;
@@ -780,7 +808,7 @@ mod tests {
     fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
-        let slot = t.place(dest, Some(std::time::UNIX_EPOCH)).unwrap();
+        let slot = t.place(dest, Own::Since(std::time::UNIX_EPOCH)).unwrap();
         (slot.path, slot.identical)
     }
 
@@ -792,7 +820,14 @@ mod tests {
             let mut t = TempFile::create(d.path(), tag).unwrap();
             t.file().write_all(b"same").unwrap();
             let s = t
-                .place(&dest, redo.then_some(std::time::UNIX_EPOCH))
+                .place(
+                    &dest,
+                    if redo {
+                        Own::Since(std::time::UNIX_EPOCH)
+                    } else {
+                        Own::Nothing
+                    },
+                )
                 .unwrap();
             (
                 s.path.file_name().unwrap().to_str().unwrap().to_string(),
@@ -805,6 +840,39 @@ mod tests {
         // A redo finds its own copy at the first name that holds it.
         assert_eq!(place("4", true), ("x.md".into(), true));
         assert!(!d.path().join("x (4).md").exists());
+    }
+
+    /// A redo that knows its output's inode takes only that file for its own, whatever
+    /// the times say: not the same content published by another input after the claim.
+    #[test]
+    fn a_redo_knows_its_own_output_by_inode() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("x.md");
+        let tmp = |tag: &str| {
+            let mut t = TempFile::create(d.path(), tag).unwrap();
+            t.file().write_all(b"same").unwrap();
+            t
+        };
+        let name = |s: Slot| s.path.file_name().unwrap().to_str().unwrap().to_string();
+        let first = tmp("1");
+        let first_ino = first.inode().unwrap();
+        let second = tmp("2");
+        let second_ino = second.inode().unwrap();
+        assert_eq!(name(first.place(&dest, Own::Nothing).unwrap()), "x.md");
+        assert_eq!(name(second.place(&dest, Own::Nothing).unwrap()), "x (2).md");
+        // Both written after any claim time: by time, the redo would take x.md.
+        let s = tmp("3").place(&dest, Own::Inode(second_ino)).unwrap();
+        assert_eq!(
+            (name(s.clone()), s.identical),
+            ("x (2).md".to_string(), true)
+        );
+        let s = tmp("4").place(&dest, Own::Inode(first_ino)).unwrap();
+        assert_eq!((name(s.clone()), s.identical), ("x.md".to_string(), true));
+        // An inode that is neither: a name of its own.
+        let s = tmp("5")
+            .place(&dest, Own::Inode(first_ino ^ second_ino ^ 1))
+            .unwrap();
+        assert_eq!((name(s), false), ("x (3).md".to_string(), false));
     }
 
     #[test]

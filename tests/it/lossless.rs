@@ -756,6 +756,46 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
     assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
     assert_eq!(env.out("a (3).html"), env.out("a.html"));
     assert!(!d.log().contains("already_there=true"), "{}", d.log());
+    drop(d);
+    // A claim that names its output's file (`~<inode>`, as this version claims) takes
+    // only that file for its own: here `a (3).html`, though `a.html`, identical, was
+    // written again after the claim (by time alone, `a.html` would be taken).
+    use std::os::unix::fs::MetadataExt;
+    let ino = |name: &str| fs::metadata(env.outbox.join(name)).unwrap().ino();
+    fs::write(
+        env.work
+            .join(format!("19-b~{:x}_a.html", ino("a (3).html"))),
+        page(1),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let touch = |name: &str| {
+        let out = fs::read(env.outbox.join(name)).unwrap();
+        fs::write(env.outbox.join(name), out).unwrap();
+    };
+    touch("a.html");
+    let d = env.start();
+    settled();
+    assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
+    wait_for("the redo's log line", DEADLINE, || {
+        d.log().contains("already_there=true") && d.log().contains("a (3).html")
+    });
+    drop(d);
+    // Its file is none of them (another input's identical output published after the
+    // claim, or touched since): an output of its own.
+    let taken = [ino("a.html"), ino("a (2).html"), ino("a (3).html")];
+    let other = (1..).find(|i| !taken.contains(i)).unwrap();
+    fs::write(env.work.join(format!("19-c~{other:x}_a.html")), page(1)).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    touch("a.html");
+    touch("a (3).html");
+    let d = env.start();
+    settled();
+    assert_eq!(
+        files(&env.outbox),
+        ["a (2).html", "a (3).html", "a (4).html", "a.html"]
+    );
+    assert!(!d.log().contains("already_there=true"), "{}", d.log());
 }
 
 // Cases found by a hostile run after the fixes above.
