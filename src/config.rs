@@ -502,13 +502,23 @@ impl Config {
     /// hold another folder; a rules folder must not be inside the inbox. Every problem
     /// is one line naming both paths.
     pub fn check_layout(&self) -> Result<(), String> {
+        self.check_layout_with(None)
+    }
+
+    /// [`check_layout`](Self::check_layout) with the done folder's real path given:
+    /// where the folder the caller opened is now (a `done` swapped for a link after it
+    /// was opened is checked as what was opened, not as what its name leads to).
+    pub fn check_layout_with(&self, done: Option<&Path>) -> Result<(), String> {
         let mut named: Vec<(&str, PathBuf)> = vec![
             ("inbox", real_path(&self.inbox)),
             ("outbox", real_path(&self.outbox)),
             ("failed folder", real_path(&self.failed)),
         ];
         if let Processed::Move(d) = &self.processed {
-            named.push(("done folder", real_path(d)));
+            named.push((
+                "done folder",
+                done.map_or_else(|| real_path(d), Path::to_path_buf),
+            ));
         }
         let mut problems = Vec::new();
         // The same folder under two paths that links and `..` do not explain: a bind

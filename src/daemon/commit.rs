@@ -8,13 +8,14 @@
 //! folder fsync leaves the original in the work folder: at the next start it is
 //! committed again if its output survived, and cleaned again if not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
 use super::claim::Claimed;
+use super::folder::Folder;
 use super::publish;
 use crate::config::{Config, Processed};
 
@@ -28,6 +29,10 @@ const MAX_BATCH: usize = 512;
 pub struct Pending {
     /// The folder the output was linked into.
     pub dir: PathBuf,
+    /// That folder, open, when the worker placed the output (`None` for a redo's
+    /// output found at its name): synced by descriptor, so a link swapped in for the
+    /// folder's name meanwhile cannot send the fsync elsewhere.
+    pub folder: Option<std::sync::Arc<super::folder::Folder>>,
     pub claimed: Claimed,
     /// The job's unique name prefix (for temporary names when moving to `done`).
     pub tag: String,
@@ -135,10 +140,24 @@ impl Committer {
 /// Makes the batch's outputs durable and lets their originals go; returns those whose
 /// originals could not go.
 fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
-    let dirs: BTreeSet<&PathBuf> = batch.iter().map(|p| &p.dir).collect();
-    let mut kept: BTreeSet<PathBuf> = BTreeSet::new();
-    for dir in dirs {
-        match publish::sync_dir(dir) {
+    // One fsync per folder: an open one by its identity (a folder removed by a consumer
+    // meanwhile is synced harmlessly), one known by name only by that name.
+    let key = |p: &Pending| match p.folder.as_ref().map(|f| f.id()) {
+        Some(Ok(id)) => Key::Open(id),
+        _ => Key::Named(p.dir.clone()),
+    };
+    let mut dirs: BTreeMap<Key, &Pending> = BTreeMap::new();
+    for p in &batch {
+        dirs.entry(key(p)).or_insert(p);
+    }
+    let mut kept: BTreeSet<Key> = BTreeSet::new();
+    for (k, p) in dirs {
+        let dir = &p.dir;
+        let synced = match (&k, &p.folder) {
+            (Key::Open(_), Some(f)) => publish::sync_folder(f),
+            _ => publish::sync_dir(dir),
+        };
+        match synced {
             Ok(()) => {}
             // The folder is gone: a consumer took its outputs and removed it (or
             // someone deleted them). Nothing is left to make durable, and keeping the
@@ -157,13 +176,13 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
                 // Its outputs may not be durable: keep their originals for the next
                 // start; the other folders' are committed.
                 tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
-                kept.insert(dir.clone());
+                kept.insert(k);
             }
         }
     }
     let batch: Vec<Pending> = batch
         .into_iter()
-        .filter(|p| !kept.contains(&p.dir))
+        .filter(|p| !kept.contains(&key(p)))
         .collect();
     // Their outputs are durable now: an original that cannot go yet is marked so, and
     // a restart commits it even if a consumer took its output meanwhile.
@@ -171,14 +190,17 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
         claimed: super::claim::mark_durable(&config.work, p.claimed),
         ..p
     };
-    if let Err(e) = layout(config) {
-        tracing::warn!(problem = %e, files = batch.len(), "cleaned, but the originals stay in the work folder until the folder layout is mended");
-        return batch.into_iter().map(durable).collect();
-    }
+    let done = match layout(config) {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(problem = %e, files = batch.len(), "cleaned, but the originals stay in the work folder until the folder layout is mended");
+            return batch.into_iter().map(durable).collect();
+        }
+    };
     let mut stuck = Vec::new();
     let mut first = None;
     for p in batch {
-        if let Err(e) = let_go(&p, config) {
+        if let Err(e) = let_go(&p, done.as_ref(), config) {
             first.get_or_insert((p.claimed.rel.clone(), e));
             stuck.push(durable(p));
         }
@@ -190,19 +212,36 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
     stuck
 }
 
+/// A folder to sync: open (its device and inode), or known by its path only.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Open((u64, u64)),
+    Named(PathBuf),
+}
+
 /// Whether originals may be moved to `done` now: the folders checked against each other
-/// as at start. A `done` folder replaced by a link into the inbox would feed them back
-/// in; one into the outbox would mix them with the cleaned pages. (Deleting needs no
-/// check.)
-fn layout(config: &Config) -> Result<(), String> {
-    match config.processed {
-        Processed::Move(_) => config.check_layout(),
-        Processed::Delete => Ok(()),
+/// as at start, `done` as the folder opened here (used by descriptor, so a link
+/// swapped in for it after the check cannot send them elsewhere). A `done` folder
+/// replaced by a link into the inbox would feed them back in; one into the outbox
+/// would mix them with the cleaned pages. (Deleting needs no check.) `Ok(None)`:
+/// deleting, or `done` cannot be opened (missing: each move says so).
+fn layout(config: &Config) -> Result<Option<Folder>, String> {
+    match &config.processed {
+        Processed::Move(done) => {
+            let Ok(opened) = Folder::root(done) else {
+                return config.check_layout().map(|()| None);
+            };
+            let real = opened.real_path().ok();
+            config
+                .check_layout_with(real.as_deref())
+                .map(|()| Some(opened))
+        }
+        Processed::Delete => Ok(None),
     }
 }
 
 /// Deletes or moves a committed file's original and releases its claim.
-fn let_go(p: &Pending, config: &Config) -> std::io::Result<()> {
+fn let_go(p: &Pending, opened: Option<&Folder>, config: &Config) -> std::io::Result<()> {
     match &config.processed {
         Processed::Delete => match std::fs::remove_file(&p.claimed.work) {
             // Gone already (someone took it from the work folder): nothing to let go.
@@ -210,14 +249,18 @@ fn let_go(p: &Pending, config: &Config) -> std::io::Result<()> {
             r => r,
         },
         Processed::Move(done) => {
-            match publish::move_to(&p.claimed.work, &done.join(&p.claimed.rel), done, &p.tag) {
+            let move_to = |dest: &std::path::Path| match opened {
+                Some(root) => publish::move_into(&p.claimed.work, dest, root, &p.tag),
+                None => publish::move_to(&p.claimed.work, dest, done, &p.tag),
+            };
+            match move_to(&done.join(&p.claimed.rel)) {
                 // Its path cannot be made in `done` (too long there, a link or a file
                 // in the way): at the top of `done` under its path as one name, as the
                 // failed folder does, rather than in the work folder for ever.
                 Err(e) if super::job::file_fault(&e) => {
                     let flat =
                         publish::fitted(&done.join(super::job::flat_name(&p.claimed.rel)), 1, 0);
-                    let to = publish::move_to(&p.claimed.work, &flat, done, &p.tag)?;
+                    let to = move_to(&flat)?;
                     tracing::warn!(file = %p.claimed.rel.display(), error = %e, moved_to = %to.display(), "the original cannot go to done under its path; moved there under one name");
                     Ok(())
                 }
@@ -264,15 +307,19 @@ impl Stuck {
 
     fn retry(&mut self, config: &Config) {
         let before = self.files.len();
-        let mut error = layout(config).err();
+        let (done, mut error) = match layout(config) {
+            Ok(done) => (done, None),
+            Err(e) => (None, Some(e)),
+        };
         if error.is_none() {
-            self.files.retain(|p| match let_go(p, config) {
-                Ok(()) => false,
-                Err(e) => {
-                    error.get_or_insert(e.to_string());
-                    true
-                }
-            });
+            self.files
+                .retain(|p| match let_go(p, done.as_ref(), config) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        error.get_or_insert(e.to_string());
+                        true
+                    }
+                });
         }
         match error {
             None => {
@@ -312,6 +359,7 @@ mod tests {
             std::fs::write(&w, "original").unwrap();
             Pending {
                 dir,
+                folder: None,
                 claimed: Claimed {
                     work: w,
                     rel: name.into(),

@@ -236,7 +236,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         // says `+nd`): committed, not cleaned again.
         if claimed.durable || std::fs::symlink_metadata(&output).is_ok() {
             let rel = claimed.rel.clone();
-            commit(claimed, &output, cx);
+            commit(claimed, &output, None, cx);
             return Outcome::Published { rel, output };
         }
     }
@@ -258,7 +258,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
             Ok((slot, report)) => {
                 let rel = claimed.rel.clone();
                 let claimed = claim::mark_published(&cx.config.work, claimed, slot.n);
-                commit(claimed, &slot.path, cx);
+                commit(claimed, &slot.path, Some(slot.folder), cx);
                 return Outcome::Cleaned {
                     rel,
                     output: slot.path,
@@ -289,9 +289,17 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
 
 /// Hands a published file to the committer: its output made durable, then the original
 /// deleted or moved to `done`.
-fn commit(claimed: Claimed, output: &Path, cx: &Ctx<'_>) {
+/// Hands a published output to the committer, with the folder it went into when this
+/// job placed it (synced by descriptor); a redo's folder is found by its name.
+fn commit(
+    claimed: Claimed,
+    output: &Path,
+    folder: Option<std::sync::Arc<super::folder::Folder>>,
+    cx: &Ctx<'_>,
+) {
     cx.commit.submit(super::commit::Pending {
         dir: output.parent().expect("output in a folder").to_path_buf(),
+        folder,
         claimed,
         tag: cx.tag.clone(),
     });

@@ -15,6 +15,7 @@
 
 pub mod claim;
 pub mod commit;
+pub mod folder;
 pub mod job;
 pub mod lease;
 pub mod metrics;

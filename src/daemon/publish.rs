@@ -9,11 +9,13 @@
 //! input — makes the file `name (2).ext`, then `(3)`… Nothing here decides *whether* a
 //! file is cleaned or failed.
 
+use super::folder::Folder;
 use super::sys::Renamed;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The folder, inside each destination, that holds files being written.
@@ -174,19 +176,21 @@ impl TempFile {
             // The folders are made first and synced into their parents once the file is
             // in (still before the original may go): an empty new folder can be removed
             // by a consumer tidying the outbox while its parent's fsync runs, a folder
-            // holding the file cannot.
+            // holding the file cannot. The file goes into the folder opened here, by
+            // its descriptor (see `folder`): never through a link put in its place.
             let mut made = Vec::new();
-            match make_dirs_listed(self.root(), dir, false, &mut made) {
+            let folder = match Folder::below(self.root(), dir, true, &mut made) {
                 Err(e) if raced(&e, &mut tries, self.root()) => continue 'made,
                 r => r?,
-            }
+            };
             for n in 1..=MAX_NUMBER {
                 let path = numbered(dest, n);
-                let identical = match self.link_at(&path) {
+                let at = folder.at(path.file_name().expect("a file name"));
+                let identical = match self.link_at(&at) {
                     // The folder was removed after it was made (a consumer tidying
                     // empty folders): made again.
                     Err(e)
-                        if std::fs::symlink_metadata(dir).is_err()
+                        if folder.removed()
                             && self.path.exists()
                             && raced(&e, &mut tries, self.root()) =>
                     {
@@ -194,28 +198,25 @@ impl TempFile {
                     }
                     r => match r? {
                         Placed::Exists => continue,
-                        Placed::Identical if !owned(&path, redo) => continue,
+                        Placed::Identical if !owned(&at, redo) => continue,
                         Placed::New => false,
                         Placed::Identical => true,
                     },
                 };
                 // The new folders' names, then (if asked) the file's: the file's own
                 // folder last, as the committer syncs it for the unsynced path.
-                let mut to_sync: Vec<&Path> = made
-                    .iter()
-                    .map(|m| m.parent().expect("below root"))
-                    .collect();
+                for parent in &made {
+                    sync_folder(parent)?;
+                }
                 if sync && !identical {
-                    to_sync.push(dir);
+                    sync_folder(&folder)?;
                 }
-                for d in to_sync {
-                    match sync_dir(d) {
-                        // Taken, and its folder removed, already: nothing left to sync.
-                        Err(e) if e.kind() == io::ErrorKind::NotFound && self.root().is_dir() => {}
-                        r => r?,
-                    }
-                }
-                return Ok(Slot { path, n, identical });
+                return Ok(Slot {
+                    path,
+                    n,
+                    identical,
+                    folder: Arc::new(folder),
+                });
             }
             return Err(too_many(dest));
         }
@@ -292,12 +293,14 @@ fn taken(path: &Path, dest: &Path) -> io::Result<Placed> {
 }
 
 /// Where [`TempFile::place`] put a file: the name, which numbered variant it is (1 for
-/// the name itself), and whether that name already held the same content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// the name itself), whether that name already held the same content, and the folder it
+/// went into, open (to be synced by descriptor, whatever its path names by then).
+#[derive(Debug, Clone)]
 pub struct Slot {
     pub path: PathBuf,
     pub n: u32,
     pub identical: bool,
+    pub folder: Arc<Folder>,
 }
 
 impl Drop for TempFile {
@@ -377,12 +380,18 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Makes a folder's entries (a new name, a removed name) durable.
+/// Makes a folder's entries (a new name, a removed name) durable: the folder its path
+/// names now (see [`sync_folder`]).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    sync_folder(&Folder::root(dir)?)
+}
+
+/// Makes an open folder's entries durable.
 ///
 /// Group commit: workers publishing into the same folder at once share fsyncs. A
 /// caller returns once an fsync that *started after its call* has finished — its own,
 /// or one another worker ran meanwhile.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_folder(dir: &Folder) -> io::Result<()> {
     use std::collections::HashMap;
     use std::sync::{Condvar, Mutex, OnceLock};
     /// Per folder: fsyncs asked for, fsyncs covered, one running.
@@ -392,14 +401,17 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
         done: u64,
         running: bool,
     }
-    static SYNCS: OnceLock<(Mutex<HashMap<PathBuf, Gen>>, Condvar)> = OnceLock::new();
+    /// A folder's device and inode.
+    type Id = (u64, u64);
+    static SYNCS: OnceLock<(Mutex<HashMap<Id, Gen>>, Condvar)> = OnceLock::new();
+    let key = dir.id()?;
     let (lock, cv) = SYNCS.get_or_init(Default::default);
     let mut map = lock.lock().expect("sync lock");
-    let g = map.entry(dir.to_path_buf()).or_default();
+    let g = map.entry(key).or_default();
     g.asked += 1;
     let mine = g.asked;
     loop {
-        let g = map.get_mut(dir).expect("entry kept");
+        let g = map.get_mut(&key).expect("entry kept");
         if g.done >= mine {
             return Ok(());
         }
@@ -407,9 +419,9 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
             g.running = true;
             let covers = g.asked;
             drop(map);
-            let r = File::open(dir).and_then(|f| f.sync_all());
+            let r = dir.sync();
             map = lock.lock().expect("sync lock");
-            let g = map.get_mut(dir).expect("entry kept");
+            let g = map.get_mut(&key).expect("entry kept");
             g.running = false;
             if r.is_ok() {
                 g.done = covers;
@@ -467,22 +479,30 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// (a move redone after a crash). Across filesystems a regular file is copied, a
 /// symbolic link recreated, and any other entry (FIFO, device: no content) only removed.
 pub fn move_to(from: &Path, dest: &Path, root: &Path, tag: &str) -> io::Result<PathBuf> {
-    let dir = dest.parent().expect("destination has a folder");
     if !root.is_dir() {
         return Err(missing(root));
     }
-    make_dirs(root, dir)?;
+    move_into(from, dest, &Folder::root(root)?, tag)
+}
+
+/// [`move_to`] into `root` as it was opened (and checked) by the caller: a root swapped
+/// for a link since cannot send the file elsewhere.
+pub fn move_into(from: &Path, dest: &Path, root: &Folder, tag: &str) -> io::Result<PathBuf> {
+    let dir = dest.parent().expect("destination has a folder");
+    let folder = made_below(root, dir)?;
+    let root = root.path();
     for n in 1..=MAX_NUMBER {
         let cand = numbered(dest, n);
-        if std::fs::symlink_metadata(&cand).is_ok() {
-            if same_content(from, &cand)? {
+        let at = folder.at(cand.file_name().expect("a file name"));
+        if std::fs::symlink_metadata(&at).is_ok() {
+            if same_content(from, &at)? {
                 remove_moved(from)?;
                 return Ok(cand);
             }
             continue;
         }
-        if link_new(from, &cand, root, tag)? {
-            sync_dir(dir)?;
+        if link_new(from, &at, root, tag)? {
+            sync_folder(&folder)?;
             remove_moved(from)?;
             return Ok(cand);
         }
@@ -570,23 +590,25 @@ pub fn quarantine(
     if !root.is_dir() {
         return Err(missing(root));
     }
-    make_dirs(root, dir)?;
+    let folder = make_dirs(root, dir)?;
     let text = format!("{reason}\n");
     let ours = |p: &Path| std::fs::read(p).is_ok_and(|b| b == text.as_bytes());
     for n in 1..=MAX_NUMBER {
-        let cand = fitted(dest, n, REASON.len());
-        let mut sidecar = cand.clone().into_os_string();
+        let named = fitted(dest, n, REASON.len());
+        let name = named.file_name().expect("a file name");
+        let cand = folder.at(name);
+        let mut sidecar = name.to_os_string();
         sidecar.push(REASON);
-        let sidecar = PathBuf::from(sidecar);
+        let sidecar = folder.at(&sidecar);
         let have_reason = std::fs::symlink_metadata(&sidecar).is_ok();
         if std::fs::symlink_metadata(&cand).is_ok() {
             if same_content(from, &cand)? && (!have_reason || ours(&sidecar)) {
                 if !have_reason {
                     put_new(&sidecar, root, tag, text.as_bytes())?;
                 }
-                sync_dir(dir)?;
+                sync_folder(&folder)?;
                 remove_moved(from)?;
-                return Ok(cand);
+                return Ok(named);
             }
             continue;
         }
@@ -601,9 +623,9 @@ pub fn quarantine(
         }
         match link_new(from, &cand, root, tag) {
             Ok(true) => {
-                sync_dir(dir)?;
+                sync_folder(&folder)?;
                 remove_moved(from)?;
-                return Ok(cand);
+                return Ok(named);
             }
             Ok(false) => {}
             // The file could not follow its reason (a full disk): no reason stays alone.
@@ -627,25 +649,47 @@ fn put_new(path: &Path, root: &Path, tag: &str, text: &[u8]) -> io::Result<bool>
     Ok(t.place_exact(path, Conflict::Keep)? != Placed::Exists)
 }
 
-/// Makes the folders from `root` down to `dir`, following no link: a part of the path
-/// below `root` that is a symbolic link is one file's trouble (`ELOOP`: pare never
-/// writes through a link — `outbox/site.com` linked back into the inbox would feed
-/// outputs in again, linked elsewhere would write outside), and so is a part that is a
-/// file (`ENOTDIR`). `root` itself is the caller's, checked by the folder layout. Each
-/// folder made is synced into its parent.
-pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<()> {
+/// Makes the folders from `root` down to `dir`, following no link, and opens `dir` (to
+/// be used by descriptor: see [`Folder`]): a part of the path below `root` that is a
+/// symbolic link is one file's trouble (`ELOOP`: pare never writes through a link —
+/// `outbox/site.com` linked back into the inbox would feed outputs in again, linked
+/// elsewhere would write outside), and so is a part that is a file (`ENOTDIR`). `root`
+/// itself is the caller's, checked by the folder layout. Each folder made is synced
+/// into its parent.
+pub fn make_dirs(root: &Path, dir: &Path) -> io::Result<Folder> {
     make_dirs_synced(root, dir, true)
 }
 
 /// [`make_dirs`], syncing each new folder into its parent only if `sync` (a batch run
 /// without `--sync` promises complete outputs, not durable ones: a folder's sync there
 /// was 5% of its time over a corpus of one page per folder).
-pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<()> {
+pub fn make_dirs_synced(root: &Path, dir: &Path, sync: bool) -> io::Result<Folder> {
+    made_below_synced(&Folder::root(root)?, dir, sync)
+}
+
+/// [`make_dirs`] from an open root.
+fn made_below(root: &Folder, dir: &Path) -> io::Result<Folder> {
+    made_below_synced(root, dir, true)
+}
+
+fn made_below_synced(root: &Folder, dir: &Path, sync: bool) -> io::Result<Folder> {
     let mut tries = 0;
     loop {
-        match make_dirs_listed(root, dir, sync, &mut Vec::new()) {
-            Err(e) if raced(&e, &mut tries, root) => {}
-            r => return r,
+        let mut made = Vec::new();
+        match root.descend(dir, true, &mut made) {
+            Err(e) if raced(&e, &mut tries, root.path()) => {}
+            Err(e) => return Err(e),
+            Ok(folder) => {
+                // The new folders' names are durable only once their parents are
+                // synced: else a power loss could take a folder, and the file placed
+                // in it (whose own folder alone is synced), after the original went.
+                if sync {
+                    for parent in &made {
+                        sync_folder(parent)?;
+                    }
+                }
+                return Ok(folder);
+            }
         }
     }
 }
@@ -666,48 +710,6 @@ fn raced(e: &io::Error, tries: &mut u32, root: &Path) -> bool {
     } else {
         false
     }
-}
-
-/// Makes the folders from `root` down to `dir`, syncing each new one into its parent
-/// only if `sync`; the new ones are added to `made`.
-fn make_dirs_listed(
-    root: &Path,
-    dir: &Path,
-    sync: bool,
-    made: &mut Vec<PathBuf>,
-) -> io::Result<()> {
-    let below = dir.strip_prefix(root).map_err(|_| {
-        io::Error::other(format!("{} is not below {}", dir.display(), root.display()))
-    })?;
-    let mut at = root.to_path_buf();
-    for part in below.components() {
-        at.push(part);
-        match std::fs::symlink_metadata(&at) {
-            Ok(m) if m.is_dir() => continue,
-            Ok(m) if m.file_type().is_symlink() => return Err(io::Error::from_raw_os_error(40)),
-            Ok(_) => return Err(io::Error::from_raw_os_error(20)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        match std::fs::create_dir(&at) {
-            // The new folder's name is durable only once its parent is synced: else a
-            // power loss could take the folder, and the file placed in it (whose own
-            // folder alone is synced), after the original was deleted.
-            Ok(()) if sync => {
-                made.push(at.clone());
-                sync_dir(at.parent().expect("below root"))?
-            }
-            Ok(()) => made.push(at.clone()),
-            // Made meanwhile (another worker): as good, if it is a folder.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if !std::fs::symlink_metadata(&at)?.is_dir() {
-                    return Err(io::Error::from_raw_os_error(20));
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Checks that the temporary folder is a folder itself, not a link to one elsewhere:

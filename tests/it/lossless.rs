@@ -1252,3 +1252,131 @@ fn status_sees_a_daemon_run_from_a_renamed_binary() {
     child.wait().unwrap();
     assert!(status().contains("is not running"), "{}", status());
 }
+
+/// Swaps two names in one step (`renameat2(RENAME_EXCHANGE)`), as a hostile process
+/// racing pare's checks would.
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let (a, b) = (c(a), c(b));
+    // SAFETY: two NUL-terminated paths that outlive the call; the kernel only reads them.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    r == 0
+}
+
+/// An outbox site folder and `done`'s site folder swapped with links into the inbox
+/// in a tight loop while files are published and moved (found by a hostile run):
+/// nothing is ever written through a link, and every input ends once — cleaned (its
+/// original in `done`) or, when it met the link itself, failed with its reason.
+#[test]
+fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
+    let done = env.dir.path().join("done");
+    let (trap_out, trap_done) = (env.inbox.join("trap-out"), env.inbox.join("trap-done"));
+    for d in [
+        env.outbox.join("s.com"),
+        done.join("s.com"),
+        trap_out.clone(),
+        trap_done.clone(),
+    ] {
+        fs::create_dir_all(d).unwrap();
+    }
+    std::os::unix::fs::symlink(&trap_out, env.outbox.join("s.link")).unwrap();
+    std::os::unix::fs::symlink(&trap_done, done.join("s.link")).unwrap();
+    let d = env.start();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        let pairs = [
+            (env.outbox.join("s.com"), env.outbox.join("s.link")),
+            (done.join("s.com"), done.join("s.link")),
+        ];
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for (a, b) in &pairs {
+                    // Out and back: the real folder is at its name most of the time.
+                    if exchange(a, b) {
+                        std::thread::yield_now();
+                        assert!(exchange(a, b));
+                        swaps += 1;
+                    }
+                }
+            }
+            swaps
+        })
+    };
+    const N: usize = 150;
+    for i in 0..N {
+        env.drop_file(&format!("s.com/{i}.html"), &page(i));
+    }
+    wait_for("every input taken", Duration::from_secs(60), || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 100, "only {swaps} swaps");
+    // Anything written through a link landed in the inbox and was cleaned from there.
+    wait_for("inbox and work empty", DEADLINE, || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    drop(d);
+    let strays = |dir: &Path| -> Vec<String> {
+        files(dir)
+            .into_iter()
+            // (An original that met the link in `done` goes to its top under one
+            // name, `s.com_<n>.html`: that is not through the link.)
+            .filter(|f| !f.starts_with("s.com/") && !f.starts_with("s.com_") && f != "s.link")
+            .collect()
+    };
+    assert!(
+        strays(&env.outbox).is_empty(),
+        "written through the link: {:?}",
+        strays(&env.outbox)
+    );
+    assert!(
+        strays(&done).is_empty(),
+        "moved through the link: {:?}",
+        strays(&done)
+    );
+    // Each input once: an output (with its original in done) or a failure.
+    let outputs = files(&env.outbox.join("s.com"));
+    let failed = files(&env.failed);
+    let originals: Vec<String> = files(&done)
+        .into_iter()
+        .filter_map(|f| {
+            f.strip_prefix("s.com/")
+                .or(f.strip_prefix("s.com_"))
+                .map(str::to_string)
+        })
+        .collect();
+    for i in 0..N {
+        let name = format!("{i}.html");
+        let out = outputs
+            .iter()
+            .filter(|f| **f == name || f.starts_with(&format!("{i} (")))
+            .count();
+        let fail = failed
+            .iter()
+            .any(|f| *f == format!("s.com/{name}") || *f == format!("s.com_{name}"));
+        assert!(
+            (out == 1 && originals.contains(&name) && !fail) || (out == 0 && fail),
+            "{name}: outputs {out}, failed {fail}, original in done {}\n{outputs:?}\n{failed:?}",
+            originals.contains(&name)
+        );
+    }
+    assert_eq!(
+        outputs.len() + failed.iter().filter(|f| !f.ends_with(".reason")).count(),
+        N
+    );
+}
