@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::daemon::{DEADLINE, Env, RULE, assert_cleaned, claims, files, inputs, page, wait_for};
+use crate::daemon::{
+    DEADLINE, Env, RULE, assert_cleaned, claims, files, inputs, outputs, page, wait_for,
+};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01";
 
@@ -1200,7 +1202,7 @@ fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
     for i in 0..3 {
         env.drop_file(&format!("a{i}.html"), &page(i));
     }
-    wait_for("three outputs", DEADLINE, || files(&env.outbox).len() == 3);
+    wait_for("three outputs", DEADLINE, || outputs(&env).len() == 3);
     wait_for("the warning", DEADLINE, || {
         d.log().contains("cannot remove the original")
     });

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::daemon::{
-    DEADLINE, Env, Rng, assert_cleaned, claims, env_num, files, inputs, page, wait_for,
+    DEADLINE, Env, Rng, assert_cleaned, claims, env_num, files, inputs, outputs, page, wait_for,
 };
 
 /// How to start the daemon so that permission bits stop it: as root, without the
@@ -805,7 +805,7 @@ fn a_full_or_read_only_outbox_keeps_files_and_retries_quietly() {
     assert!(log.contains("No space left on device"), "{log}");
     // Back-off, not a hot loop: a handful of probes, not hundreds.
     assert!(log.matches("still cannot publish").count() < 10);
-    let published = files(&env.outbox).len();
+    let published = outputs(&env).len();
     assert!(published < n);
     assert_eq!(
         published + inputs(&env).len() + claims(&env).len(),
@@ -814,7 +814,7 @@ fn a_full_or_read_only_outbox_keeps_files_and_retries_quietly() {
     );
     m.remount("size=16m");
     wait_for("all published", Duration::from_secs(120), || {
-        files(&env.outbox).len() >= n && claims(&env).is_empty()
+        outputs(&env).len() >= n && claims(&env).is_empty() && inputs(&env).is_empty()
     });
     wait_for("the recovery line", DEADLINE, || {
         d.log().contains("publishing works again")
@@ -831,7 +831,7 @@ fn a_full_or_read_only_outbox_keeps_files_and_retries_quietly() {
     wait_for("outbox/ro.html", Duration::from_secs(90), || {
         env.out("ro.html").is_some()
     });
-    assert_eq!(files(&env.outbox).len(), n + 1);
+    assert_eq!(outputs(&env).len(), n + 1);
     // One warning per episode: each warning opens one, each "works again" closes it (both
     // are closed by now). Under load a nearly full disk may let one file through and
     // refuse the next, a new episode; so count episodes rather than assume two, but never
@@ -1213,7 +1213,7 @@ fn kill_nine_at_random_moments_accounts_for_every_input() {
         wait_for("every file finished", Duration::from_secs(120), || {
             claims(&env).is_empty()
                 && inputs(&env).is_empty()
-                && files(&env.outbox).len() + files(&env.failed).len() / 2 >= n
+                && outputs(&env).len() + files(&env.failed).len() / 2 >= n
         });
         assert!(d.stop().success());
         let out = files(&env.outbox);
@@ -1271,7 +1271,7 @@ fn a_state_file_that_cannot_be_written_is_warned_about_once() {
     for i in 0..3 {
         env.drop_file(&format!("a{i}.html"), &page(i));
     }
-    wait_for("three outputs", DEADLINE, || files(&env.outbox).len() == 3);
+    wait_for("three outputs", DEADLINE, || outputs(&env).len() == 3);
     wait_for("the warning", DEADLINE, || {
         d.log().contains("cannot write the state file")
     });
