@@ -502,16 +502,24 @@ impl Config {
     /// hold another folder; a rules folder must not be inside the inbox. Every problem
     /// is one line naming both paths.
     pub fn check_layout(&self) -> Result<(), String> {
-        self.check_layout_with(None)
+        self.check_layout_with(None, None)
     }
 
-    /// [`check_layout`](Self::check_layout) with the done folder's real path given:
-    /// where the folder the caller opened is now (a `done` swapped for a link after it
-    /// was opened is checked as what was opened, not as what its name leads to).
-    pub fn check_layout_with(&self, done: Option<&Path>) -> Result<(), String> {
+    /// [`check_layout`](Self::check_layout) with the outbox's or the done folder's real
+    /// path given: where the folder the caller opened is now (one swapped for a link
+    /// after it was opened is checked as what was opened, not as what its name leads
+    /// to).
+    pub fn check_layout_with(
+        &self,
+        outbox: Option<&Path>,
+        done: Option<&Path>,
+    ) -> Result<(), String> {
         let mut named: Vec<(&str, PathBuf)> = vec![
             ("inbox", real_path(&self.inbox)),
-            ("outbox", real_path(&self.outbox)),
+            (
+                "outbox",
+                outbox.map_or_else(|| real_path(&self.outbox), Path::to_path_buf),
+            ),
             ("failed folder", real_path(&self.failed)),
         ];
         if let Processed::Move(d) = &self.processed {

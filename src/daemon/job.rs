@@ -169,9 +169,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     let mut tmp = None;
     let claimed = match job {
         Job::Claimed(c) => c,
-        Job::Inbox(rel) => match TempFile::create(&cx.config.outbox, &cx.tag)
-            .and_then(|t| Ok((t.inode()?, t)))
-        {
+        Job::Inbox(rel) => match temp_file(cx).and_then(|t| Ok((t.inode()?, t))) {
             Err(e) => {
                 return Outcome::Retry {
                     error: context(e, &cx.config.outbox).to_string(),
@@ -433,7 +431,7 @@ fn clean_into_outbox(
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
     let mut tmp = match tmp {
         Some(t) => t,
-        None => TempFile::create(outbox, &cx.tag).map_err(folder)?,
+        None => temp_file(cx).map_err(folder)?,
     };
     let (route, below) = cx.config.route(&c.rel);
     let opts = Options {
@@ -520,6 +518,37 @@ fn clean_into_outbox(
         }
     })?;
     Ok((slot, report))
+}
+
+/// A temporary file for a job's output, in the outbox as opened now, checked against the
+/// folder layout whenever it is not the folder last checked, where it was (the daemon
+/// checks the layout by name once a second; an outbox swapped for a link into the
+/// inbox, or moved into it, between two checks must not take outputs, which would be
+/// cleaned again as inputs). The common case costs an `fstat` and a `readlink`.
+fn temp_file(cx: &Ctx<'_>) -> io::Result<TempFile> {
+    use std::sync::Mutex;
+    /// The outbox last checked: its path, identity and real path.
+    type Checked = (PathBuf, (u64, u64), PathBuf);
+    static CHECKED: Mutex<Option<Checked>> = Mutex::new(None);
+    let outbox = &cx.config.outbox;
+    if !outbox.is_dir() {
+        // As `TempFile::create` says it.
+        return TempFile::create(outbox, &cx.tag);
+    }
+    let root = super::folder::Folder::root(outbox)?;
+    let (id, real) = (root.id()?, root.real_path()?);
+    let known = CHECKED
+        .lock()
+        .expect("outbox check lock")
+        .as_ref()
+        .is_some_and(|(p, i, r)| p == outbox && *i == id && *r == real);
+    if !known {
+        cx.config
+            .check_layout_with(Some(&real), None)
+            .map_err(io::Error::other)?;
+        *CHECKED.lock().expect("outbox check lock") = Some((outbox.clone(), id, real));
+    }
+    TempFile::create_in(root, &cx.tag)
 }
 
 /// A worker keeps a buffer this large between files (for `clean::clean_file`); a

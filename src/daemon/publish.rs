@@ -68,34 +68,53 @@ pub enum Own {
 }
 
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
+///
+/// The root and the temporary folder are held open, and the file is reached through
+/// them (see [`Folder`]): it is placed below the root that was opened, whatever the
+/// root's path names by the time.
 pub struct TempFile {
+    /// The file's path through its open folder (`/proc/self/fd/<fd>/<tag>`).
     path: PathBuf,
     file: Option<File>,
     /// Renamed to its destination: nothing left to remove.
     moved: bool,
+    root: Folder,
+    /// Holds the temporary folder open while `path` goes through it.
+    _dir: Folder,
 }
 
 impl TempFile {
     /// Creates a new temporary file for a destination under `root` (which must exist).
     pub fn create(root: &Path, tag: &str) -> io::Result<TempFile> {
         if !root.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} is missing or not a folder", root.display()),
-            ));
+            return Err(missing(root));
         }
-        let dir = root.join(TMP_DIR);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => own_folder(&dir)?,
+        TempFile::create_in(
+            Folder::root(root).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => missing(root),
+                _ => e,
+            })?,
+            tag,
+        )
+    }
+
+    /// [`create`](Self::create) in a root the caller opened (and checked).
+    pub fn create_in(root: Folder, tag: &str) -> io::Result<TempFile> {
+        let dir = match root.child(std::ffi::OsStr::new(TMP_DIR), true) {
+            Ok((dir, _)) => dir,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+                return Err(not_own_folder(&root.path().join(TMP_DIR)));
+            }
             Err(e) => return Err(e),
-        }
-        let path = dir.join(tag);
+        };
+        let path = dir.at(std::ffi::OsStr::new(tag));
         let file = File::create_new(&path)?;
         Ok(TempFile {
             path,
             file: Some(file),
             moved: false,
+            root,
+            _dir: dir,
         })
     }
 
@@ -112,8 +131,7 @@ impl TempFile {
 
     /// The destination folder this temporary file was made for.
     fn root(&self) -> &Path {
-        let tmp = self.path.parent().expect("in the temporary folder");
-        tmp.parent().expect("the temporary folder is in its root")
+        self.root.path()
     }
 
     pub fn file(&mut self) -> &mut File {
@@ -179,7 +197,7 @@ impl TempFile {
             // holding the file cannot. The file goes into the folder opened here, by
             // its descriptor (see `folder`): never through a link put in its place.
             let mut made = Vec::new();
-            let folder = match Folder::below(self.root(), dir, true, &mut made) {
+            let folder = match self.root.descend(dir, true, &mut made) {
                 Err(e) if raced(&e, &mut tries, self.root()) => continue 'made,
                 r => r?,
             };
@@ -719,14 +737,18 @@ fn own_folder(dir: &Path) -> io::Result<()> {
     if m.is_dir() {
         Ok(())
     } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{} is not a folder (a link, or a file): pare writes its temporary files there and will not follow it; remove it",
-                dir.display()
-            ),
-        ))
+        Err(not_own_folder(dir))
     }
+}
+
+fn not_own_folder(dir: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not a folder (a link, or a file): pare writes its temporary files there and will not follow it; remove it",
+            dir.display()
+        ),
+    )
 }
 
 /// Removes every leftover temporary file under `root` (from a crash).

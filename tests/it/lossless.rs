@@ -1382,3 +1382,61 @@ fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
         N
     );
 }
+
+/// The outbox itself swapped with a link into the inbox in a tight loop: between two of
+/// the daemon's layout checks no output goes through the link (each job checks the
+/// outbox it opened), and every input gets one output.
+#[test]
+fn an_outbox_swapped_for_a_link_in_a_loop_is_never_written_through() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = Env::new("");
+    let trap = env.inbox.join("trap");
+    fs::create_dir_all(&trap).unwrap();
+    fs::create_dir_all(&env.outbox).unwrap();
+    let link = env.dir.path().join("outbox-link");
+    std::os::unix::fs::symlink(&trap, &link).unwrap();
+    let d = env.start();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, a, b) = (stop.clone(), env.outbox.clone(), link.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // Out and back, then a pause: each time the daemon's own check by
+                // name sees the link it holds all work back for a while.
+                if exchange(&a, &b) {
+                    std::thread::yield_now();
+                    assert!(exchange(&a, &b));
+                    swaps += 1;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            swaps
+        })
+    };
+    const N: usize = 60;
+    for i in 0..N {
+        env.drop_file(&format!("{i}.html"), &page(i));
+    }
+    wait_for("every input taken", Duration::from_secs(150), || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 50, "only {swaps} swaps");
+    wait_for("inbox and work empty", DEADLINE, || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    drop(d);
+    let outputs = outputs(&env);
+    let strays: Vec<&String> = outputs.iter().filter(|f| f.contains('/')).collect();
+    assert!(strays.is_empty(), "written through the link: {strays:?}");
+    assert!(files(&env.failed).is_empty(), "{:?}", files(&env.failed));
+    for i in 0..N {
+        assert!(
+            outputs.contains(&format!("{i}.html")),
+            "{i}.html: {outputs:?}"
+        );
+    }
+    assert_eq!(outputs.len(), N, "{outputs:?}");
+}
