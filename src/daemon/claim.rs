@@ -18,12 +18,13 @@
 //! yet (`done` full or missing) is renamed `+<n>d`: at the next start it is committed
 //! even if its output has left the outbox (a consumer took it), not cleaned again.
 //!
-//! A claim from the inbox also names the file its output is written to:
-//! `<run>-<seq>~<inode>_…`, the inode (in hex) of the temporary file made in the outbox
-//! before the claim. Linking that file into place keeps its inode, so a crash between
-//! the link and the `+n` mark leaves a claim that can tell its own output from another
-//! input's that came out the same: only a file at the output's name with that inode is
-//! its own.
+//! A claim's output is written to `<outbox>/.pare-tmp/<run>-<seq>`, named by the
+//! claim's tag, and hard-linked into place; the temporary name goes only once the claim
+//! is marked. So a crash between the link and the `+n` mark leaves a claim whose own
+//! output can be told from another input's that came out the same: it is the file at the
+//! output's name that *is* that temporary file (same inode, both still there — an inode
+//! number freed and given to another file cannot be mistaken for it). The next start
+//! looks for it before it sweeps the temporary folder (`job::resolve`).
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -38,15 +39,10 @@ pub struct Claimed {
     pub rel: PathBuf,
     /// The output was published under the `n`th name for it (see the module doc).
     pub published: Option<u32>,
-    /// Claimed by an earlier run (a crash or a stop left it): its output may be in the
-    /// outbox already though its claim was not yet marked, so the file at its output's
-    /// name that is [`output`](Self::output) is its own. A claim of this run was never
-    /// published unmarked.
+    /// Claimed by an earlier run (a crash or a stop left it).
     pub resumed: bool,
-    /// The inode of the temporary file this claim's output was (or is being) written
-    /// to, from the claim's name (`~<inode>`); `None` for a claim made without one (an
-    /// earlier version's), whose own output is told by time (`publish::claimed_at`).
-    pub output: Option<u64>,
+    /// The claim's tag (`<run>-<seq>`): its output's temporary file is named by it.
+    pub tag: String,
     /// Its output was made durable (the outbox folder synced) and only the original's
     /// going failed (`done` full, missing…): marked `+nd`. At the next start such a
     /// claim whose output is no longer in the outbox is committed, not cleaned again —
@@ -54,16 +50,9 @@ pub struct Claimed {
     pub durable: bool,
 }
 
-/// Moves `inbox/rel` into `work`, its name noting `output`, the inode of the file its
-/// output will be written to. `Ok(None)` when there is nothing to claim (already
+/// Moves `inbox/rel` into `work`. `Ok(None)` when there is nothing to claim (already
 /// claimed, removed, or a folder).
-pub fn claim(
-    inbox: &Path,
-    work: &Path,
-    rel: &Path,
-    tag: &str,
-    output: Option<u64>,
-) -> io::Result<Option<Claimed>> {
+pub fn claim(inbox: &Path, work: &Path, rel: &Path, tag: &str) -> io::Result<Option<Claimed>> {
     let src = inbox.join(rel);
     match std::fs::symlink_metadata(&src) {
         Ok(m) if m.is_dir() => return Ok(None),
@@ -71,11 +60,7 @@ pub fn claim(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     }
-    let tag = match output {
-        Some(ino) => format!("{tag}~{ino:x}"),
-        None => tag.to_string(),
-    };
-    let mut name = OsString::from(&tag);
+    let mut name = OsString::from(tag);
     name.push("_");
     name.push(escape(rel));
     let dest = if name.len() + MARK_ROOM <= NAME_MAX {
@@ -91,7 +76,7 @@ pub fn claim(
             rel: rel.to_path_buf(),
             published: None,
             resumed: false,
-            output,
+            tag: tag.to_string(),
             durable: false,
         })),
         // Gone from the inbox (claimed by a duplicate event, removed): nothing to do.
@@ -143,13 +128,13 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
                 rel,
                 published: mark.published,
                 resumed: true,
-                output: mark.output,
+                tag: mark.tag,
                 durable: mark.durable,
             });
         } else if let Some(mark) = nested_tag(&name)
             && e.file_type().is_ok_and(|t| t.is_dir())
         {
-            nested(&e.path(), &e.path(), mark, &mut found);
+            nested(&e.path(), &e.path(), &mark, &mut found);
         }
     }
     found.sort_by(|a, b| a.work.cmp(&b.work));
@@ -157,21 +142,42 @@ pub fn leftovers(work: &Path) -> io::Result<Vec<Claimed>> {
 }
 
 /// What a claim's tag says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Mark {
     published: Option<u32>,
     durable: bool,
-    output: Option<u64>,
+    tag: String,
 }
 
-/// `<run>-<seq>[~ino][+n].d`, a claim's own folder: what its tag says.
+/// Entries of the work folder that are neither claims nor pare's own files (the state
+/// file, the rules snapshot, probes): left alone, but named at the start — a claim
+/// whose name was damaged would otherwise wait there unseen.
+pub fn strays(work: &Path) -> Vec<OsString> {
+    let Ok(rd) = std::fs::read_dir(work) else {
+        return Vec::new();
+    };
+    let mut found: Vec<OsString> = rd
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| {
+            let b = n.as_bytes();
+            let own = [b"status.json".as_slice(), b"rules.snapshot", b".probe-"]
+                .iter()
+                .any(|p| b.starts_with(p));
+            !own && parse(n).is_none() && nested_tag(n).is_none()
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `<run>-<seq>[+n].d`, a claim's own folder: what its tag says.
 fn nested_tag(name: &OsStr) -> Option<Mark> {
     tag(name.as_bytes().strip_suffix(NESTED.as_bytes())?)
 }
 
-/// A claim's tag, `<run>-<seq>`, optionally `~<inode>`, and optionally `+n` or `+nd`:
-/// its output's inode, the number it was published under, and whether its output was
-/// made durable.
+/// A claim's tag, `<run>-<seq>` and optionally `+n` or `+nd`: the number it was
+/// published under, and whether its output was made durable.
 fn tag(t: &[u8]) -> Option<Mark> {
     let (t, n, durable) = match t.iter().position(|&c| c == b'+') {
         Some(i) => {
@@ -188,22 +194,15 @@ fn tag(t: &[u8]) -> Option<Mark> {
         }
         None => (t, None, false),
     };
-    let (t, output) = match t.iter().position(|&c| c == b'~') {
-        Some(i) => (
-            &t[..i],
-            Some(u64::from_str_radix(std::str::from_utf8(&t[i + 1..]).ok()?, 16).ok()?),
-        ),
-        None => (t, None),
-    };
-    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then_some(Mark {
+    (!t.is_empty() && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')).then(|| Mark {
         published: n,
         durable,
-        output,
+        tag: String::from_utf8_lossy(t).into_owned(),
     })
 }
 
 /// The files below a claim's own folder; each one's inbox path is its path below it.
-fn nested(root: &Path, dir: &Path, mark: Mark, found: &mut Vec<Claimed>) {
+fn nested(root: &Path, dir: &Path, mark: &Mark, found: &mut Vec<Claimed>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -221,7 +220,7 @@ fn nested(root: &Path, dir: &Path, mark: Mark, found: &mut Vec<Claimed>) {
                     rel,
                     published: mark.published,
                     resumed: true,
-                    output: mark.output,
+                    tag: mark.tag.clone(),
                     durable: mark.durable,
                 });
             }
@@ -317,12 +316,16 @@ fn parse(name: &OsStr) -> Option<(Mark, PathBuf)> {
             i += 1;
         }
     }
+    // As the watcher takes them: plain parts, none empty or hidden (a crafted work name
+    // must not publish into the outbox's `.pare-tmp`, nor as `x/` under a hidden name).
+    let whole = out
+        .split(|&b| b == b'/')
+        .all(|p| !p.is_empty() && p[0] != b'.');
     let rel = PathBuf::from(OsString::from_vec(out));
-    // As the watcher takes them: plain parts, none hidden (a crafted work name must not
-    // publish into the outbox's `.pare-tmp`).
-    let sane = rel
-        .components()
-        .all(|c| matches!(c, std::path::Component::Normal(n) if !n.as_bytes().starts_with(b".")));
+    let sane = whole
+        && rel.components().all(
+            |c| matches!(c, std::path::Component::Normal(n) if !n.as_bytes().starts_with(b".")),
+        );
     (sane && rel.file_name().is_some()).then_some((published, rel))
 }
 
@@ -342,7 +345,7 @@ mod tests {
                     Mark {
                         published: None,
                         durable: false,
-                        output: None
+                        tag: "1f-a".to_string()
                     },
                     PathBuf::from(rel)
                 )),
@@ -376,58 +379,57 @@ mod tests {
         std::fs::create_dir_all(inbox.join("s.com")).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join("s.com/a.html"), "x").unwrap();
-        let c = claim(&inbox, &work, Path::new("s.com/a.html"), "1", None)
+        let c = claim(&inbox, &work, Path::new("s.com/a.html"), "1")
             .unwrap()
             .unwrap();
         assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
         assert_eq!(
-            claim(&inbox, &work, Path::new("s.com/a.html"), "2", None).unwrap(),
+            claim(&inbox, &work, Path::new("s.com/a.html"), "2").unwrap(),
             None
         );
         assert_eq!(leftovers(&work).unwrap(), vec![resumed(c)]);
     }
 
-    /// The inode of the file a claim's output goes to is in its name, and read back
-    /// with every mark, flat or in a folder of its own.
     #[test]
-    fn a_claim_names_its_outputs_file() {
+    fn entries_that_are_not_claims_are_named() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "1f-1_a.html",
+            "status.json",
+            "rules.snapshot.tmp1",
+            "1~3_b.html",
+            "x",
+        ] {
+            std::fs::write(d.path().join(n), "").unwrap();
+        }
+        std::fs::create_dir(d.path().join("1f-2.d")).unwrap();
+        assert_eq!(strays(d.path()), ["1~3_b.html", "x"]);
+    }
+
+    /// A claim's tag is read back with every mark, flat or in a folder of its own.
+    #[test]
+    fn a_claim_knows_its_tag_after_a_restart() {
         let d = tempfile::tempdir().unwrap();
         let (inbox, work) = (d.path().join("in"), d.path().join("work"));
         std::fs::create_dir_all(inbox.join("s.com")).unwrap();
         std::fs::create_dir_all(&work).unwrap();
-        std::fs::write(inbox.join("s.com/a~1.html"), "x").unwrap();
-        let long = PathBuf::from(format!("{}.html", "n".repeat(230)));
+        std::fs::write(inbox.join("s.com/a.html"), "x").unwrap();
+        let long = PathBuf::from(format!("{}.html", "n".repeat(247)));
         std::fs::write(inbox.join(&long), "y").unwrap();
-        let a = claim(
-            &inbox,
-            &work,
-            Path::new("s.com/a~1.html"),
-            "1f-1",
-            Some(0xdead),
-        )
-        .unwrap()
-        .unwrap();
-        let b = claim(&inbox, &work, &long, "1f-2", Some(u64::MAX))
+        let a = claim(&inbox, &work, Path::new("s.com/a.html"), "1f-1")
             .unwrap()
             .unwrap();
-        assert_eq!(a.work.file_name().unwrap(), "1f-1~dead_s.com%2Fa~1.html");
-        assert_eq!(
-            b.work,
-            work.join(format!("1f-2~{:x}.d", u64::MAX)).join(&long)
-        );
-        assert_eq!((a.output, b.output), (Some(0xdead), Some(u64::MAX)));
-        assert_eq!(
-            leftovers(&work).unwrap(),
-            vec![resumed(a.clone()), resumed(b.clone())]
-        );
+        let b = claim(&inbox, &work, &long, "1f-2").unwrap().unwrap();
+        assert_eq!((a.tag.as_str(), b.tag.as_str()), ("1f-1", "1f-2"));
         let a = mark_durable(&work, mark_published(&work, a, 2));
         let b = mark_published(&work, b, 7);
-        assert_eq!(a.work.file_name().unwrap(), "1f-1~dead+2d_s.com%2Fa~1.html");
         let found = leftovers(&work).unwrap();
         assert_eq!(found, vec![resumed(a), resumed(b)]);
-        assert_eq!(found[0].output, Some(0xdead));
-        assert_eq!(found[1].output, Some(u64::MAX));
-        for n in ["1~_a", "1~x_a", "~1_a", "1~1~2_a", "1+2~3_a"] {
+        assert_eq!(
+            (found[0].tag.as_str(), found[1].tag.as_str()),
+            ("1f-1", "1f-2")
+        );
+        for n in ["1~1_a", "1_x10%2F", "1_a%2F%2Fb", "1_%2Fa"] {
             assert_eq!(parse(OsStr::new(n)), None, "{n}");
         }
     }
@@ -443,10 +445,10 @@ mod tests {
         std::fs::write(inbox.join("s.com/a+3.html"), "x").unwrap();
         let long = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&long), "y").unwrap();
-        let a = claim(&inbox, &work, Path::new("s.com/a+3.html"), "1f-1", None)
+        let a = claim(&inbox, &work, Path::new("s.com/a+3.html"), "1f-1")
             .unwrap()
             .unwrap();
-        let b = claim(&inbox, &work, &long, "1f-2", None).unwrap().unwrap();
+        let b = claim(&inbox, &work, &long, "1f-2").unwrap().unwrap();
         // Not published: nothing to mark.
         assert_eq!(mark_durable(&work, a.clone()), a);
         let a = mark_durable(&work, mark_published(&work, a, 3));
@@ -472,7 +474,7 @@ mod tests {
         // "1f-4_" and the name make 253 bytes: room for no "+n".
         let rel = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&rel), "x").unwrap();
-        let c = claim(&inbox, &work, &rel, "1f-4", None).unwrap().unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-4").unwrap().unwrap();
         let c = mark_published(&work, c, 10_000);
         assert_eq!(c.published, Some(10_000));
         assert_eq!(c.work, work.join("1f-4+10000.d").join(&rel));
@@ -487,7 +489,7 @@ mod tests {
         std::fs::create_dir_all(inbox.join(rel.parent().unwrap())).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join(&rel), "x").unwrap();
-        let c = claim(&inbox, &work, &rel, "1f-2", None).unwrap().unwrap();
+        let c = claim(&inbox, &work, &rel, "1f-2").unwrap().unwrap();
         assert_eq!(c.work, work.join("1f-2.d").join(&rel));
         assert_eq!(std::fs::read(&c.work).unwrap(), b"x");
         // Found again after a crash, with its inbox path.
@@ -508,7 +510,7 @@ mod tests {
         std::fs::create_dir_all(inbox.join("s.com")).unwrap();
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(inbox.join("s.com/a_b.html"), "x").unwrap();
-        let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3", None)
+        let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3")
             .unwrap()
             .unwrap();
         assert_eq!(leftovers(&work).unwrap()[0].published, None);
@@ -526,16 +528,7 @@ mod tests {
         let inbox = d.path().join("in");
         std::fs::create_dir_all(&inbox).unwrap();
         std::fs::write(inbox.join("a.html"), "x").unwrap();
-        assert!(
-            claim(
-                &inbox,
-                &d.path().join("nope"),
-                Path::new("a.html"),
-                "1",
-                None
-            )
-            .is_err()
-        );
+        assert!(claim(&inbox, &d.path().join("nope"), Path::new("a.html"), "1").is_err());
         assert!(inbox.join("a.html").exists());
     }
 }

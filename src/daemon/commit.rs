@@ -365,7 +365,7 @@ mod tests {
                     rel: name.into(),
                     published: Some(1),
                     resumed: false,
-                    output: None,
+                    tag: format!("t-{name}"),
                     durable: false,
                 },
                 tag: format!("t-{name}"),

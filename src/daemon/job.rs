@@ -19,7 +19,7 @@ use crate::rules::RuleBook;
 
 use super::claim::{self, Claimed};
 use super::lease::Writers;
-use super::publish::{self, Own, TempFile};
+use super::publish::{self, TempFile};
 
 /// Work for one file.
 #[derive(Debug, Clone)]
@@ -50,9 +50,6 @@ pub enum Outcome {
     Cleaned {
         rel: PathBuf,
         output: PathBuf,
-        /// The output was already there, identical: this file's own, published by an
-        /// earlier run that stopped before marking its claim.
-        identical: bool,
         report: Box<Report>,
         ms: u64,
     },
@@ -163,66 +160,50 @@ impl Source {
 /// Runs one job to its end.
 pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     let t0 = Instant::now();
-    // A file from the inbox: the temporary file its output is written to is made first,
-    // so that its claim can name it (see `claim`): a redo after a crash knows its own
-    // output by that file's inode.
-    let mut tmp = None;
     let claimed = match job {
         Job::Claimed(c) => c,
-        Job::Inbox(rel) => match temp_file(cx).and_then(|t| Ok((t.inode()?, t))) {
-            Err(e) => {
+        Job::Inbox(rel) => match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Outcome::Gone(rel),
+            // EXDEV: the work folder is no longer on the inbox's filesystem (something
+            // mounted on it): the folder's trouble, not the file's.
+            Err(e)
+                if e.raw_os_error() == Some(18)
+                    && !same_device(&cx.config.inbox, &cx.config.work) =>
+            {
                 return Outcome::Retry {
-                    error: context(e, &cx.config.outbox).to_string(),
+                    error: format!(
+                        "cannot claim into {}: it is no longer on the inbox's filesystem ({e})",
+                        cx.config.work.display()
+                    ),
                     job: Job::Inbox(rel),
                     failed_folder: false,
                 };
             }
-            Ok((ino, t)) => {
-                tmp = Some(t);
-                match claim::claim(&cx.config.inbox, &cx.config.work, &rel, &cx.tag, Some(ino)) {
-                    Ok(Some(c)) => c,
-                    Ok(None) => return Outcome::Gone(rel),
-                    // EXDEV: the work folder is no longer on the inbox's filesystem (something
-                    // mounted on it): the folder's trouble, not the file's.
-                    Err(e)
-                        if e.raw_os_error() == Some(18)
-                            && !same_device(&cx.config.inbox, &cx.config.work) =>
-                    {
-                        return Outcome::Retry {
-                            error: format!(
-                                "cannot claim into {}: it is no longer on the inbox's filesystem ({e})",
-                                cx.config.work.display()
-                            ),
-                            job: Job::Inbox(rel),
-                            failed_folder: false,
-                        };
-                    }
-                    // EXDEV otherwise: the file is on another filesystem than the inbox (a mount
-                    // inside it), where no rename can claim it.
-                    Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
-                        let reason = format!("cannot be claimed into the work folder: {e}");
-                        return fail(Source::Inbox(rel), reason, cx);
-                    }
-                    // Not allowed to move it (EACCES, EPERM) while the work folder itself takes
-                    // new files: the file's own folder or the file stands in the way, and it
-                    // could not be moved to the failed folder either.
-                    Err(e)
-                        if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
-                            && takes_files(&cx.config.work, &cx.tag) =>
-                    {
-                        return Outcome::Untakable {
-                            rel,
-                            reason: format!("the daemon may not move it out of the inbox: {e}"),
-                        };
-                    }
-                    Err(e) => {
-                        return Outcome::Retry {
-                            error: format!("cannot claim into {}: {e}", cx.config.work.display()),
-                            job: Job::Inbox(rel),
-                            failed_folder: false,
-                        };
-                    }
-                }
+            // EXDEV otherwise: the file is on another filesystem than the inbox (a mount
+            // inside it), where no rename can claim it.
+            Err(e) if file_fault(&e) || e.raw_os_error() == Some(18) => {
+                let reason = format!("cannot be claimed into the work folder: {e}");
+                return fail(Source::Inbox(rel), reason, cx);
+            }
+            // Not allowed to move it (EACCES, EPERM) while the work folder itself takes
+            // new files: the file's own folder or the file stands in the way, and it
+            // could not be moved to the failed folder either.
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+                    && takes_files(&cx.config.work, &cx.tag) =>
+            {
+                return Outcome::Untakable {
+                    rel,
+                    reason: format!("the daemon may not move it out of the inbox: {e}"),
+                };
+            }
+            Err(e) => {
+                return Outcome::Retry {
+                    error: format!("cannot claim into {}: {e}", cx.config.work.display()),
+                    job: Job::Inbox(rel),
+                    failed_folder: false,
+                };
             }
         },
         Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
@@ -231,11 +212,40 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         let format = cx.config.route(&claimed.rel).0.format;
         let output = publish::numbered(&cx.config.outbox.join(format.output_name(&claimed.rel)), n);
         // Its output there, or made durable and taken by a consumer since (the claim
-        // says `+nd`): committed, not cleaned again.
-        if claimed.durable || std::fs::symlink_metadata(&output).is_ok() {
-            let rel = claimed.rel.clone();
-            commit(claimed, &output, None, cx);
-            return Outcome::Published { rel, output };
+        // says `+nd`): committed, not cleaned again. Looked for without following a
+        // link: a site folder that is a link now (moved away, a link in its place)
+        // hides the output, which is not to be published a second time: held.
+        let there = || -> io::Result<bool> {
+            let dir = output.parent().expect("output in a folder");
+            match super::folder::Folder::below(&cx.config.outbox, dir, false, &mut Vec::new()) {
+                Ok(f) => Ok(
+                    std::fs::symlink_metadata(f.at(output.file_name().expect("a name"))).is_ok(),
+                ),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e),
+            }
+        };
+        let there = match claimed.durable {
+            true => Ok(true),
+            false => there(),
+        };
+        match there {
+            Ok(true) => {
+                let rel = claimed.rel.clone();
+                commit(claimed, &output, None, cx);
+                return Outcome::Published { rel, output };
+            }
+            Ok(false) => {}
+            Err(e) => {
+                return Outcome::Retry {
+                    error: format!(
+                        "cannot look for its output {} (published before the restart): {e}",
+                        output.display()
+                    ),
+                    job: Job::Claimed(claimed),
+                    failed_folder: false,
+                };
+            }
         }
     }
     // Still being written (another process's close woke the watcher, a writer pausing
@@ -252,15 +262,18 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         }
     }
     let reason = match check(&claimed.work, cx.config.max_file_size) {
-        Ok(()) => match clean_into_outbox(&claimed, tmp, before.as_ref(), cx) {
+        Ok(()) => match clean_into_outbox(&claimed, before.as_ref(), cx) {
             Ok((slot, report)) => {
                 let rel = claimed.rel.clone();
                 let claimed = claim::mark_published(&cx.config.work, claimed, slot.n);
-                commit(claimed, &slot.path, Some(slot.folder), cx);
+                let output = slot.path.clone();
+                commit(claimed, &output, Some(slot.folder.clone()), cx);
+                // The claim is marked: the output's temporary name, which a restart
+                // would have recognized it by, goes.
+                drop(slot);
                 return Outcome::Cleaned {
                     rel,
-                    output: slot.path,
-                    identical: slot.identical,
+                    output,
                     report: Box::new(report),
                     ms: t0.elapsed().as_millis() as u64,
                 };
@@ -423,16 +436,12 @@ fn check(path: &Path, max: u64) -> Result<(), Trouble> {
 /// is open for writing again: then nothing is published ([`Trouble::Busy`]).
 fn clean_into_outbox(
     c: &Claimed,
-    tmp: Option<TempFile>,
     before: Option<&std::fs::Metadata>,
     cx: &Ctx<'_>,
 ) -> Result<(publish::Slot, Report), Trouble> {
     let outbox = &cx.config.outbox;
     let folder = |e: io::Error| Trouble::Folder(context(e, outbox));
-    let mut tmp = match tmp {
-        Some(t) => t,
-        None => temp_file(cx).map_err(folder)?,
-    };
+    let mut tmp = temp_file(cx, &c.tag).map_err(folder)?;
     let (route, below) = cx.config.route(&c.rel);
     let opts = Options {
         site_hint: crate::watch::site_of(below),
@@ -502,12 +511,7 @@ fn clean_into_outbox(
         }
     }
     let dest = outbox.join(route.format.output_name(&c.rel));
-    let redo = match (c.resumed, c.output) {
-        (false, _) => Own::Nothing,
-        (true, Some(ino)) => Own::Inode(ino),
-        (true, None) => publish::claimed_at(&c.work).map_or(Own::Nothing, Own::Since),
-    };
-    let slot = tmp.place_unsynced(&dest, redo).map_err(|e| {
+    let slot = tmp.place_unsynced(&dest).map_err(|e| {
         if file_fault(&e) {
             Trouble::File(format!(
                 "cannot publish the cleaned page as {}: {e}",
@@ -520,12 +524,37 @@ fn clean_into_outbox(
     Ok((slot, report))
 }
 
+/// A claim left by an earlier run, looked at before the temporary files are swept: one
+/// not marked published whose output was placed (its temporary file still there and
+/// that very file at one of its output's names, see `claim`) is marked now, and
+/// committed, not cleaned again. Anything else is left as it is: cleaned again, its
+/// output under a name of its own.
+pub fn resolve(c: Claimed, config: &Config) -> Claimed {
+    if c.published.is_some() {
+        return c;
+    }
+    let format = config.route(&c.rel).0.format;
+    let dest = config.outbox.join(format.output_name(&c.rel));
+    match publish::own_output(&config.outbox, &c.tag, &dest) {
+        Ok(Some(n)) => {
+            let c = claim::mark_published(&config.work, c, n);
+            tracing::info!(file = %c.rel.display(), output = %publish::numbered(&dest, n).display(), "published before the restart, its claim not yet marked: marked now");
+            c
+        }
+        Ok(None) => c,
+        Err(e) => {
+            tracing::warn!(file = %c.rel.display(), error = %e, "cannot tell whether this file was published before the restart; it is cleaned again");
+            c
+        }
+    }
+}
+
 /// A temporary file for a job's output, in the outbox as opened now, checked against the
 /// folder layout whenever it is not the folder last checked, where it was (the daemon
 /// checks the layout by name once a second; an outbox swapped for a link into the
 /// inbox, or moved into it, between two checks must not take outputs, which would be
 /// cleaned again as inputs). The common case costs an `fstat` and a `readlink`.
-fn temp_file(cx: &Ctx<'_>) -> io::Result<TempFile> {
+fn temp_file(cx: &Ctx<'_>, name: &str) -> io::Result<TempFile> {
     use std::sync::Mutex;
     /// The outbox last checked: its path, identity and real path.
     type Checked = (PathBuf, (u64, u64), PathBuf);
@@ -533,7 +562,7 @@ fn temp_file(cx: &Ctx<'_>) -> io::Result<TempFile> {
     let outbox = &cx.config.outbox;
     if !outbox.is_dir() {
         // As `TempFile::create` says it.
-        return TempFile::create(outbox, &cx.tag);
+        return TempFile::create(outbox, name);
     }
     let root = super::folder::Folder::root(outbox)?;
     let (id, real) = (root.id()?, root.real_path()?);
@@ -548,7 +577,7 @@ fn temp_file(cx: &Ctx<'_>) -> io::Result<TempFile> {
             .map_err(io::Error::other)?;
         *CHECKED.lock().expect("outbox check lock") = Some((outbox.clone(), id, real));
     }
-    TempFile::create_in(root, &cx.tag)
+    TempFile::create_in(root, name)
 }
 
 /// A worker keeps a buffer this large between files (for `clean::clean_file`); a

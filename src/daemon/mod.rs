@@ -63,6 +63,30 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut st = State::new(config.clone(), &book, notifier);
     let rules: Rules = Arc::new(RwLock::new(Arc::new(book)));
 
+    let strays = claim::strays(&config.work);
+    if let Some(first) = strays.first() {
+        warn!(entries = strays.len(), first = %first.to_string_lossy(), folder = %config.work.display(), "the work folder holds entries that are not claims pare can read back; left alone (a damaged claim's name? look at them)");
+    }
+    match claim::leftovers(&config.work) {
+        Ok(left) => {
+            if !left.is_empty() {
+                info!(
+                    files = left.len(),
+                    "resuming files claimed by an earlier run"
+                );
+            }
+            // Before the temporary files go: a claim whose output was placed but not
+            // yet marked is known by its temporary file, still there (see `claim`).
+            let left = left.into_iter().map(|c| job::resolve(c, &config));
+            st.queue.extend(left.map(Job::Claimed));
+        }
+        Err(e) => {
+            return Err(format!(
+                "cannot read the work folder {}: {e}",
+                config.work.display()
+            ));
+        }
+    }
     for root in [Some(&config.outbox), Some(&config.failed), config.done()]
         .into_iter()
         .flatten()
@@ -73,23 +97,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 info!(folder = %root.display(), files = n, "removed temporary files left by an earlier run")
             }
             Err(e) => warn!(folder = %root.display(), error = %e, "temporary files not removed"),
-        }
-    }
-    match claim::leftovers(&config.work) {
-        Ok(left) => {
-            if !left.is_empty() {
-                info!(
-                    files = left.len(),
-                    "resuming files claimed by an earlier run"
-                );
-            }
-            st.queue.extend(left.into_iter().map(Job::Claimed));
-        }
-        Err(e) => {
-            return Err(format!(
-                "cannot read the work folder {}: {e}",
-                config.work.display()
-            ));
         }
     }
 
@@ -980,7 +987,6 @@ impl State {
             Outcome::Cleaned {
                 rel,
                 output,
-                identical,
                 report,
                 ms,
             } => {
@@ -1010,7 +1016,6 @@ impl State {
                     bytes_out = report.bytes_out,
                     ms,
                     output = %output.display(),
-                    already_there = identical,
                     "cleaned"
                 );
             }

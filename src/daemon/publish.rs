@@ -2,12 +2,10 @@
 //! ever replacing someone else's file.
 //!
 //! Everything is first written under `<folder>/.pare-tmp/`, flushed to disk, then linked
-//! into place under its final name, and the folder is flushed. A name that is taken by a
-//! file with the same content counts as done when the caller says the file is a redo
-//! and that file is the one it wrote before (so redoing a file after a crash is
-//! harmless); a name taken by different content — or by the same content from another
-//! input — makes the file `name (2).ext`, then `(3)`… Nothing here decides *whether* a
-//! file is cleaned or failed.
+//! into place under its final name, and the folder is flushed. A name taken by anything
+//! — different content, or the same content from another input — makes the file
+//! `name (2).ext`, then `(3)`… (a redo after a crash is recognized before it gets here:
+//! [`own_output`]). Nothing here decides *whether* a file is cleaned or failed.
 
 use super::folder::Folder;
 use super::sys::Renamed;
@@ -16,7 +14,6 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// The folder, inside each destination, that holds files being written.
 pub const TMP_DIR: &str = ".pare-tmp";
@@ -52,21 +49,6 @@ pub fn unique_tag(what: &str) -> String {
     format!("{what}-{}-{nanos:x}", std::process::id())
 }
 
-/// How a redo (a claim resumed after a crash) knows its own output, placed before the
-/// crash, from another input's that came out the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Own {
-    /// Not a redo: every name already taken belongs to someone else.
-    Nothing,
-    /// The file with this inode (the claim names the temporary file it wrote to, whose
-    /// inode linking keeps).
-    Inode(u64),
-    /// A file written at or after this time (the claim's own time), for a claim that
-    /// names no inode: a guess that an output published by another input after the
-    /// claim, or touched since, defeats (two inputs, one output).
-    Since(SystemTime),
-}
-
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 ///
 /// The root and the temporary folder are held open, and the file is reached through
@@ -80,7 +62,7 @@ pub struct TempFile {
     moved: bool,
     root: Folder,
     /// Holds the temporary folder open while `path` goes through it.
-    _dir: Folder,
+    _dir: Option<Folder>,
 }
 
 impl TempFile {
@@ -114,7 +96,7 @@ impl TempFile {
             file: Some(file),
             moved: false,
             root,
-            _dir: dir,
+            _dir: Some(dir),
         })
     }
 
@@ -139,20 +121,20 @@ impl TempFile {
     }
 
     /// Flushes to disk and links the file in at `dest` (or a numbered variant of it).
-    /// Returns where it went.
-    /// A name holding the same content is this file's own, placed before a crash, only
-    /// when `redo` says it is (see [`Own`]); otherwise it is another input's output that
-    /// came out the same (`b.html` published as `b.md` before or after `b.htm`, cleaned
-    /// to the same, was claimed), and this file takes the next numbered name (every
-    /// input gets an output of its own).
-    pub fn place(self, dest: &Path, redo: Own) -> io::Result<Slot> {
-        self.place_with(dest, true, redo)
+    /// Flushes the file to disk and puts it at `dest`, or the first free numbered
+    /// variant (a name holding the same content is another input's output that came out
+    /// the same: every input gets an output of its own), then syncs the folder. Returns
+    /// where it went. The file is hard-linked into place where the filesystem can: its
+    /// temporary name stays until the returned [`Slot`] is dropped, after the caller has
+    /// marked its claim (see [`own_output`]).
+    pub fn place(self, dest: &Path) -> io::Result<Slot> {
+        self.place_with(dest, true)
     }
 
     /// As [`place`](Self::place), but leaves the folder fsync to the caller (the
     /// committer batches it over many files): the new name is not durable until then.
-    pub fn place_unsynced(self, dest: &Path, redo: Own) -> io::Result<Slot> {
-        self.place_with(dest, false, redo)
+    pub fn place_unsynced(self, dest: &Path) -> io::Result<Slot> {
+        self.place_with(dest, false)
     }
 
     /// Flushes to disk and links the file in at exactly `dest` (the folder fsync left
@@ -183,10 +165,10 @@ impl TempFile {
             std::fs::rename(&self.path, dest)?;
             return Ok(Placed::New);
         }
-        self.link_at(dest)
+        self.link_at(dest, false)
     }
 
-    fn place_with(mut self, dest: &Path, sync: bool, redo: Own) -> io::Result<Slot> {
+    fn place_with(mut self, dest: &Path, sync: bool) -> io::Result<Slot> {
         self.flush()?;
         let dir = dest.parent().expect("destination has a folder");
         let mut tries = 0;
@@ -204,7 +186,7 @@ impl TempFile {
             for n in 1..=MAX_NUMBER {
                 let path = numbered(dest, n);
                 let at = folder.at(path.file_name().expect("a file name"));
-                let identical = match self.link_at(&at) {
+                match self.link_at(&at, true) {
                     // The folder was removed after it was made (a consumer tidying
                     // empty folders): made again.
                     Err(e)
@@ -215,25 +197,29 @@ impl TempFile {
                         continue 'made;
                     }
                     r => match r? {
-                        Placed::Exists => continue,
-                        Placed::Identical if !owned(&at, redo) => continue,
-                        Placed::New => false,
-                        Placed::Identical => true,
+                        Placed::Exists | Placed::Identical => continue,
+                        Placed::New => {}
                     },
-                };
+                }
                 // The new folders' names, then (if asked) the file's: the file's own
                 // folder last, as the committer syncs it for the unsynced path.
                 for parent in &made {
                     sync_folder(parent)?;
                 }
-                if sync && !identical {
+                if sync {
                     sync_folder(&folder)?;
                 }
+                // Hard-linked: the temporary name goes with the slot.
+                let linked = (!self.moved).then(|| Linked {
+                    path: std::mem::take(&mut self.path),
+                    _dir: self._dir.take(),
+                });
+                self.moved = true;
                 return Ok(Slot {
                     path,
                     n,
-                    identical,
                     folder: Arc::new(folder),
+                    _linked: linked,
                 });
             }
             return Err(too_many(dest));
@@ -251,7 +237,19 @@ impl TempFile {
     /// replace (one system call where a link and an unlink were two); where the
     /// filesystem lacks it, a hard link; without hard links either: check, then rename
     /// (only pare writes here, under unique temporary names).
-    fn link_at(&mut self, dest: &Path) -> io::Result<Placed> {
+    /// With `keep`, a hard link is tried first and the temporary name kept (see
+    /// [`place`](Self::place)).
+    fn link_at(&mut self, dest: &Path, keep: bool) -> io::Result<Placed> {
+        if keep {
+            match std::fs::hard_link(&self.path, dest) {
+                Ok(()) => return Ok(Placed::New),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    return taken(&self.path, dest);
+                }
+                Err(e) if is_unsupported(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
         match super::sys::rename_new(&self.path, dest)? {
             Renamed::Moved => {
                 self.moved = true;
@@ -276,30 +274,6 @@ impl TempFile {
     }
 }
 
-/// Whether the file at `path` is the redo's own (see [`Own`]).
-fn owned(path: &Path, redo: Own) -> bool {
-    let m = || std::fs::symlink_metadata(path);
-    match redo {
-        Own::Nothing => false,
-        Own::Inode(ino) => m().is_ok_and(|m| m.ino() == ino),
-        Own::Since(t) => m().and_then(|m| m.modified()).is_ok_and(|m| m >= t),
-    }
-}
-
-/// When the file at `path` was claimed: its last status change (for a claim that names
-/// no inode, [`Own::Since`]). A claim is a rename, which sets it, and pare changes
-/// nothing of a claimed file afterwards; a later time (the claim renamed since) only
-/// makes an identical output count as another input's, which gives a second copy,
-/// never a lost one.
-pub fn claimed_at(path: &Path) -> Option<SystemTime> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::symlink_metadata(path).ok()?;
-    let (s, ns) = (m.ctime(), m.ctime_nsec());
-    (s >= 0).then(|| {
-        std::time::UNIX_EPOCH + std::time::Duration::new(s as u64, ns.clamp(0, 999_999_999) as u32)
-    })
-}
-
 /// What a name already taken holds for a file about to be placed at it: the same
 /// content ([`Placed::Identical`], a redo after a crash) or something else.
 fn taken(path: &Path, dest: &Path) -> io::Result<Placed> {
@@ -311,14 +285,64 @@ fn taken(path: &Path, dest: &Path) -> io::Result<Placed> {
 }
 
 /// Where [`TempFile::place`] put a file: the name, which numbered variant it is (1 for
-/// the name itself), whether that name already held the same content, and the folder it
-/// went into, open (to be synced by descriptor, whatever its path names by then).
-#[derive(Debug, Clone)]
+/// the name itself), and the folder it went into, open (to be synced by descriptor,
+/// whatever its path names by then). Dropping it removes the file's temporary name.
+#[derive(Debug)]
 pub struct Slot {
     pub path: PathBuf,
     pub n: u32,
-    pub identical: bool,
     pub folder: Arc<Folder>,
+    _linked: Option<Linked>,
+}
+
+/// A placed file's temporary name, still there (hard-linked), removed on drop.
+#[derive(Debug)]
+struct Linked {
+    path: PathBuf,
+    /// Holds the temporary folder open while `path` goes through it.
+    _dir: Option<Folder>,
+}
+
+impl Drop for Linked {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether a claim's output was placed before a crash: the number of the name under
+/// `dest` (1 for `dest` itself, 2 for `x (2).ext`…) whose file *is* the claim's
+/// temporary file `<root>/.pare-tmp/<tag>`, still there because the claim was not yet
+/// marked (same device and inode: both exist, so no freed inode number given to another
+/// file can be mistaken for it). `None` when there is no such temporary file, or it was
+/// never placed. Names are looked at through folders opened without following links; a
+/// folder that is a link is an error (`ELOOP`), not "not placed".
+pub fn own_output(root: &Path, tag: &str, dest: &Path) -> io::Result<Option<u32>> {
+    let tmp = root.join(TMP_DIR).join(tag);
+    let t = match std::fs::symlink_metadata(&tmp) {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Placed: linked, so it has another name.
+    if t.nlink() < 2 {
+        return Ok(None);
+    }
+    let dir = dest.parent().expect("destination has a folder");
+    let folder = match Folder::below(root, dir, false, &mut Vec::new()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    for n in 1..=MAX_NUMBER {
+        let name = numbered(dest, n);
+        if let Ok(m) = std::fs::symlink_metadata(folder.at(name.file_name().expect("a name")))
+            && (m.dev(), m.ino()) == (t.dev(), t.ino())
+        {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
 }
 
 impl Drop for TempFile {
@@ -829,85 +853,71 @@ mod tests {
         assert!(fitted(raw, 1, 0).file_name().unwrap().len() <= 255);
     }
 
-    fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> (PathBuf, bool) {
+    fn put(root: &Path, tag: &str, dest: &Path, body: &str) -> PathBuf {
         let mut t = TempFile::create(root, tag).unwrap();
         t.file().write_all(body.as_bytes()).unwrap();
-        let slot = t.place(dest, Own::Since(std::time::UNIX_EPOCH)).unwrap();
-        (slot.path, slot.identical)
+        t.place(dest).unwrap().path
     }
 
     #[test]
     fn the_same_content_from_another_input_gets_a_name_of_its_own() {
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("x.md");
-        let place = |tag: &str, redo: bool| {
+        let place = |tag: &str| {
             let mut t = TempFile::create(d.path(), tag).unwrap();
             t.file().write_all(b"same").unwrap();
-            let s = t
-                .place(
-                    &dest,
-                    if redo {
-                        Own::Since(std::time::UNIX_EPOCH)
-                    } else {
-                        Own::Nothing
-                    },
-                )
-                .unwrap();
-            (
-                s.path.file_name().unwrap().to_str().unwrap().to_string(),
-                s.identical,
-            )
+            let s = t.place(&dest).unwrap();
+            s.path.file_name().unwrap().to_str().unwrap().to_string()
         };
-        assert_eq!(place("1", false), ("x.md".into(), false));
-        assert_eq!(place("2", false), ("x (2).md".into(), false));
-        assert_eq!(place("3", false), ("x (3).md".into(), false));
-        // A redo finds its own copy at the first name that holds it.
-        assert_eq!(place("4", true), ("x.md".into(), true));
-        assert!(!d.path().join("x (4).md").exists());
+        assert_eq!(place("1"), "x.md");
+        assert_eq!(place("2"), "x (2).md");
+        assert_eq!(place("3"), "x (3).md");
+        assert_eq!(
+            std::fs::read_dir(d.path().join(TMP_DIR)).unwrap().count(),
+            0
+        );
     }
 
-    /// A redo that knows its output's inode takes only that file for its own, whatever
-    /// the times say: not the same content published by another input after the claim.
+    /// A placed file keeps its temporary name until its slot is dropped (after the
+    /// claim is marked): a restart in between finds its output by that file — and only
+    /// that very file, not another input's identical output, nor a file that got the
+    /// inode number of a temporary file removed since.
     #[test]
-    fn a_redo_knows_its_own_output_by_inode() {
+    fn a_placed_files_temporary_name_tells_its_output_after_a_crash() {
         let d = tempfile::tempdir().unwrap();
-        let dest = d.path().join("x.md");
+        let dest = d.path().join("s/x.md");
         let tmp = |tag: &str| {
             let mut t = TempFile::create(d.path(), tag).unwrap();
             t.file().write_all(b"same").unwrap();
             t
         };
-        let name = |s: Slot| s.path.file_name().unwrap().to_str().unwrap().to_string();
-        let first = tmp("1");
-        let first_ino = first.inode().unwrap();
-        let second = tmp("2");
-        let second_ino = second.inode().unwrap();
-        assert_eq!(name(first.place(&dest, Own::Nothing).unwrap()), "x.md");
-        assert_eq!(name(second.place(&dest, Own::Nothing).unwrap()), "x (2).md");
-        // Both written after any claim time: by time, the redo would take x.md.
-        let s = tmp("3").place(&dest, Own::Inode(second_ino)).unwrap();
-        assert_eq!(
-            (name(s.clone()), s.identical),
-            ("x (2).md".to_string(), true)
-        );
-        let s = tmp("4").place(&dest, Own::Inode(first_ino)).unwrap();
-        assert_eq!((name(s.clone()), s.identical), ("x.md".to_string(), true));
-        // An inode that is neither: a name of its own.
-        let s = tmp("5")
-            .place(&dest, Own::Inode(first_ino ^ second_ino ^ 1))
-            .unwrap();
-        assert_eq!((name(s), false), ("x (3).md".to_string(), false));
+        // Another input's identical output, placed and done with.
+        drop(tmp("9-1").place(&dest).unwrap());
+        // Ours: placed, the "crash" before the slot goes (it is leaked).
+        let ours = tmp("9-2").place(&dest).unwrap();
+        assert_eq!(ours.path, d.path().join("s/x (2).md"));
+        assert!(d.path().join(TMP_DIR).join("9-2").exists());
+        std::mem::forget(ours);
+        assert_eq!(own_output(d.path(), "9-2", &dest).unwrap(), Some(2));
+        // Not placed (its temporary file alone), unknown, or placed and finished.
+        let mut unplaced = tmp("9-3");
+        unplaced.file().sync_all().unwrap();
+        assert_eq!(own_output(d.path(), "9-3", &dest).unwrap(), None);
+        assert_eq!(own_output(d.path(), "9-4", &dest).unwrap(), None);
+        assert_eq!(own_output(d.path(), "9-1", &dest).unwrap(), None);
+        // A site folder that is a link is an error, not "never placed".
+        std::fs::rename(d.path().join("s"), d.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("moved"), d.path().join("s")).unwrap();
+        assert!(own_output(d.path(), "9-2", &dest).is_err());
     }
 
     #[test]
     fn never_replaces_different_content() {
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("s/x.html");
-        assert_eq!(put(d.path(), "1", &dest, "one"), (dest.clone(), false));
-        assert_eq!(put(d.path(), "2", &dest, "one"), (dest.clone(), true));
+        assert_eq!(put(d.path(), "1", &dest, "one"), dest.clone());
         let two = d.path().join("s/x (2).html");
-        assert_eq!(put(d.path(), "3", &dest, "two"), (two.clone(), false));
-        assert_eq!(put(d.path(), "4", &dest, "two"), (two.clone(), true));
+        assert_eq!(put(d.path(), "3", &dest, "two"), two.clone());
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "one");
         assert_eq!(std::fs::read_to_string(&two).unwrap(), "two");
         assert_eq!(
