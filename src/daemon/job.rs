@@ -248,6 +248,43 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
             }
         }
     }
+    // Left unmarked by an earlier run: published already if its temporary file, kept
+    // through the start's sweep, is one of its output's names (see `claim`); then it is
+    // marked and committed, not cleaned again. Otherwise its stale temporary file goes
+    // and it is cleaned again, under a name of its own.
+    if claimed.resumed && claimed.published.is_none() {
+        let format = cx.config.route(&claimed.rel).0.format;
+        let dest = cx.config.outbox.join(format.output_name(&claimed.rel));
+        let stale = cx.config.outbox.join(publish::TMP_DIR).join(&claimed.tag);
+        match publish::own_output(&cx.config.outbox, &claimed.tag, &dest) {
+            Ok(Some(n)) => {
+                let rel = claimed.rel.clone();
+                let output = publish::numbered(&dest, n);
+                let claimed = claim::mark_published(&cx.config.work, claimed, n);
+                tracing::info!(file = %rel.display(), output = %output.display(), "published before the restart, its claim not yet marked: marked now");
+                if claimed.published.is_some() {
+                    let _ = std::fs::remove_file(&stale);
+                }
+                commit(claimed, &output, None, cx);
+                return Outcome::Published { rel, output };
+            }
+            Ok(None) => {
+                let _ = std::fs::remove_file(&stale);
+            }
+            // Its output's folder cannot be looked in without following a link (a site
+            // folder replaced by one): held, not cleaned and published a second time.
+            Err(e) => {
+                return Outcome::Retry {
+                    error: format!(
+                        "cannot tell whether it was published before the restart: {}: {e}",
+                        dest.display()
+                    ),
+                    job: Job::Claimed(claimed),
+                    failed_folder: false,
+                };
+            }
+        }
+    }
     // Still being written (another process's close woke the watcher, a writer pausing
     // longer than the quiet period): cleaned once its writer is done, never now — what
     // it writes after the claim would be lost with the input.
@@ -522,31 +559,6 @@ fn clean_into_outbox(
         }
     })?;
     Ok((slot, report))
-}
-
-/// A claim left by an earlier run, looked at before the temporary files are swept: one
-/// not marked published whose output was placed (its temporary file still there and
-/// that very file at one of its output's names, see `claim`) is marked now, and
-/// committed, not cleaned again. Anything else is left as it is: cleaned again, its
-/// output under a name of its own.
-pub fn resolve(c: Claimed, config: &Config) -> Claimed {
-    if c.published.is_some() {
-        return c;
-    }
-    let format = config.route(&c.rel).0.format;
-    let dest = config.outbox.join(format.output_name(&c.rel));
-    match publish::own_output(&config.outbox, &c.tag, &dest) {
-        Ok(Some(n)) => {
-            let c = claim::mark_published(&config.work, c, n);
-            tracing::info!(file = %c.rel.display(), output = %publish::numbered(&dest, n).display(), "published before the restart, its claim not yet marked: marked now");
-            c
-        }
-        Ok(None) => c,
-        Err(e) => {
-            tracing::warn!(file = %c.rel.display(), error = %e, "cannot tell whether this file was published before the restart; it is cleaned again");
-            c
-        }
-    }
 }
 
 /// A temporary file for a job's output, in the outbox as opened now, checked against the

@@ -67,6 +67,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if let Some(first) = strays.first() {
         warn!(entries = strays.len(), first = %first.to_string_lossy(), folder = %config.work.display(), "the work folder holds entries that are not claims pare can read back; left alone (a damaged claim's name? look at them)");
     }
+    // The temporary files of claims not yet marked stay: such a claim whose output was
+    // placed is known by its temporary file, still there (see `claim`, `job::process`).
+    let mut keep = Vec::new();
     match claim::leftovers(&config.work) {
         Ok(left) => {
             if !left.is_empty() {
@@ -75,10 +78,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                     "resuming files claimed by an earlier run"
                 );
             }
-            // Before the temporary files go: a claim whose output was placed but not
-            // yet marked is known by its temporary file, still there (see `claim`).
-            let left = left.into_iter().map(|c| job::resolve(c, &config));
-            st.queue.extend(left.map(Job::Claimed));
+            keep.extend(
+                left.iter()
+                    .filter(|c| c.published.is_none())
+                    .map(|c| c.tag.clone()),
+            );
+            st.queue.extend(left.into_iter().map(Job::Claimed));
         }
         Err(e) => {
             return Err(format!(
@@ -91,7 +96,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .into_iter()
         .flatten()
     {
-        match publish::sweep(root) {
+        let keep: &[String] = if root == &config.outbox { &keep } else { &[] };
+        match publish::sweep(root, keep) {
             Ok(0) => {}
             Ok(n) => {
                 info!(folder = %root.display(), files = n, "removed temporary files left by an earlier run")

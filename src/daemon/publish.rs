@@ -775,8 +775,9 @@ fn not_own_folder(dir: &Path) -> io::Error {
     )
 }
 
-/// Removes every leftover temporary file under `root` (from a crash).
-pub fn sweep(root: &Path) -> io::Result<usize> {
+/// Removes every leftover temporary file under `root` (from a crash) but those named in
+/// `keep` (the temporary files of claims still to be resolved: see [`own_output`]).
+pub fn sweep(root: &Path, keep: &[String]) -> io::Result<usize> {
     let dir = root.join(TMP_DIR);
     let mut n = 0;
     match std::fs::symlink_metadata(&dir) {
@@ -787,6 +788,9 @@ pub fn sweep(root: &Path) -> io::Result<usize> {
     match std::fs::read_dir(&dir) {
         Ok(entries) => {
             for e in entries.flatten() {
+                if keep.iter().any(|k| e.file_name() == k.as_str()) {
+                    continue;
+                }
                 if std::fs::remove_file(e.path()).is_ok() {
                     n += 1;
                 }

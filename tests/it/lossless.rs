@@ -1428,3 +1428,44 @@ fn an_outbox_swapped_for_a_link_in_a_loop_is_never_written_through() {
     }
     assert_eq!(outputs.len(), N, "{outputs:?}");
 }
+
+/// A claim left by a crash after its output was placed, its site folder in the outbox
+/// then moved away and a link put in its place before the restart (found by a hostile
+/// run, marked and unmarked claims alike): held until the folder is back, then
+/// committed — not cleaned again into the failed folder (`ELOOP`) while its output is
+/// there.
+#[test]
+fn a_placed_claim_whose_site_folder_became_a_link_waits_for_it() {
+    let env = Env::new("");
+    let elsewhere = env.dir.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::create_dir_all(env.outbox.join("moved")).unwrap();
+    fs::create_dir_all(env.outbox.join(".pare-tmp")).unwrap();
+    fs::create_dir_all(&env.work).unwrap();
+    // Unmarked: the output placed, its temporary name still linked to it.
+    fs::write(env.outbox.join("moved/a.html"), "cleaned a").unwrap();
+    fs::hard_link(
+        env.outbox.join("moved/a.html"),
+        env.outbox.join(".pare-tmp/19-1"),
+    )
+    .unwrap();
+    fs::write(env.work.join("19-1_site.com%2Fa.html"), page(1)).unwrap();
+    // Marked published.
+    fs::write(env.outbox.join("moved/b.html"), "cleaned b").unwrap();
+    fs::write(env.work.join("19-2+1_site.com%2Fb.html"), page(2)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, env.outbox.join("site.com")).unwrap();
+    let d = env.start();
+    wait_for("the hold", DEADLINE, || d.log().contains("cannot publish"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(claims(&env).len(), 2, "{:?}", claims(&env));
+    assert!(files(&env.failed).is_empty(), "{:?}", files(&env.failed));
+    fs::remove_file(env.outbox.join("site.com")).unwrap();
+    fs::rename(env.outbox.join("moved"), env.outbox.join("site.com")).unwrap();
+    wait_for("both committed", Duration::from_secs(60), || {
+        claims(&env).is_empty()
+    });
+    assert!(files(&env.failed).is_empty(), "{:?}", files(&env.failed));
+    assert!(files(&elsewhere).is_empty(), "{:?}", files(&elsewhere));
+    assert_eq!(outputs(&env), ["site.com/a.html", "site.com/b.html"]);
+    assert!(d.log().contains("marked now"), "{}", d.log());
+}
