@@ -100,17 +100,6 @@ impl TempFile {
         })
     }
 
-    /// The file's inode, which it keeps when linked into place.
-    pub fn inode(&self) -> io::Result<u64> {
-        use std::os::unix::fs::MetadataExt;
-        Ok(self
-            .file
-            .as_ref()
-            .expect("not placed yet")
-            .metadata()?
-            .ino())
-    }
-
     /// The destination folder this temporary file was made for.
     fn root(&self) -> &Path {
         self.root.path()
