@@ -502,16 +502,17 @@ impl Config {
     /// hold another folder; a rules folder must not be inside the inbox. Every problem
     /// is one line naming both paths.
     pub fn check_layout(&self) -> Result<(), String> {
-        self.check_layout_with(None, None)
+        self.check_layout_with(None, None, None)
     }
 
-    /// [`check_layout`](Self::check_layout) with the outbox's or the done folder's real
-    /// path given: where the folder the caller opened is now (one swapped for a link
-    /// after it was opened is checked as what was opened, not as what its name leads
-    /// to).
+    /// [`check_layout`](Self::check_layout) with the outbox's, the failed folder's or
+    /// the done folder's real path given: where the folder the caller opened is now
+    /// (one swapped for a link after it was opened is checked as what was opened, not as
+    /// what its name leads to).
     pub fn check_layout_with(
         &self,
         outbox: Option<&Path>,
+        failed: Option<&Path>,
         done: Option<&Path>,
     ) -> Result<(), String> {
         let mut named: Vec<(&str, PathBuf)> = vec![
@@ -520,7 +521,10 @@ impl Config {
                 "outbox",
                 outbox.map_or_else(|| real_path(&self.outbox), Path::to_path_buf),
             ),
-            ("failed folder", real_path(&self.failed)),
+            (
+                "failed folder",
+                failed.map_or_else(|| real_path(&self.failed), Path::to_path_buf),
+            ),
         ];
         if let Processed::Move(d) = &self.processed {
             named.push((

@@ -233,7 +233,7 @@ fn layout(config: &Config) -> Result<Option<Folder>, String> {
             };
             let real = opened.real_path().ok();
             config
-                .check_layout_with(None, real.as_deref())
+                .check_layout_with(None, None, real.as_deref())
                 .map(|()| Some(opened))
         }
         Processed::Delete => Ok(None),

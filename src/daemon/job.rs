@@ -368,14 +368,17 @@ fn fail(source: Source, reason: String, cx: &Ctx<'_>) -> Outcome {
             format!("{reason} (original name: {})", rel.display())
         }
     };
-    let mut r = publish::quarantine(&from, &dest, failed, &cx.tag, &named(&dest));
-    if let Err(e) = &r
-        && file_fault(e)
-    {
-        let flat = failed.join(flat_name(&rel));
-        let why = format!("{reason} (original name: {})", rel.display());
-        r = publish::quarantine(&from, &flat, failed, &cx.tag, &why);
-    }
+    let r = checked(cx, Root::Failed).and_then(|root| {
+        let r = publish::quarantine_in(&from, &dest, &root, &cx.tag, &named(&dest));
+        match &r {
+            Err(e) if file_fault(e) => {
+                let flat = failed.join(flat_name(&rel));
+                let why = format!("{reason} (original name: {})", rel.display());
+                publish::quarantine_in(&from, &flat, &root, &cx.tag, &why)
+            }
+            _ => r,
+        }
+    });
     if r.is_ok()
         && let Source::Claimed(c) = &source
     {
@@ -561,35 +564,53 @@ fn clean_into_outbox(
     Ok((slot, report))
 }
 
-/// A temporary file for a job's output, in the outbox as opened now, checked against the
-/// folder layout whenever it is not the folder last checked, where it was (the daemon
-/// checks the layout by name once a second; an outbox swapped for a link into the
-/// inbox, or moved into it, between two checks must not take outputs, which would be
-/// cleaned again as inputs). The common case costs an `fstat` and a `readlink`.
+/// A temporary file for a job's output, in the outbox as opened now (see [`checked`]).
 fn temp_file(cx: &Ctx<'_>, name: &str) -> io::Result<TempFile> {
+    TempFile::create_in(checked(cx, Root::Outbox)?, name)
+}
+
+/// The roots a job writes below, each opened once per job and checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Root {
+    Outbox,
+    Failed,
+}
+
+/// The outbox or the failed folder as opened now, checked against the folder layout
+/// whenever it is not the folder last checked, where it was (the daemon checks the
+/// layout by name four times a second; a root swapped for a link into the inbox, or
+/// moved into it, between two checks must not take files, which would be taken again as
+/// inputs). The common case costs an `fstat` and a `readlink`. A missing root is an
+/// error, never a second look by name.
+fn checked(cx: &Ctx<'_>, which: Root) -> io::Result<super::folder::Folder> {
     use std::sync::Mutex;
-    /// The outbox last checked: its path, identity and real path.
+    /// A root last checked: which, its path, identity and real path.
     type Checked = (PathBuf, (u64, u64), PathBuf);
-    static CHECKED: Mutex<Option<Checked>> = Mutex::new(None);
-    let outbox = &cx.config.outbox;
-    if !outbox.is_dir() {
-        // As `TempFile::create` says it.
-        return TempFile::create(outbox, name);
-    }
-    let root = super::folder::Folder::root(outbox)?;
+    static CHECKED: Mutex<[Option<Checked>; 2]> = Mutex::new([None, None]);
+    let (path, slot) = match which {
+        Root::Outbox => (&cx.config.outbox, 0),
+        Root::Failed => (&cx.config.failed, 1),
+    };
+    let root = super::folder::Folder::root(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is missing or not a folder", path.display()),
+        ),
+        _ => e,
+    })?;
     let (id, real) = (root.id()?, root.real_path()?);
-    let known = CHECKED
-        .lock()
-        .expect("outbox check lock")
+    let known = CHECKED.lock().expect("root check lock")[slot]
         .as_ref()
-        .is_some_and(|(p, i, r)| p == outbox && *i == id && *r == real);
+        .is_some_and(|(p, i, r)| p == path && *i == id && *r == real);
     if !known {
-        cx.config
-            .check_layout_with(Some(&real), None)
-            .map_err(io::Error::other)?;
-        *CHECKED.lock().expect("outbox check lock") = Some((outbox.clone(), id, real));
+        match which {
+            Root::Outbox => cx.config.check_layout_with(Some(&real), None, None),
+            Root::Failed => cx.config.check_layout_with(None, Some(&real), None),
+        }
+        .map_err(io::Error::other)?;
+        CHECKED.lock().expect("root check lock")[slot] = Some((path.clone(), id, real));
     }
-    TempFile::create_in(root, name)
+    Ok(root)
 }
 
 /// A worker keeps a buffer this large between files (for `clean::clean_file`); a

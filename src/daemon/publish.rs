@@ -617,11 +617,24 @@ pub fn quarantine(
     tag: &str,
     reason: &str,
 ) -> io::Result<PathBuf> {
-    let dir = dest.parent().expect("destination has a folder");
     if !root.is_dir() {
         return Err(missing(root));
     }
-    let folder = make_dirs(root, dir)?;
+    quarantine_in(from, dest, &Folder::root(root)?, tag, reason)
+}
+
+/// [`quarantine`] into `root` as it was opened (and checked) by the caller: a root
+/// swapped for a link since cannot send the file elsewhere.
+pub fn quarantine_in(
+    from: &Path,
+    dest: &Path,
+    root: &Folder,
+    tag: &str,
+    reason: &str,
+) -> io::Result<PathBuf> {
+    let dir = dest.parent().expect("destination has a folder");
+    let folder = made_below(root, dir)?;
+    let root = root.path();
     let text = format!("{reason}\n");
     let ours = |p: &Path| std::fs::read(p).is_ok_and(|b| b == text.as_bytes());
     for n in 1..=MAX_NUMBER {

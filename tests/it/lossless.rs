@@ -1469,3 +1469,70 @@ fn a_placed_claim_whose_site_folder_became_a_link_waits_for_it() {
     assert_eq!(outputs(&env), ["site.com/a.html", "site.com/b.html"]);
     assert!(d.log().contains("marked now"), "{}", d.log());
 }
+
+/// The failed folder swapped with a link into the inbox in a loop while bad files come
+/// in (found by a hostile run: 145 of 200 failures moved through the link and taken
+/// again): each job checks the failed folder it opened and moves the file below that
+/// open folder, so none goes through the link; every bad file ends in the failed folder
+/// once, with its reason.
+#[test]
+fn a_failed_folder_swapped_for_a_link_in_a_loop_is_never_written_through() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = Env::new("");
+    let trap = env.inbox.join("loop");
+    fs::create_dir_all(&trap).unwrap();
+    fs::create_dir_all(&env.failed).unwrap();
+    let link = env.dir.path().join("failed-link");
+    std::os::unix::fs::symlink(&trap, &link).unwrap();
+    let d = env.start();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, a, b) = (stop.clone(), env.failed.clone(), link.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if exchange(&a, &b) {
+                    std::thread::yield_now();
+                    assert!(exchange(&a, &b));
+                    swaps += 1;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            swaps
+        })
+    };
+    const N: usize = 60;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0u8; 64]);
+    for i in 0..N {
+        let tmp = env.dir.path().join(format!("bad{i}"));
+        fs::write(&tmp, &png).unwrap();
+        fs::create_dir_all(env.inbox.join("site.com")).unwrap();
+        fs::rename(&tmp, env.inbox.join(format!("site.com/{i}.html"))).unwrap();
+        // Spread over the swapping (a loaded machine may otherwise fail them all
+        // before the swapper has run).
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wait_for("every input taken", Duration::from_secs(150), || {
+        inputs(&env).is_empty() && claims(&env).is_empty()
+    });
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 20, "only {swaps} swaps");
+    drop(d);
+    let failed = files(&env.failed);
+    let strays: Vec<&String> = failed
+        .iter()
+        .filter(|f| !f.starts_with("site.com/"))
+        .collect();
+    assert!(strays.is_empty(), "moved through the link: {strays:?}");
+    for i in 0..N {
+        for name in [
+            format!("site.com/{i}.html"),
+            format!("site.com/{i}.html.reason"),
+        ] {
+            assert!(failed.contains(&name), "{name}: {failed:?}");
+        }
+    }
+    assert_eq!(failed.len(), 2 * N, "{failed:?}");
+}
