@@ -525,8 +525,17 @@ pub fn move_into(from: &Path, dest: &Path, root: &Folder, tag: &str) -> io::Resu
     for n in 1..=MAX_NUMBER {
         let cand = numbered(dest, n);
         let at = folder.at(cand.file_name().expect("a file name"));
-        if std::fs::symlink_metadata(&at).is_ok() {
-            if same_content(from, &at)? {
+        if let Ok(there) = std::fs::symlink_metadata(&at) {
+            // A move redone after a crash: the very file, linked there before it (on
+            // one filesystem), or the same bytes copied there (across filesystems). The
+            // same bytes from another file on one filesystem are another delivery (the
+            // same page saved twice): a name of its own, not deduplicated away.
+            let redo = match std::fs::symlink_metadata(from) {
+                Ok(m) if (m.dev(), m.ino()) == (there.dev(), there.ino()) => true,
+                Ok(m) if m.dev() != there.dev() => same_content(from, &at)?,
+                _ => false,
+            };
+            if redo {
                 remove_moved(from)?;
                 return Ok(cand);
             }
@@ -945,9 +954,17 @@ mod tests {
             d.path().join("f/x (2).html")
         );
         assert!(!a.exists() && !b.exists());
-        // Redone after a crash: the same content is recognised, not numbered again.
-        std::fs::write(&a, "a").unwrap();
+        // Redone after a crash (the file linked there, its old name still there): the
+        // very file is recognised, not numbered again.
+        std::fs::hard_link(&dest, &a).unwrap();
         assert_eq!(move_to(&a, &dest, d.path(), "3").unwrap(), dest);
         assert!(!a.exists() && !d.path().join("f/x (3).html").exists());
+        // The same bytes from another file (the page delivered twice): kept, numbered.
+        std::fs::write(&a, "a").unwrap();
+        assert_eq!(
+            move_to(&a, &dest, d.path(), "4").unwrap(),
+            d.path().join("f/x (3).html")
+        );
+        assert_eq!(std::fs::read(d.path().join("f/x (3).html")).unwrap(), b"a");
     }
 }

@@ -268,7 +268,7 @@ fn a_file_renamed_in_is_cleaned_once_and_logged() {
     }
     assert_eq!(log.matches(" cleaned ").count(), 1, "{log}");
     assert!(d.stop().success());
-    assert_eq!(files(&env.outbox), ["a.html"]);
+    assert_eq!(outputs(&env), ["a.html"]);
 }
 
 /// Two daemons on one inbox would both claim from it: the second started (the service
@@ -322,7 +322,7 @@ fn a_slow_write_in_place_is_taken_when_closed() {
     let out = env.out("slow.html").unwrap();
     assert_cleaned(&out, 7);
     assert!(out.ends_with("</body></html>"), "{out}");
-    assert_eq!(files(&env.outbox), ["slow.html"]);
+    assert_eq!(outputs(&env), ["slow.html"]);
     assert!(d.stop().success());
 }
 
@@ -369,7 +369,7 @@ fn a_file_touched_by_another_process_while_its_writer_still_writes_is_not_taken_
         d.log()
     );
     assert!(d.stop().success());
-    assert_eq!(files(&env.outbox), ["half.html"]);
+    assert_eq!(outputs(&env), ["half.html"]);
 }
 
 /// A browser's download: Firefox makes the final name empty at the start, writes
@@ -402,7 +402,7 @@ fn a_browsers_empty_placeholder_waits_for_the_download_renamed_over_it() {
         claims(&env).is_empty() && inputs(&env).is_empty()
     });
     assert!(d.stop().success());
-    assert_eq!(files(&env.outbox), ["page.html"]);
+    assert_eq!(outputs(&env), ["page.html"]);
 }
 
 /// A file renamed inside the inbox while its producer still writes it (a site folder
@@ -514,7 +514,7 @@ fn a_burst_of_a_thousand_files_is_processed_exactly_once() {
     wait_for("inbox and work empty", DEADLINE, || {
         claims(&env).is_empty() && inputs(&env).is_empty()
     });
-    let out = files(&env.outbox);
+    let out = outputs(&env);
     assert_eq!(
         out.len(),
         1000,
@@ -711,11 +711,11 @@ fn sigterm_during_a_burst_loses_nothing() {
     for i in 0..n {
         env.drop_file(&format!("t{i}.html"), &page(i));
     }
-    wait_for("some output", DEADLINE, || !files(&env.outbox).is_empty());
+    wait_for("some output", DEADLINE, || !outputs(&env).is_empty());
     let status = d.stop();
     assert!(status.success(), "{status}");
     // Every input is somewhere: published, still in the inbox, or claimed in work.
-    let out = files(&env.outbox);
+    let out = outputs(&env);
     assert!(
         out.iter().all(|f| !f.starts_with('.') && !f.contains('(')),
         "{out:?}"
@@ -775,7 +775,12 @@ fn files_left_by_a_crash_are_resumed_and_temporaries_swept() {
         env.out("site.com/x.html").is_some() && env.out("y.html").is_some()
     });
     assert_cleaned(&env.out("site.com/x.html").unwrap(), 1);
-    assert_eq!(files(&env.outbox), ["site.com/x.html", "y.html"]);
+    assert_eq!(outputs(&env), ["site.com/x.html", "y.html"]);
+    // The crash's temporary file swept, and the new outputs' temporary names gone
+    // once their claims were marked.
+    wait_for("no temporary files", DEADLINE, || {
+        files(&env.outbox).len() == 2
+    });
     wait_for("work empty", DEADLINE, || claims(&env).is_empty());
     assert!(d.stop().success());
 }
@@ -796,7 +801,7 @@ fn an_existing_different_output_is_never_overwritten() {
     wait_for("the second cleaned line", DEADLINE, || {
         d.log().matches(" cleaned ").count() == 2
     });
-    assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
+    assert_eq!(outputs(&env), ["a (2).html", "a (3).html", "a.html"]);
     assert_eq!(env.out("a (2).html"), env.out("a (3).html"));
     assert_eq!(env.out("a.html").unwrap(), "somebody else's");
     assert!(d.stop().success());
@@ -963,7 +968,7 @@ fn kill_nine_during_bursts_loses_nothing() {
             outputs(&env).len() + files(&env.failed).len() / 2 >= n && claims(&env).is_empty()
         });
         assert!(d.stop().success());
-        let out = files(&env.outbox);
+        let out = outputs(&env);
         let failed = files(&env.failed);
         assert!(
             inputs(&env).is_empty() && claims(&env).is_empty(),

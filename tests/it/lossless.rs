@@ -702,7 +702,7 @@ fn a_file_published_before_a_crash_is_not_cleaned_twice() {
     wait_for("the work folder empty", DEADLINE, || {
         claims(&env).is_empty()
     });
-    assert_eq!(files(&env.outbox), ["a.html", "b.html"]);
+    assert_eq!(outputs(&env), ["a.html", "b.html"]);
     assert_eq!(env.out("a.html").unwrap(), page(1));
     assert_cleaned(&env.out("b.html").unwrap(), 2);
     wait_for("the log line", DEADLINE, || {
@@ -731,15 +731,18 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
         env.out("a (2).html").is_some()
     });
     settled();
-    assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
+    assert_eq!(outputs(&env), ["a (2).html", "a.html"]);
     assert_eq!(env.out("a.html"), env.out("a (2).html"));
     assert_cleaned(&env.out("a.html").unwrap(), 1);
     drop(d);
     let marked = "its claim not yet marked: marked now";
+    // Stopped: no temporary name is left linked to an output.
     assert!(
         !files(&env.outbox)
             .iter()
-            .any(|f| f.starts_with(".pare-tmp/"))
+            .any(|f| f.starts_with(".pare-tmp/")),
+        "{:?}",
+        files(&env.outbox)
     );
     // As a daemon killed after publishing a.html, before marking its claim, leaves it:
     // the claim, and its output's temporary name still linked to the output. The next
@@ -752,7 +755,7 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
     fs::write(env.outbox.join("a.html"), out).unwrap();
     let d = env.start();
     settled();
-    assert_eq!(files(&env.outbox), ["a (2).html", "a.html"]);
+    assert_eq!(outputs(&env), ["a (2).html", "a.html"]);
     wait_for("the redo's log line", DEADLINE, || d.log().contains(marked));
     drop(d);
     // A claim with no temporary file placed (killed while it was being cleaned) is
@@ -760,7 +763,7 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
     fs::write(env.work.join("19-a_a.html"), page(1)).unwrap();
     let d = env.start();
     settled();
-    assert_eq!(files(&env.outbox), ["a (2).html", "a (3).html", "a.html"]);
+    assert_eq!(outputs(&env), ["a (2).html", "a (3).html", "a.html"]);
     assert_eq!(env.out("a (3).html"), env.out("a.html"));
     assert!(!d.log().contains(marked), "{}", d.log());
     drop(d);
@@ -775,7 +778,7 @@ fn the_same_article_delivered_twice_gets_two_outputs_but_a_redo_one() {
     let d = env.start();
     settled();
     assert_eq!(
-        files(&env.outbox),
+        outputs(&env),
         [
             "a (2).html",
             "a (3).html",
@@ -816,7 +819,7 @@ fn an_outbox_turned_into_a_link_into_the_inbox_holds_work_instead_of_looping() {
     wait_for("b.html", DEADLINE, || env.out("b.html").is_some());
     assert_cleaned(&env.out("b.html").unwrap(), 2);
     assert!(d.log().contains("layout is mended"));
-    assert_eq!(files(&env.outbox), ["a.html", "b.html"]);
+    assert_eq!(outputs(&env), ["a.html", "b.html"]);
 }
 
 #[test]
@@ -900,7 +903,7 @@ fn a_writer_that_closes_and_opens_again_at_once_makes_one_article() {
     drop(f);
     wait_for("twice.html", DEADLINE, || env.out("twice.html").is_some());
     wait_for("inbox empty", DEADLINE, || inputs(&env).is_empty());
-    assert_eq!(files(&env.outbox), ["twice.html"]);
+    assert_eq!(outputs(&env), ["twice.html"]);
     assert_cleaned(&env.out("twice.html").unwrap(), 1);
     drop(d);
 }
@@ -1032,7 +1035,7 @@ fn an_original_that_cannot_be_moved_to_done_goes_once_it_can() {
         claims(&env).is_empty()
     });
     assert_eq!(fs::read_to_string(done.join("b.html")).unwrap(), page(2));
-    assert_eq!(files(&env.outbox), ["a.html", "b.html", "c.html"]);
+    assert_eq!(outputs(&env), ["a.html", "b.html", "c.html"]);
     assert!(d.log().contains("went after all"), "{}", d.log());
 }
 
@@ -1057,7 +1060,7 @@ fn waiting_originals_never_go_to_a_done_folder_that_is_a_link_into_the_outbox() 
     // Retries come every 0.5 s at first: several would have moved it by now.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
-        files(&env.outbox),
+        outputs(&env),
         ["a.html"],
         "an original went into the outbox"
     );
@@ -1072,7 +1075,7 @@ fn waiting_originals_never_go_to_a_done_folder_that_is_a_link_into_the_outbox() 
     wait_for("the work folder empty", DEADLINE, || {
         claims(&env).is_empty()
     });
-    assert_eq!(files(&env.outbox), ["a.html"]);
+    assert_eq!(outputs(&env), ["a.html"]);
 }
 
 /// A consumer that takes outputs and removes the empty folders they leave (`find
@@ -1141,7 +1144,7 @@ fn a_consumer_removing_empty_folders_holds_nothing_back() {
     // Nothing is published again at the next start.
     let d = env.start();
     std::thread::sleep(Duration::from_millis(800));
-    assert!(files(&env.outbox).is_empty(), "{:?}", files(&env.outbox));
+    assert!(outputs(&env).is_empty(), "{:?}", outputs(&env));
     drop(d);
 }
 
@@ -1197,7 +1200,7 @@ fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
     assert!(d.stop().success());
     assert_eq!(claims(&env).len(), 3);
     // A consumer takes the outputs meanwhile.
-    for f in files(&env.outbox) {
+    for f in outputs(&env) {
         fs::remove_file(env.outbox.join(f)).unwrap();
     }
     fs::create_dir(&done).unwrap();
@@ -1210,9 +1213,9 @@ fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
     });
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        files(&env.outbox).is_empty(),
+        outputs(&env).is_empty(),
         "published again: {:?}",
-        files(&env.outbox)
+        outputs(&env)
     );
     assert!(d.log().contains("committed now"), "{}", d.log());
 }

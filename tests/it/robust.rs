@@ -678,7 +678,7 @@ fn files_deleted_or_truncated_after_delivery_are_never_lost_or_doubled() {
             assert!(r.contains("changed"), "{name}: {r}");
         }
     }
-    let out = files(&env.outbox);
+    let out = outputs(&env);
     assert!(out.iter().all(|f| !f.contains('(')), "{out:?}");
     assert!(inputs(&env).is_empty());
     assert!(d.stop().success());
@@ -865,7 +865,7 @@ fn a_read_only_failed_folder_keeps_the_bad_file_until_it_can_be_written() {
         d.log().contains("cannot move a file to the failed folder")
     });
     assert_eq!(claims(&env).len(), 1);
-    assert!(files(&env.outbox).is_empty());
+    assert!(outputs(&env).is_empty());
     for i in 0..5 {
         env.drop_file(&format!("good{i}.html"), &page(i));
     }
@@ -885,7 +885,7 @@ fn a_read_only_failed_folder_keeps_the_bad_file_until_it_can_be_written() {
         warnings(&d.log(), "cannot move a file to the failed folder"),
         1
     );
-    assert!(files(&env.outbox).iter().all(|f| f.starts_with("good")));
+    assert!(outputs(&env).iter().all(|f| f.starts_with("good")));
     assert!(d.stop().success());
     drop(m);
 }
@@ -1103,7 +1103,7 @@ fn load_burst_then_trickle() {
     let log = d.log();
     assert!(d.stop().success());
 
-    let out = files(&env.outbox);
+    let out = outputs(&env);
     assert_eq!(out.len(), total, "lost or doubled");
     assert!(
         out.iter().all(|f| !f.contains('(')),
@@ -1183,7 +1183,7 @@ fn kill_nine_at_random_moments_accounts_for_every_input() {
         d.signal("-KILL");
         let _ = d.child.wait();
         // Right after the kill: every delivered input is somewhere.
-        let out = files(&env.outbox);
+        let out = outputs(&env);
         let failed = files(&env.failed);
         let work = claims(&env);
         let inbox = inputs(&env);
@@ -1216,7 +1216,7 @@ fn kill_nine_at_random_moments_accounts_for_every_input() {
                 && outputs(&env).len() + files(&env.failed).len() / 2 >= n
         });
         assert!(d.stop().success());
-        let out = files(&env.outbox);
+        let out = outputs(&env);
         let failed = files(&env.failed);
         for i in 0..n {
             let name = format!("k{i}.html");
