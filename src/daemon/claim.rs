@@ -333,6 +333,15 @@ fn parse(name: &OsStr) -> Option<(Mark, PathBuf)> {
 mod tests {
     use super::*;
 
+    /// A temporary inbox (with a site folder `s.com`) and work folder.
+    fn folders() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
+        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        (d, inbox, work)
+    }
+
     #[test]
     fn names_round_trip() {
         for rel in ["a.html", "site.com/a b%2F.html", "x/y/z_1.txt"] {
@@ -374,10 +383,7 @@ mod tests {
 
     #[test]
     fn claim_moves_once() {
-        let d = tempfile::tempdir().unwrap();
-        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
-        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
+        let (_d, inbox, work) = folders();
         std::fs::write(inbox.join("s.com/a.html"), "x").unwrap();
         let c = claim(&inbox, &work, Path::new("s.com/a.html"), "1")
             .unwrap()
@@ -409,10 +415,7 @@ mod tests {
     /// A claim's tag is read back with every mark, flat or in a folder of its own.
     #[test]
     fn a_claim_knows_its_tag_after_a_restart() {
-        let d = tempfile::tempdir().unwrap();
-        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
-        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
+        let (_d, inbox, work) = folders();
         std::fs::write(inbox.join("s.com/a.html"), "x").unwrap();
         let long = PathBuf::from(format!("{}.html", "n".repeat(247)));
         std::fs::write(inbox.join(&long), "y").unwrap();
@@ -438,10 +441,7 @@ mod tests {
     /// or in a folder of its own, and the next start reads both marks back.
     #[test]
     fn a_durable_mark_survives_a_restart() {
-        let d = tempfile::tempdir().unwrap();
-        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
-        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
+        let (_d, inbox, work) = folders();
         std::fs::write(inbox.join("s.com/a+3.html"), "x").unwrap();
         let long = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&long), "y").unwrap();
@@ -467,10 +467,7 @@ mod tests {
 
     #[test]
     fn a_name_that_fits_only_without_its_mark_is_claimed_in_a_folder_of_its_own() {
-        let d = tempfile::tempdir().unwrap();
-        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
-        std::fs::create_dir_all(&inbox).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
+        let (_d, inbox, work) = folders();
         // "1f-4_" and the name make 253 bytes: room for no "+n".
         let rel = PathBuf::from(format!("{}.html", "n".repeat(243)));
         std::fs::write(inbox.join(&rel), "x").unwrap();
@@ -505,10 +502,7 @@ mod tests {
 
     #[test]
     fn a_published_claim_says_so_after_a_crash() {
-        let d = tempfile::tempdir().unwrap();
-        let (inbox, work) = (d.path().join("in"), d.path().join("work"));
-        std::fs::create_dir_all(inbox.join("s.com")).unwrap();
-        std::fs::create_dir_all(&work).unwrap();
+        let (_d, inbox, work) = folders();
         std::fs::write(inbox.join("s.com/a_b.html"), "x").unwrap();
         let c = claim(&inbox, &work, Path::new("s.com/a_b.html"), "1f-3")
             .unwrap()

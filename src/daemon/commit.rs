@@ -146,14 +146,15 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
         Some(Ok(id)) => Key::Open(id),
         _ => Key::Named(p.dir.clone()),
     };
-    let mut dirs: BTreeMap<Key, &Pending> = BTreeMap::new();
-    for p in &batch {
-        dirs.entry(key(p)).or_insert(p);
+    let keys: Vec<Key> = batch.iter().map(key).collect();
+    let mut dirs: BTreeMap<&Key, &Pending> = BTreeMap::new();
+    for (k, p) in keys.iter().zip(&batch) {
+        dirs.entry(k).or_insert(p);
     }
     let mut kept: BTreeSet<Key> = BTreeSet::new();
     for (k, p) in dirs {
         let dir = &p.dir;
-        let synced = match (&k, &p.folder) {
+        let synced = match (k, &p.folder) {
             (Key::Open(_), Some(f)) => publish::sync_folder(f),
             _ => publish::sync_dir(dir),
         };
@@ -176,18 +177,22 @@ fn commit(batch: Vec<Pending>, config: &Config) -> Vec<Pending> {
                 // Its outputs may not be durable: keep their originals for the next
                 // start; the other folders' are committed.
                 tracing::warn!(folder = %dir.display(), error = %e, "cannot make the outbox durable; originals kept in the work folder");
-                kept.insert(k);
+                kept.insert(k.clone());
             }
         }
     }
     let batch: Vec<Pending> = batch
         .into_iter()
-        .filter(|p| !kept.contains(&key(p)))
+        .zip(&keys)
+        .filter(|(_, k)| !kept.contains(k))
+        .map(|(p, _)| p)
         .collect();
     // Their outputs are durable now: an original that cannot go yet is marked so, and
-    // a restart commits it even if a consumer took its output meanwhile.
+    // a restart commits it even if a consumer took its output meanwhile. Its folder
+    // is let go (closed): originals may wait long, and each holds a descriptor.
     let durable = |p: Pending| Pending {
         claimed: super::claim::mark_durable(&config.work, p.claimed),
+        folder: None,
         ..p
     };
     let done = match layout(config) {

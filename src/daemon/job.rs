@@ -209,8 +209,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
         Job::Fail(job, reason) => return fail(Source::of(*job), reason, cx),
     };
     if let Some(n) = claimed.published {
-        let format = cx.config.route(&claimed.rel).0.format;
-        let output = publish::numbered(&cx.config.outbox.join(format.output_name(&claimed.rel)), n);
+        let output = publish::numbered(&output_path(&claimed.rel, cx.config), n);
         // Its output there, or made durable and taken by a consumer since (the claim
         // says `+nd`): committed, not cleaned again. Looked for without following a
         // link: a site folder that is a link now (moved away, a link in its place)
@@ -253,8 +252,7 @@ pub fn process(job: Job, cx: &Ctx<'_>) -> Outcome {
     // marked and committed, not cleaned again. Otherwise its stale temporary file goes
     // and it is cleaned again, under a name of its own.
     if claimed.resumed && claimed.published.is_none() {
-        let format = cx.config.route(&claimed.rel).0.format;
-        let dest = cx.config.outbox.join(format.output_name(&claimed.rel));
+        let dest = output_path(&claimed.rel, cx.config);
         let stale = cx.config.outbox.join(publish::TMP_DIR).join(&claimed.tag);
         match publish::own_output(&cx.config.outbox, &claimed.tag, &dest) {
             Ok(Some(n)) => {
@@ -562,6 +560,14 @@ fn clean_into_outbox(
         }
     })?;
     Ok((slot, report))
+}
+
+/// Where the output of the inbox file `rel` goes (its first name; taken names are
+/// numbered from it).
+fn output_path(rel: &Path, config: &Config) -> PathBuf {
+    config
+        .outbox
+        .join(config.route(rel).0.format.output_name(rel))
 }
 
 /// A temporary file for a job's output, in the outbox as opened now (see [`checked`]).

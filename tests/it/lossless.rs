@@ -1266,13 +1266,51 @@ fn exchange(a: &Path, b: &Path) -> bool {
     r == 0
 }
 
+/// Swaps each pair of names out and back (see [`exchange`]) in a loop on a thread of
+/// its own, pausing `pause` after each round, until [`stop`](Self::stop)ped: the real
+/// folder is at its name most of the time.
+struct Swapper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl Swapper {
+    fn start(pairs: Vec<(PathBuf, PathBuf)>, pause: Duration) -> Swapper {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let halt = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !halt.load(Ordering::Relaxed) {
+                for (a, b) in &pairs {
+                    if exchange(a, b) {
+                        std::thread::yield_now();
+                        assert!(exchange(a, b));
+                        swaps += 1;
+                    }
+                }
+                if !pause.is_zero() {
+                    std::thread::sleep(pause);
+                }
+            }
+            swaps
+        });
+        Swapper { stop, thread }
+    }
+
+    /// Stops swapping; how many swaps (out and back) were made.
+    fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 /// An outbox site folder and `done`'s site folder swapped with links into the inbox
 /// in a tight loop while files are published and moved (found by a hostile run):
 /// nothing is ever written through a link, and every input ends once — cleaned (its
 /// original in `done`) or, when it met the link itself, failed with its reason.
 #[test]
 fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     let env = Env::new("processed = \"move\"\ndone = \"done\"\n");
     let done = env.dir.path().join("done");
     let (trap_out, trap_done) = (env.inbox.join("trap-out"), env.inbox.join("trap-done"));
@@ -1287,28 +1325,13 @@ fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
     std::os::unix::fs::symlink(&trap_out, env.outbox.join("s.link")).unwrap();
     std::os::unix::fs::symlink(&trap_done, done.join("s.link")).unwrap();
     let d = env.start();
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let stop = stop.clone();
-        let pairs = [
+    let swapper = Swapper::start(
+        vec![
             (env.outbox.join("s.com"), env.outbox.join("s.link")),
             (done.join("s.com"), done.join("s.link")),
-        ];
-        std::thread::spawn(move || {
-            let mut swaps = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                for (a, b) in &pairs {
-                    // Out and back: the real folder is at its name most of the time.
-                    if exchange(a, b) {
-                        std::thread::yield_now();
-                        assert!(exchange(a, b));
-                        swaps += 1;
-                    }
-                }
-            }
-            swaps
-        })
-    };
+        ],
+        Duration::ZERO,
+    );
     const N: usize = 150;
     for i in 0..N {
         env.drop_file(&format!("s.com/{i}.html"), &page(i));
@@ -1316,8 +1339,7 @@ fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
     wait_for("every input taken", Duration::from_secs(60), || {
         inputs(&env).is_empty() && claims(&env).is_empty()
     });
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swapper.join().unwrap();
+    let swaps = swapper.stop();
     assert!(swaps > 100, "only {swaps} swaps");
     // Anything written through a link landed in the inbox and was cleaned from there.
     wait_for("inbox and work empty", DEADLINE, || {
@@ -1379,7 +1401,6 @@ fn folders_swapped_for_links_in_a_loop_are_never_written_through() {
 /// outbox it opened), and every input gets one output.
 #[test]
 fn an_outbox_swapped_for_a_link_in_a_loop_is_never_written_through() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     let env = Env::new("");
     let trap = env.inbox.join("trap");
     fs::create_dir_all(&trap).unwrap();
@@ -1387,24 +1408,12 @@ fn an_outbox_swapped_for_a_link_in_a_loop_is_never_written_through() {
     let link = env.dir.path().join("outbox-link");
     std::os::unix::fs::symlink(&trap, &link).unwrap();
     let d = env.start();
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let (stop, a, b) = (stop.clone(), env.outbox.clone(), link.clone());
-        std::thread::spawn(move || {
-            let mut swaps = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                // Out and back, then a pause: each time the daemon's own check by
-                // name sees the link it holds all work back for a while.
-                if exchange(&a, &b) {
-                    std::thread::yield_now();
-                    assert!(exchange(&a, &b));
-                    swaps += 1;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            swaps
-        })
-    };
+    // A pause after each swap: each time the daemon's own check by name sees the link
+    // it holds all work back for a while.
+    let swapper = Swapper::start(
+        vec![(env.outbox.clone(), link.clone())],
+        Duration::from_millis(2),
+    );
     const N: usize = 60;
     for i in 0..N {
         env.drop_file(&format!("{i}.html"), &page(i));
@@ -1412,8 +1421,7 @@ fn an_outbox_swapped_for_a_link_in_a_loop_is_never_written_through() {
     wait_for("every input taken", Duration::from_secs(150), || {
         inputs(&env).is_empty() && claims(&env).is_empty()
     });
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swapper.join().unwrap();
+    let swaps = swapper.stop();
     assert!(swaps > 50, "only {swaps} swaps");
     wait_for("inbox and work empty", DEADLINE, || {
         inputs(&env).is_empty() && claims(&env).is_empty()
@@ -1480,7 +1488,6 @@ fn a_placed_claim_whose_site_folder_became_a_link_waits_for_it() {
 /// once, with its reason.
 #[test]
 fn a_failed_folder_swapped_for_a_link_in_a_loop_is_never_written_through() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     let env = Env::new("");
     let trap = env.inbox.join("loop");
     fs::create_dir_all(&trap).unwrap();
@@ -1488,22 +1495,10 @@ fn a_failed_folder_swapped_for_a_link_in_a_loop_is_never_written_through() {
     let link = env.dir.path().join("failed-link");
     std::os::unix::fs::symlink(&trap, &link).unwrap();
     let d = env.start();
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let swapper = {
-        let (stop, a, b) = (stop.clone(), env.failed.clone(), link.clone());
-        std::thread::spawn(move || {
-            let mut swaps = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                if exchange(&a, &b) {
-                    std::thread::yield_now();
-                    assert!(exchange(&a, &b));
-                    swaps += 1;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            swaps
-        })
-    };
+    let swapper = Swapper::start(
+        vec![(env.failed.clone(), link.clone())],
+        Duration::from_millis(2),
+    );
     const N: usize = 60;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend_from_slice(&[0u8; 64]);
@@ -1519,8 +1514,7 @@ fn a_failed_folder_swapped_for_a_link_in_a_loop_is_never_written_through() {
     wait_for("every input taken", Duration::from_secs(150), || {
         inputs(&env).is_empty() && claims(&env).is_empty()
     });
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swapper.join().unwrap();
+    let swaps = swapper.stop();
     assert!(swaps > 20, "only {swaps} swaps");
     drop(d);
     let failed = files(&env.failed);
