@@ -21,6 +21,19 @@ pub const PREVIEW_CHARS: usize = 80;
 /// Removals described in full (element and text) in a report; later ones only counted.
 pub const DETAILED: usize = 10_000;
 
+/// What a report says of a candidate.
+pub enum Detail {
+    /// One of the first [`DETAILED`], described: its element, and its text's preview
+    /// once read.
+    Described(String),
+    /// One of the first [`DETAILED`], on a page whose report keeps only counts (the
+    /// daemon, batch mode without `--report`): judged and counted exactly as a
+    /// described one, but no description or preview is made.
+    Quiet,
+    /// Past the first [`DETAILED`]: counted, and accepted early where it can be.
+    Counted,
+}
+
 /// What a `remove_matching` rule's match on a closing element comes to.
 pub enum RegexHit {
     /// A new candidate (its id), and the other regex rules matching the element, which
@@ -48,6 +61,9 @@ pub struct Cand {
     pub text_start: u64,
     pub text_len: u64,
     pub state: CandState,
+    /// One of the page's first [`DETAILED`]: judged at the end and listed in the report
+    /// (described there only when the page is cleaned for a report).
+    pub detailed: bool,
     pub element: String,
     pub preview: String,
     pub preview_done: bool,
@@ -62,10 +78,14 @@ pub struct Cand {
 }
 
 impl Cand {
-    /// A candidate of rule `rule` from `start` (its text from `text_start`), still open.
-    /// `element`: its description, `None` past the described ones (which then carry no
-    /// preview either).
-    pub fn new(rule: u32, start: u64, text_start: u64, element: Option<String>) -> Cand {
+    /// A candidate of rule `rule` from `start` (its text from `text_start`), still open,
+    /// with what the report says of it.
+    pub fn new(rule: u32, start: u64, text_start: u64, detail: Detail) -> Cand {
+        let detailed = !matches!(detail, Detail::Counted);
+        let (element, preview_done) = match detail {
+            Detail::Described(e) => (e, false),
+            Detail::Quiet | Detail::Counted => (String::new(), true),
+        };
         Cand {
             rule,
             start,
@@ -73,8 +93,9 @@ impl Cand {
             text_start,
             text_len: 0,
             state: CandState::Open,
-            preview_done: element.is_none(),
-            element: element.unwrap_or_default(),
+            detailed,
+            preview_done,
+            element,
             preview: String::new(),
             protected: None,
             prose: 0,
@@ -128,6 +149,8 @@ pub struct Cands {
     previews: Vec<u32>,
     /// Candidates made so far (the first DETAILED are described in reports).
     made: usize,
+    /// Whether descriptions and previews are made at all (`Options::describe`).
+    quiet: bool,
     /// `remove_matching` per rule: text start of the last element removed, so ancestors
     /// holding the same text are not removed too.
     regex_last: HashMap<u32, u64>,
@@ -137,9 +160,27 @@ impl Cands {
     /// Whether the next candidate is one of the first DETAILED, described in reports
     /// (counts it). Later ones carry no text, so a huge page's memory does not grow by
     /// their descriptions, and they can be accepted early.
-    pub fn next_detailed(&mut self) -> bool {
+    fn next_detailed(&mut self) -> bool {
         self.made += 1;
         self.made <= DETAILED
+    }
+
+    /// A page whose report keeps only counts: no candidate is described.
+    pub fn quiet() -> Cands {
+        Cands {
+            quiet: true,
+            ..Cands::default()
+        }
+    }
+
+    /// What the report says of the next candidate (counts it): `describe` makes its
+    /// description when it is one of the first DETAILED and descriptions are wanted.
+    pub fn next_detail(&mut self, describe: impl FnOnce() -> String) -> Detail {
+        match (self.next_detailed(), self.quiet) {
+            (false, _) => Detail::Counted,
+            (true, true) => Detail::Quiet,
+            (true, false) => Detail::Described(describe()),
+        }
     }
 
     /// Stores a candidate in a free slot (one accepted early) or a new one.
@@ -272,10 +313,11 @@ impl Cands {
             return Some(RegexHit::Behind(matched));
         }
         let n = matched.remove(0);
-        let detailed = self.next_detailed();
-        let mut c = Cand::new(n, o.start, o.text_start, detailed.then(|| describe(o)));
+        let detail = self.next_detail(|| describe(o));
+        let described = matches!(detail, Detail::Described(_));
+        let mut c = Cand::new(n, o.start, o.text_start, detail);
         c.text_len = text_len;
-        if detailed {
+        if described {
             c.preview = text.chars().take(PREVIEW_CHARS).collect();
         }
         c.preview_done = true;

@@ -423,10 +423,9 @@ impl Finder {
             }
             return;
         }
-        let detailed = self.cands.next_detailed();
         let o = self.open.get(depth);
-        let element = detailed.then(|| o.describe(&self.gaps));
-        let mut c = Cand::new(n, o.start, o.text_start, element);
+        let detail = self.cands.next_detail(|| o.describe(&self.gaps));
+        let mut c = Cand::new(n, o.start, o.text_start, detail);
         if !from_start {
             c.fill_preview(&self.text, false);
         }
@@ -575,10 +574,10 @@ impl Finder {
             });
         }
         if let Some(&(start, ts, n, (prose0, paras0))) = o.cut.as_deref() {
-            let detailed = self.cands.next_detailed();
-            let element = detailed
-                .then(|| format!("{} (from the marker to the end)", o.describe(&self.gaps)));
-            let mut c = Cand::new(n, start, ts, element);
+            let detail = self
+                .cands
+                .next_detail(|| format!("{} (from the marker to the end)", o.describe(&self.gaps)));
+            let mut c = Cand::new(n, start, ts, detail);
             c.text_len = pos - ts;
             c.state = CandState::Unsafe(unsafe_reason);
             c.protected = contains_protected.then_some("article");
@@ -701,18 +700,24 @@ impl Finder {
 }
 
 /// Pass 1 over a page. `leads`: also note the headlines, standfirsts and images a
-/// reading copy takes from beside the article ([`Plan::leads`]).
+/// reading copy takes from beside the article ([`Plan::leads`]). `describe`: describe
+/// the removals (element and text) for the report; without it the plan is the same,
+/// its removals only counted.
 pub fn find(
     rules: Arc<Compiled>,
     guard: Guard,
     encoding: &'static encoding_rs::Encoding,
     max_memory: usize,
     leads: bool,
+    describe: bool,
     feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
     let mut finder = Finder::new(rules, guard, encoding, false);
     if leads {
         finder.leads = Some(Box::default());
+    }
+    if !describe {
+        finder.cands = Cands::quiet();
     }
     let (finder, len) = run(finder, encoding, max_memory, feed)?;
     Ok(finder.finish(len))

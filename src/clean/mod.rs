@@ -159,6 +159,10 @@ pub struct Options {
     pub max_memory: usize,
     pub profile: Profile,
     pub format: Format,
+    /// Describe each removal (its element and the start of its text) in the report.
+    /// Off where only the counts are kept (the daemon, batch mode without `--report`):
+    /// the page is cleaned the same, without making text nobody reads.
+    pub describe: bool,
 }
 
 impl Default for Options {
@@ -173,6 +177,7 @@ impl Default for Options {
             max_memory: 32 << 20,
             profile: Profile::Page,
             format: Format::Html,
+            describe: true,
         }
     }
 }
@@ -446,6 +451,7 @@ pub fn clean(
                 encoding,
                 opts.max_memory,
                 reading,
+                opts.describe,
                 |sink| feed(input, opts.chunk_size, sink),
             )?;
             let mut metadata = None;

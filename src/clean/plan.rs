@@ -213,11 +213,7 @@ impl Draft {
     /// larger) is accepted now, and true is returned: the caller frees its slot.
     /// Undescribed ones only: described ones are judged at the end, for the report.
     pub fn accept_early(&mut self, c: &Cand, rule: &Rule, guard: &Guard, pos: u64) -> bool {
-        if !c.preview_done
-            || !c.element.is_empty()
-            || c.state != CandState::Closed
-            || c.alts.is_some()
-        {
+        if !c.preview_done || c.detailed || c.state != CandState::Closed || c.alts.is_some() {
             return false;
         }
         let limit = guard.limit(rule);
@@ -560,7 +556,7 @@ impl NotApplied {
             Some(n) => n,
             None => self.per_rule.entry(rule.id.clone()).or_insert(0),
         };
-        if c.element.is_empty() || *n >= NOT_APPLIED_PER_RULE || self.list.len() >= DETAILED {
+        if !c.detailed || *n >= NOT_APPLIED_PER_RULE || self.list.len() >= DETAILED {
             self.unlisted += 1;
             return;
         }

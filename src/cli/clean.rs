@@ -18,6 +18,8 @@ use crate::rules::RuleBook;
 fn options(args: &CleanArgs) -> Result<Options, String> {
     let mut o = Options {
         url: super::checked_url(args.url.as_deref())?,
+        // Without `--report` only the counts are kept: nothing to describe.
+        describe: args.report.is_some(),
         ..Options::default()
     };
     if let Some(k) = &args.kind {

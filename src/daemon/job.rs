@@ -486,6 +486,8 @@ fn clean_into_outbox(
         categories: route.categories,
         profile: route.profile,
         format: route.format,
+        // The daemon keeps a page's counts only (the log line, the metrics).
+        describe: false,
         ..Options::default()
     };
     let report = {

@@ -320,3 +320,103 @@ fn batch_mode_reads_small_files_once_and_still_goes_by_their_names() {
         );
     }
 }
+
+/// A report with each removal's description and text blanked: what a report without
+/// descriptions must equal.
+fn undescribed(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    for list in ["removals", "refused", "not_applied"] {
+        if let Some(items) = v.get_mut(list).and_then(|l| l.as_array_mut()) {
+            for it in items {
+                let it = if it.get("removal").is_some() {
+                    &mut it["removal"]
+                } else {
+                    it
+                };
+                it["element"] = "".into();
+                it["text"] = "".into();
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn a_page_cleaned_without_descriptions_is_judged_the_same() {
+    // The daemon and batch mode keep only counts, so they ask for no descriptions: every
+    // removal must still be judged exactly as when it is described (the same output, the
+    // same removals, refusals and rules not applied, listed the same), only without text.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = RuleBook::load(&[root.join("rules")]).unwrap();
+    let mut pages: Vec<(String, Vec<u8>)> = Vec::new();
+    for dir in ["tests/fixtures", "tests/regions", "tests/reader"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let file = if p.is_dir() {
+                p.join("input.html")
+            } else {
+                p.clone()
+            };
+            if file.extension().is_some_and(|x| x == "html") && file.exists() {
+                pages.push((file.display().to_string(), std::fs::read(&file).unwrap()));
+            }
+        }
+    }
+    assert!(pages.len() >= 20, "pages missing: {}", pages.len());
+    // Past the first 10,000 removals (counted, accepted early) as well.
+    let mut big = String::from("<html><body><article>");
+    for i in 0..10_050 {
+        big.push_str(&format!(
+            "<p>Paragraph {i} of a long story, long enough to read as prose.</p>\
+             <div class=share-bar><a href=\"https://twitter.com/share\">Share</a></div>"
+        ));
+    }
+    big.push_str("</article></body></html>");
+    pages.push(("generated".into(), big.into_bytes()));
+    let (mut listed, mut refused) = (0, 0);
+    for (name, html) in &pages {
+        for profile in [clean::Profile::Page, clean::Profile::Reader] {
+            let run = |describe: bool| {
+                let opts = Options {
+                    profile,
+                    describe,
+                    categories: if profile == clean::Profile::Reader {
+                        Categories::all()
+                    } else {
+                        Categories::default()
+                    },
+                    ..Options::default()
+                };
+                let mut out = Vec::new();
+                let r = clean::clean(Input::Bytes(html), &shipped, &opts, &mut out).unwrap();
+                (out, r)
+            };
+            let (out_d, rep_d) = run(true);
+            let (out_q, rep_q) = run(false);
+            assert!(out_d == out_q, "{name} ({profile:?}): outputs differ");
+            assert_eq!(
+                undescribed(&rep_d),
+                undescribed(&rep_q),
+                "{name} ({profile:?})"
+            );
+            assert!(
+                rep_d.removals.iter().all(|r| !r.element.is_empty()),
+                "{name}: a described removal without its element"
+            );
+            assert!(
+                rep_q
+                    .removals
+                    .iter()
+                    .all(|r| r.element.is_empty() && r.text.is_empty())
+                    && rep_q.refused.iter().all(|r| r.removal.element.is_empty()),
+                "{name}: a description made although none was asked for"
+            );
+            listed += rep_q.removals.len();
+            refused += rep_q.refused.len() + rep_q.not_applied.len();
+        }
+    }
+    // The comparison covered real work: removals listed past none, and judgements
+    // that went against a rule.
+    assert!(listed > 10_000, "{listed} removals listed");
+    assert!(refused > 0, "no refusal or rule not applied on any page");
+}
