@@ -699,27 +699,37 @@ impl Finder {
     }
 }
 
-/// Pass 1 over a page. `leads`: also note the headlines, standfirsts and images a
-/// reading copy takes from beside the article ([`Plan::leads`]). `describe`: describe
-/// the removals (element and text) for the report; without it the plan is the same,
-/// its removals only counted.
+/// What a find pass does besides finding the removals.
+#[derive(Default)]
+pub struct Also {
+    /// Note the headlines, standfirsts and images a reading copy takes from beside the
+    /// article ([`Plan::leads`]).
+    pub leads: bool,
+    /// Describe the removals (element and text) for the report; without it the plan is
+    /// the same, its removals only counted.
+    pub describe: bool,
+    /// More handlers for the same lol_html pass, which only look (the reading copy's
+    /// metadata, [`super::meta::Collector`]).
+    pub handlers: Vec<super::meta::Handler>,
+}
+
+/// Pass 1 over a page.
 pub fn find(
     rules: Arc<Compiled>,
     guard: Guard,
     encoding: &'static encoding_rs::Encoding,
     max_memory: usize,
-    leads: bool,
-    describe: bool,
+    also: Also,
     feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<Plan, CleanError> {
     let mut finder = Finder::new(rules, guard, encoding, false);
-    if leads {
+    if also.leads {
         finder.leads = Some(Box::default());
     }
-    if !describe {
+    if !also.describe {
         finder.cands = Cands::quiet();
     }
-    let (finder, len) = run(finder, encoding, max_memory, feed)?;
+    let (finder, len) = run(finder, encoding, max_memory, also.handlers, feed)?;
     Ok(finder.finish(len))
 }
 
@@ -732,7 +742,13 @@ pub fn visible_text(html: &[u8]) -> Result<String, CleanError> {
     let encoding = encoding_rs::UTF_8;
     let finder = Finder::new(rules, Guard::default(), encoding, true);
     let feed = |sink: &mut dyn FnMut(&[u8]) -> Result<(), CleanError>| sink(html);
-    let (mut finder, _) = run(finder, encoding, super::Options::default().max_memory, feed)?;
+    let (mut finder, _) = run(
+        finder,
+        encoding,
+        super::Options::default().max_memory,
+        Vec::new(),
+        feed,
+    )?;
     finder.end_of_input();
     Ok(finder.text.into_text().trim().to_string())
 }
@@ -743,7 +759,8 @@ pub fn visible_text(html: &[u8]) -> Result<String, CleanError> {
 pub(super) fn index_matches(rules: Arc<Compiled>, html: &[u8]) -> Vec<(u64, Target)> {
     let finder = Finder::new(rules, Guard::default(), encoding_rs::UTF_8, false);
     let feed = |sink: &mut dyn FnMut(&[u8]) -> Result<(), CleanError>| sink(html);
-    let (finder, _) = run(finder, encoding_rs::UTF_8, 32 << 20, feed).expect("a test page");
+    let (finder, _) =
+        run(finder, encoding_rs::UTF_8, 32 << 20, Vec::new(), feed).expect("a test page");
     finder.seen
 }
 
@@ -753,6 +770,7 @@ fn run(
     finder: Finder,
     encoding: &'static encoding_rs::Encoding,
     max_memory: usize,
+    also: Vec<super::meta::Handler>,
     mut feed: impl FnMut(&mut dyn FnMut(&[u8]) -> Result<(), CleanError>) -> Result<(), CleanError>,
 ) -> Result<(Finder, u64), CleanError> {
     let complex: Vec<(lol_html::Selector, Target)> = finder
@@ -789,6 +807,9 @@ fn run(
                 Ok(())
             }),
         ));
+    }
+    for h in also {
+        settings = settings.append_element_content_handler(h);
     }
     let mut len = 0u64;
     {

@@ -4,8 +4,11 @@
 //! `Article`, `BlogPosting` … also inside `@graph`) and its own markup (`<html lang>`,
 //! `<title>`, `rel=author`, `itemprop=author`, the first `<time datetime>`).
 //!
-//! Read in one lol_html pass over the page's first bytes (the same 512 KiB the engine
-//! sniffs), so memory stays bounded; a page's JSON-LD is read up to 1 MiB in all.
+//! Read from the page's first bytes (the same 512 KiB the engine sniffs), so memory
+//! stays bounded; a page's JSON-LD is read up to 1 MiB in all. The handlers
+//! ([`Collector`]) run beside the engine's find pass, which tokenizes the page anyway
+//! (a reading copy used to pay a second lol_html pass for them: 12% of its
+//! instructions), or in a pass of their own ([`read`]).
 //! Each field takes the first source that has it, in an order that prefers what the
 //! publisher wrote for machines (JSON-LD, OpenGraph) to what a page shows.
 
@@ -79,237 +82,314 @@ const JSON_LIMIT: usize = 1 << 20;
 /// A byline or title longer than this is not one.
 const MAX_FIELD: usize = 300;
 
-/// Reads the metadata from a page's first bytes.
+/// What a lol_html pass hands the metadata's handlers; see [`Collector::handlers`].
+pub type Handler = (
+    std::borrow::Cow<'static, lol_html::Selector>,
+    lol_html::ElementContentHandlers<'static>,
+);
+
+/// Reads the metadata from a page's first bytes, in a lol_html pass of its own.
 pub fn read(head: &[u8], encoding: &'static encoding_rs::Encoding) -> Metadata {
     let head = &head[..head.len().min(HEAD_LIMIT)];
-    let found = Rc::new(RefCell::new(Found::default()));
-    let h: Vec<_> = (0..10).map(|_| found.clone()).collect();
-    let mut it = h.into_iter();
-    let (a, b, c, d, e, f, g, i, j, k) = (
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-        it.next().unwrap(),
-    );
     let enc = lol_html::AsciiCompatibleEncoding::new(encoding)
         .unwrap_or_else(lol_html::AsciiCompatibleEncoding::utf_8);
-    let settings = Settings::new()
-        .with_strict(false)
-        .with_encoding(enc)
-        .append_element_content_handler(element!("html[lang]", move |el: &mut Element| {
-            let mut f = a.borrow_mut();
-            if f.lang.is_none() {
-                f.lang = el.get_attribute("lang");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("meta[content]", move |el: &mut Element| {
-            let key = el
-                .get_attribute("property")
-                .or_else(|| el.get_attribute("name"))
-                .or_else(|| el.get_attribute("itemprop"))
-                .or_else(|| el.get_attribute("http-equiv"));
-            if let (Some(k), Some(v)) = (key, el.get_attribute("content")) {
-                let mut f = b.borrow_mut();
-                if f.meta.len() < 512 {
-                    f.meta.push((k.to_ascii_lowercase(), v));
-                }
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("link[rel][href]", move |el: &mut Element| {
-            let rel = el.get_attribute("rel").unwrap_or_default();
-            let mut f = c.borrow_mut();
-            if f.canonical.is_none()
-                && rel
-                    .split_ascii_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("canonical"))
-            {
-                f.canonical = el.get_attribute("href");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("title", move |el: &mut Element| {
-            let mut f = d.borrow_mut();
-            if f.title.is_empty() {
-                f.in_title = true;
-                let g = d.clone();
-                if let Some(h) = el.end_tag_handlers() {
-                    h.push(Box::new(move |_| {
-                        g.borrow_mut().in_title = false;
-                        Ok(())
-                    }));
-                }
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(text!("title", move |t: &mut TextChunk| {
-            let mut f = e.borrow_mut();
-            if f.in_title && f.title.len() < MAX_FIELD * 4 {
-                f.title.push_str(t.as_str());
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!(
-            r#"script[type="application/ld+json" i]"#,
-            move |_el: &mut Element| {
-                let mut f = f.borrow_mut();
-                f.json.push(String::new());
-                f.json_open = true;
-                Ok(())
-            }
-        ))
-        .append_element_content_handler(text!(
-            r#"script[type="application/ld+json" i]"#,
-            move |t: &mut TextChunk| {
-                let mut f = g.borrow_mut();
-                f.json_bytes += t.as_str().len();
-                if f.json_bytes <= JSON_LIMIT
-                    && let Some(s) = f.json.last_mut()
-                {
-                    s.push_str(t.as_str());
-                }
-                Ok(())
-            }
-        ))
-        .append_element_content_handler(text!(r#"a[rel~="author"]"#, move |t: &mut TextChunk| {
-            let mut f = i.borrow_mut();
-            if !f.author_link_done && f.author_link.len() < MAX_FIELD {
-                f.author_link.push_str(t.as_str());
-            }
-            if t.last_in_text_node() && !f.author_link.trim().is_empty() {
-                f.author_link_done = true;
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(text!(
-            r#"[itemprop~="author"]"#,
-            move |t: &mut TextChunk| {
-                let mut f = j.borrow_mut();
-                if !f.author_prop_done && f.author_prop.len() < MAX_FIELD {
-                    f.author_prop.push_str(t.as_str());
-                    f.author_prop.push(' ');
-                }
-                if t.last_in_text_node() && !f.author_prop.trim().is_empty() {
-                    f.author_prop_done = true;
-                }
-                Ok(())
-            }
-        ))
-        .append_element_content_handler(element!("time[datetime]", move |el: &mut Element| {
-            let mut f = k.borrow_mut();
-            if f.time.is_none() {
-                f.time = el.get_attribute("datetime");
-            }
-            Ok(())
-        }));
+    let collector = Collector::new();
+    let mut settings = Settings::new().with_strict(false).with_encoding(enc);
+    for h in collector.handlers() {
+        settings = settings.append_element_content_handler(h);
+    }
     {
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
         if rw.write(head).is_ok() {
             let _ = rw.end();
         }
     }
-    let f = found.borrow();
-    let meta = |keys: &[&str]| {
-        keys.iter().find_map(|k| {
-            f.meta
-                .iter()
-                .find(|(n, v)| n == k && !v.trim().is_empty())
-                .map(|(_, v)| clean(v))
-        })
-    };
-    let ld = f
-        .json
-        .iter()
-        .filter_map(|s| serde_json::from_str::<Value>(s.trim()).ok())
-        .find_map(|v| article_object(&v).cloned());
-    let ld_str = |key: &str| ld.as_ref().and_then(|o| o.get(key)).and_then(as_text);
-    let byline = ld
-        .as_ref()
-        .and_then(|o| o.get("author"))
-        .and_then(names)
-        .or_else(|| {
-            meta(&[
-                "author",
-                "article:author",
-                "byl",
-                "dc.creator",
-                "parsely-author",
-            ])
-        })
-        .filter(|a| !a.starts_with("http"))
-        .or_else(|| Some(clean(&f.author_link)).filter(|s| !s.is_empty()))
-        .or_else(|| Some(clean(&f.author_prop)).filter(|s| !s.is_empty()));
-    let canonical = f
-        .canonical
-        .as_deref()
-        .map(clean)
-        .filter(|u| super::site::host_of(u).is_some())
-        .or_else(|| meta(&["og:url"]).filter(|u| super::site::host_of(u).is_some()));
-    let title_tag = Some(clean(&f.title)).filter(|s| !s.is_empty());
-    let image = meta(&[
-        "og:image",
-        "og:image:url",
-        "og:image:secure_url",
-        "twitter:image",
-    ])
-    .or_else(|| ld.as_ref().and_then(|o| o.get("image")).and_then(image_url));
-    let site_name = meta(&["og:site_name"])
-        .or_else(|| {
-            ld.as_ref()
-                .and_then(|o| o.get("publisher"))
-                .and_then(|p| p.get("name"))
-                .and_then(as_text)
-        })
-        .or_else(|| meta(&["application-name"]));
-    let language = f
-        .lang
-        .as_deref()
-        .map(clean)
-        .or_else(|| meta(&["content-language", "og:locale", "dc.language"]))
-        .or_else(|| ld_str("inLanguage"));
-    let short = |s: Option<String>| s.filter(|s| s.chars().count() <= MAX_FIELD);
-    Metadata {
-        title: short(
-            meta(&["og:title", "twitter:title"])
-                .or_else(|| ld_str("headline"))
-                .or(title_tag),
-        ),
-        byline: short(byline),
-        published: ld_str("datePublished")
+    collector.finish()
+}
+
+/// The metadata's findings as a lol_html pass goes: its handlers run in a pass of their
+/// own ([`read`]) or beside the engine's find pass, which reads the same bytes, so a
+/// reading copy tokenizes its page once less. Only what starts in the page's first
+/// [`HEAD_LIMIT`] bytes counts, as in a pass of its own.
+pub struct Collector {
+    found: Rc<RefCell<Found>>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Collector::new()
+    }
+}
+
+/// Whether a unit starting at byte `at` of the page is read.
+fn in_head(at: usize) -> bool {
+    at < HEAD_LIMIT
+}
+
+impl Collector {
+    pub fn new() -> Collector {
+        Collector {
+            found: Rc::new(RefCell::new(Found::default())),
+        }
+    }
+
+    /// The handlers that fill this collector, for a lol_html pass's settings.
+    pub fn handlers(&self) -> Vec<Handler> {
+        let found = &self.found;
+        let h: Vec<_> = (0..10).map(|_| found.clone()).collect();
+        let mut it = h.into_iter();
+        let (a, b, c, d, e, f, g, i, j, k) = (
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+            it.next().unwrap(),
+        );
+        vec![
+            element!("html[lang]", move |el: &mut Element| {
+                if !in_head(el.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = a.borrow_mut();
+                if f.lang.is_none() {
+                    f.lang = el.get_attribute("lang");
+                }
+                Ok(())
+            }),
+            element!("meta[content]", move |el: &mut Element| {
+                if !in_head(el.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let key = el
+                    .get_attribute("property")
+                    .or_else(|| el.get_attribute("name"))
+                    .or_else(|| el.get_attribute("itemprop"))
+                    .or_else(|| el.get_attribute("http-equiv"));
+                if let (Some(k), Some(v)) = (key, el.get_attribute("content")) {
+                    let mut f = b.borrow_mut();
+                    if f.meta.len() < 512 {
+                        f.meta.push((k.to_ascii_lowercase(), v));
+                    }
+                }
+                Ok(())
+            }),
+            element!("link[rel][href]", move |el: &mut Element| {
+                if !in_head(el.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let rel = el.get_attribute("rel").unwrap_or_default();
+                let mut f = c.borrow_mut();
+                if f.canonical.is_none()
+                    && rel
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+                {
+                    f.canonical = el.get_attribute("href");
+                }
+                Ok(())
+            }),
+            element!("title", move |el: &mut Element| {
+                if !in_head(el.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = d.borrow_mut();
+                if f.title.is_empty() {
+                    f.in_title = true;
+                    let g = d.clone();
+                    if let Some(h) = el.end_tag_handlers() {
+                        h.push(Box::new(move |_| {
+                            g.borrow_mut().in_title = false;
+                            Ok(())
+                        }));
+                    }
+                }
+                Ok(())
+            }),
+            text!("title", move |t: &mut TextChunk| {
+                if !in_head(t.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = e.borrow_mut();
+                if f.in_title && f.title.len() < MAX_FIELD * 4 {
+                    f.title.push_str(t.as_str());
+                }
+                Ok(())
+            }),
+            element!(
+                r#"script[type="application/ld+json" i]"#,
+                move |el: &mut Element| {
+                    if !in_head(el.source_location().bytes().start) {
+                        return Ok(());
+                    }
+                    let mut f = f.borrow_mut();
+                    f.json.push(String::new());
+                    f.json_open = true;
+                    Ok(())
+                }
+            ),
+            text!(
+                r#"script[type="application/ld+json" i]"#,
+                move |t: &mut TextChunk| {
+                    if !in_head(t.source_location().bytes().start) {
+                        return Ok(());
+                    }
+                    let mut f = g.borrow_mut();
+                    f.json_bytes += t.as_str().len();
+                    if f.json_bytes <= JSON_LIMIT
+                        && let Some(s) = f.json.last_mut()
+                    {
+                        s.push_str(t.as_str());
+                    }
+                    Ok(())
+                }
+            ),
+            text!(r#"a[rel~="author"]"#, move |t: &mut TextChunk| {
+                if !in_head(t.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = i.borrow_mut();
+                if !f.author_link_done && f.author_link.len() < MAX_FIELD {
+                    f.author_link.push_str(t.as_str());
+                }
+                if t.last_in_text_node() && !f.author_link.trim().is_empty() {
+                    f.author_link_done = true;
+                }
+                Ok(())
+            }),
+            text!(r#"[itemprop~="author"]"#, move |t: &mut TextChunk| {
+                if !in_head(t.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = j.borrow_mut();
+                if !f.author_prop_done && f.author_prop.len() < MAX_FIELD {
+                    f.author_prop.push_str(t.as_str());
+                    // A space between text nodes (`<span>Jane</span><span>Doe</span>`),
+                    // never inside one a pass received in two chunks.
+                    if t.last_in_text_node() {
+                        f.author_prop.push(' ');
+                    }
+                }
+                if t.last_in_text_node() && !f.author_prop.trim().is_empty() {
+                    f.author_prop_done = true;
+                }
+                Ok(())
+            }),
+            element!("time[datetime]", move |el: &mut Element| {
+                if !in_head(el.source_location().bytes().start) {
+                    return Ok(());
+                }
+                let mut f = k.borrow_mut();
+                if f.time.is_none() {
+                    f.time = el.get_attribute("datetime");
+                }
+                Ok(())
+            }),
+        ]
+    }
+
+    /// What the pass found, ranked.
+    pub fn finish(self) -> Metadata {
+        let f = self.found.borrow();
+        let meta = |keys: &[&str]| {
+            keys.iter().find_map(|k| {
+                f.meta
+                    .iter()
+                    .find(|(n, v)| n == k && !v.trim().is_empty())
+                    .map(|(_, v)| clean(v))
+            })
+        };
+        let ld = f
+            .json
+            .iter()
+            .filter_map(|s| serde_json::from_str::<Value>(s.trim()).ok())
+            .find_map(|v| article_object(&v).cloned());
+        let ld_str = |key: &str| ld.as_ref().and_then(|o| o.get(key)).and_then(as_text);
+        let byline = ld
+            .as_ref()
+            .and_then(|o| o.get("author"))
+            .and_then(names)
             .or_else(|| {
                 meta(&[
-                    "article:published_time",
-                    "datepublished",
-                    "date",
-                    "pubdate",
-                    "publishdate",
-                    "dc.date.issued",
-                    "dcterms.created",
-                    "sailthru.date",
+                    "author",
+                    "article:author",
+                    "byl",
+                    "dc.creator",
+                    "parsely-author",
                 ])
             })
-            .or_else(|| f.time.as_deref().map(clean)),
-        modified: ld_str("dateModified").or_else(|| {
-            meta(&[
-                "article:modified_time",
-                "og:updated_time",
-                "datemodified",
-                "dcterms.modified",
-            ])
-        }),
-        site_name: short(site_name),
-        language,
-        canonical,
-        image,
-        description: meta(&["og:description", "description", "twitter:description"])
-            .or_else(|| ld_str("description")),
+            .filter(|a| !a.starts_with("http"))
+            .or_else(|| Some(clean(&f.author_link)).filter(|s| !s.is_empty()))
+            .or_else(|| Some(clean(&f.author_prop)).filter(|s| !s.is_empty()));
+        let canonical = f
+            .canonical
+            .as_deref()
+            .map(clean)
+            .filter(|u| super::site::host_of(u).is_some())
+            .or_else(|| meta(&["og:url"]).filter(|u| super::site::host_of(u).is_some()));
+        let title_tag = Some(clean(&f.title)).filter(|s| !s.is_empty());
+        let image = meta(&[
+            "og:image",
+            "og:image:url",
+            "og:image:secure_url",
+            "twitter:image",
+        ])
+        .or_else(|| ld.as_ref().and_then(|o| o.get("image")).and_then(image_url));
+        let site_name = meta(&["og:site_name"])
+            .or_else(|| {
+                ld.as_ref()
+                    .and_then(|o| o.get("publisher"))
+                    .and_then(|p| p.get("name"))
+                    .and_then(as_text)
+            })
+            .or_else(|| meta(&["application-name"]));
+        let language = f
+            .lang
+            .as_deref()
+            .map(clean)
+            .or_else(|| meta(&["content-language", "og:locale", "dc.language"]))
+            .or_else(|| ld_str("inLanguage"));
+        let short = |s: Option<String>| s.filter(|s| s.chars().count() <= MAX_FIELD);
+        Metadata {
+            title: short(
+                meta(&["og:title", "twitter:title"])
+                    .or_else(|| ld_str("headline"))
+                    .or(title_tag),
+            ),
+            byline: short(byline),
+            published: ld_str("datePublished")
+                .or_else(|| {
+                    meta(&[
+                        "article:published_time",
+                        "datepublished",
+                        "date",
+                        "pubdate",
+                        "publishdate",
+                        "dc.date.issued",
+                        "dcterms.created",
+                        "sailthru.date",
+                    ])
+                })
+                .or_else(|| f.time.as_deref().map(clean)),
+            modified: ld_str("dateModified").or_else(|| {
+                meta(&[
+                    "article:modified_time",
+                    "og:updated_time",
+                    "datemodified",
+                    "dcterms.modified",
+                ])
+            }),
+            site_name: short(site_name),
+            language,
+            canonical,
+            image,
+            description: meta(&["og:description", "description", "twitter:description"])
+                .or_else(|| ld_str("description")),
+        }
     }
 }
 

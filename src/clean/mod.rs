@@ -445,20 +445,28 @@ pub fn clean(
         }
         Kind::Html => {
             let reading = opts.profile == Profile::Reader;
+            // A reading copy's metadata is read in the same pass.
+            let collector = reading.then(meta::Collector::new);
             let mut plan = find::find(
                 compiled.clone(),
                 opts.guard,
                 encoding,
                 opts.max_memory,
-                reading,
-                opts.describe,
+                find::Also {
+                    leads: reading,
+                    describe: opts.describe,
+                    handlers: collector
+                        .as_ref()
+                        .map(meta::Collector::handlers)
+                        .unwrap_or_default(),
+                },
                 |sink| feed(input, opts.chunk_size, sink),
             )?;
             let mut metadata = None;
             if reading {
                 let parts = reader::select(&plan);
                 plan.edits = reader::restrict(&plan.edits, &parts, plan.len);
-                let mut m = meta::read(&head, encoding);
+                let mut m = collector.map(meta::Collector::finish).unwrap_or_default();
                 if m.canonical.is_none() {
                     m.canonical = report.url.clone().filter(|u| site::host_of(u).is_some());
                 }

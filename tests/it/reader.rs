@@ -257,6 +257,71 @@ fn metadata_comes_from_opengraph_json_ld_and_the_page_itself() {
 }
 
 #[test]
+fn metadata_read_beside_the_find_pass_is_the_same_however_the_page_arrives() {
+    // The metadata's handlers run in the engine's own lol_html pass, which takes the page
+    // in chunks: what they find must not depend on where the chunks end, and must be what
+    // a pass of their own over the page's first 512 KiB finds.
+    let book = shipped();
+    let mut pages: Vec<Vec<u8>> = fixtures()
+        .iter()
+        .map(|f| std::fs::read(f.join("input.html")).unwrap())
+        .collect();
+    let story = "<p>The council met on Tuesday evening and voted, after a long debate, \
+        to keep the library open on Sundays.</p>";
+    let byline = format!(
+        "<html><head><title>Library stays open</title></head><body><article>\
+         <h1>Library stays open</h1><p class=by>By <span itemprop=\"author\">Jane Doe</span>\
+         </p>{}</article></body></html>",
+        story.repeat(6)
+    );
+    pages.push(byline.clone().into_bytes());
+    // A `<time>` and a JSON-LD block past the first 512 KiB are not read; one before is.
+    let padding = story.repeat(600_000 / story.len());
+    let late = |early: &str| {
+        format!(
+            "<html><head><title>Late fields</title></head><body><article>{early}{padding}\
+             <time datetime=\"2026-02-02\">2 February</time>\
+             <script type=\"application/ld+json\">{{\"@type\":\"NewsArticle\",\
+             \"headline\":\"From the script\"}}</script></article></body></html>"
+        )
+    };
+    pages.push(late("").into_bytes());
+    pages.push(late("<time datetime=\"2026-01-01\">1 January</time>").into_bytes());
+    for page in &pages {
+        let alone = clean::meta::read(&page[..page.len().min(512 << 10)], encoding_rs::UTF_8);
+        for chunk in [1, 7, 4096, usize::MAX] {
+            let mut m = copy(&book, page, &reader(Format::Html, chunk.min(page.len())))
+                .1
+                .metadata
+                .unwrap();
+            // The page's URL, when it names none, is the engine's addition.
+            if alone.canonical.is_none() {
+                m.canonical = None;
+            }
+            assert_eq!(m, alone, "chunks of {chunk}");
+        }
+    }
+    let m = |page: &str| {
+        copy(&book, page.as_bytes(), &reader(Format::Html, 1))
+            .1
+            .metadata
+            .unwrap()
+    };
+    assert_eq!(m(&byline).byline.as_deref(), Some("Jane Doe"));
+    let far = m(&late(""));
+    assert_eq!(
+        (far.published, far.title.as_deref()),
+        (None, Some("Late fields"))
+    );
+    assert_eq!(
+        m(&late("<time datetime=\"2026-01-01\">1 January</time>"))
+            .published
+            .as_deref(),
+        Some("2026-01-01")
+    );
+}
+
+#[test]
 fn the_metadata_is_in_the_head_the_front_matter_and_the_report() {
     let book = shipped();
     let input = std::fs::read(fixtures_dir("jsonld-graph").join("input.html")).unwrap();
