@@ -12,8 +12,9 @@
 #
 # For each: wall seconds and CPU seconds (user+sys) of the whole process, its
 # peak RSS, and for the peers also the seconds spent inside extraction alone
-# (without interpreter/process start, imports or file I/O). Each tool runs once,
-# one after the other, on a warm page cache, each on one core (pare with -j1).
+# (without interpreter/process start, imports or file I/O). Each peer runs once,
+# pare's three variants ROUNDS times (default 3: before, between and after the
+# peers; the median is reported), on a warm page cache, each on one core (pare -j1).
 #
 #   bash scripts/bench-reader.sh [--corpus DIR] [--bin PATH] [--limit N]
 #
@@ -111,18 +112,34 @@ run() {
 }
 
 # pare on one core (-j1), as the peers run: the ratios are per page, per core.
-rows=()
-run pare-reader-html /dev/null "$bin" clean -j1 --profile reader -o "$OUT/pare-reader-html" "${files[@]}"
-rows+=(pare-reader-html)
-run pare-reader-md /dev/null "$bin" clean -j1 --profile reader --format markdown -o "$OUT/pare-reader-md" "${files[@]}"
-rows+=(pare-reader-md)
+# pare's runs are short (a second or two against the peers' tens), so a burst of
+# load from elsewhere on a shared machine can double one of them: each pare variant
+# runs ROUNDS times (default 3), spread before, between and after the peers, and its
+# median run (by wall time) is the one reported.
+rounds=${ROUNDS:-3}
+pare_round() {
+    local r=$1
+    rm -rf "$OUT/pare-reader-html" "$OUT/pare-reader-md" "$OUT/pare-default"
+    run pare-reader-html /dev/null "$bin" clean -j1 --profile reader -o "$OUT/pare-reader-html" "${files[@]}"
+    run pare-reader-md /dev/null "$bin" clean -j1 --profile reader --format markdown -o "$OUT/pare-reader-md" "${files[@]}"
+    run pare-default /dev/null "$bin" clean -j1 -o "$OUT/pare-default" "${files[@]}"
+    for t in pare-reader-html pare-reader-md pare-default; do
+        mv "$OUT/$t.time" "$OUT/$t.time.$r"
+    done
+}
+r=1
+pare_round $r
 run trafilatura "$OUT/trafilatura.extract" \
     "$VENV/bin/python" scripts/bench-reader/trafilatura_bench.py "$OUT/trafilatura"
-rows+=(trafilatura)
+while [ $((r + 1)) -lt "$rounds" ]; do r=$((r + 1)); pare_round $r; done
 run rs-trafilatura "$OUT/rs-trafilatura.extract" "$RS_BIN" "$OUT/rs-trafilatura"
-rows+=(rs-trafilatura)
-run pare-default /dev/null "$bin" clean -j1 -o "$OUT/pare-default" "${files[@]}"
-rows+=(pare-default)
+[ "$rounds" -gt 1 ] && { r=$((r + 1)); pare_round $r; }
+for t in pare-reader-html pare-reader-md pare-default; do
+    # The median run by wall time; every round's wall in $OUT/NAME.rounds.
+    sort -n -k1,1 "$OUT/$t".time.* > "$OUT/$t.rounds"
+    sed -n "$(( (r + 1) / 2 ))p" "$OUT/$t.rounds" > "$OUT/$t.time"
+done
+rows=(pare-reader-html pare-reader-md trafilatura rs-trafilatura pare-default)
 
 # --- (e) table ---------------------------------------------------------------
 base=pare-reader-html
@@ -150,5 +167,6 @@ for t in trafilatura rs-trafilatura; do
     [ "$empty" -eq 0 ] && [ "$crashed" -eq 0 ] && continue
     echo "$t: $empty of $n pages with empty output ($crashed raised/panicked; see $OUT/$t.stderr)"
 done
+echo "pare: median of $r runs each (walls: $(cut -d' ' -f1 "$OUT/$base.rounds" | tr '\n' ' ')s for $base)."
 echo "x $base: wall time over pare reader html's, same pages, same run (pare writes each output"
 echo "through a temporary file linked in whole, without fsync: no --sync, like the peers)."

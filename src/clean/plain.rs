@@ -117,7 +117,7 @@ fn removal(rule: &Rule, p: &Para, bytes: usize) -> Removal {
     Removal {
         rule: rule.id.clone(),
         category: rule.category,
-        origin: rule.origin.to_string(),
+        origin: rule.origin.text(),
         action: rule.action.key(),
         element: "paragraph".into(),
         start: p.start as u64,

@@ -652,7 +652,7 @@ fn removal(rule: &Rule, start: u64) -> Removal {
     Removal {
         rule: rule.id.clone(),
         category: rule.category,
-        origin: rule.origin.to_string(),
+        origin: rule.origin.text(),
         action: rule.action.key(),
         element: String::new(),
         start,

@@ -206,13 +206,31 @@ pub fn default_dir() -> Option<PathBuf> {
 /// Where a rule was written: for logs, reports and `pare explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    pub file: Arc<Path>,
+    /// The file's path as reports show it, shared by the file's rules.
+    pub file: Arc<str>,
     pub line: u32,
+}
+
+impl Origin {
+    /// The path as an origin shows it: made once per file, since a report names the
+    /// origin of every removal.
+    pub fn shown(path: &Path) -> Arc<str> {
+        Arc::from(path.display().to_string())
+    }
+
+    /// `file:line`, in one allocation of the right size.
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::with_capacity(self.file.len() + 11);
+        s.push_str(&self.file);
+        let _ = write!(s, ":{}", self.line);
+        s
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        write!(f, "{}:{}", self.file, self.line)
     }
 }
 
@@ -1308,7 +1326,7 @@ fn parse_text(path: &Path, text: &str, trusted: bool) -> Result<RuleFile, Vec<Ru
             "`disable` belongs in site files, not generic ones",
         );
     }
-    let file: Arc<Path> = Arc::from(path);
+    let file = Origin::shown(path);
     let mut rules = Vec::new();
     let mut ids: HashMap<String, u32> = HashMap::new();
     for r in &raw.rules {
@@ -1336,7 +1354,7 @@ fn parse_text(path: &Path, text: &str, trusted: bool) -> Result<RuleFile, Vec<Ru
         .collect();
     if cx.errors.is_empty() {
         Ok(RuleFile {
-            path: file,
+            path: Arc::from(path),
             domains,
             except_domains,
             subdomains,
@@ -1371,7 +1389,7 @@ pub const DEFAULT_CUT_WITHIN: &str = "h1, h2, h3, h4, h5, h6, p, div, span, stro
 fn validate_rule(
     cx: &mut Ctx<'_>,
     spanned: &Spanned<RawRule>,
-    file: &Arc<Path>,
+    file: &Arc<str>,
     line: u32,
     generic: bool,
 ) -> Option<Rule> {

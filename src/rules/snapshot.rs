@@ -870,11 +870,11 @@ fn put_rules(w: &mut Writer, rules: &[Arc<Rule>]) {
 pub fn read_rules(blob: &Blob, path: &Arc<Path>) -> Option<Vec<Arc<Rule>>> {
     let bytes = blob.read()?;
     let mut r = Reader { b: &bytes, i: 0 };
-    let rules = decode_rules(&mut r, path)?;
+    let rules = decode_rules(&mut r, &Origin::shown(path))?;
     (r.i == bytes.len()).then_some(rules)
 }
 
-fn decode_rules(r: &mut Reader<'_>, path: &Arc<Path>) -> Option<Vec<Arc<Rule>>> {
+fn decode_rules(r: &mut Reader<'_>, path: &Arc<str>) -> Option<Vec<Arc<Rule>>> {
     use super::selectors_unchecked as sel;
     let n = r.u32()? as usize;
     let mut rules = Vec::with_capacity(n.min(1 << 16));
