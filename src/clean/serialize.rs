@@ -333,17 +333,24 @@ impl State {
         if self.skip > 0 || self.svg.is_some() || self.media > 0 {
             return;
         }
-        let mut s = std::mem::take(&mut self.carry);
-        s.push_str(raw);
+        // A reference cut by the chunk's end waits for the rest (`carry`).
+        let joined;
+        let mut s = raw;
+        if !self.carry.is_empty() {
+            let mut j = std::mem::take(&mut self.carry);
+            j.push_str(raw);
+            joined = j;
+            s = &joined;
+        }
         if !last
             && let Some(i) = s.rfind('&')
             && !s[i..].contains(';')
             && s.len() - i < 32
         {
             self.carry = s[i..].to_string();
-            s.truncate(i);
+            s = &s[..i];
         }
-        let decoded = crate::text::decode_entities(&s).into_owned();
+        let decoded = crate::text::decode_entities(s);
         if !decoded.trim().is_empty() {
             self.cell_context("#text");
         }
@@ -352,20 +359,55 @@ impl State {
 }
 
 /// Appends `s` escaped for HTML text (or a double-quoted attribute value), without the
-/// control characters HTML does not allow.
+/// control characters HTML does not allow. Runs of characters that go through as they
+/// are (nearly all of a page's text) are copied whole.
 pub(super) fn push_escaped(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
+    let b = s.as_bytes();
+    let (mut i, mut run) = (0, 0);
+    while i < b.len() {
+        let plain = match b[i] {
+            b'&' | b'<' | b'>' => false,
+            b'"' => !attr,
+            0x20..=0x7E | b'\t' | b'\n' | b'\r' | 0x0C => true,
+            0x80.. => {
+                let c = s[i..].chars().next().expect("a char starts here");
+                if kept_as_is(c) {
+                    i += c.len_utf8();
+                    continue;
+                }
+                false
+            }
+            _ => false,
+        };
+        if plain {
+            i += 1;
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        let c = s[i..].chars().next().expect("a char starts here");
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' | '\u{C}' => out.push(c),
-            c if c.is_control() => {}
-            '\u{FDD0}'..='\u{FDEF}' => {}
-            c if (c as u32) & 0xFFFE == 0xFFFE => {}
-            c => out.push(c),
+            '"' => out.push_str("&quot;"),
+            _ => {} // a control character or a noncharacter: left out
         }
+        i += c.len_utf8();
+        run = i;
+    }
+    out.push_str(&s[run..]);
+}
+
+/// Whether a character other than the escaped ones goes into the output as it is: not a
+/// control character (tab, line feed, form feed and carriage return excepted) and not a
+/// noncharacter.
+fn kept_as_is(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\r' | '\u{C}' => true,
+        c if c.is_control() => false,
+        '\u{FDD0}'..='\u{FDEF}' => false,
+        c if (c as u32) & 0xFFFE == 0xFFFE => false,
+        _ => true,
     }
 }
 
@@ -438,6 +480,56 @@ pub fn serialize(html: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_by_runs_writes_what_escaping_each_character_writes() {
+        // The definition, one character at a time.
+        fn each(s: &str, attr: bool) -> String {
+            let mut out = String::new();
+            for c in s.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' if attr => out.push_str("&quot;"),
+                    '\t' | '\n' | '\r' | '\u{C}' => out.push(c),
+                    c if c.is_control() => {}
+                    '\u{FDD0}'..='\u{FDEF}' => {}
+                    c if (c as u32) & 0xFFFE == 0xFFFE => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        let mut every: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        every.extend([
+            '\u{FDD0}',
+            '\u{FDEF}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{1FFFE}',
+            '😀',
+        ]);
+        let cases = [
+            "plain text, nothing to do",
+            "Tom & Jerry <b>\"quoted\"</b> > less",
+            "tabs\tand\nlines\r\u{C}form\u{0}nul\u{7}bell\u{7F}del\u{85}nel",
+            "Привет, мир — «кавычки» & 日本語のテキスト",
+            "\u{FDD0}x\u{FFFE}y\u{10FFFF}z\u{9F}",
+            "",
+            &every,
+        ];
+        for s in cases {
+            for attr in [false, true] {
+                let mut got = String::new();
+                push_escaped(&mut got, s, attr);
+                assert_eq!(got, each(s, attr), "{s:?} (attribute: {attr})");
+            }
+        }
+        let mut got = String::new();
+        push_escaped(&mut got, "a\u{0}b&\"", true);
+        assert_eq!(got, "ab&amp;&quot;");
+    }
 
     #[test]
     fn implied_and_stray_end_tags_are_put_in_order() {
