@@ -3,8 +3,10 @@
 //! 1. Throughput of the engine (`clean::clean`, shipped rules) on a folder of pages,
 //!    next to plain lol_html passes over the same bytes in the same run: one with a
 //!    single no-op `*` element handler (the reference the goal is stated against), and
-//!    one with no handler at all. Rounds alternate between the three so machine noise
-//!    hits all alike; the report gives medians and the ratio.
+//!    one with no handler at all. Rounds alternate between them so machine noise
+//!    hits all alike; the report gives medians and the ratio. The engine runs as
+//!    `--report` runs it (removals described) and, on a line of its own, as the daemon
+//!    and batch mode run it (counts only).
 //! 2. Peak memory of `pare clean` (the real binary) on a generated page of
 //!    `PARE_BENCH_BIG_MB` megabytes (default 1024), read from /proc while it runs.
 //!
@@ -151,7 +153,13 @@ fn main() {
         rules.display(),
         book.rule_count()
     );
+    // The daemon and batch mode without `--report` keep only counts: no descriptions.
+    let quiet = Options {
+        describe: false,
+        ..Options::default()
+    };
     let (mut pare, mut one, mut none) = (Vec::new(), Vec::new(), Vec::new());
+    let mut counts = Vec::new();
     let mbps = |d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
     for _ in 0..rounds {
         let t = Instant::now();
@@ -163,8 +171,12 @@ fn main() {
         let t = Instant::now();
         std::hint::black_box(lol_pass(&pages, false));
         none.push(mbps(t.elapsed()));
+        let t = Instant::now();
+        std::hint::black_box(pare_pass(&pages, &book, &quiet));
+        counts.push(mbps(t.elapsed()));
     }
     let (p, o, n) = (median(&mut pare), median(&mut one), median(&mut none));
+    let q = median(&mut counts);
     println!("  lol_html, no handler:          {n:8.1} MB/s");
     println!("  lol_html, one no-op * handler: {o:8.1} MB/s");
     println!("  pare clean (two passes):       {p:8.1} MB/s");
@@ -173,6 +185,10 @@ fn main() {
         p / o
     );
     println!("  ratio pare / lol_html bare pass:        {:.2}", p / n);
+    println!(
+        "  pare clean, counts only (daemon, batch without --report): {q:.1} MB/s, ratio {:.2}",
+        q / o
+    );
     let _ = std::io::stdout().flush();
 
     big_page_memory();
