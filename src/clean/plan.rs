@@ -250,7 +250,7 @@ impl Draft {
 
     /// A candidate whose element did not meet its rule's conditions (`why`): listed in
     /// the report while it is one of the described ones.
-    pub fn not_applied(&mut self, c: &Cand, rule: &Rule, why: String) {
+    pub fn not_applied(&mut self, c: &Cand, rule: &Rule, why: impl std::fmt::Display) {
         self.not_applied.list(c, rule, why);
     }
 
@@ -551,7 +551,7 @@ pub const NOT_APPLIED_PER_RULE: u32 = 50;
 impl NotApplied {
     /// Lists candidate `c` as not applied by `rule` (its conditions not met: `why`),
     /// while it is one of the described ones and its rule has not filled its share.
-    fn list(&mut self, c: &Cand, rule: &Rule, why: String) {
+    fn list(&mut self, c: &Cand, rule: &Rule, why: impl std::fmt::Display) {
         let n = match self.per_rule.get_mut(rule.id.as_str()) {
             Some(n) => n,
             None => self.per_rule.entry(rule.id.clone()).or_insert(0),
@@ -566,7 +566,12 @@ impl NotApplied {
         r.text = c.preview.clone();
         self.list.push(Refusal {
             removal: r,
-            reason: why,
+            // A quiet candidate (no descriptions wanted) gets no words either.
+            reason: if c.element.is_empty() {
+                String::new()
+            } else {
+                why.to_string()
+            },
         });
     }
 }

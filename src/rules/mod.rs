@@ -379,38 +379,62 @@ impl Conditions {
 
     /// Whether an element of `words` words, `link_density` of its text in links, with
     /// `has` true when a descendant matched the `has` selectors, meets the conditions
-    /// decided at its end: `None` if so, else which one failed.
-    pub fn unmet(&self, words: u32, link_density: f32, has: bool) -> Option<String> {
+    /// decided at its end: `None` if so, else which one failed (its words made only
+    /// when a report shows them: most elements a rule with conditions asks for fail).
+    pub fn unmet(&self, words: u32, link_density: f32, has: bool) -> Option<Unmet<'_>> {
         if let Some(n) = self.min_words
             && words < n
         {
-            return Some(format!("{words} words (min_words = {n})"));
+            return Some(Unmet::MinWords(words, n));
         }
         if let Some(n) = self.max_words
             && words > n
         {
-            return Some(format!("{words} words (max_words = {n})"));
+            return Some(Unmet::MaxWords(words, n));
         }
         if let Some(d) = self.min_link_density
             && link_density < d
         {
-            return Some(format!(
-                "link density {link_density:.2} (min_link_density = {d})"
-            ));
+            return Some(Unmet::MinLinkDensity(link_density, d));
         }
         if let Some(d) = self.max_link_density
             && link_density > d
         {
-            return Some(format!(
-                "link density {link_density:.2} (max_link_density = {d})"
-            ));
+            return Some(Unmet::MaxLinkDensity(link_density, d));
         }
         if let Some(h) = &self.has
             && !has
         {
-            return Some(format!("no descendant matches `{}` (has)", h.source));
+            return Some(Unmet::Has(&h.source));
         }
         None
+    }
+}
+
+/// The condition an element did not meet, with what it had.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unmet<'a> {
+    MinWords(u32, u32),
+    MaxWords(u32, u32),
+    MinLinkDensity(f32, f32),
+    MaxLinkDensity(f32, f32),
+    /// No descendant matched these `has` selectors.
+    Has(&'a str),
+}
+
+impl fmt::Display for Unmet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Unmet::MinWords(w, n) => write!(f, "{w} words (min_words = {n})"),
+            Unmet::MaxWords(w, n) => write!(f, "{w} words (max_words = {n})"),
+            Unmet::MinLinkDensity(l, d) => {
+                write!(f, "link density {l:.2} (min_link_density = {d})")
+            }
+            Unmet::MaxLinkDensity(l, d) => {
+                write!(f, "link density {l:.2} (max_link_density = {d})")
+            }
+            Unmet::Has(h) => write!(f, "no descendant matches `{h}` (has)"),
+        }
     }
 }
 
