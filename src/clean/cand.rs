@@ -165,6 +165,11 @@ impl Cands {
         self.made <= DETAILED
     }
 
+    /// Whether removals are described (not a page whose report keeps only counts).
+    pub fn describes(&self) -> bool {
+        !self.quiet
+    }
+
     /// A page whose report keeps only counts: no candidate is described.
     pub fn quiet() -> Cands {
         Cands {

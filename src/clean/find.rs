@@ -554,7 +554,11 @@ impl Finder {
                 start: o.start,
                 end: e,
                 text_len,
-                element: o.describe(&self.gaps),
+                element: if self.cands.describes() {
+                    o.describe(&self.gaps)
+                } else {
+                    String::new()
+                },
             });
         }
         if &*o.tag == "body" && self.draft.body_end.is_none() {
@@ -700,7 +704,6 @@ impl Finder {
 }
 
 /// What a find pass does besides finding the removals.
-#[derive(Default)]
 pub struct Also {
     /// Note the headlines, standfirsts and images a reading copy takes from beside the
     /// article ([`Plan::leads`]).
@@ -785,7 +788,11 @@ fn run(
         .with_encoding(AsciiCompatibleEncoding::new(encoding).ok_or_else(|| {
             CleanError::Encoding(format!("{} is not ASCII-compatible", encoding.name()))
         })?)
-        .with_adjust_charset_on_meta_tag(true)
+        // The engine reads the page in the encoding it sniffed (the byte order mark, or
+        // a `<meta charset>` in the first 4 KiB); handlers riding along (the reading
+        // copy's metadata) read it so too, as the serializer does, not in one a later
+        // `<meta>` names.
+        .with_adjust_charset_on_meta_tag(also.is_empty())
         .with_strict(false)
         .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(max_memory))
         .append_element_content_handler(lol_html::element!("*", move |el| {

@@ -75,6 +75,11 @@ struct Found {
     author_prop: String,
     author_prop_done: bool,
     time: Option<String>,
+    /// Per capped text handler (title, `rel=author`, `itemprop=author`): inside a text
+    /// node, and whether it is taken ([`takes`]).
+    node: (bool, bool),
+    link_node: (bool, bool),
+    prop_node: (bool, bool),
 }
 
 const HEAD_LIMIT: usize = 512 * 1024;
@@ -109,8 +114,10 @@ pub fn read(head: &[u8], encoding: &'static encoding_rs::Encoding) -> Metadata {
 
 /// The metadata's findings as a lol_html pass goes: its handlers run in a pass of their
 /// own ([`read`]) or beside the engine's find pass, which reads the same bytes, so a
-/// reading copy tokenizes its page once less. Only what starts in the page's first
-/// [`HEAD_LIMIT`] bytes counts, as in a pass of its own.
+/// reading copy tokenizes its page once less. Only what lies in the page's first
+/// [`HEAD_LIMIT`] bytes counts (start tags that end there, text up to there), read in
+/// the encoding the engine sniffed, each text node taken whole or not at all: what a
+/// pass of its own over those bytes, which gets each node in one chunk, finds.
 pub struct Collector {
     found: Rc<RefCell<Found>>,
 }
@@ -122,8 +129,38 @@ impl Default for Collector {
 }
 
 /// Whether a unit starting at byte `at` of the page is read.
-fn in_head(at: usize) -> bool {
-    at < HEAD_LIMIT
+/// Whether a start tag ending at byte `end` of the page is read (a pass of its own
+/// over the first [`HEAD_LIMIT`] bytes sees only whole tags).
+fn in_head(end: usize) -> bool {
+    end <= HEAD_LIMIT
+}
+
+/// The part of a text chunk within the page's first [`HEAD_LIMIT`] bytes, if any.
+fn head_text<'t>(t: &'t TextChunk) -> Option<&'t str> {
+    let r = t.source_location().bytes();
+    if r.start >= HEAD_LIMIT {
+        return None;
+    }
+    let s = t.as_str();
+    if r.end <= HEAD_LIMIT {
+        return Some(s);
+    }
+    let mut n = (HEAD_LIMIT - r.start).min(s.len());
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    Some(&s[..n])
+}
+
+/// Whether a text handler takes the chunk `t`: decided at each text node's first chunk
+/// by `take` (the caps), then kept for the node's other chunks, so a node arriving in
+/// several chunks is taken whole or not at all, as a pass that got it in one would.
+fn takes(mid: &mut bool, taking: &mut bool, t: &TextChunk, take: bool) -> bool {
+    if !*mid {
+        *taking = take;
+    }
+    *mid = !t.last_in_text_node();
+    *taking
 }
 
 impl Collector {
@@ -152,7 +189,7 @@ impl Collector {
         );
         vec![
             element!("html[lang]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().start) {
+                if !in_head(el.source_location().bytes().end) {
                     return Ok(());
                 }
                 let mut f = a.borrow_mut();
@@ -162,7 +199,7 @@ impl Collector {
                 Ok(())
             }),
             element!("meta[content]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().start) {
+                if !in_head(el.source_location().bytes().end) {
                     return Ok(());
                 }
                 let key = el
@@ -179,7 +216,7 @@ impl Collector {
                 Ok(())
             }),
             element!("link[rel][href]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().start) {
+                if !in_head(el.source_location().bytes().end) {
                     return Ok(());
                 }
                 let rel = el.get_attribute("rel").unwrap_or_default();
@@ -194,7 +231,7 @@ impl Collector {
                 Ok(())
             }),
             element!("title", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().start) {
+                if !in_head(el.source_location().bytes().end) {
                     return Ok(());
                 }
                 let mut f = d.borrow_mut();
@@ -211,19 +248,21 @@ impl Collector {
                 Ok(())
             }),
             text!("title", move |t: &mut TextChunk| {
-                if !in_head(t.source_location().bytes().start) {
+                let Some(text) = head_text(t) else {
                     return Ok(());
-                }
+                };
                 let mut f = e.borrow_mut();
-                if f.in_title && f.title.len() < MAX_FIELD * 4 {
-                    f.title.push_str(t.as_str());
+                let take = f.in_title && f.title.len() < MAX_FIELD * 4;
+                let Found { node, title, .. } = &mut *f;
+                if takes(&mut node.0, &mut node.1, t, take) {
+                    title.push_str(text);
                 }
                 Ok(())
             }),
             element!(
                 r#"script[type="application/ld+json" i]"#,
                 move |el: &mut Element| {
-                    if !in_head(el.source_location().bytes().start) {
+                    if !in_head(el.source_location().bytes().end) {
                         return Ok(());
                     }
                     let mut f = f.borrow_mut();
@@ -235,26 +274,32 @@ impl Collector {
             text!(
                 r#"script[type="application/ld+json" i]"#,
                 move |t: &mut TextChunk| {
-                    if !in_head(t.source_location().bytes().start) {
+                    let Some(text) = head_text(t) else {
                         return Ok(());
-                    }
+                    };
                     let mut f = g.borrow_mut();
-                    f.json_bytes += t.as_str().len();
+                    f.json_bytes += text.len();
                     if f.json_bytes <= JSON_LIMIT
                         && let Some(s) = f.json.last_mut()
                     {
-                        s.push_str(t.as_str());
+                        s.push_str(text);
                     }
                     Ok(())
                 }
             ),
             text!(r#"a[rel~="author"]"#, move |t: &mut TextChunk| {
-                if !in_head(t.source_location().bytes().start) {
+                let Some(text) = head_text(t) else {
                     return Ok(());
-                }
+                };
                 let mut f = i.borrow_mut();
-                if !f.author_link_done && f.author_link.len() < MAX_FIELD {
-                    f.author_link.push_str(t.as_str());
+                let take = !f.author_link_done && f.author_link.len() < MAX_FIELD;
+                let Found {
+                    link_node,
+                    author_link,
+                    ..
+                } = &mut *f;
+                if takes(&mut link_node.0, &mut link_node.1, t, take) {
+                    author_link.push_str(text);
                 }
                 if t.last_in_text_node() && !f.author_link.trim().is_empty() {
                     f.author_link_done = true;
@@ -262,16 +307,22 @@ impl Collector {
                 Ok(())
             }),
             text!(r#"[itemprop~="author"]"#, move |t: &mut TextChunk| {
-                if !in_head(t.source_location().bytes().start) {
+                let Some(text) = head_text(t) else {
                     return Ok(());
-                }
+                };
                 let mut f = j.borrow_mut();
-                if !f.author_prop_done && f.author_prop.len() < MAX_FIELD {
-                    f.author_prop.push_str(t.as_str());
-                    // A space between text nodes (`<span>Jane</span><span>Doe</span>`),
+                let take = !f.author_prop_done && f.author_prop.len() < MAX_FIELD;
+                let Found {
+                    prop_node,
+                    author_prop,
+                    ..
+                } = &mut *f;
+                if takes(&mut prop_node.0, &mut prop_node.1, t, take) {
+                    author_prop.push_str(text);
+                    // A space after each text node (`<span>Jane</span><span>Doe</span>`),
                     // never inside one a pass received in two chunks.
                     if t.last_in_text_node() {
-                        f.author_prop.push(' ');
+                        author_prop.push(' ');
                     }
                 }
                 if t.last_in_text_node() && !f.author_prop.trim().is_empty() {
@@ -280,7 +331,7 @@ impl Collector {
                 Ok(())
             }),
             element!("time[datetime]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().start) {
+                if !in_head(el.source_location().bytes().end) {
                     return Ok(());
                 }
                 let mut f = k.borrow_mut();

@@ -447,26 +447,40 @@ pub fn clean(
             let reading = opts.profile == Profile::Reader;
             // A reading copy's metadata is read in the same pass.
             let collector = reading.then(meta::Collector::new);
-            let mut plan = find::find(
-                compiled.clone(),
-                opts.guard,
-                encoding,
-                opts.max_memory,
-                find::Also {
-                    leads: reading,
-                    describe: opts.describe,
-                    handlers: collector
-                        .as_ref()
-                        .map(meta::Collector::handlers)
-                        .unwrap_or_default(),
-                },
-                |sink| feed(input, opts.chunk_size, sink),
-            )?;
+            let pass = |handlers| {
+                find::find(
+                    compiled.clone(),
+                    opts.guard,
+                    encoding,
+                    opts.max_memory,
+                    find::Also {
+                        leads: reading,
+                        describe: opts.describe,
+                        handlers,
+                    },
+                    |sink| feed(input, opts.chunk_size, sink),
+                )
+            };
+            let handlers = collector
+                .as_ref()
+                .map(meta::Collector::handlers)
+                .unwrap_or_default();
+            let (mut plan, collector) = match pass(handlers) {
+                // The metadata's text handlers make lol_html hold what it reads inside
+                // their elements (a comment in an unclosed `<a rel=author>` …): where that
+                // is too much, the page is read without them and its metadata apart, as
+                // a pass of its own over the first 512 KiB would.
+                Err(CleanError::TooComplex(_)) if collector.is_some() => (pass(Vec::new())?, None),
+                r => (r?, collector),
+            };
             let mut metadata = None;
             if reading {
                 let parts = reader::select(&plan);
                 plan.edits = reader::restrict(&plan.edits, &parts, plan.len);
-                let mut m = collector.map(meta::Collector::finish).unwrap_or_default();
+                let mut m = match collector {
+                    Some(c) => c.finish(),
+                    None => meta::read(&head, encoding),
+                };
                 if m.canonical.is_none() {
                     m.canonical = report.url.clone().filter(|u| site::host_of(u).is_some());
                 }

@@ -322,6 +322,74 @@ fn metadata_read_beside_the_find_pass_is_the_same_however_the_page_arrives() {
 }
 
 #[test]
+fn metadata_at_its_edges_is_what_a_pass_of_its_own_over_512_kib_finds() {
+    // Each case with the value the separate metadata pass gave before its handlers moved
+    // into the find pass, for every chunk size.
+    let book = shipped();
+    let limit = 512 << 10;
+    let story = "<p>The ferry timetable changes on Monday, the harbour office said, and \
+        the last boat leaves an hour earlier.</p>";
+    let opening = "<html><head><title>Ferry times</title></head><body><article>";
+    // A `<time>` whose start tag begins before the 512 KiB and ends after it.
+    let mut straddling = String::from(opening);
+    while straddling.len() + story.len() < limit - 20 {
+        straddling.push_str(story);
+    }
+    straddling.push_str(&"x".repeat(limit - 1 - straddling.len()));
+    straddling.push_str("<time datetime=\"2026-01-01\">1 January</time></article></body></html>");
+    assert_eq!(straddling.find("<time"), Some(limit - 1));
+    // A byline too long to be one, however the page arrives.
+    let long_byline = format!(
+        "{opening}<p>By <a rel=\"author\" href=\"/staff\">{}</a></p>{}</article></body></html>",
+        "A".repeat(400),
+        story.repeat(4)
+    );
+    // A byte order mark says UTF-8; a later `<meta>` says otherwise: the mark wins.
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(
+        format!(
+            "<html><head><meta charset=\"iso-8859-1\"><title>Café</title></head><body>\
+             <article>{}</article></body></html>",
+            story.repeat(4)
+        )
+        .as_bytes(),
+    );
+    for chunk in [1, 7, 4096, usize::MAX] {
+        let m = |page: &[u8]| {
+            copy(&book, page, &reader(Format::Html, chunk.min(page.len())))
+                .1
+                .metadata
+                .unwrap()
+        };
+        let s = m(straddling.as_bytes());
+        assert_eq!(
+            (s.published, s.title.as_deref()),
+            (None, Some("Ferry times"))
+        );
+        assert_eq!(m(long_byline.as_bytes()).byline, None, "chunks of {chunk}");
+        assert_eq!(m(&bom).title.as_deref(), Some("Café"), "chunks of {chunk}");
+    }
+    // What the metadata's text handlers make lol_html hold (here a comment inside an
+    // unclosed `rel=author` link) may pass the engine's memory bound: the page is still
+    // cleaned, its metadata read apart.
+    let held = format!(
+        "<html><head><title>Held</title></head><body><article><p>By <a rel=\"author\">\
+         Jo Park <!--{}--></p>{}</article></body></html>",
+        "c".repeat(300_000),
+        story.repeat(4)
+    );
+    let opts = Options {
+        max_memory: 128 << 10,
+        ..reader(Format::Html, 4096)
+    };
+    let (out, r) = copy(&book, held.as_bytes(), &opts);
+    assert!(out.contains("ferry timetable changes"), "{out}");
+    let m = r.metadata.unwrap();
+    assert_eq!(m.title.as_deref(), Some("Held"));
+    assert_eq!(m.byline.as_deref(), Some("Jo Park"));
+}
+
+#[test]
 fn the_metadata_is_in_the_head_the_front_matter_and_the_report() {
     let book = shipped();
     let input = std::fs::read(fixtures_dir("jsonld-graph").join("input.html")).unwrap();
