@@ -70,16 +70,40 @@ struct Found {
     json: Vec<String>,
     json_bytes: usize,
     json_open: bool,
-    author_link: String,
-    author_link_done: bool,
-    author_prop: String,
-    author_prop_done: bool,
+    author_link: FirstText,
+    author_prop: FirstText,
     time: Option<String>,
     /// Per capped text handler (title, `rel=author`, `itemprop=author`): inside a text
     /// node, and whether it is taken ([`takes`]).
     node: (bool, bool),
-    link_node: (bool, bool),
-    prop_node: (bool, bool),
+}
+
+/// A byline read from an element's text (`rel=author`, `itemprop=author`): its first
+/// text node that is not blank, and any blank ones before it.
+#[derive(Default)]
+struct FirstText {
+    text: String,
+    done: bool,
+    /// Inside a text node, and whether it is taken ([`takes`]).
+    node: (bool, bool),
+}
+
+impl FirstText {
+    /// Takes chunk `t`, of which `text` lies in the head; `spaced`: a space after each
+    /// text node (`<span>Jane</span><span>Doe</span>`), never inside one a pass received
+    /// in two chunks.
+    fn take(&mut self, t: &TextChunk, text: &str, spaced: bool) {
+        let take = !self.done && self.text.len() < MAX_FIELD;
+        if takes(&mut self.node.0, &mut self.node.1, t, take) {
+            self.text.push_str(text);
+            if spaced && t.last_in_text_node() {
+                self.text.push(' ');
+            }
+        }
+        if t.last_in_text_node() && !self.text.trim().is_empty() {
+            self.done = true;
+        }
+    }
 }
 
 const HEAD_LIMIT: usize = 512 * 1024;
@@ -291,43 +315,14 @@ impl Collector {
                 let Some(text) = head_text(t) else {
                     return Ok(());
                 };
-                let mut f = i.borrow_mut();
-                let take = !f.author_link_done && f.author_link.len() < MAX_FIELD;
-                let Found {
-                    link_node,
-                    author_link,
-                    ..
-                } = &mut *f;
-                if takes(&mut link_node.0, &mut link_node.1, t, take) {
-                    author_link.push_str(text);
-                }
-                if t.last_in_text_node() && !f.author_link.trim().is_empty() {
-                    f.author_link_done = true;
-                }
+                i.borrow_mut().author_link.take(t, text, false);
                 Ok(())
             }),
             text!(r#"[itemprop~="author"]"#, move |t: &mut TextChunk| {
                 let Some(text) = head_text(t) else {
                     return Ok(());
                 };
-                let mut f = j.borrow_mut();
-                let take = !f.author_prop_done && f.author_prop.len() < MAX_FIELD;
-                let Found {
-                    prop_node,
-                    author_prop,
-                    ..
-                } = &mut *f;
-                if takes(&mut prop_node.0, &mut prop_node.1, t, take) {
-                    author_prop.push_str(text);
-                    // A space after each text node (`<span>Jane</span><span>Doe</span>`),
-                    // never inside one a pass received in two chunks.
-                    if t.last_in_text_node() {
-                        author_prop.push(' ');
-                    }
-                }
-                if t.last_in_text_node() && !f.author_prop.trim().is_empty() {
-                    f.author_prop_done = true;
-                }
+                j.borrow_mut().author_prop.take(t, text, true);
                 Ok(())
             }),
             element!("time[datetime]", move |el: &mut Element| {
@@ -374,8 +369,8 @@ impl Collector {
                 ])
             })
             .filter(|a| !a.starts_with("http"))
-            .or_else(|| Some(clean(&f.author_link)).filter(|s| !s.is_empty()))
-            .or_else(|| Some(clean(&f.author_prop)).filter(|s| !s.is_empty()));
+            .or_else(|| Some(clean(&f.author_link.text)).filter(|s| !s.is_empty()))
+            .or_else(|| Some(clean(&f.author_prop.text)).filter(|s| !s.is_empty()));
         let canonical = f
             .canonical
             .as_deref()
