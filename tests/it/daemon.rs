@@ -830,7 +830,9 @@ fn a_missing_outbox_keeps_the_file_and_retries() {
         1,
         "logged in a loop"
     );
-    assert!(d.log().contains("publishing works again"));
+    wait_for("publishing works again", DEADLINE, || {
+        d.log().contains("publishing works again")
+    });
     assert!(d.stop().success());
 }
 

@@ -648,7 +648,9 @@ fn a_writer_that_never_closes_is_taken_after_the_limit_with_a_warning() {
     f.write_all(page(1).as_bytes()).unwrap();
     f.flush().unwrap();
     wait_for("open.html", DEADLINE, || env.out("open.html").is_some());
-    assert!(d.log().contains("still open for writing"), "{}", d.log());
+    wait_for("still open for writing", DEADLINE, || {
+        d.log().contains("still open for writing")
+    });
     drop(f);
     drop(d);
 }
@@ -818,7 +820,9 @@ fn an_outbox_turned_into_a_link_into_the_inbox_holds_work_instead_of_looping() {
     fs::rename(env.dir.path().join("outbox.old"), &env.outbox).unwrap();
     wait_for("b.html", DEADLINE, || env.out("b.html").is_some());
     assert_cleaned(&env.out("b.html").unwrap(), 2);
-    assert!(d.log().contains("layout is mended"));
+    wait_for("layout is mended", DEADLINE, || {
+        d.log().contains("layout is mended")
+    });
     assert_eq!(outputs(&env), ["a.html", "b.html"]);
 }
 
@@ -832,7 +836,9 @@ fn a_temporary_folder_that_is_a_link_is_never_followed() {
     std::os::unix::fs::symlink(&elsewhere, env.outbox.join(".pare-tmp")).unwrap();
     let d = env.start();
     assert_eq!(fs::read(elsewhere.join("keep.txt")).unwrap(), b"KEEP");
-    assert!(d.log().contains("will not follow"), "{}", d.log());
+    wait_for("will not follow", DEADLINE, || {
+        d.log().contains("will not follow")
+    });
     env.drop_file("a.html", &page(1));
     wait_for("the publishing trouble", DEADLINE, || {
         d.log().contains("cannot publish")
@@ -1220,7 +1226,9 @@ fn waiting_originals_whose_outputs_were_taken_are_not_published_again() {
         "published again: {:?}",
         outputs(&env)
     );
-    assert!(d.log().contains("committed now"), "{}", d.log());
+    wait_for("committed now", DEADLINE, || {
+        d.log().contains("committed now")
+    });
 }
 
 /// `pare status` knows a running daemon by the lock it holds on the work folder, not
@@ -1481,7 +1489,7 @@ fn a_placed_claim_whose_site_folder_became_a_link_waits_for_it() {
     assert!(files(&env.failed).is_empty(), "{:?}", files(&env.failed));
     assert!(files(&elsewhere).is_empty(), "{:?}", files(&elsewhere));
     assert_eq!(outputs(&env), ["site.com/a.html", "site.com/b.html"]);
-    assert!(d.log().contains("marked now"), "{}", d.log());
+    wait_for("marked now", DEADLINE, || d.log().contains("marked now"));
 }
 
 /// The failed folder swapped with a link into the inbox in a loop while bad files come

@@ -462,7 +462,9 @@ fn a_folder_the_daemon_may_not_write_in_holds_back_only_its_own_files() {
         "good files held back {:?}",
         t.elapsed()
     );
-    assert!(d.log().contains("cannot take this file"), "{}", d.log());
+    wait_for("cannot take this file", DEADLINE, || {
+        d.log().contains("cannot take this file")
+    });
     assert!(
         env.inbox.join("locked.example/stuck.html").exists(),
         "the stuck file stays"
@@ -535,7 +537,9 @@ fn bind_mounts_of_pares_folders_are_seen_for_what_they_are() {
     );
     assert_eq!(files(&env.failed), Vec::<String>::new());
     assert_eq!(d.log().matches(" cleaned ").count(), 1, "{}", d.log());
-    assert!(d.log().contains("under another name"), "{}", d.log());
+    wait_for("under another name", DEADLINE, || {
+        d.log().contains("under another name")
+    });
     assert!(d.stop().success());
     drop(mirror);
     // The outbox a bind mount of the inbox: refused.
@@ -1282,7 +1286,9 @@ fn a_state_file_that_cannot_be_written_is_warned_about_once() {
     wait_for("the state written again", DEADLINE, || {
         fs::read_to_string(state.join("status.json")).is_ok_and(|s| s.contains("\"processed\": 4"))
     });
-    assert!(d.log().contains("the state file is written again"));
+    wait_for("the state file is written again", DEADLINE, || {
+        d.log().contains("the state file is written again")
+    });
     assert!(d.stop().success());
     drop(m);
 }
