@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use lol_html::html_content::{Element, TextChunk};
-use lol_html::{HtmlRewriter, Settings, element, text};
+use lol_html::{HtmlRewriter, Settings};
 use serde_json::Value;
 
 /// An article's metadata. Every field is optional; empty ones are left out of reports.
@@ -108,6 +108,8 @@ impl FirstText {
 
 const HEAD_LIMIT: usize = 512 * 1024;
 const JSON_LIMIT: usize = 1 << 20;
+/// The JSON-LD blocks.
+const JSON_LD: &str = r#"script[type="application/ld+json" i]"#;
 /// A byline or title longer than this is not one.
 const MAX_FIELD: usize = 300;
 
@@ -196,55 +198,26 @@ impl Collector {
 
     /// The handlers that fill this collector, for a lol_html pass's settings.
     pub fn handlers(&self) -> Vec<Handler> {
-        let found = &self.found;
-        let h: Vec<_> = (0..10).map(|_| found.clone()).collect();
-        let mut it = h.into_iter();
-        let (a, b, c, d, e, f, g, i, j, k) = (
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-            it.next().unwrap(),
-        );
         vec![
-            element!("html[lang]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().end) {
-                    return Ok(());
-                }
-                let mut f = a.borrow_mut();
+            self.on_element("html[lang]", |f, el| {
                 if f.lang.is_none() {
                     f.lang = el.get_attribute("lang");
                 }
-                Ok(())
             }),
-            element!("meta[content]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().end) {
-                    return Ok(());
-                }
+            self.on_element("meta[content]", |f, el| {
                 let key = el
                     .get_attribute("property")
                     .or_else(|| el.get_attribute("name"))
                     .or_else(|| el.get_attribute("itemprop"))
                     .or_else(|| el.get_attribute("http-equiv"));
-                if let (Some(k), Some(v)) = (key, el.get_attribute("content")) {
-                    let mut f = b.borrow_mut();
-                    if f.meta.len() < 512 {
-                        f.meta.push((k.to_ascii_lowercase(), v));
-                    }
+                if let (Some(k), Some(v)) = (key, el.get_attribute("content"))
+                    && f.meta.len() < 512
+                {
+                    f.meta.push((k.to_ascii_lowercase(), v));
                 }
-                Ok(())
             }),
-            element!("link[rel][href]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().end) {
-                    return Ok(());
-                }
+            self.on_element("link[rel][href]", |f, el| {
                 let rel = el.get_attribute("rel").unwrap_or_default();
-                let mut f = c.borrow_mut();
                 if f.canonical.is_none()
                     && rel
                         .split_ascii_whitespace()
@@ -252,90 +225,91 @@ impl Collector {
                 {
                     f.canonical = el.get_attribute("href");
                 }
-                Ok(())
             }),
-            element!("title", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().end) {
-                    return Ok(());
-                }
-                let mut f = d.borrow_mut();
-                if f.title.is_empty() {
-                    f.in_title = true;
-                    let g = d.clone();
-                    if let Some(h) = el.end_tag_handlers() {
-                        h.push(Box::new(move |_| {
-                            g.borrow_mut().in_title = false;
-                            Ok(())
-                        }));
+            {
+                let found = self.found.clone();
+                self.on_element("title", move |f, el| {
+                    if f.title.is_empty() {
+                        f.in_title = true;
+                        let g = found.clone();
+                        if let Some(h) = el.end_tag_handlers() {
+                            h.push(Box::new(move |_| {
+                                g.borrow_mut().in_title = false;
+                                Ok(())
+                            }));
+                        }
                     }
-                }
-                Ok(())
-            }),
-            text!("title", move |t: &mut TextChunk| {
-                let Some(text) = head_text(t) else {
-                    return Ok(());
-                };
-                let mut f = e.borrow_mut();
+                })
+            },
+            self.on_text("title", |f, t, text| {
                 let take = f.in_title && f.title.len() < MAX_FIELD * 4;
-                let Found { node, title, .. } = &mut *f;
+                let Found { node, title, .. } = f;
                 if takes(&mut node.0, &mut node.1, t, take) {
                     title.push_str(text);
                 }
-                Ok(())
             }),
-            element!(
-                r#"script[type="application/ld+json" i]"#,
-                move |el: &mut Element| {
-                    if !in_head(el.source_location().bytes().end) {
-                        return Ok(());
-                    }
-                    let mut f = f.borrow_mut();
-                    f.json.push(String::new());
-                    f.json_open = true;
-                    Ok(())
-                }
-            ),
-            text!(
-                r#"script[type="application/ld+json" i]"#,
-                move |t: &mut TextChunk| {
-                    let Some(text) = head_text(t) else {
-                        return Ok(());
-                    };
-                    let mut f = g.borrow_mut();
-                    f.json_bytes += text.len();
-                    if f.json_bytes <= JSON_LIMIT
-                        && let Some(s) = f.json.last_mut()
-                    {
-                        s.push_str(text);
-                    }
-                    Ok(())
-                }
-            ),
-            text!(r#"a[rel~="author"]"#, move |t: &mut TextChunk| {
-                let Some(text) = head_text(t) else {
-                    return Ok(());
-                };
-                i.borrow_mut().author_link.take(t, text, false);
-                Ok(())
+            self.on_element(JSON_LD, |f, _| {
+                f.json.push(String::new());
+                f.json_open = true;
             }),
-            text!(r#"[itemprop~="author"]"#, move |t: &mut TextChunk| {
-                let Some(text) = head_text(t) else {
-                    return Ok(());
-                };
-                j.borrow_mut().author_prop.take(t, text, true);
-                Ok(())
-            }),
-            element!("time[datetime]", move |el: &mut Element| {
-                if !in_head(el.source_location().bytes().end) {
-                    return Ok(());
+            self.on_text(JSON_LD, |f, _, text| {
+                f.json_bytes += text.len();
+                if f.json_bytes <= JSON_LIMIT
+                    && let Some(s) = f.json.last_mut()
+                {
+                    s.push_str(text);
                 }
-                let mut f = k.borrow_mut();
+            }),
+            self.on_text(r#"a[rel~="author"]"#, |f, t, text| {
+                f.author_link.take(t, text, false);
+            }),
+            self.on_text(r#"[itemprop~="author"]"#, |f, t, text| {
+                f.author_prop.take(t, text, true);
+            }),
+            self.on_element("time[datetime]", |f, el| {
                 if f.time.is_none() {
                     f.time = el.get_attribute("datetime");
                 }
-                Ok(())
             }),
         ]
+    }
+
+    /// A handler running `on` for each element matching `selector` whose start tag lies
+    /// in the head.
+    fn on_element(
+        &self,
+        selector: &str,
+        on: impl Fn(&mut Found, &mut Element) + 'static,
+    ) -> Handler {
+        let found = self.found.clone();
+        (
+            std::borrow::Cow::Owned(selector.parse().expect("a valid selector")),
+            lol_html::ElementContentHandlers::default().element(move |el: &mut Element| {
+                if in_head(el.source_location().bytes().end) {
+                    on(&mut found.borrow_mut(), el);
+                }
+                Ok(())
+            }),
+        )
+    }
+
+    /// A handler running `on` for each text chunk inside an element matching
+    /// `selector`, with the chunk's part in the head.
+    fn on_text(
+        &self,
+        selector: &str,
+        on: impl Fn(&mut Found, &TextChunk, &str) + 'static,
+    ) -> Handler {
+        let found = self.found.clone();
+        (
+            std::borrow::Cow::Owned(selector.parse().expect("a valid selector")),
+            lol_html::ElementContentHandlers::default().text(move |t: &mut TextChunk| {
+                if let Some(text) = head_text(t) {
+                    on(&mut found.borrow_mut(), t, text);
+                }
+                Ok(())
+            }),
+        )
     }
 
     /// What the pass found, ranked.
