@@ -78,6 +78,11 @@ pub struct Cand {
 }
 
 impl Cand {
+    /// Whether the report describes it (its element, its text, why a rule passed it by).
+    pub fn described(&self) -> bool {
+        !self.element.is_empty()
+    }
+
     /// A candidate of rule `rule` from `start` (its text from `text_start`), still open,
     /// with what the report says of it.
     pub fn new(rule: u32, start: u64, text_start: u64, detail: Detail) -> Cand {
@@ -319,10 +324,9 @@ impl Cands {
         }
         let n = matched.remove(0);
         let detail = self.next_detail(|| describe(o));
-        let described = matches!(detail, Detail::Described(_));
         let mut c = Cand::new(n, o.start, o.text_start, detail);
         c.text_len = text_len;
-        if described {
+        if c.described() {
             c.preview = text.chars().take(PREVIEW_CHARS).collect();
         }
         c.preview_done = true;

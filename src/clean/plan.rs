@@ -567,10 +567,10 @@ impl NotApplied {
         self.list.push(Refusal {
             removal: r,
             // A quiet candidate (no descriptions wanted) gets no words either.
-            reason: if c.element.is_empty() {
-                String::new()
-            } else {
+            reason: if c.described() {
                 why.to_string()
+            } else {
+                String::new()
             },
         });
     }
