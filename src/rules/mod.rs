@@ -860,18 +860,47 @@ fn list_rule_files(dirs: &[PathBuf]) -> (Vec<Listed>, Vec<RuleError>) {
             }
         }
     }
-    // By name, and for one name the last folder's.
-    all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    all.dedup_by(|later, first| later.0 == first.0);
-    let files = all
-        .into_iter()
-        .map(|(name, k, entry)| Listed {
-            path: dirs[k].join(name),
+    // By name, and for one name the last folder's first. Sorted as small keys (the
+    // name's first eight bytes, then its place): moving and comparing the entries
+    // themselves was a tenth of a warm load with 31,347 files.
+    let mut order: Vec<(u64, u32)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, _))| (name_prefix(name.as_encoded_bytes()), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&all[a.1 as usize], &all[b.1 as usize]);
+            x.0.cmp(&y.0).then(y.1.cmp(&x.1))
+        })
+    });
+    let mut all: Vec<Option<_>> = all.into_iter().map(Some).collect();
+    let mut files: Vec<Listed> = Vec::with_capacity(order.len());
+    let mut last: Option<std::ffi::OsString> = None;
+    for (_, i) in order {
+        let Some((name, k, entry)) = all[i as usize].take() else {
+            continue;
+        };
+        if last.as_ref() == Some(&name) {
+            continue;
+        }
+        files.push(Listed {
+            path: dirs[k].join(&name),
             dir: k as u32,
             entry,
-        })
-        .collect();
+        });
+        last = Some(name);
+    }
     (files, errors)
+}
+
+/// The first eight bytes of a file name as a number that orders as the names do (a
+/// shorter name is padded with zeros, and names hold no zero byte).
+fn name_prefix(name: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(8);
+    b[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(b)
 }
 
 /// A rule file found in a rules folder.
