@@ -660,6 +660,16 @@ pub fn quarantine_in(
     tag: &str,
     reason: &str,
 ) -> io::Result<PathBuf> {
+    // One reservation at a time in this process: a reason saying the same with no
+    // file beside it counts as a crash's leftover and is taken over, so a second
+    // worker failing a file of the same name with the same reason took the first's
+    // reservation, placed its file first, and the first, finding the name taken, gave
+    // the reason's name back: a failure without its reason (fifth hostile run, names
+    // differing by case on a FAT failed folder: 32 of 80).
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = dest.parent().expect("destination has a folder");
     let folder = made_below(root, dir)?;
     let root = root.path();
@@ -1003,6 +1013,42 @@ mod tests {
             std::fs::read_dir(d.path().join(TMP_DIR)).unwrap().count(),
             0
         );
+    }
+
+    #[test]
+    fn failures_of_one_name_quarantined_at_once_each_keep_their_reason() {
+        let d = tempfile::tempdir().unwrap();
+        let failed = d.path().join("failed");
+        std::fs::create_dir_all(&failed).unwrap();
+        for round in 0..20 {
+            let threads = 6;
+            let go = std::sync::Arc::new(std::sync::Barrier::new(threads));
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (go, dir, failed) = (go.clone(), d.path().to_path_buf(), failed.clone());
+                    std::thread::spawn(move || {
+                        let from = dir.join(format!("in-{round}-{t}"));
+                        std::fs::write(&from, format!("bad input {t} of round {round}")).unwrap();
+                        go.wait();
+                        let dest = failed.join(format!("r{round}/x.html"));
+                        quarantine(&from, &dest, &failed, &format!("{round}-{t}"), "not HTML")
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let placed: Vec<PathBuf> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let mut seen = std::collections::HashSet::new();
+            for p in &placed {
+                assert!(seen.insert(p.clone()), "round {round}: {p:?} given twice");
+                let mut r = p.clone().into_os_string();
+                r.push(REASON);
+                assert_eq!(
+                    std::fs::read_to_string(&r).unwrap_or_default(),
+                    "not HTML\n",
+                    "round {round}: {p:?} has no reason beside it"
+                );
+            }
+        }
     }
 
     #[test]
