@@ -545,16 +545,7 @@ pub fn move_into(from: &Path, dest: &Path, root: &Folder, tag: &str) -> io::Resu
         let cand = numbered(dest, n);
         let at = folder.at(cand.file_name().expect("a file name"));
         if let Ok(there) = std::fs::symlink_metadata(&at) {
-            // A move redone after a crash: the very file, linked there before it (on
-            // one filesystem), or the same bytes copied there (across filesystems). The
-            // same bytes from another file on one filesystem are another delivery (the
-            // same page saved twice): a name of its own, not deduplicated away.
-            let redo = match std::fs::symlink_metadata(from) {
-                Ok(m) if (m.dev(), m.ino()) == (there.dev(), there.ino()) => true,
-                Ok(m) if m.dev() != there.dev() => same_content(from, &at)?,
-                _ => false,
-            };
-            if redo {
+            if moved_before(from, &at, &there)? {
                 remove_moved(from)?;
                 return Ok(cand);
             }
@@ -588,6 +579,19 @@ fn too_many(dest: &Path) -> io::Error {
         "{MAX_NUMBER} files named like {} already",
         dest.display()
     ))
+}
+
+/// Whether `at` (whose metadata is `there`) is `from` moved there by a move redone
+/// after a crash: the very file, linked there before it (on one filesystem), or the
+/// same bytes copied there (across filesystems). The same bytes from another file on
+/// one filesystem are another delivery (the same page saved twice): a name of its own,
+/// not deduplicated away.
+fn moved_before(from: &Path, at: &Path, there: &std::fs::Metadata) -> io::Result<bool> {
+    Ok(match std::fs::symlink_metadata(from) {
+        Ok(m) if (m.dev(), m.ino()) == (there.dev(), there.ino()) => true,
+        Ok(m) if m.dev() != there.dev() => same_content(from, at)?,
+        _ => false,
+    })
 }
 
 /// Puts `from` at `to` unless `to` is taken (then `false`, nothing changed): a rename
@@ -683,8 +687,10 @@ pub fn quarantine_in(
         sidecar.push(REASON);
         let sidecar = folder.at(&sidecar);
         let have_reason = std::fs::symlink_metadata(&sidecar).is_ok();
-        if std::fs::symlink_metadata(&cand).is_ok() {
-            if same_content(from, &cand)? && (!have_reason || ours(&sidecar)) {
+        if let Ok(there) = std::fs::symlink_metadata(&cand) {
+            // Redone after a crash only as a move is (until 2026-12-04 the same bytes
+            // were enough, and a second delivery of one bad file was removed as such).
+            if moved_before(from, &cand, &there)? && (!have_reason || ours(&sidecar)) {
                 if !have_reason {
                     put_new(&sidecar, root, tag, text.as_bytes())?;
                 }
@@ -1049,6 +1055,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_same_bad_file_delivered_twice_keeps_two_failures_but_a_redo_one() {
+        let d = tempfile::tempdir().unwrap();
+        let failed = d.path().join("failed");
+        std::fs::create_dir_all(&failed).unwrap();
+        let dest = failed.join("x.html");
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, "PNG bytes").unwrap();
+        std::fs::write(&b, "PNG bytes").unwrap();
+        assert_eq!(
+            quarantine(&a, &dest, &failed, "1", "not HTML").unwrap(),
+            dest
+        );
+        let second = failed.join("x (2).html");
+        assert_eq!(
+            quarantine(&b, &dest, &failed, "2", "not HTML").unwrap(),
+            second
+        );
+        assert!(!a.exists() && !b.exists());
+        for p in [&dest, &second] {
+            assert_eq!(std::fs::read(p).unwrap(), b"PNG bytes");
+            let mut r = p.clone().into_os_string();
+            r.push(REASON);
+            assert_eq!(std::fs::read_to_string(r).unwrap(), "not HTML\n");
+        }
+        // Redone after a crash (the file linked in, its old name still there): the
+        // very file is recognised, not given a third name.
+        std::fs::hard_link(&second, &b).unwrap();
+        assert_eq!(
+            quarantine(&b, &dest, &failed, "3", "not HTML").unwrap(),
+            second
+        );
+        assert!(!b.exists() && !failed.join("x (3).html").exists());
     }
 
     #[test]
