@@ -878,9 +878,7 @@ fn list_rule_files(dirs: &[PathBuf]) -> (Vec<Listed>, Vec<RuleError>) {
     let mut files: Vec<Listed> = Vec::with_capacity(order.len());
     let mut last: Option<std::ffi::OsString> = None;
     for (_, i) in order {
-        let Some((name, k, entry)) = all[i as usize].take() else {
-            continue;
-        };
+        let (name, k, entry) = all[i as usize].take().expect("each entry sorted once");
         if last.as_ref() == Some(&name) {
             continue;
         }
