@@ -56,6 +56,10 @@ pub fn command(args: CleanArgs) -> ExitCode {
         eprintln!("error: --report - needs -o DIR: without it, stdout carries the cleaned page");
         return ExitCode::from(2);
     }
+    if let Err(e) = check_destinations(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let Some(book) = load_rules(&args.rules, "; nothing was cleaned") else {
         return ExitCode::FAILURE;
     };
@@ -98,6 +102,80 @@ pub fn command(args: CleanArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Refuses, before anything is read or written, what would lose or hide a page: `-`
+/// or no file at all with `-o` (stdin has no name to write under, and nothing would be
+/// cleaned while the run said it succeeded), stdout or `--report` that is one of
+/// the inputs (`pare clean a.html >> a.html` reads what it appends without end; a report
+/// written over an input loses it), and a report named like one of the outputs.
+fn check_destinations(args: &CleanArgs) -> Result<(), String> {
+    let named: Vec<&PathBuf> = args.files.iter().filter(|f| f.as_os_str() != "-").collect();
+    if args.out_dir.is_some() {
+        if named.len() < args.files.len() {
+            return Err(
+                "`-` (stdin) cannot be cleaned with -o: it has no name to write under; \
+                 pipe it without -o, or save it to a file first"
+                    .into(),
+            );
+        }
+        if named.is_empty() {
+            return Err("-o DIR needs the files to clean (stdin goes without -o)".into());
+        }
+    }
+    let inputs: Vec<((u64, u64), &PathBuf)> = named
+        .iter()
+        .filter_map(|f| file_id(f).map(|id| (id, *f)))
+        .collect();
+    let stdout_used = args.out_dir.is_none() || args.report.as_deref() == Some(Path::new("-"));
+    // What fd 1 is, through its link in /proc. (A closed stdout cannot be told here:
+    // Rust's runtime opens /dev/null in its place before `main`.)
+    if stdout_used && let Ok(m) = std::fs::metadata("/proc/self/fd/1") {
+        use std::os::unix::fs::MetadataExt;
+        if let Some((_, f)) = inputs.iter().find(|(id, _)| *id == (m.dev(), m.ino())) {
+            return Err(format!(
+                "stdout is the input {}; pare never writes over an input",
+                f.display()
+            ));
+        }
+    }
+    if let Some(r) = args.report.as_deref().filter(|r| r.as_os_str() != "-") {
+        let id = file_id(r);
+        let real = real_name(r);
+        let same =
+            |f: &Path| id.is_some() && file_id(f) == id || real.is_some() && real_name(f) == real;
+        if let Some(f) = named.iter().find(|f| same(f)) {
+            return Err(format!(
+                "--report {} is the input {}; pare never writes over an input",
+                r.display(),
+                f.display()
+            ));
+        }
+        if let Some(dir) = &args.out_dir {
+            let format = options(args)?.format;
+            if let Ok(dests) = output_paths(&args.files, dir, format)
+                && let Some(d) = dests.iter().find(|d| same(d))
+            {
+                return Err(format!(
+                    "--report {} is the output {}: one would replace the other",
+                    r.display(),
+                    d.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A path with its folder's links and `..` resolved (the file itself need not exist).
+fn real_name(p: &Path) -> Option<PathBuf> {
+    let name = p.file_name()?;
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let abs = std::path::absolute(parent).ok()?;
+    Some(crate::config::real_path(&abs).join(name))
 }
 
 type Outcome = (String, Result<Report, String>);
@@ -157,11 +235,39 @@ fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
             }
         };
     }
-    match std::fs::write(path, json + "\n") {
+    match write_whole(path, (json + "\n").as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot write report {}: {e}", path.display());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `bytes` as the file `path` whole or not at all: into a temporary file beside
+/// it, flushed, then renamed over it. A full disk leaves the report before it as it was,
+/// not cut short.
+fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".pare-{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
         }
     }
 }

@@ -120,6 +120,127 @@ fn clean_o_mirrors_same_named_inputs_and_never_overwrites() {
 }
 
 #[test]
+fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir_all(p.join("rules")).unwrap();
+    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+    fs::create_dir_all(p.join("in")).unwrap();
+    fs::write(p.join("in/a.html"), page(1)).unwrap();
+    fs::write(p.join("in/b.html"), page(2)).unwrap();
+    let unchanged = |what: &str| {
+        assert_eq!(
+            fs::read(p.join("in/a.html")).unwrap(),
+            page(1).as_bytes(),
+            "{what}"
+        );
+        assert_eq!(
+            fs::read(p.join("in/b.html")).unwrap(),
+            page(2).as_bytes(),
+            "{what}"
+        );
+    };
+    let refused = |args: &[&str], says: &str| {
+        let o = pare(args, p);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+        unchanged(&format!("{args:?}"));
+    };
+    let r = ["clean", "--rules", "rules"];
+    // A report named like an input, however it is spelled, with -o and to stdout.
+    refused(
+        &[
+            &r[..],
+            &[
+                "-o",
+                "out",
+                "in/a.html",
+                "in/b.html",
+                "--report",
+                "in/a.html",
+            ],
+        ]
+        .concat(),
+        "is the input",
+    );
+    refused(
+        &[&r[..], &["in/a.html", "--report", "in/../in/a.html"]].concat(),
+        "is the input",
+    );
+    fs::hard_link(p.join("in/b.html"), p.join("b-link.html")).unwrap();
+    refused(
+        &[&r[..], &["in/b.html", "--report", "b-link.html"]].concat(),
+        "is the input",
+    );
+    // A report named like one of the run's outputs.
+    refused(
+        &[
+            &r[..],
+            &[
+                "-o",
+                "out",
+                "in/a.html",
+                "in/b.html",
+                "--report",
+                "out/a.html",
+            ],
+        ]
+        .concat(),
+        "is the output",
+    );
+    assert!(!p.join("out/a.html").exists());
+    // `-` and no file at all with -o: stdin has no name to be written under.
+    refused(&[&r[..], &["-o", "out", "-"]].concat(), "stdin");
+    refused(&[&r[..], &["-o", "out"]].concat(), "needs the files");
+    // stdout that is the input (`pare clean a.html >> a.html`).
+    let append = fs::OpenOptions::new()
+        .append(true)
+        .open(p.join("in/a.html"))
+        .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args([&r[..], &["in/a.html"]].concat())
+        .current_dir(p)
+        .stdin(Stdio::null())
+        .stdout(append)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("stdout is the input"), "{}", text(&o));
+    unchanged("stdout appending to the input");
+    // What is allowed still works, and a report is written whole, over the one before.
+    fs::write(p.join("report.json"), "old").unwrap();
+    let o = pare(
+        &[
+            &r[..],
+            &[
+                "-o",
+                "out",
+                "in/a.html",
+                "in/b.html",
+                "--report",
+                "report.json",
+            ],
+        ]
+        .concat(),
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let rep: serde_json::Value =
+        serde_json::from_slice(&fs::read(p.join("report.json")).unwrap()).unwrap();
+    assert_eq!(rep["pages"].as_array().unwrap().len(), 2);
+    assert_cleaned(&fs::read_to_string(p.join("out/a.html")).unwrap(), 1);
+    assert!(
+        fs::read_dir(p).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".pare-")),
+        "no temporary report left"
+    );
+    unchanged("the run that was allowed");
+}
+
+#[test]
 fn clean_o_gives_same_named_inputs_their_own_output_under_load() {
     // Large inputs of the same name, cleaned in parallel: each output is its own input's.
     let d = tempfile::tempdir().unwrap();
