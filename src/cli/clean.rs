@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::{CleanArgs, load_rules};
 use crate::clean::{self, Format, Input, Kind, Options, Profile, Report};
+use crate::daemon::folder::Folder;
 use crate::daemon::publish::{Conflict, Placed, TempFile};
 use crate::rules::Categories;
 use crate::rules::RuleBook;
@@ -281,6 +282,17 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         eprintln!("error: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
+    // The folder is opened once and used through its descriptor for the whole run: a
+    // link put in its place meanwhile (`mv out out.old; ln -s elsewhere out`) is not
+    // followed, the outputs go on into the folder the run started with.
+    let opened = match Folder::root(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot open {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = opened.reach();
     let files = &args.files;
     let dests = match output_paths(files, dir, opts.format) {
         Ok(d) => d,
@@ -289,6 +301,10 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
             return ExitCode::from(2);
         }
     };
+    let reached: Vec<PathBuf> = dests
+        .iter()
+        .map(|d| base.join(d.strip_prefix(dir).expect("outputs are below the folder")))
+        .collect();
     let inputs: std::collections::HashSet<(u64, u64)> =
         files.iter().filter_map(|f| file_id(f)).collect();
     let conflict = if args.overwrite {
@@ -315,8 +331,10 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     let to = Target {
-                        dest: &dests[i],
-                        root: dir,
+                        dest: &reached[i],
+                        shown: &dests[i],
+                        root: &base,
+                        shown_root: dir,
                         tag: format!("{run}-{i}"),
                         conflict,
                         sync: args.sync,
@@ -339,7 +357,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         eprintln!();
     }
     // New names are durable once their folders are: one fsync per folder.
-    let folders: std::collections::BTreeSet<&Path> = dests
+    let folders: std::collections::BTreeSet<&Path> = reached
         .iter()
         .filter(|_| args.sync)
         .filter_map(|d| d.parent())
@@ -347,13 +365,17 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     let mut unsynced = None;
     for f in folders {
         if let Err(e) = crate::daemon::publish::sync_dir(f) {
+            let shown = f
+                .strip_prefix(&base)
+                .map_or(f.to_path_buf(), |r| dir.join(r));
             unsynced = Some(format!(
                 "cannot flush the folder {} to disk: {e}",
-                f.display()
+                shown.display()
             ));
         }
     }
-    let _ = std::fs::remove_dir(dir.join(crate::daemon::publish::TMP_DIR));
+    let _ = std::fs::remove_dir(base.join(crate::daemon::publish::TMP_DIR));
+    drop(opened);
     let outcomes: Vec<Cleaned> = outcomes
         .into_inner()
         .unwrap()
@@ -490,9 +512,15 @@ fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<Pat
 
 /// Where one input's cleaned page goes, and under what terms.
 struct Target<'a> {
+    /// The output's path through the open -o folder (see [`Folder::reach`]).
     dest: &'a Path,
-    /// The -o folder (its `.pare-tmp/` holds the file while it is written).
+    /// The same as the user named it, for messages.
+    shown: &'a Path,
+    /// The -o folder, reached through its descriptor (its `.pare-tmp/` holds the file
+    /// while it is written).
     root: &'a Path,
+    /// The -o folder as the user named it.
+    shown_root: &'a Path,
     /// A name unique to this file in this run.
     tag: String,
     conflict: Conflict,
@@ -511,7 +539,7 @@ fn clean_one_to_dir(
     to: &Target<'_>,
     buf: &mut Vec<u8>,
 ) -> Result<Report, String> {
-    let dest = to.dest;
+    let (dest, shown) = (to.dest, to.shown);
     // A FIFO or a device would block or never end: -o cleans files.
     match std::fs::metadata(file) {
         Ok(m) if m.is_file() => {}
@@ -520,23 +548,27 @@ fn clean_one_to_dir(
         }
         Err(e) => return Err(format!("cannot read the input: {e}")),
     }
-    if file_id(dest).is_some_and(|id| to.inputs.contains(&id)) {
-        return Err(if file_id(dest) == file_id(file) {
-            format!(
-                "{} is its own input; pare never writes over an input",
-                dest.display()
-            )
-        } else {
-            format!(
-                "{} is another input; pare never writes over an input",
-                dest.display()
-            )
-        });
-    }
+    let over_input = |at: &Path| -> Result<(), String> {
+        if file_id(at).is_some_and(|id| to.inputs.contains(&id)) {
+            return Err(if file_id(at) == file_id(file) {
+                format!(
+                    "{} is its own input; pare never writes over an input",
+                    shown.display()
+                )
+            } else {
+                format!(
+                    "{} is another input; pare never writes over an input",
+                    shown.display()
+                )
+            });
+        }
+        Ok(())
+    };
+    over_input(dest)?;
     let mut tmp = TempFile::create(to.root, &to.tag).map_err(|e| {
         format!(
             "cannot create a temporary file in {}: {e}",
-            to.root.display()
+            to.shown_root.display()
         )
     })?;
     let rep = {
@@ -546,16 +578,25 @@ fn clean_one_to_dir(
             .map_err(|e| format!("cannot write the output: {e}"))?;
         rep
     };
-    if let Some(parent) = dest.parent() {
-        crate::daemon::publish::make_dirs_synced(to.root, parent, to.sync)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    match tmp.place_exact_synced(dest, to.conflict, to.sync) {
+    let parent = dest.parent().expect("an output has a folder");
+    // The output's folder, opened level by level without following a link, and the
+    // file placed in it through its descriptor: a folder swapped for a link meanwhile
+    // is never written through.
+    let folder =
+        crate::daemon::publish::make_dirs_synced(to.root, parent, to.sync).map_err(|e| {
+            format!(
+                "cannot create {}: {e}",
+                shown.parent().unwrap_or(shown).display()
+            )
+        })?;
+    let at = folder.at(dest.file_name().expect("an output has a name"));
+    over_input(&at)?;
+    match tmp.place_exact_synced(&at, to.conflict, to.sync) {
         Ok(Placed::New | Placed::Identical) => Ok(rep),
         Ok(Placed::Exists) => Err(format!(
             "{} exists with other content; left as it is (--overwrite replaces it)",
-            dest.display()
+            shown.display()
         )),
-        Err(e) => Err(format!("cannot write {}: {e}", dest.display())),
+        Err(e) => Err(format!("cannot write {}: {e}", shown.display())),
     }
 }

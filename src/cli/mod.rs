@@ -226,7 +226,7 @@ pub struct CleanArgs {
     /// Parallel workers for -o (default: number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
-    /// Files to clean; `-` or nothing reads stdin.
+    /// Files to clean; `-` or nothing reads stdin (to stdout: -o needs files).
     pub files: Vec<PathBuf>,
 }
 

@@ -57,6 +57,16 @@ impl Folder {
         &self.path
     }
 
+    /// A path that reaches this folder through its open descriptor (its opening path
+    /// without `/proc`): names joined to it stay in the folder that was opened.
+    pub fn reach(&self) -> PathBuf {
+        if proc_fds() {
+            PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+        } else {
+            self.path.clone()
+        }
+    }
+
     /// A path for `name` in this folder that reaches it through the open descriptor.
     pub fn at(&self, name: &OsStr) -> PathBuf {
         if proc_fds() {

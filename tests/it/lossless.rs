@@ -241,6 +241,79 @@ fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin()
 }
 
 #[test]
+fn clean_o_keeps_to_the_folder_it_started_with_when_a_link_takes_its_name() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir_all(p.join("rules")).unwrap();
+    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+    fs::create_dir_all(p.join("elsewhere")).unwrap();
+    // Enough files, in sub-folders, that the run is still going when the swap comes;
+    // the test makes sure it was (and doubles the files until it is).
+    let placed = |dir: &Path| -> Vec<String> {
+        files(dir)
+            .into_iter()
+            .filter(|f| !f.starts_with(".pare-tmp/"))
+            .collect()
+    };
+    let mut n = 400;
+    loop {
+        let _ = fs::remove_dir_all(p.join("in"));
+        let _ = fs::remove_dir_all(p.join("out.started"));
+        let _ = fs::remove_file(p.join("out"));
+        let mut names = Vec::new();
+        for i in 0..n {
+            let f = format!("in/d{}/p{i}.html", i % 7);
+            fs::create_dir_all(p.join(&f).parent().unwrap()).unwrap();
+            fs::write(p.join(&f), page(i)).unwrap();
+            names.push(f);
+        }
+        let child = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args([
+                "clean", "--rules", "rules", "-j", "1", "--sync", "-o", "out",
+            ])
+            .args(&names)
+            .current_dir(p)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the first outputs", DEADLINE, || {
+            p.join("out").is_dir() && placed(&p.join("out")).len() >= 5
+        });
+        // The name taken by a link elsewhere: `mv out out.started; ln -s elsewhere out`.
+        fs::rename(p.join("out"), p.join("out.started")).unwrap();
+        std::os::unix::fs::symlink(p.join("elsewhere"), p.join("out")).unwrap();
+        let at_swap = placed(&p.join("out.started")).len();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            files(&p.join("elsewhere")),
+            Vec::<String>::new(),
+            "written through the link"
+        );
+        let out = placed(&p.join("out.started"));
+        assert_eq!(
+            out.len(),
+            n,
+            "every output in the folder the run started with"
+        );
+        for i in [0, n / 2, n - 1] {
+            let f = format!("d{}/p{i}.html", i % 7);
+            assert_cleaned(
+                &fs::read_to_string(p.join("out.started").join(f)).unwrap(),
+                i,
+            );
+        }
+        if at_swap < n {
+            break;
+        }
+        assert!(n < 20_000, "the run always ended before the swap");
+        n *= 2;
+    }
+}
+
+#[test]
 fn clean_o_gives_same_named_inputs_their_own_output_under_load() {
     // Large inputs of the same name, cleaned in parallel: each output is its own input's.
     let d = tempfile::tempdir().unwrap();
