@@ -305,8 +305,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         .iter()
         .map(|d| base.join(d.strip_prefix(dir).expect("outputs are below the folder")))
         .collect();
-    let inputs: std::collections::HashSet<(u64, u64)> =
-        files.iter().filter_map(|f| file_id(f)).collect();
+    let inputs = Inputs::of(files);
     let conflict = if args.overwrite {
         Conflict::Replace
     } else {
@@ -510,6 +509,51 @@ fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<Pat
     }
 }
 
+/// The inputs of a run, as an output about to be written is checked against them.
+struct Inputs {
+    /// Each input's identity (device, inode).
+    ids: std::collections::HashSet<(u64, u64)>,
+    /// Each input by its real path in lower case, with its size and modification time.
+    folded: std::collections::HashMap<String, (u64, i64, i64)>,
+}
+
+impl Inputs {
+    fn of(files: &[PathBuf]) -> Inputs {
+        use std::os::unix::fs::MetadataExt;
+        let mut folded = std::collections::HashMap::new();
+        for f in files {
+            if let (Ok(m), Some(r)) = (std::fs::metadata(f), real_name(f)) {
+                folded.insert(
+                    r.to_string_lossy().to_lowercase(),
+                    (m.size(), m.mtime(), m.mtime_nsec()),
+                );
+            }
+        }
+        Inputs {
+            ids: files.iter().filter_map(|f| file_id(f)).collect(),
+            folded,
+        }
+    }
+
+    /// Whether the file at `at` (an output's path, `shown` as the user would name it) is
+    /// one of the inputs: the same inode, or — where a case-insensitive filesystem gives
+    /// every spelling of a name an inode number of its own (FAT through FUSE) — a path
+    /// that differs from an input's only in case and a file of the same size and
+    /// modification time, to the nanosecond. Two such files that are truly two are
+    /// refused too: a run that stops is better than an input written over.
+    fn holds(&self, at: &Path, shown: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(at) else {
+            return false;
+        };
+        self.ids.contains(&(m.dev(), m.ino()))
+            || real_name(shown).is_some_and(|r| {
+                self.folded.get(&r.to_string_lossy().to_lowercase())
+                    == Some(&(m.size(), m.mtime(), m.mtime_nsec()))
+            })
+    }
+}
+
 /// Where one input's cleaned page goes, and under what terms.
 struct Target<'a> {
     /// The output's path through the open -o folder (see [`Folder::reach`]).
@@ -527,7 +571,7 @@ struct Target<'a> {
     /// Flush each output to disk (`--sync`).
     sync: bool,
     /// Every input's identity: none may be replaced.
-    inputs: &'a std::collections::HashSet<(u64, u64)>,
+    inputs: &'a Inputs,
 }
 
 /// Cleans one file into a temporary file of its own and links it in at its output
@@ -549,18 +593,21 @@ fn clean_one_to_dir(
         Err(e) => return Err(format!("cannot read the input: {e}")),
     }
     let over_input = |at: &Path| -> Result<(), String> {
-        if file_id(at).is_some_and(|id| to.inputs.contains(&id)) {
-            return Err(if file_id(at) == file_id(file) {
-                format!(
-                    "{} is its own input; pare never writes over an input",
-                    shown.display()
-                )
-            } else {
-                format!(
-                    "{} is another input; pare never writes over an input",
-                    shown.display()
-                )
-            });
+        if to.inputs.holds(at, shown) {
+            let folded = |p: &Path| real_name(p).map(|r| r.to_string_lossy().to_lowercase());
+            return Err(
+                if file_id(at) == file_id(file) || folded(shown) == folded(file) {
+                    format!(
+                        "{} is its own input; pare never writes over an input",
+                        shown.display()
+                    )
+                } else {
+                    format!(
+                        "{} is another input; pare never writes over an input",
+                        shown.display()
+                    )
+                },
+            );
         }
         Ok(())
     };
@@ -598,5 +645,51 @@ fn clean_one_to_dir(
             shown.display()
         )),
         Err(e) => Err(format!("cannot write {}: {e}", shown.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_is_known_under_another_spelling_by_its_size_and_time() {
+        let d = tempfile::tempdir().unwrap();
+        let (input, other) = (
+            d.path().join("src/Page.html"),
+            d.path().join("SRC/Page.html"),
+        );
+        for f in [&input, &other] {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "<p>the same bytes</p>").unwrap();
+        }
+        let when = std::time::SystemTime::UNIX_EPOCH
+            + std::time::Duration::new(1_700_000_000, 123_456_789);
+        let set = |f: &Path, t| {
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(t)
+                .unwrap()
+        };
+        set(&input, when);
+        let inputs = Inputs::of(std::slice::from_ref(&input));
+        assert!(inputs.holds(&input, &input), "the very file");
+        // On this (case-sensitive) filesystem `SRC/Page.html` is another file: as a FUSE
+        // FAT mount shows one file under two spellings (two inode numbers), it is taken
+        // for the input when its size and time are the input's.
+        set(&other, when);
+        assert!(inputs.holds(&other, &other));
+        set(&other, when + std::time::Duration::from_nanos(1));
+        assert!(!inputs.holds(&other, &other), "another time: another file");
+        set(&other, when);
+        std::fs::write(&other, "<p>other bytes, longer</p>").unwrap();
+        set(&other, when);
+        assert!(!inputs.holds(&other, &other), "another size: another file");
+        assert!(!inputs.holds(
+            &d.path().join("src/none.html"),
+            &d.path().join("src/none.html")
+        ));
     }
 }
