@@ -503,7 +503,7 @@ fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<Pat
         Ok(dests)
     } else {
         Err(format!(
-            "inputs that are the same file:\n  {}",
+            "inputs whose outputs would have one name:\n  {}",
             clashes.join("\n  ")
         ))
     }
