@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use super::written::real_name;
 use super::{CleanArgs, load_rules};
 use crate::clean::{self, Format, Input, Kind, Options, Profile, Report};
 use crate::daemon::folder::Folder;
@@ -168,17 +169,6 @@ fn check_destinations(args: &CleanArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// A path with its folder's links and `..` resolved (the file itself need not exist).
-fn real_name(p: &Path) -> Option<PathBuf> {
-    let name = p.file_name()?;
-    let parent = match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let abs = std::path::absolute(parent).ok()?;
-    Some(crate::config::real_path(&abs).join(name))
-}
-
 type Outcome = (String, Result<Report, String>);
 
 /// One file of a batch: its name, and what came of it.
@@ -236,39 +226,11 @@ fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
             }
         };
     }
-    match write_whole(path, (json + "\n").as_bytes()) {
+    match super::written::write_whole(path, (json + "\n").as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot write report {}: {e}", path.display());
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// Writes `bytes` as the file `path` whole or not at all: into a temporary file beside
-/// it, flushed, then renamed over it. A full disk leaves the report before it as it was,
-/// not cut short.
-fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".pare-{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
         }
     }
 }

@@ -97,6 +97,14 @@ pub fn run(args: ImportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(e) = common
+        .report
+        .as_deref()
+        .and_then(|r| super::written::clashes_with_input(r, &common.paths))
+    {
+        eprintln!("error: --report {e}");
+        return ExitCode::from(2);
+    }
     if let Err(e) = write_files(&common.out_dir, what, &files, &mut report) {
         eprintln!("error: cannot write into {}: {e}", common.out_dir.display());
         return ExitCode::FAILURE;
@@ -107,7 +115,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
 fn finish(what: &str, report: &Report, details: Option<&PathBuf>) -> ExitCode {
     eprint!("{}", report.summary(what));
     if let Some(path) = details {
-        if let Err(e) = std::fs::write(path, report.details()) {
+        if let Err(e) = super::written::write_whole(path, report.details().as_bytes()) {
             eprintln!("error: cannot write report {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

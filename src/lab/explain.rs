@@ -7,6 +7,7 @@
 //! place, outlined and labelled (refused removals are listed in a banner at the top:
 //! the engine's plan carries no byte range for them).
 
+use crate::cli::written;
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -474,6 +475,10 @@ fn tag_end(input: &[u8], open: &[u8]) -> Option<usize> {
 
 /// `pare explain FILE [--url URL] [--rules DIR]… [--html OUT.html]`, on the rules loaded.
 pub fn command(book: &RuleBook, opts: &Options, file: &Path, html: Option<&Path>) -> ExitCode {
+    if let Some(e) = html.and_then(|h| written::clashes_with_input(h, &[file.to_path_buf()])) {
+        eprintln!("error: --html {e}");
+        return ExitCode::from(2);
+    }
     let Some(input) = super::read_page(file) else {
         return ExitCode::FAILURE;
     };
@@ -491,7 +496,7 @@ pub fn command(book: &RuleBook, opts: &Options, file: &Path, html: Option<&Path>
         return ExitCode::FAILURE;
     }
     if let Some(path) = html {
-        if let Err(e) = std::fs::write(path, annotate(&input, &x)) {
+        if let Err(e) = written::write_whole(path, &annotate(&input, &x)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

@@ -241,6 +241,76 @@ fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin()
 }
 
 #[test]
+fn explain_html_and_import_reports_never_land_on_an_input() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir_all(p.join("rules")).unwrap();
+    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
+    fs::write(p.join("page.html"), page(3)).unwrap();
+    let o = pare(
+        &[
+            "explain",
+            "--rules",
+            "rules",
+            "page.html",
+            "--html",
+            "./page.html",
+        ],
+        p,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is the input"), "{}", text(&o));
+    assert_eq!(fs::read_to_string(p.join("page.html")).unwrap(), page(3));
+    let o = pare(
+        &[
+            "explain",
+            "--rules",
+            "rules",
+            "page.html",
+            "--html",
+            "marked.html",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        fs::read_to_string(p.join("marked.html"))
+            .unwrap()
+            .contains("Article number 3")
+    );
+    // A FiveFilters folder: the report may not be one of its files.
+    fs::create_dir_all(p.join("ftr")).unwrap();
+    let config = "body: //div[@class='story']\nstrip: //div[@class='promo']\n";
+    fs::write(p.join("ftr/example.com.txt"), config).unwrap();
+    for report in ["ftr/example.com.txt", "ftr/../ftr/example.com.txt"] {
+        let o = pare(
+            &["import", "ftr", "ftr", "-o", "imported", "--report", report],
+            p,
+        );
+        assert_eq!(o.status.code(), Some(2), "{report}: {}", text(&o));
+        assert!(text(&o).contains("input folder"), "{}", text(&o));
+        assert_eq!(
+            fs::read_to_string(p.join("ftr/example.com.txt")).unwrap(),
+            config
+        );
+    }
+    let o = pare(
+        &[
+            "import",
+            "ftr",
+            "ftr",
+            "-o",
+            "imported",
+            "--report",
+            "misses.txt",
+        ],
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(p.join("misses.txt").is_file());
+}
+
+#[test]
 fn clean_o_keeps_to_the_folder_it_started_with_when_a_link_takes_its_name() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
