@@ -22,3 +22,4 @@ pub mod status;
 pub mod systemd;
 pub mod text;
 pub mod watch;
+pub mod written;

@@ -9,13 +9,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::written::real_name;
 use super::{CleanArgs, load_rules};
 use crate::clean::{self, Format, Input, Kind, Options, Profile, Report};
 use crate::daemon::folder::Folder;
 use crate::daemon::publish::{Conflict, Placed, TempFile};
 use crate::rules::Categories;
 use crate::rules::RuleBook;
+use crate::written::real_name;
 
 fn options(args: &CleanArgs) -> Result<Options, String> {
     let mut o = Options {
@@ -226,7 +226,7 @@ fn write_report(path: &Path, outcomes: &[Outcome]) -> ExitCode {
             }
         };
     }
-    match super::written::write_whole(path, (json + "\n").as_bytes()) {
+    match crate::written::write_whole(path, (json + "\n").as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot write report {}: {e}", path.display());

@@ -100,7 +100,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
     if let Some(e) = common
         .report
         .as_deref()
-        .and_then(|r| super::written::clashes_with_input(r, &common.paths))
+        .and_then(|r| crate::written::clashes_with_input(r, &common.paths))
     {
         eprintln!("error: --report {e}");
         return ExitCode::from(2);
@@ -115,7 +115,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
 fn finish(what: &str, report: &Report, details: Option<&PathBuf>) -> ExitCode {
     eprint!("{}", report.summary(what));
     if let Some(path) = details {
-        if let Err(e) = super::written::write_whole(path, report.details().as_bytes()) {
+        if let Err(e) = crate::written::write_whole(path, report.details().as_bytes()) {
             eprintln!("error: cannot write report {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

@@ -5,7 +5,6 @@
 mod clean;
 mod import;
 mod run;
-pub mod written;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! place, outlined and labelled (refused removals are listed in a banner at the top:
 //! the engine's plan carries no byte range for them).
 
-use crate::cli::written;
+use crate::written;
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
