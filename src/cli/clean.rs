@@ -255,6 +255,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         }
     };
     let base = opened.reach();
+    sweep_dead_runs(&base.join(crate::daemon::publish::TMP_DIR));
     let files = &args.files;
     let dests = match output_paths(files, dir, opts.format) {
         Ok(d) => d,
@@ -388,6 +389,42 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         code = ExitCode::FAILURE;
     }
     code
+}
+
+/// Removes from `tmp` (an -o folder's `.pare-tmp/`) what runs of `pare clean` and
+/// `pare requeue` that were killed left there: files named `clean-<pid>-…` or
+/// `requeue-<pid>-…` whose process is gone and that nobody has written for ten minutes
+/// (a live run's file is being written, or was a moment ago; a pid in another pid
+/// namespace would not be seen, so the age is asked too).
+fn sweep_dead_runs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(dead_run_pid) else {
+            continue;
+        };
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= std::time::Duration::from_secs(600));
+        if old && !Path::new(&format!("/proc/{pid}")).exists() && Path::new("/proc/self").exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The pid in a temporary file's name of `pare clean` or `pare requeue`
+/// (`publish::unique_tag`).
+fn dead_run_pid(name: &str) -> Option<u32> {
+    let rest = name
+        .strip_prefix("clean-")
+        .or_else(|| name.strip_prefix("requeue-"))?;
+    rest.split('-').next()?.parse().ok()
 }
 
 fn progress(n: usize, total: usize) {
@@ -613,6 +650,40 @@ fn clean_one_to_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporary_files_of_killed_runs_go_and_others_stay() {
+        let d = tempfile::tempdir().unwrap();
+        let tmp = d.path();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let make = |name: &str, old: bool| {
+            let f = std::fs::File::create(tmp.join(name)).unwrap();
+            if old {
+                f.set_modified(long_ago).unwrap();
+            }
+        };
+        // pid 999999999 is above any pid_max: a run that is gone.
+        make("clean-999999999-18a2b-0", true);
+        make("requeue-999999999-18a2b", true);
+        make("clean-999999999-18a2c-1", false); // written a moment ago
+        make(&format!("clean-{}-18a2d-0", std::process::id()), true); // a live run
+        make("0a1b2c-claim", true); // the daemon's
+        make("clean-notapid-0", true);
+        sweep_dead_runs(tmp);
+        let mut left: Vec<String> = std::fs::read_dir(tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want = vec![
+            "0a1b2c-claim".to_string(),
+            "clean-999999999-18a2c-1".into(),
+            format!("clean-{}-18a2d-0", std::process::id()),
+            "clean-notapid-0".into(),
+        ];
+        want.sort();
+        assert_eq!(left, want);
+    }
 
     #[test]
     fn an_input_is_known_under_another_spelling_by_its_size_and_time() {
