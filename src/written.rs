@@ -16,25 +16,51 @@ pub fn real_name(p: &Path) -> Option<PathBuf> {
 }
 
 /// Writes `bytes` as the file `path` whole or not at all: into a temporary file beside
-/// it, flushed, then renamed over it. A full disk leaves the report before it as it was,
-/// not cut short.
+/// it (with the mode of the file it replaces), flushed, then renamed over it. A full disk
+/// leaves the report before it as it was, not cut short. A name that is a link is
+/// followed, and its target replaced, not the link. What is no regular file — a pipe
+/// (`--report >(jq .)`, `/dev/fd/N`), a FIFO, a device (`/dev/null`, `/dev/stdout`) — is
+/// written into, never replaced; so is a file in a folder that takes no new file.
 pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
+    use std::os::unix::fs::PermissionsExt;
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(bytes);
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let name = target
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".pare-{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = target.with_file_name(tmp_name);
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+    {
+        Ok(f) => f,
+        // A folder that takes no new name: the file is written in place, as before.
+        Err(e) if existing.is_some() && e.kind() == io::ErrorKind::PermissionDenied => {
+            return std::fs::write(&target, bytes);
+        }
+        Err(e) => return Err(e),
+    };
     let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        if let Some(m) = &existing {
+            f.set_permissions(std::fs::Permissions::from_mode(m.permissions().mode()))?;
+        }
         f.write_all(bytes)?;
         f.sync_all()
     })();
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+    match written.and_then(|()| std::fs::rename(&tmp, &target)) {
         Ok(()) => Ok(()),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -43,17 +69,70 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Whether `a` and `b` are one file: the same inode, or the same real path — or, where a
+/// case-insensitive filesystem gives each spelling of a name an inode number of its own
+/// (FAT through FUSE), real paths that differ only in case, naming files of the same size
+/// and modification time (to the nanosecond), in folders that answer to a third case
+/// (the first differing part of the paths, spelled as neither, exists). On a
+/// case-sensitive filesystem the last test fails: `Site/` and a `cp -a` copy `site/`
+/// are two.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (ma, mb) = (std::fs::metadata(a).ok(), std::fs::metadata(b).ok());
+    if let (Some(x), Some(y)) = (&ma, &mb)
+        && (x.dev(), x.ino()) == (y.dev(), y.ino())
+    {
+        return true;
+    }
+    let (Some(ra), Some(rb)) = (real_name(a), real_name(b)) else {
+        return false;
+    };
+    if ra == rb {
+        return true;
+    }
+    let (Some(x), Some(y)) = (ma, mb) else {
+        return false;
+    };
+    let (sa, sb) = (ra.to_string_lossy(), rb.to_string_lossy());
+    if !x.is_file()
+        || (x.size(), x.mtime(), x.mtime_nsec()) != (y.size(), y.mtime(), y.mtime_nsec())
+        || sa.to_lowercase() != sb.to_lowercase()
+    {
+        return false;
+    }
+    // The first part of the path that differs: does it answer to its case swapped?
+    let mut probe = PathBuf::new();
+    for (pa, pb) in ra.components().zip(rb.components()) {
+        if pa == pb {
+            probe.push(pa);
+            continue;
+        }
+        // A third spelling, neither `a`'s nor `b`'s: one letter's case changed.
+        let name = pa.as_os_str().to_string_lossy().into_owned();
+        let other = pb.as_os_str().to_string_lossy();
+        let third = name.char_indices().find_map(|(i, c)| {
+            let flipped: String = if c.is_uppercase() {
+                c.to_lowercase().collect()
+            } else {
+                c.to_uppercase().collect()
+            };
+            let s = format!("{}{flipped}{}", &name[..i], &name[i + c.len_utf8()..]);
+            (s != name && s != *other).then_some(s)
+        });
+        return third.is_some_and(|t| probe.join(t).exists());
+    }
+    false
+}
+
 /// Why `path` may not be written by a command that reads `inputs` (files, or folders
 /// whose files it reads): it is one of them — the very file, a hard link to it, or the
 /// same path spelled otherwise — or a file that is inside one of the folders.
 pub fn clashes_with_input(path: &Path, inputs: &[PathBuf]) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    let id = std::fs::metadata(path).ok();
     let real = real_name(path);
     for input in inputs {
         let m = std::fs::metadata(input).ok();
-        let same_file = id.is_some() && m.as_ref().map(|m| (m.dev(), m.ino())) == id;
-        if same_file || (real.is_some() && real_name(input) == real) {
+        if same_file(path, input) {
             return Some(format!(
                 "{} is the input {}; pare never writes over an input",
                 path.display(),

@@ -125,45 +125,72 @@ fn check_destinations(args: &CleanArgs) -> Result<(), String> {
             return Err("-o DIR needs the files to clean (stdin goes without -o)".into());
         }
     }
-    let inputs: Vec<((u64, u64), &PathBuf)> = named
-        .iter()
-        .filter_map(|f| file_id(f).map(|id| (id, *f)))
-        .collect();
+    // The inputs by path, and stdin when a page is read from it and it is a file
+    // (`pare clean < p.html >> p.html`, `pare clean --report p.html < p.html`).
+    let mut inputs: Vec<PathBuf> = named.iter().map(|f| f.to_path_buf()).collect();
+    let stdin = Path::new("/proc/self/fd/0");
+    if named.is_empty() && std::fs::metadata(stdin).is_ok_and(|m| m.is_file()) {
+        inputs.push(stdin.to_path_buf());
+    }
+    let shown = |f: &Path| {
+        if f == stdin {
+            "read from stdin".to_string()
+        } else {
+            f.display().to_string()
+        }
+    };
+    let stdout = Path::new("/proc/self/fd/1");
     let stdout_used = args.out_dir.is_none() || args.report.as_deref() == Some(Path::new("-"));
     // What fd 1 is, through its link in /proc. (A closed stdout cannot be told here:
     // Rust's runtime opens /dev/null in its place before `main`.)
-    if stdout_used && let Ok(m) = std::fs::metadata("/proc/self/fd/1") {
-        use std::os::unix::fs::MetadataExt;
-        if let Some((_, f)) = inputs.iter().find(|(id, _)| *id == (m.dev(), m.ino())) {
-            return Err(format!(
-                "stdout is the input {}; pare never writes over an input",
-                f.display()
-            ));
-        }
+    let stdout_file = stdout_used && std::fs::metadata(stdout).is_ok_and(|m| m.is_file());
+    if stdout_file && let Some(f) = inputs.iter().find(|f| crate::written::same_file(stdout, f)) {
+        return Err(format!(
+            "stdout is the input {}; pare never writes over an input",
+            shown(f)
+        ));
+    }
+    let dests = match &args.out_dir {
+        Some(dir) => output_paths(&args.files, dir, options(args)?.format).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    if stdout_file && let Some(d) = dests.iter().find(|d| crate::written::same_file(stdout, d)) {
+        return Err(format!(
+            "stdout (for --report -) is the output {}: one would replace the other",
+            d.display()
+        ));
     }
     if let Some(r) = args.report.as_deref().filter(|r| r.as_os_str() != "-") {
-        let id = file_id(r);
-        let real = real_name(r);
-        let same =
-            |f: &Path| id.is_some() && file_id(f) == id || real.is_some() && real_name(f) == real;
-        if let Some(f) = named.iter().find(|f| same(f)) {
+        if let Some(f) = inputs.iter().find(|f| crate::written::same_file(r, f)) {
             return Err(format!(
                 "--report {} is the input {}; pare never writes over an input",
                 r.display(),
-                f.display()
+                shown(f)
             ));
         }
-        if let Some(dir) = &args.out_dir {
-            let format = options(args)?.format;
-            if let Ok(dests) = output_paths(&args.files, dir, format)
-                && let Some(d) = dests.iter().find(|d| same(d))
-            {
-                return Err(format!(
-                    "--report {} is the output {}: one would replace the other",
-                    r.display(),
-                    d.display()
-                ));
-            }
+        if stdout_file && crate::written::same_file(r, stdout) {
+            return Err(format!(
+                "--report {} is where stdout goes: the report would replace the cleaned page",
+                r.display()
+            ));
+        }
+        if let Some(d) = dests.iter().find(|d| crate::written::same_file(r, d)) {
+            return Err(format!(
+                "--report {} is the output {}: one would replace the other",
+                r.display(),
+                d.display()
+            ));
+        }
+        if let Some(dir) = &args.out_dir
+            && let (Some(rr), Some(rd)) = (real_name(r), real_name(&dir.join("x")))
+            && rd
+                .parent()
+                .is_some_and(|d| rr.starts_with(d.join(crate::daemon::publish::TMP_DIR)) || rr == d)
+        {
+            return Err(format!(
+                "--report {} is -o's folder or its temporary folder",
+                r.display()
+            ));
         }
     }
     Ok(())
@@ -512,22 +539,16 @@ fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<Pat
 struct Inputs {
     /// Each input's identity (device, inode).
     ids: std::collections::HashSet<(u64, u64)>,
-    /// Each input by its real path in lower case, with its size and modification time.
-    folded: std::collections::HashMap<String, (u64, i64, i64)>,
+    /// Each input by its real path in lower case.
+    folded: std::collections::HashMap<String, PathBuf>,
 }
 
 impl Inputs {
     fn of(files: &[PathBuf]) -> Inputs {
-        use std::os::unix::fs::MetadataExt;
-        let mut folded = std::collections::HashMap::new();
-        for f in files {
-            if let (Ok(m), Some(r)) = (std::fs::metadata(f), real_name(f)) {
-                folded.insert(
-                    r.to_string_lossy().to_lowercase(),
-                    (m.size(), m.mtime(), m.mtime_nsec()),
-                );
-            }
-        }
+        let folded = files
+            .iter()
+            .filter_map(|f| Some((real_name(f)?.to_string_lossy().to_lowercase(), f.clone())))
+            .collect();
         Inputs {
             ids: files.iter().filter_map(|f| file_id(f)).collect(),
             folded,
@@ -535,21 +556,14 @@ impl Inputs {
     }
 
     /// Whether the file at `at` (an output's path, `shown` as the user would name it) is
-    /// one of the inputs: the same inode, or — where a case-insensitive filesystem gives
-    /// every spelling of a name an inode number of its own (FAT through FUSE) — a path
-    /// that differs from an input's only in case and a file of the same size and
-    /// modification time, to the nanosecond. Two such files that are truly two are
-    /// refused too: a run that stops is better than an input written over.
+    /// one of the inputs: the same inode, or the input under another spelling on a
+    /// case-insensitive filesystem that gives each spelling an inode number of its own
+    /// (FAT through FUSE; see [`crate::written::same_file`]).
     fn holds(&self, at: &Path, shown: &Path) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(m) = std::fs::metadata(at) else {
-            return false;
-        };
-        self.ids.contains(&(m.dev(), m.ino()))
-            || real_name(shown).is_some_and(|r| {
-                self.folded.get(&r.to_string_lossy().to_lowercase())
-                    == Some(&(m.size(), m.mtime(), m.mtime_nsec()))
-            })
+        file_id(at).is_some_and(|id| self.ids.contains(&id))
+            || real_name(shown)
+                .and_then(|r| self.folded.get(&r.to_string_lossy().to_lowercase()))
+                .is_some_and(|input| crate::written::same_file(shown, input))
     }
 }
 
@@ -688,10 +702,8 @@ mod tests {
     #[test]
     fn an_input_is_known_under_another_spelling_by_its_size_and_time() {
         let d = tempfile::tempdir().unwrap();
-        let (input, other) = (
-            d.path().join("src/Page.html"),
-            d.path().join("SRC/Page.html"),
-        );
+        let p = d.path();
+        let (input, other) = (p.join("src/Page.html"), p.join("SRC/Page.html"));
         for f in [&input, &other] {
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(f, "<p>the same bytes</p>").unwrap();
@@ -707,22 +719,28 @@ mod tests {
                 .unwrap()
         };
         set(&input, when);
+        set(&other, when);
         let inputs = Inputs::of(std::slice::from_ref(&input));
         assert!(inputs.holds(&input, &input), "the very file");
-        // On this (case-sensitive) filesystem `SRC/Page.html` is another file: as a FUSE
-        // FAT mount shows one file under two spellings (two inode numbers), it is taken
-        // for the input when its size and time are the input's.
-        set(&other, when);
-        assert!(inputs.holds(&other, &other));
+        // This filesystem is case-sensitive: `SRC/` is another folder (a `cp -a` copy,
+        // same size and time), and its file is no input.
+        assert!(
+            !inputs.holds(&other, &other),
+            "a copy on a case-sensitive filesystem"
+        );
+        // A folder that answers to a third spelling is what a case-insensitive one
+        // does (FUSE FAT: one file, an inode number per spelling): stood in for here by
+        // folders of every other spelling.
+        for third in ["Src", "sRc", "srC", "SRc", "SrC", "sRC"] {
+            std::fs::create_dir_all(p.join(third)).unwrap();
+        }
+        assert!(inputs.holds(&other, &other), "taken for the input");
         set(&other, when + std::time::Duration::from_nanos(1));
         assert!(!inputs.holds(&other, &other), "another time: another file");
         set(&other, when);
         std::fs::write(&other, "<p>other bytes, longer</p>").unwrap();
         set(&other, when);
         assert!(!inputs.holds(&other, &other), "another size: another file");
-        assert!(!inputs.holds(
-            &d.path().join("src/none.html"),
-            &d.path().join("src/none.html")
-        ));
+        assert!(!inputs.holds(&p.join("src/none.html"), &p.join("src/none.html")));
     }
 }

@@ -207,6 +207,96 @@ fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin()
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("stdout is the input"), "{}", text(&o));
     unchanged("stdout appending to the input");
+    // stdin as the input: the report, and stdout, may not be that file either.
+    for (args, says) in [
+        (
+            &["--report", "in/a.html"][..],
+            "is the input read from stdin",
+        ),
+        (&[][..], "stdout is the input read from stdin"),
+    ] {
+        let out = fs::OpenOptions::new()
+            .append(true)
+            .open(p.join("in/a.html"))
+            .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+            .args([&r[..], args].concat())
+            .current_dir(p)
+            .stdin(fs::File::open(p.join("in/a.html")).unwrap())
+            .stdout(if args.is_empty() {
+                Stdio::from(out)
+            } else {
+                Stdio::null()
+            })
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+        unchanged("stdin the input");
+    }
+    // The report named like the file stdout goes to: it would replace the page.
+    let o = Command::new(env!("CARGO_BIN_EXE_pare"))
+        .args([&r[..], &["in/a.html", "--report", "page-out.html"]].concat())
+        .current_dir(p)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(p.join("page-out.html")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("where stdout goes"), "{}", text(&o));
+    // A report through a link replaces the link's target, keeps its mode, and leaves
+    // the link; one into a FIFO is written into it, the FIFO left a FIFO.
+    fs::write(p.join("kept.json"), "old").unwrap();
+    fs::set_permissions(
+        p.join("kept.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("kept.json", p.join("via-link.json")).unwrap();
+    let o = pare(
+        &[
+            &r[..],
+            &["-o", "out2", "in/a.html", "--report", "via-link.json"],
+        ]
+        .concat(),
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        fs::symlink_metadata(p.join("via-link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(p.join("kept.json"))
+            .unwrap()
+            .contains("\"pages\"")
+    );
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &fs::metadata(p.join("kept.json")).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
+    assert!(
+        Command::new("mkfifo")
+            .arg(p.join("fifo"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = p.join("fifo");
+    let reader = std::thread::spawn(move || fs::read_to_string(fifo).unwrap());
+    let o = pare(
+        &[&r[..], &["-o", "out3", "in/a.html", "--report", "fifo"]].concat(),
+        p,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(reader.join().unwrap().contains("\"pages\""));
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &fs::metadata(p.join("fifo")).unwrap().file_type()
+    ));
     // What is allowed still works, and a report is written whole, over the one before.
     fs::write(p.join("report.json"), "old").unwrap();
     let o = pare(
