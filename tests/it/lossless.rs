@@ -147,47 +147,30 @@ fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin()
         unchanged(&format!("{args:?}"));
     };
     let r = ["clean", "--rules", "rules"];
-    // A report named like an input, however it is spelled, with -o and to stdout.
-    refused(
-        &[
-            &r[..],
-            &[
-                "-o",
-                "out",
-                "in/a.html",
-                "in/b.html",
-                "--report",
-                "in/a.html",
-            ],
-        ]
-        .concat(),
-        "is the input",
-    );
-    refused(
-        &[&r[..], &["in/a.html", "--report", "in/../in/a.html"]].concat(),
-        "is the input",
-    );
     fs::hard_link(p.join("in/b.html"), p.join("b-link.html")).unwrap();
-    refused(
-        &[&r[..], &["in/b.html", "--report", "b-link.html"]].concat(),
-        "is the input",
-    );
-    // A report named like one of the run's outputs.
-    refused(
-        &[
-            &r[..],
-            &[
-                "-o",
-                "out",
-                "in/a.html",
-                "in/b.html",
-                "--report",
-                "out/a.html",
-            ],
-        ]
-        .concat(),
-        "is the output",
-    );
+    let two = ["-o", "out", "in/a.html", "in/b.html"];
+    for (args, says) in [
+        // A report named like an input, however it is spelled, with -o and to stdout.
+        (
+            &[&two[..], &["--report", "in/a.html"]].concat(),
+            "is the input",
+        ),
+        (
+            &vec!["in/a.html", "--report", "in/../in/a.html"],
+            "is the input",
+        ),
+        (
+            &vec!["in/b.html", "--report", "b-link.html"],
+            "is the input",
+        ),
+        // A report named like one of the run's outputs.
+        (
+            &[&two[..], &["--report", "out/a.html"]].concat(),
+            "is the output",
+        ),
+    ] {
+        refused(&[&r[..], &args[..]].concat(), says);
+    }
     assert!(!p.join("out/a.html").exists());
     // `-` and no file at all with -o: stdin has no name to be written under.
     refused(&[&r[..], &["-o", "out", "-"]].concat(), "stdin");
