@@ -836,6 +836,10 @@ fn a_full_or_read_only_outbox_keeps_files_and_retries_quietly() {
         env.out("ro.html").is_some()
     });
     assert_eq!(outputs(&env).len(), n + 1);
+    // The recovery is logged once the file is out, not before: wait for its line.
+    wait_for("the second recovery line", DEADLINE, || {
+        d.log().matches("publishing works again").count() >= 2
+    });
     // One warning per episode: each warning opens one, each "works again" closes it (both
     // are closed by now). Under load a nearly full disk may let one file through and
     // refuse the next, a new episode; so count episodes rather than assume two, but never
