@@ -25,6 +25,14 @@ fn pare(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
+/// A folder holding `rules/generic.toml` (the test rule), for commands run in it.
+fn with_rules() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir_all(d.path().join("rules")).unwrap();
+    fs::write(d.path().join("rules/generic.toml"), RULE).unwrap();
+    d
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -37,10 +45,8 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn clean_o_mirrors_same_named_inputs_and_never_overwrites() {
-    let d = tempfile::tempdir().unwrap();
+    let d = with_rules();
     let p = d.path();
-    fs::create_dir_all(p.join("rules")).unwrap();
-    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
     // A `wget -r` mirror: index.html in every folder.
     for (i, f) in ["a/x.html", "b/x.html", "b/c/x.html"].iter().enumerate() {
         fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
@@ -121,10 +127,8 @@ fn clean_o_mirrors_same_named_inputs_and_never_overwrites() {
 
 #[test]
 fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin() {
-    let d = tempfile::tempdir().unwrap();
+    let d = with_rules();
     let p = d.path();
-    fs::create_dir_all(p.join("rules")).unwrap();
-    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
     fs::create_dir_all(p.join("in")).unwrap();
     fs::write(p.join("in/a.html"), page(1)).unwrap();
     fs::write(p.join("in/b.html"), page(2)).unwrap();
@@ -315,36 +319,20 @@ fn clean_never_writes_its_report_or_stdout_over_an_input_and_never_drops_stdin()
 
 #[test]
 fn explain_html_and_import_reports_never_land_on_an_input() {
-    let d = tempfile::tempdir().unwrap();
+    let d = with_rules();
     let p = d.path();
-    fs::create_dir_all(p.join("rules")).unwrap();
-    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
     fs::write(p.join("page.html"), page(3)).unwrap();
-    let o = pare(
-        &[
-            "explain",
-            "--rules",
-            "rules",
-            "page.html",
-            "--html",
-            "./page.html",
-        ],
-        p,
-    );
+    let explain = |html: &str| {
+        pare(
+            &["explain", "--rules", "rules", "page.html", "--html", html],
+            p,
+        )
+    };
+    let o = explain("./page.html");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is the input"), "{}", text(&o));
     assert_eq!(fs::read_to_string(p.join("page.html")).unwrap(), page(3));
-    let o = pare(
-        &[
-            "explain",
-            "--rules",
-            "rules",
-            "page.html",
-            "--html",
-            "marked.html",
-        ],
-        p,
-    );
+    let o = explain("marked.html");
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         fs::read_to_string(p.join("marked.html"))
@@ -385,10 +373,8 @@ fn explain_html_and_import_reports_never_land_on_an_input() {
 
 #[test]
 fn clean_o_keeps_to_the_folder_it_started_with_when_a_link_takes_its_name() {
-    let d = tempfile::tempdir().unwrap();
+    let d = with_rules();
     let p = d.path();
-    fs::create_dir_all(p.join("rules")).unwrap();
-    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
     fs::create_dir_all(p.join("elsewhere")).unwrap();
     // Enough files, in sub-folders, that the run is still going when the swap comes;
     // the test makes sure it was (and doubles the files until it is).
@@ -459,10 +445,8 @@ fn clean_o_keeps_to_the_folder_it_started_with_when_a_link_takes_its_name() {
 #[test]
 fn clean_o_gives_same_named_inputs_their_own_output_under_load() {
     // Large inputs of the same name, cleaned in parallel: each output is its own input's.
-    let d = tempfile::tempdir().unwrap();
+    let d = with_rules();
     let p = d.path();
-    fs::create_dir_all(p.join("rules")).unwrap();
-    fs::write(p.join("rules/generic.toml"), RULE).unwrap();
     let mut args: Vec<String> = ["clean", "--rules", "rules", "-j", "4", "-o", "out"]
         .map(String::from)
         .to_vec();
