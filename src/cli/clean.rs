@@ -625,10 +625,19 @@ fn clean_one_to_dir(
         Ok(())
     };
     over_input(dest)?;
+    // The system's words name paths through the open folder (`/proc/self/fd/N/…`):
+    // shown as the user named the folder.
+    let said = |e: io::Error| {
+        e.to_string().replace(
+            &to.root.display().to_string(),
+            &to.shown_root.display().to_string(),
+        )
+    };
     let mut tmp = TempFile::create(to.root, &to.tag).map_err(|e| {
         format!(
-            "cannot create a temporary file in {}: {e}",
-            to.shown_root.display()
+            "cannot create a temporary file in {}: {}",
+            to.shown_root.display(),
+            said(e)
         )
     })?;
     let rep = {
@@ -645,8 +654,9 @@ fn clean_one_to_dir(
     let folder =
         crate::daemon::publish::make_dirs_synced(to.root, parent, to.sync).map_err(|e| {
             format!(
-                "cannot create {}: {e}",
-                shown.parent().unwrap_or(shown).display()
+                "cannot create {}: {}",
+                shown.parent().unwrap_or(shown).display(),
+                said(e)
             )
         })?;
     let at = folder.at(dest.file_name().expect("an output has a name"));
@@ -657,7 +667,7 @@ fn clean_one_to_dir(
             "{} exists with other content; left as it is (--overwrite replaces it)",
             shown.display()
         )),
-        Err(e) => Err(format!("cannot write {}: {e}", shown.display())),
+        Err(e) => Err(format!("cannot write {}: {}", shown.display(), said(e))),
     }
 }
 
