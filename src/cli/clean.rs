@@ -150,9 +150,13 @@ fn check_destinations(args: &CleanArgs) -> Result<(), String> {
             shown(f)
         ));
     }
+    let report = args.report.as_deref().filter(|r| r.as_os_str() != "-");
     let dests = match &args.out_dir {
-        Some(dir) => output_paths(&args.files, dir, options(args)?.format).unwrap_or_default(),
-        None => Vec::new(),
+        Some(dir) if stdout_file || report.is_some() => {
+            output_paths(&args.files, dir, options(args)?.format)
+                .map_or_else(|_| Vec::new(), |o| o.dests)
+        }
+        _ => Vec::new(),
     };
     if stdout_file && let Some(d) = dests.iter().find(|d| crate::written::same_file(stdout, d)) {
         return Err(format!(
@@ -160,7 +164,7 @@ fn check_destinations(args: &CleanArgs) -> Result<(), String> {
             d.display()
         ));
     }
-    if let Some(r) = args.report.as_deref().filter(|r| r.as_os_str() != "-") {
+    if let Some(r) = report {
         if let Some(f) = inputs.iter().find(|f| crate::written::same_file(r, f)) {
             return Err(format!(
                 "--report {} is the input {}; pare never writes over an input",
@@ -182,10 +186,9 @@ fn check_destinations(args: &CleanArgs) -> Result<(), String> {
             ));
         }
         if let Some(dir) = &args.out_dir
-            && let (Some(rr), Some(rd)) = (real_name(r), real_name(&dir.join("x")))
-            && rd
-                .parent()
-                .is_some_and(|d| rr.starts_with(d.join(crate::daemon::publish::TMP_DIR)) || rr == d)
+            && let (Some(rr), Ok(d)) = (real_name(r), std::path::absolute(dir))
+            && let d = crate::config::real_path(&d)
+            && (rr == d || rr.starts_with(d.join(crate::daemon::publish::TMP_DIR)))
         {
             return Err(format!(
                 "--report {} is -o's folder or its temporary folder",
@@ -284,18 +287,25 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
     let base = opened.reach();
     sweep_dead_runs(&base.join(crate::daemon::publish::TMP_DIR));
     let files = &args.files;
-    let dests = match output_paths(files, dir, opts.format) {
+    let Outputs { real, dests } = match output_paths(files, dir, opts.format) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let reached: Vec<PathBuf> = dests
+    let rels: Vec<&Path> = dests
         .iter()
-        .map(|d| base.join(d.strip_prefix(dir).expect("outputs are below the folder")))
+        .map(|d| d.strip_prefix(dir).expect("outputs are below the folder"))
         .collect();
-    let inputs = Inputs::of(files);
+    let reached: Vec<PathBuf> = rels.iter().map(|r| base.join(r)).collect();
+    // Each output's real path, folded, found once: the -o folder's real path and the
+    // output's place below it (pare makes the folders below and never follows a link
+    // there).
+    let real_dir = std::path::absolute(dir)
+        .map_or_else(|_| dir.to_path_buf(), |a| crate::config::real_path(&a));
+    let keys: Vec<String> = rels.iter().map(|r| folded(&real_dir.join(r))).collect();
+    let inputs = Inputs::of(files, &real);
     let conflict = if args.overwrite {
         Conflict::Replace
     } else {
@@ -322,6 +332,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
                     let to = Target {
                         dest: &reached[i],
                         shown: &dests[i],
+                        key: &keys[i],
                         root: &base,
                         shown_root: dir,
                         tag: format!("{run}-{i}"),
@@ -427,10 +438,16 @@ fn sweep_dead_runs(tmp: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp) else {
         return;
     };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
     let now = std::time::SystemTime::now();
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(dead_run_pid) else {
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| crate::daemon::publish::tag_pid(n, &["clean", "requeue"]))
+        else {
             continue;
         };
         let old = e
@@ -439,19 +456,10 @@ fn sweep_dead_runs(tmp: &Path) {
             .ok()
             .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|age| age >= std::time::Duration::from_secs(600));
-        if old && !Path::new(&format!("/proc/{pid}")).exists() && Path::new("/proc/self").exists() {
+        if old && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_file(e.path());
         }
     }
-}
-
-/// The pid in a temporary file's name of `pare clean` or `pare requeue`
-/// (`publish::unique_tag`).
-fn dead_run_pid(name: &str) -> Option<u32> {
-    let rest = name
-        .strip_prefix("clean-")
-        .or_else(|| name.strip_prefix("requeue-"))?;
-    rest.split('-').next()?.parse().ok()
 }
 
 fn progress(n: usize, total: usize) {
@@ -475,20 +483,10 @@ fn file_id(p: &Path) -> Option<(u64, u64)> {
 /// inputs share (its real path, links and `..` resolved), so same-named files from
 /// different folders (a `wget -r` mirror's `index.html`s) keep apart. Inputs that would
 /// still meet — one file named twice — are refused, every clash listed.
-fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<PathBuf>, String> {
+fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Outputs, String> {
     let real: Vec<PathBuf> = files
         .iter()
-        .map(|f| {
-            let name = f
-                .file_name()
-                .ok_or_else(|| format!("{}: not a file name", f.display()))?;
-            let parent = match f.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            let abs = std::path::absolute(parent).map_err(|e| format!("{}: {e}", f.display()))?;
-            Ok(crate::config::real_path(&abs).join(name))
-        })
+        .map(|f| real_name(f).ok_or_else(|| format!("{}: not a file name", f.display())))
         .collect::<Result<_, String>>()?;
     let mut common: Option<PathBuf> = None;
     for r in &real {
@@ -526,13 +524,19 @@ fn output_paths(files: &[PathBuf], dir: &Path, format: Format) -> Result<Vec<Pat
         }
     }
     if clashes.is_empty() {
-        Ok(dests)
+        Ok(Outputs { real, dests })
     } else {
         Err(format!(
             "inputs whose outputs would have one name:\n  {}",
             clashes.join("\n  ")
         ))
     }
+}
+
+/// Where a run's outputs go ([`output_paths`]), and the inputs' real paths it found them by.
+struct Outputs {
+    real: Vec<PathBuf>,
+    dests: Vec<PathBuf>,
 }
 
 /// The inputs of a run, as an output about to be written is checked against them.
@@ -543,26 +547,34 @@ struct Inputs {
     folded: std::collections::HashMap<String, PathBuf>,
 }
 
+/// A real path in lower case: how an input and an output are paired on a filesystem
+/// that may ignore case.
+fn folded(real: &Path) -> String {
+    real.to_string_lossy().to_lowercase()
+}
+
 impl Inputs {
-    fn of(files: &[PathBuf]) -> Inputs {
-        let folded = files
-            .iter()
-            .filter_map(|f| Some((real_name(f)?.to_string_lossy().to_lowercase(), f.clone())))
-            .collect();
+    /// `files` and their real paths (`real[i]` is `files[i]`'s).
+    fn of(files: &[PathBuf], real: &[PathBuf]) -> Inputs {
         Inputs {
             ids: files.iter().filter_map(|f| file_id(f)).collect(),
-            folded,
+            folded: real
+                .iter()
+                .map(|r| folded(r))
+                .zip(files.iter().cloned())
+                .collect(),
         }
     }
 
-    /// Whether the file at `at` (an output's path, `shown` as the user would name it) is
-    /// one of the inputs: the same inode, or the input under another spelling on a
-    /// case-insensitive filesystem that gives each spelling an inode number of its own
-    /// (FAT through FUSE; see [`crate::written::same_file`]).
-    fn holds(&self, at: &Path, shown: &Path) -> bool {
+    /// Whether the file at `at` (an output's path, `shown` as the user would name it,
+    /// `key` its [`folded`] real path) is one of the inputs: the same inode, or the input
+    /// under another spelling on a case-insensitive filesystem that gives each spelling
+    /// an inode number of its own (FAT through FUSE; see [`crate::written::same_file`]).
+    fn holds(&self, at: &Path, shown: &Path, key: &str) -> bool {
         file_id(at).is_some_and(|id| self.ids.contains(&id))
-            || real_name(shown)
-                .and_then(|r| self.folded.get(&r.to_string_lossy().to_lowercase()))
+            || self
+                .folded
+                .get(key)
                 .is_some_and(|input| crate::written::same_file(shown, input))
     }
 }
@@ -573,6 +585,8 @@ struct Target<'a> {
     dest: &'a Path,
     /// The same as the user named it, for messages.
     shown: &'a Path,
+    /// Its real path, [`folded`].
+    key: &'a str,
     /// The -o folder, reached through its descriptor (its `.pare-tmp/` holds the file
     /// while it is written).
     root: &'a Path,
@@ -606,10 +620,11 @@ fn clean_one_to_dir(
         Err(e) => return Err(format!("cannot read the input: {e}")),
     }
     let over_input = |at: &Path| -> Result<(), String> {
-        if to.inputs.holds(at, shown) {
-            let folded = |p: &Path| real_name(p).map(|r| r.to_string_lossy().to_lowercase());
+        if to.inputs.holds(at, shown, to.key) {
             return Err(
-                if file_id(at) == file_id(file) || folded(shown) == folded(file) {
+                if file_id(at) == file_id(file)
+                    || real_name(file).is_some_and(|r| folded(&r) == to.key)
+                {
                     format!(
                         "{} is its own input; pare never writes over an input",
                         shown.display()
@@ -730,27 +745,25 @@ mod tests {
         };
         set(&input, when);
         set(&other, when);
-        let inputs = Inputs::of(std::slice::from_ref(&input));
-        assert!(inputs.holds(&input, &input), "the very file");
+        let inputs = Inputs::of(std::slice::from_ref(&input), &[real_name(&input).unwrap()]);
+        let holds = |f: &Path| inputs.holds(f, f, &folded(&real_name(f).unwrap()));
+        assert!(holds(&input), "the very file");
         // This filesystem is case-sensitive: `SRC/` is another folder (a `cp -a` copy,
         // same size and time), and its file is no input.
-        assert!(
-            !inputs.holds(&other, &other),
-            "a copy on a case-sensitive filesystem"
-        );
+        assert!(!holds(&other), "a copy on a case-sensitive filesystem");
         // A folder that answers to a third spelling is what a case-insensitive one
         // does (FUSE FAT: one file, an inode number per spelling): stood in for here by
         // folders of every other spelling.
         for third in ["Src", "sRc", "srC", "SRc", "SrC", "sRC"] {
             std::fs::create_dir_all(p.join(third)).unwrap();
         }
-        assert!(inputs.holds(&other, &other), "taken for the input");
+        assert!(holds(&other), "taken for the input");
         set(&other, when + std::time::Duration::from_nanos(1));
-        assert!(!inputs.holds(&other, &other), "another time: another file");
+        assert!(!holds(&other), "another time: another file");
         set(&other, when);
         std::fs::write(&other, "<p>other bytes, longer</p>").unwrap();
         set(&other, when);
-        assert!(!inputs.holds(&other, &other), "another size: another file");
-        assert!(!inputs.holds(&p.join("src/none.html"), &p.join("src/none.html")));
+        assert!(!holds(&other), "another size: another file");
+        assert!(!holds(&p.join("src/none.html")));
     }
 }

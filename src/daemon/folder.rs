@@ -69,11 +69,7 @@ impl Folder {
 
     /// A path for `name` in this folder that reaches it through the open descriptor.
     pub fn at(&self, name: &OsStr) -> PathBuf {
-        if proc_fds() {
-            PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd())).join(name)
-        } else {
-            self.path.join(name)
-        }
+        self.reach().join(name)
     }
 
     /// Opens the folder `name` in this one, never through a link (`ELOOP`) and never a

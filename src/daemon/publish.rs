@@ -49,6 +49,14 @@ pub fn unique_tag(what: &str) -> String {
     format!("{what}-{}-{nanos:x}", std::process::id())
 }
 
+/// The pid in a name that [`unique_tag`] made for one of `whats`, if it is one.
+pub fn tag_pid(name: &str, whats: &[&str]) -> Option<u32> {
+    let rest = whats
+        .iter()
+        .find_map(|w| name.strip_prefix(w)?.strip_prefix('-'))?;
+    rest.split('-').next()?.parse().ok()
+}
+
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 ///
 /// The root and the temporary folder are held open, and the file is reached through
