@@ -105,7 +105,11 @@ pub fn run(args: ImportArgs) -> ExitCode {
         eprintln!("error: --report {e}");
         return ExitCode::from(2);
     }
-    if let Err(e) = write_files(&common.out_dir, what, &files, &mut report) {
+    if let Err(e) = write_files(&common.out_dir, what, &files, &common.paths, &mut report) {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
         eprintln!("error: cannot write into {}: {e}", common.out_dir.display());
         return ExitCode::FAILURE;
     }

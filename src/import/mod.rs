@@ -386,14 +386,23 @@ pub fn header_mark(importer: &str) -> String {
 /// Files a previous run of the same importer wrote into `dir` (known by their first
 /// line) and this run did not write are deleted, so a re-import never leaves stale rules
 /// (or duplicate ids) behind. Other files are left alone.
+///
+/// Nothing is written when a file would replace what this importer did not write — a
+/// hand-written rule file, a link, one of the `inputs` — or when two sources make one
+/// file name (`Example.com.txt` and `example.com.txt`, `my list.txt` and `my_list.txt`):
+/// the error (kind `AlreadyExists`) names them all. Each file is written whole or not at
+/// all (beside its name, then renamed over it), so a full disk leaves the rules before it
+/// as they were, and a running daemon never loads a file cut short.
 pub fn write_files(
     dir: &Path,
     importer: &str,
     files: &[OutFile],
+    inputs: &[PathBuf],
     report: &mut Report,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut written = std::collections::HashSet::new();
+    let mark = header_mark(importer);
+    let mut todo = Vec::new();
     for f in files {
         if f.rules.is_empty() && f.disable.is_empty() {
             continue;
@@ -402,12 +411,62 @@ pub fn write_files(
             report.miss(f.name.clone(), "", "file refused by the loader", e);
             continue;
         }
+        todo.push(f);
+    }
+    let mut problems = Vec::new();
+    // Case folded: on a case-insensitive folder `Example.com…` and `example.com…` are one.
+    let mut names: std::collections::HashMap<String, usize> = Default::default();
+    for f in &todo {
+        let n = names.entry(f.name.to_lowercase()).or_default();
+        *n += 1;
+        if *n == 2 {
+            problems.push(format!(
+                "two or more sources make the rule file `{}` (their names differ only in case or punctuation): import them into different folders, or rename one",
+                f.name
+            ));
+        }
+    }
+    for f in &todo {
+        let path = dir.join(&f.name);
+        // A source inside the folder is refused below like any file pare did not
+        // write; one named on the command line is named as such.
+        if let Some(input) = inputs.iter().find(|i| crate::written::same_file(&path, i)) {
+            problems.push(format!(
+                "{} is the source {}: pare import never writes over its input",
+                path.display(),
+                input.display()
+            ));
+            continue;
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => problems.push(format!(
+                "{} is a symbolic link: pare import replaces only files it wrote",
+                path.display()
+            )),
+            Ok(m) if !m.is_file() => problems.push(format!(
+                "{} is not a regular file: pare import replaces only files it wrote",
+                path.display()
+            )),
+            Ok(_) if !starts_with_mark(&path, &mark) => problems.push(format!(
+                "{} exists and was not written by `pare import {importer}` (its first line is not `{mark}…`): move it, or choose another -o folder",
+                path.display()
+            )),
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("nothing written:\n  {}", problems.join("\n  ")),
+        ));
+    }
+    let mut written = std::collections::HashSet::new();
+    for f in todo {
         let path: PathBuf = dir.join(&f.name);
-        std::fs::write(&path, f.to_toml())?;
+        crate::written::write_whole(&path, f.to_toml().as_bytes())?;
         written.insert(f.name.clone());
         report.files += 1;
     }
-    let mark = header_mark(importer);
     let mut stale = 0;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -418,11 +477,8 @@ pub fn write_files(
         if !name.ends_with(".toml") || written.contains(&name) {
             continue;
         }
-        let mut first = [0u8; 64];
-        let n = std::fs::File::open(&path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
-            .unwrap_or(0);
-        if first[..n].starts_with(mark.as_bytes()) {
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        if regular && starts_with_mark(&path, &mark) {
             std::fs::remove_file(&path)?;
             stale += 1;
         }
@@ -434,6 +490,15 @@ pub fn write_files(
         ));
     }
     Ok(())
+}
+
+/// Whether the file at `path` starts with an importer's first line.
+fn starts_with_mark(path: &Path, mark: &str) -> bool {
+    let mut first = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut first))
+        .unwrap_or(0);
+    first[..n].starts_with(mark.as_bytes())
 }
 
 /// A stable id for a piece of source text: 64-bit FNV-1a, shown as 12 hex digits.

@@ -353,6 +353,89 @@ fn a_second_import_removes_the_files_of_the_first() {
     );
 }
 
+/// `pare import KIND ARGS… -o OUT`, expected to refuse: returns stderr.
+fn refused(kind: &str, from: &[&Path], out: &Path) -> String {
+    let mut args = vec!["import".to_string(), kind.to_string()];
+    args.extend(from.iter().map(|p| p.to_str().unwrap().to_string()));
+    args.extend(["-o".to_string(), out.to_str().unwrap().to_string()]);
+    let o = pare().args(&args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "pare {args:?} should refuse:\n{stderr}"
+    );
+    assert!(stderr.contains("nothing written"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn an_import_never_replaces_a_file_it_did_not_write_nor_drops_a_source() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (s, o) = (src.path(), out.path());
+    let cfg = write(s, "example.com.txt", "strip_id_or_class: promo-box\n");
+    let other = write(s, "news.test.txt", "strip_id_or_class: teaser\n");
+
+    // A hand-written rule file under the name an import would give: kept, and the
+    // other source's file is not written either (the run writes all or nothing).
+    let mine = "generic = false\ndomains = [\"example.com\"]\n# mine\n";
+    write(o, "example.com.ftr.toml", mine);
+    let e = refused("ftr", &[&cfg, &other], o);
+    assert!(e.contains("was not written by `pare import ftr`"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(o.join("example.com.ftr.toml")).unwrap(),
+        mine
+    );
+    assert!(!o.join("news.test.ftr.toml").exists());
+
+    // The name a link: its target stays as it was.
+    std::fs::remove_file(o.join("example.com.ftr.toml")).unwrap();
+    let target = write(s, "elsewhere.toml", mine);
+    std::os::unix::fs::symlink(&target, o.join("example.com.ftr.toml")).unwrap();
+    let e = refused("ftr", &[&cfg], o);
+    assert!(e.contains("is a symbolic link"), "{e}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), mine);
+    std::fs::remove_file(o.join("example.com.ftr.toml")).unwrap();
+
+    // A list that is itself named like the rule file it would give, inside -o.
+    let list = write(o, "easylist.toml", "##.share-bar\n");
+    let e = refused("easylist", &[&list], o);
+    assert!(e.contains("is the source"), "{e}");
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), "##.share-bar\n");
+
+    // Two sources that give one name: refused, not one of them dropped in silence.
+    let twins = tempfile::tempdir().unwrap();
+    let t = twins.path();
+    let a = write(t, "my list.txt", "##.share-a\n");
+    let b = write(t, "my_list.txt", "##.promo-b\n");
+    let fresh = tempfile::tempdir().unwrap();
+    let e = refused("easylist", &[&a, &b], fresh.path());
+    assert!(e.contains("two or more sources make the rule file"), "{e}");
+    assert!(names(fresh.path()).is_empty(), "{:?}", names(fresh.path()));
+
+    // An earlier import's own file is replaced as before, whole.
+    std::fs::remove_file(&list).unwrap();
+    import("ftr", &cfg, o);
+    let first = std::fs::read_to_string(o.join("example.com.ftr.toml")).unwrap();
+    write(
+        s,
+        "example.com.txt",
+        "strip_id_or_class: promo-box\nstrip_id_or_class: paywall\n",
+    );
+    import("ftr", &cfg, o);
+    let second = std::fs::read_to_string(o.join("example.com.ftr.toml")).unwrap();
+    assert!(
+        second.contains("paywall") && !first.contains("paywall"),
+        "{second}"
+    );
+    assert!(
+        names(o).iter().all(|n| !n.contains(".pare-")),
+        "no temporary file left: {:?}",
+        names(o)
+    );
+}
+
 #[test]
 fn unknown_category_is_a_usage_error() {
     let out = pare()
