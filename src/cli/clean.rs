@@ -285,7 +285,7 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         }
     };
     let base = opened.reach();
-    sweep_dead_runs(&base.join(crate::daemon::publish::TMP_DIR));
+    crate::daemon::publish::sweep_dead_runs(&base.join(crate::daemon::publish::TMP_DIR));
     let files = &args.files;
     let Outputs { real, dests } = match output_paths(files, dir, opts.format) {
         Ok(d) => d,
@@ -427,39 +427,6 @@ fn clean_many(book: &RuleBook, opts: &Options, args: &CleanArgs, dir: &Path) -> 
         code = ExitCode::FAILURE;
     }
     code
-}
-
-/// Removes from `tmp` (an -o folder's `.pare-tmp/`) what runs of `pare clean` and
-/// `pare requeue` that were killed left there: files named `clean-<pid>-…` or
-/// `requeue-<pid>-…` whose process is gone and that nobody has written for ten minutes
-/// (a live run's file is being written, or was a moment ago; a pid in another pid
-/// namespace would not be seen, so the age is asked too).
-fn sweep_dead_runs(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let now = std::time::SystemTime::now();
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| crate::daemon::publish::tag_pid(n, &["clean", "requeue"]))
-        else {
-            continue;
-        };
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age >= std::time::Duration::from_secs(600));
-        if old && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }
 
 fn progress(n: usize, total: usize) {
@@ -708,7 +675,7 @@ mod tests {
         make(&format!("clean-{}-18a2d-0", std::process::id()), true); // a live run
         make("0a1b2c-claim", true); // the daemon's
         make("clean-notapid-0", true);
-        sweep_dead_runs(tmp);
+        crate::daemon::publish::sweep_dead_runs(tmp);
         let mut left: Vec<String> = std::fs::read_dir(tmp)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

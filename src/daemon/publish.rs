@@ -57,6 +57,39 @@ pub fn tag_pid(name: &str, whats: &[&str]) -> Option<u32> {
     rest.split('-').next()?.parse().ok()
 }
 
+/// Removes from `tmp` (an -o folder's or the inbox's `.pare-tmp/`) what runs of `pare clean` and
+/// `pare requeue` that were killed left there: files named `clean-<pid>-…` or
+/// `requeue-<pid>-…` whose process is gone and that nobody has written for ten minutes
+/// (a live run's file is being written, or was a moment ago; a pid in another pid
+/// namespace would not be seen, so the age is asked too).
+pub fn sweep_dead_runs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| tag_pid(n, &["clean", "requeue"]))
+        else {
+            continue;
+        };
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= std::time::Duration::from_secs(600));
+        if old && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// A temporary file in `root/.pare-tmp/`, removed on drop unless it was placed.
 ///
 /// The root and the temporary folder are held open, and the file is reached through

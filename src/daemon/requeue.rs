@@ -2,13 +2,16 @@
 //! its `.reason` file — so that a failure fixed by a new rule or a new pare is cleaned
 //! again, and its explanation is never taken for an article.
 //!
-//! A file first leaves the failed folder — renamed into `failed/.pare-requeue/`, where
-//! the daemon never looks, so it cannot fail the file again onto the very copy being
-//! moved — then its reason is removed, and then it goes into the inbox the way the
-//! daemon moves files: linked in under a name that replaces nothing (`x (2).html` if
-//! `x.html` is back already), through no link. A requeue killed half way leaves the file
-//! in `.pare-requeue/`; the next `pare requeue` finishes it. Paths in the failed folder
-//! that pass through a link are refused.
+//! A file first leaves the failed folder — its reason, then the file itself, renamed into
+//! `failed/.pare-requeue/`, where the daemon never looks, so it cannot fail the file again
+//! onto the very copy being moved, nor take over a reason left alone — and then it goes
+//! into the inbox the way the daemon moves files: linked in under a name that replaces
+//! nothing (`x (2).html` if `x.html` is back already), through no link, under the name it
+//! was delivered with when its reason says it was shortened; only then does the held
+//! reason go. A requeue killed half way leaves the file in `.pare-requeue/`; the next
+//! `pare requeue` finishes it (and removes a held reason whose file never left, and the
+//! copies a killed requeue left in `inbox/.pare-tmp/`). Paths in the failed folder that
+//! pass through a link are refused.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,8 @@ pub fn command(config: Option<&Path>, files: &[PathBuf]) -> ExitCode {
             }
         })
         .collect();
+    // Copies across filesystems that killed requeues left in the inbox.
+    publish::sweep_dead_runs(&config.inbox.join(TMP_DIR));
     // Files an earlier, interrupted requeue had taken out: finished first.
     let mut moved = 0;
     let hold = failed.join(HOLD);
@@ -86,6 +91,7 @@ pub fn command(config: Option<&Path>, files: &[PathBuf]) -> ExitCode {
             }
         }
     }
+    lone_reasons(&config, &hold);
     for rel in &rels {
         match requeue(&config, rel) {
             Ok(to) => {
@@ -159,6 +165,14 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 const HOLD: &str = ".pare-requeue";
 
 /// Moves `failed/rel` to `inbox/rel` (or a free numbered name) and removes its reason.
+///
+/// The reason leaves the failed folder first, then the file, both into the hold: a
+/// reason left alone beside no file for a moment is what the daemon takes over when it
+/// fails another file of that name with the same reason (a quarantine redone after a
+/// crash), and removing it by name afterwards took that new failure's reason (eighth
+/// hostile run). The held reason goes once the file is in the inbox, under the name it
+/// was delivered with when its reason gives one (a name shortened to fit the failed
+/// folder).
 fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
     if rel
         .as_os_str()
@@ -171,24 +185,80 @@ fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
     }
     through_link(&config.failed, rel)?;
     let from = config.failed.join(rel);
+    std::fs::symlink_metadata(&from)?;
     // Out of the daemon's sight first, under a tag of this requeue's own.
     let tag = publish::unique_tag("requeue");
     let held = config.failed.join(HOLD).join(&tag).join(rel);
     std::fs::create_dir_all(held.parent().expect("held in a folder"))?;
-    std::fs::rename(&from, &held)?;
-    let mut reason = from.into_os_string();
-    reason.push(REASON);
-    match std::fs::remove_file(&reason) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+    let (reason, held_reason) = (with_reason(&from), with_reason(&held));
+    let had_reason = match std::fs::rename(&reason, &held_reason) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    if let Err(e) = std::fs::rename(&from, &held) {
+        // Gone meanwhile (another requeue took it): its reason goes back if the name
+        // is free, else with the hold.
+        if had_reason && std::fs::hard_link(&held_reason, &reason).is_ok() {
+            let _ = std::fs::remove_file(&held_reason);
+        }
+        tidy(config, &held);
+        return Err(e);
     }
     finish(config, &held, rel)
 }
 
-/// Moves a held file into the inbox at `rel`, then tidies the hold.
+/// The `.reason` file beside `p`.
+fn with_reason(p: &Path) -> PathBuf {
+    let mut r = p.as_os_str().to_owned();
+    r.push(REASON);
+    PathBuf::from(r)
+}
+
+/// The inbox path a failed file was delivered under, when its reason gives it (a name
+/// shortened to fit the failed folder: "… (original name: site/2024/…/long.html)"):
+/// a relative path of plain names only.
+fn original_name(reason: &Path) -> Option<PathBuf> {
+    let text = std::fs::read(reason).ok()?;
+    let text = String::from_utf8_lossy(&text);
+    let start = text.rfind("(original name: ")? + "(original name: ".len();
+    let name = text[start..].trim_end().strip_suffix(')')?;
+    let p = PathBuf::from(name);
+    let plain = !name.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    plain.then_some(p)
+}
+
+/// Moves a held file into the inbox at `rel` — or at the name its held reason gives —
+/// then removes the held reason and tidies the hold.
 fn finish(config: &Config, held: &Path, rel: &Path) -> io::Result<PathBuf> {
-    let tag = format!("requeue-{}", std::process::id());
-    let to = publish::move_to(held, &config.inbox.join(rel), &config.inbox, &tag)?;
+    // A name of this move's own for a copy across filesystems: one per file, so that a
+    // copy an earlier, killed run left (the same pid in a container) blocks nothing.
+    let tag = publish::unique_tag("requeue");
+    let held_reason = with_reason(held);
+    let original = original_name(&held_reason);
+    let to = match &original {
+        Some(o) if o != rel => {
+            match publish::move_to(held, &config.inbox.join(o), &config.inbox, &tag) {
+                Ok(to) => Ok(to),
+                // The original name cannot be made (too long there too): the name it
+                // failed under, as before.
+                Err(_) if std::fs::symlink_metadata(held).is_ok() => {
+                    publish::move_to(held, &config.inbox.join(rel), &config.inbox, &tag)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => publish::move_to(held, &config.inbox.join(rel), &config.inbox, &tag),
+    }?;
+    let _ = std::fs::remove_file(&held_reason);
+    tidy(config, held);
+    Ok(to)
+}
+
+/// Removes the empty folders of the hold above `held`.
+fn tidy(config: &Config, held: &Path) {
     let hold = config.failed.join(HOLD);
     let mut dir = held.parent();
     while let Some(d) = dir {
@@ -197,7 +267,34 @@ fn finish(config: &Config, held: &Path, rel: &Path) -> io::Result<PathBuf> {
         }
         dir = d.parent();
     }
-    Ok(to)
+}
+
+/// Reasons in the hold whose file is not beside them (a requeue killed between moving
+/// the two): removed, with the folders they leave empty. The file itself stayed in the
+/// failed folder and is requeued as any other.
+fn lone_reasons(config: &Config, dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => lone_reasons(config, &path),
+            Ok(_) => {
+                let name = e.file_name();
+                let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
+                if let Some(file) = bytes.strip_suffix(REASON.as_bytes()) {
+                    let file = dir
+                        .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(file));
+                    if std::fs::symlink_metadata(&file).is_err() {
+                        let _ = std::fs::remove_file(&path);
+                        tidy(config, &path);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A held file's inbox path: its path below the hold, less the requeue's tag.

@@ -425,6 +425,47 @@ fn in_a_text_a_where_rule_cannot_move_the_article_to_take_its_last_paragraph() {
     assert!(!out.contains("Subscribe now!"), "{out}");
 }
 
+/// Rules that would take most of a text's prose say nothing of where its article is:
+/// a rule matching every paragraph (a generic `.*`, a site's overbroad phrase) is
+/// refused on each paragraph reading as prose, as on an HTML page, and the text keeps
+/// them; only the short lines go (eighth hostile run: the text came out empty, and the
+/// daemon published the empty copy).
+#[test]
+fn in_a_text_a_rule_that_matches_every_paragraph_cannot_take_the_prose() {
+    let opts = Options {
+        kind: Some(clean::Kind::Text),
+        ..Options::default()
+    };
+    let text = format!("{P1}\n\n{P2}\n\n{P3}\n\n{P1}\n\nShare this story\n");
+    for (name, rules) in [
+        (
+            "g.toml",
+            "generic = true\n[[rule]]\nid = \"g-all\"\ncategory = \"promo\"\nremove_matching = \".*\"\n",
+        ),
+        (
+            "s.toml",
+            "domains = [\"x.test\"]\n[[rule]]\nid = \"s-all\"\ncategory = \"promo\"\nremove_matching = \"^.{20,}$\"\n",
+        ),
+    ] {
+        let mut out = Vec::new();
+        let report = clean::clean(
+            Input::Bytes(text.as_bytes()),
+            &book(&[("g0.toml", "generic = true\n"), (name, rules)]),
+            &Options {
+                url: Some("https://x.test/a".into()),
+                ..opts.clone()
+            },
+            &mut out,
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for p in [P1, P2, P3] {
+            assert!(out.contains(p), "{name}: prose lost: {out:?}");
+        }
+        assert!(report.refused.len() >= 3, "{name}: {:?}", report.refused);
+    }
+}
+
 /// An HTML5 article's own header — inside the page's one `<article>`, before the
 /// section the locator picks — is the article's: with `+chrome` (which removes site
 /// headers outside the article) the headline, standfirst and byline stay, and the

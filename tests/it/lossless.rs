@@ -1325,6 +1325,61 @@ fn requeue_moves_only_what_is_in_failed_and_finishes_what_it_left() {
     assert!(!env.failed.join(".pare-requeue").join("77-1").exists());
 }
 
+/// `pare requeue` puts a file whose name was shortened to fit the failed folder back
+/// under the name it was delivered with (its reason gives it), takes a reason into its
+/// hold before the file (so it never removes a reason by name that the daemon may just
+/// have written for a new failure of that name), and clears a held reason left alone
+/// by a requeue killed between the two moves (eighth hostile run).
+#[test]
+fn requeue_restores_a_shortened_name_and_leaves_no_reason_behind() {
+    let env = Env::new("");
+    fs::create_dir_all(&env.inbox).unwrap();
+    fs::create_dir_all(&env.failed).unwrap();
+    let long = format!("site.com/2024/05/{}.html", "l".repeat(200));
+    fs::write(env.failed.join("L~5c3a1342.html"), "bad").unwrap();
+    fs::write(
+        env.failed.join("L~5c3a1342.html.reason"),
+        format!("not HTML or text: binary data (NUL bytes) (original name: {long})\n"),
+    )
+    .unwrap();
+    // A reason a killed requeue held without its file: the file stayed in failed.
+    let lone = env.failed.join(".pare-requeue/requeue-77-1/k.html.reason");
+    fs::create_dir_all(lone.parent().unwrap()).unwrap();
+    fs::write(&lone, "why").unwrap();
+    fs::write(env.failed.join("k.html"), "k").unwrap();
+    let o = pare(
+        &["requeue", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::read(env.inbox.join(&long)).unwrap(), b"bad");
+    assert_eq!(fs::read(env.inbox.join("k.html")).unwrap(), b"k");
+    assert!(
+        files(&env.failed).is_empty(),
+        "left in failed: {:?}",
+        files(&env.failed)
+    );
+    assert!(
+        !env.failed
+            .join(".pare-requeue")
+            .join("requeue-77-1")
+            .exists()
+    );
+    // A reason naming no plain relative path is not followed.
+    fs::write(env.failed.join("m.html"), "m").unwrap();
+    fs::write(
+        env.failed.join("m.html.reason"),
+        "x (original name: ../../etc/m.html)\n",
+    )
+    .unwrap();
+    let o = pare(
+        &["requeue", "--config", env.config.to_str().unwrap()],
+        env.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::read(env.inbox.join("m.html")).unwrap(), b"m");
+}
+
 /// A cleaned file whose original cannot go to `done` (the folder gone, or full) waits in
 /// the work folder and goes once it can, while the daemon runs: not only at its next
 /// start.
