@@ -69,6 +69,48 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Removes from `dir` the temporary files [`write_whole`] left when its process was
+/// killed between creating and renaming one (`.NAME.pare-PID.tmp`): regular files whose
+/// process is gone and that nobody has written for ten minutes (a pid in another pid
+/// namespace would not be seen, so the age is asked too). Returns how many went.
+pub fn sweep_dead_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    if !Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let now = std::time::SystemTime::now();
+    let mut gone = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.starts_with('.'))
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once(".pare-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(meta) = e.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= std::time::Duration::from_secs(600));
+        if meta.is_file()
+            && old
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            gone += 1;
+        }
+    }
+    gone
+}
+
 /// Whether `a` and `b` are one file: the same inode, or the same real path — or, where a
 /// case-insensitive filesystem gives each spelling of a name an inode number of its own
 /// (FAT through FUSE), real paths that differ only in case, naming files of the same size
@@ -157,6 +199,41 @@ pub fn clashes_with_input(path: &Path, inputs: &[PathBuf]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a killed `write_whole` left goes once its process is gone and it is old;
+    /// a live process's, a fresh one, and everything else stay.
+    #[test]
+    fn a_killed_runs_temporary_files_go_and_nothing_else() {
+        let d = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let make = |name: &str, aged: bool| {
+            let f = std::fs::File::create(d.path().join(name)).unwrap();
+            if aged {
+                f.set_modified(old).unwrap();
+            }
+        };
+        let live = format!(".a.toml.pare-{}.tmp", std::process::id());
+        make(".a.toml.pare-999999999.tmp", true);
+        make(".b.toml.pare-999999998.tmp", false);
+        make(&live, true);
+        make("c.toml.pare-999999999.tmp", true);
+        make("d.toml", true);
+        assert_eq!(sweep_dead_temps(d.path()), 1);
+        let mut left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                live.as_str(),
+                ".b.toml.pare-999999998.tmp",
+                "c.toml.pare-999999999.tmp",
+                "d.toml"
+            ]
+        );
+    }
 
     #[test]
     fn a_named_output_never_lands_on_an_input() {

@@ -42,13 +42,17 @@ fn article(paras: &[Para], covered: &[bool]) -> Option<(usize, usize)> {
 }
 
 /// The article [`plan`] protects: [`article`] — unless the prose it spans is under half
-/// of the text's. Rules mark the article's ends (an appeal after it,
-/// a sign-up before it); rules that would take most of its prose (`remove_matching =
-/// ".*"`, a local phrase every paragraph says) say nothing of where it is, and then every
-/// paragraph reading as prose, from the first to the last, is the article, as an HTML
+/// of what it would be with only the rules that cut at a marker (`cut_after`,
+/// `drop_between`). Rules mark the article's ends (an appeal after it, a sign-up before
+/// it, a comments section cut off after its heading); rules that match paragraph by
+/// paragraph and would take most of the prose (`remove_matching = ".*"`, a local phrase
+/// every paragraph says) say nothing of where it is, and then the article is what the
+/// markers leave, from its first paragraph reading as prose to its last, as an HTML
 /// page's located article does not depend on its rules. (Until 2026-12-04 such a rule
-/// emptied the text, and the daemon published the empty copy.)
-fn trusted(paras: &[Para], covered: &[bool]) -> Option<(usize, usize)> {
+/// emptied the text, and the daemon published the empty copy; the first mend measured
+/// against all of the text's prose, and refused a site's cut of a comments section
+/// longer than the article.)
+fn trusted(paras: &[Para], covered: &[bool], cut: &[bool]) -> Option<(usize, usize)> {
     // The prose the guard protects in a span: every paragraph in it reading as prose.
     let prose_words = |(s, e): (usize, usize)| -> u32 {
         (s..e)
@@ -56,8 +60,7 @@ fn trusted(paras: &[Para], covered: &[bool]) -> Option<(usize, usize)> {
             .map(|i| paras[i].words())
             .sum()
     };
-    let all = article(paras, &vec![false; paras.len()]);
-    match (article(paras, covered), all) {
+    match (article(paras, covered), article(paras, cut)) {
         (Some(a), Some(w)) if 2 * prose_words(a) >= prose_words(w) => Some(a),
         (a, None) => a,
         (_, w) => w,
@@ -217,15 +220,24 @@ pub fn plan(
     // ends to suit themselves (a last paragraph that mentions subscribing would leave
     // the article, then be "outside" it).
     let mut covered = vec![false; paras.len()];
+    // The part of it that rules cutting at a marker cover.
+    let mut cut = vec![false; paras.len()];
     for (_, rule, ranges) in &asked {
         if rule.cond.as_ref().is_some_and(|c| c.place.is_some()) {
             continue;
         }
+        let marked = matches!(
+            rule.action,
+            Action::CutAfter { .. } | Action::DropBetween { .. }
+        );
         for &(a, b) in ranges {
             covered[a..b].iter_mut().for_each(|c| *c = true);
+            if marked {
+                cut[a..b].iter_mut().for_each(|c| *c = true);
+            }
         }
     }
-    let art = trusted(&paras, &covered);
+    let art = trusted(&paras, &covered, &cut);
     for (rn, rule, ranges) in asked {
         let rn = rn as usize;
         let limit = guard.limit(rule);

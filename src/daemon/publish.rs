@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub const TMP_DIR: &str = ".pare-tmp";
 
 /// How many numbered names are tried before giving up.
-const MAX_NUMBER: u32 = 10_000;
+pub const MAX_NUMBER: u32 = 10_000;
 
 /// What to do when a destination name is taken by different content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

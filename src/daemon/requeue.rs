@@ -147,14 +147,13 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
     for e in rd.flatten() {
         let name = e.file_name();
         let rel = dir.join(&name);
+        // Hidden names (the hold, temporary folders) the daemon never fails a file under,
+        // and the watcher would never take back from the inbox.
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
         match e.file_type() {
-            Ok(t)
-                if t.is_dir()
-                    && !(dir.as_os_str().is_empty() && (name == TMP_DIR || name == HOLD)) =>
-            {
-                walk(root, &rel, out);
-            }
-            Ok(t) if t.is_dir() => {}
+            Ok(t) if t.is_dir() => walk(root, &rel, out),
             Ok(_) if !name.as_encoded_bytes().ends_with(REASON.as_bytes()) => out.push(rel),
             _ => {}
         }
@@ -181,6 +180,11 @@ fn requeue(config: &Config, rel: &Path) -> io::Result<PathBuf> {
     {
         return Err(io::Error::other(
             "a .reason file explains a failure; name the failed file itself",
+        ));
+    }
+    if !plain(rel) {
+        return Err(io::Error::other(
+            "a hidden name is never taken from the inbox; rename the file first",
         ));
     }
     through_link(&config.failed, rel)?;
@@ -216,18 +220,53 @@ fn with_reason(p: &Path) -> PathBuf {
 }
 
 /// The inbox path a failed file was delivered under, when its reason gives it (a name
-/// shortened to fit the failed folder: "… (original name: site/2024/…/long.html)"):
-/// a relative path of plain names only.
-fn original_name(reason: &Path) -> Option<PathBuf> {
+/// shortened to fit the failed folder: "… (original name: site/2024/…/long.html)").
+///
+/// Taken only as the daemon writes it: a relative path of plain names, none hidden (the
+/// watcher never takes a hidden name, and one such as `.pare-work/…` would put the file
+/// where the daemon keeps its claims), that the daemon would have shortened to `rel` —
+/// the failed file's own path — in its folder or flattened at the top. A reason that
+/// says otherwise (written by hand, or a name that itself holds the words) is not
+/// followed, and the file goes back under the name it failed under.
+fn original_name(reason: &Path, rel: &Path) -> Option<PathBuf> {
+    const MARK: &str = "(original name: ";
     let text = std::fs::read(reason).ok()?;
     let text = String::from_utf8_lossy(&text);
-    let start = text.rfind("(original name: ")? + "(original name: ".len();
-    let name = text[start..].trim_end().strip_suffix(')')?;
-    let p = PathBuf::from(name);
-    let plain = !name.is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-    plain.then_some(p)
+    let text = text.trim_end();
+    // Every place the words start, earliest first: a reason's own text comes before
+    // the name, and a name may hold the words.
+    text.match_indices(MARK).find_map(|(at, _)| {
+        let name = text[at + MARK.len()..].strip_suffix(')')?;
+        let p = PathBuf::from(name);
+        (plain(&p) && shortens_to(&p, rel)).then_some(p)
+    })
+}
+
+/// Whether a path is relative and made of plain names, none empty or hidden.
+fn plain(p: &Path) -> bool {
+    !p.as_os_str().is_empty()
+        && p.components().all(|c| {
+            matches!(c, std::path::Component::Normal(n) if !n.as_encoded_bytes().starts_with(b"."))
+        })
+}
+
+/// Whether the daemon, failing a file delivered as `original`, could have named it
+/// `rel` in the failed folder: its own name shortened (and numbered), or its path
+/// flattened into one name at the top.
+fn shortens_to(original: &Path, rel: &Path) -> bool {
+    let Some(want) = rel.file_name() else {
+        return false;
+    };
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    let flat = PathBuf::from(super::job::flat_name(original));
+    let forms = [
+        (original.parent() == Some(parent)).then_some(original),
+        parent.as_os_str().is_empty().then_some(flat.as_path()),
+    ];
+    forms.into_iter().flatten().any(|form| {
+        (1..=publish::MAX_NUMBER)
+            .any(|n| publish::fitted(form, n, REASON.len()).file_name() == Some(want))
+    })
 }
 
 /// Moves a held file into the inbox at `rel` — or at the name its held reason gives —
@@ -237,14 +276,19 @@ fn finish(config: &Config, held: &Path, rel: &Path) -> io::Result<PathBuf> {
     // copy an earlier, killed run left (the same pid in a container) blocks nothing.
     let tag = publish::unique_tag("requeue");
     let held_reason = with_reason(held);
-    let original = original_name(&held_reason);
+    let original = original_name(&held_reason, rel);
     let to = match &original {
         Some(o) if o != rel => {
             match publish::move_to(held, &config.inbox.join(o), &config.inbox, &tag) {
                 Ok(to) => Ok(to),
                 // The original name cannot be made (too long there too): the name it
                 // failed under, as before.
-                Err(_) if std::fs::symlink_metadata(held).is_ok() => {
+                Err(e) if std::fs::symlink_metadata(held).is_ok() => {
+                    eprintln!(
+                        "note: {}: cannot go back as {} ({e}); requeued under the name it failed under",
+                        rel.display(),
+                        o.display()
+                    );
                     publish::move_to(held, &config.inbox.join(rel), &config.inbox, &tag)
                 }
                 Err(e) => Err(e),
@@ -269,28 +313,66 @@ fn tidy(config: &Config, held: &Path) {
     }
 }
 
-/// Reasons in the hold whose file is not beside them (a requeue killed between moving
-/// the two): removed, with the folders they leave empty. The file itself stayed in the
-/// failed folder and is requeued as any other.
-fn lone_reasons(config: &Config, dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
+/// Reasons in the hold whose file is not beside them: a requeue killed between moving
+/// the two, whose file stayed in the failed folder. Each goes back beside its file there
+/// (never over a reason the file has meanwhile), so the file is requeued as any other
+/// and keeps the name its reason gives; one whose file is gone altogether is removed.
+/// The hold of a requeue that is still running (its pid alive) is left alone: it is
+/// moving that file right now.
+fn lone_reasons(config: &Config, hold: &Path) {
+    let Ok(rd) = std::fs::read_dir(hold) else {
         return;
     };
     for e in rd.flatten() {
+        let tag = e.file_name();
+        let running = tag
+            .to_str()
+            .and_then(|t| publish::tag_pid(t, &["requeue"]))
+            .is_some_and(|pid| {
+                pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+            });
+        if !running {
+            put_back(config, &e.path(), Path::new(""));
+        }
+    }
+}
+
+/// [`lone_reasons`] for one requeue's hold folder `top`, below `dir`.
+fn put_back(config: &Config, top: &Path, dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(top.join(dir)) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let rel = dir.join(&name);
         let path = e.path();
         match e.file_type() {
-            Ok(t) if t.is_dir() => lone_reasons(config, &path),
+            Ok(t) if t.is_dir() => put_back(config, top, &rel),
             Ok(_) => {
-                let name = e.file_name();
-                let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
-                if let Some(file) = bytes.strip_suffix(REASON.as_bytes()) {
-                    let file = dir
-                        .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(file));
-                    if std::fs::symlink_metadata(&file).is_err() {
-                        let _ = std::fs::remove_file(&path);
-                        tidy(config, &path);
+                let bytes = name.as_encoded_bytes();
+                let Some(file) = bytes.strip_suffix(REASON.as_bytes()) else {
+                    continue;
+                };
+                let file =
+                    dir.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(file));
+                if std::fs::symlink_metadata(top.join(&file)).is_ok() {
+                    continue;
+                }
+                let failed = config.failed.join(&file);
+                if through_link(&config.failed, &file).is_err() {
+                    continue;
+                }
+                if std::fs::symlink_metadata(&failed).is_ok() {
+                    let back = with_reason(&failed);
+                    match std::fs::hard_link(&path, &back) {
+                        Ok(()) => {}
+                        // The file has a reason again: this one is the older.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(_) => continue,
                     }
                 }
+                let _ = std::fs::remove_file(&path);
+                tidy(config, &path);
             }
             _ => {}
         }

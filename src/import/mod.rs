@@ -489,6 +489,13 @@ pub fn write_files(
             dir.display()
         ));
     }
+    let temps = crate::written::sweep_dead_temps(dir);
+    if temps > 0 {
+        report.notes.push(format!(
+            "removed {temps} temporary files a killed run left in {}",
+            dir.display()
+        ));
+    }
     Ok(())
 }
 

@@ -464,6 +464,38 @@ fn in_a_text_a_rule_that_matches_every_paragraph_cannot_take_the_prose() {
         }
         assert!(report.refused.len() >= 3, "{name}: {:?}", report.refused);
     }
+    // A site's cut of its comments, whose prose outweighs the article's (and within
+    // the page-share limit), still cuts:
+    // a marker says where the article ends, as a rule matching every paragraph does not.
+    let comment = "I have lived on one of those streets for twenty years, and every spring the same holes open again, so forgive me if I doubt that a tenth more will change anything at all.";
+    let comments: Vec<String> = (1..=2)
+        .map(|n| format!("Reader {n} wrote: {comment}"))
+        .collect();
+    let text = format!("{P1}\n\n{P2}\n\nComments\n\n{}\n", comments.join("\n\n"));
+    let mut out = Vec::new();
+    let report = clean::clean(
+        Input::Bytes(text.as_bytes()),
+        &book(&[
+            ("g0.toml", "generic = true\n"),
+            (
+                "s.toml",
+                "domains = [\"x.test\"]\n[[rule]]\nid = \"s-comments\"\ncategory = \"other\"\ncut_after = \"Comments\"\n",
+            ),
+        ]),
+        &Options {
+            url: Some("https://x.test/a".into()),
+            ..opts.clone()
+        },
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains(P1) && out.contains(P2), "prose lost: {out:?}");
+    assert!(
+        !out.contains("Reader"),
+        "comments kept: {out:?} {:?}",
+        report.refused
+    );
 }
 
 /// An HTML5 article's own header — inside the page's one `<article>`, before the

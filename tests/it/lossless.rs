@@ -1325,59 +1325,91 @@ fn requeue_moves_only_what_is_in_failed_and_finishes_what_it_left() {
     assert!(!env.failed.join(".pare-requeue").join("77-1").exists());
 }
 
-/// `pare requeue` puts a file whose name was shortened to fit the failed folder back
-/// under the name it was delivered with (its reason gives it), takes a reason into its
-/// hold before the file (so it never removes a reason by name that the daemon may just
-/// have written for a new failure of that name), and clears a held reason left alone
-/// by a requeue killed between the two moves (eighth hostile run).
+/// `pare requeue` puts a file whose name the daemon shortened for the failed folder
+/// back under the name it was delivered with — the daemon's own shortening, end to end
+/// — and only that: a delivered name that holds the words "(original name: " and a
+/// hidden work path (which once made requeue restore into `inbox/.pare-work/`, where the
+/// daemon removes what it finds as a finished claim; review of the eighth hostile run's
+/// mends) goes back whole, and a reason naming anything the daemon would not have
+/// shortened to the failed name is not followed. A reason a killed requeue held without
+/// its file goes back beside the file, and keeps its name; a running requeue's hold is
+/// left alone.
 #[test]
 fn requeue_restores_a_shortened_name_and_leaves_no_reason_behind() {
     let env = Env::new("");
-    fs::create_dir_all(&env.inbox).unwrap();
-    fs::create_dir_all(&env.failed).unwrap();
-    let long = format!("site.com/2024/05/{}.html", "l".repeat(200));
-    fs::write(env.failed.join("L~5c3a1342.html"), "bad").unwrap();
-    fs::write(
-        env.failed.join("L~5c3a1342.html.reason"),
-        format!("not HTML or text: binary data (NUL bytes) (original name: {long})\n"),
-    )
-    .unwrap();
-    // A reason a killed requeue held without its file: the file stayed in failed.
-    let lone = env.failed.join(".pare-requeue/requeue-77-1/k.html.reason");
-    fs::create_dir_all(lone.parent().unwrap()).unwrap();
-    fs::write(&lone, "why").unwrap();
-    fs::write(env.failed.join("k.html"), "k").unwrap();
-    let o = pare(
-        &["requeue", "--config", env.config.to_str().unwrap()],
-        env.dir.path(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(fs::read(env.inbox.join(&long)).unwrap(), b"bad");
-    assert_eq!(fs::read(env.inbox.join("k.html")).unwrap(), b"k");
+    let long = format!("site.com/2024/05/{}.html", "l".repeat(245));
+    let crafted = format!("x (original name: .pare-work/{}.html", "y".repeat(245));
+    let d = env.start();
+    crate::robust::deliver(&env, Path::new(&long), PNG);
+    crate::robust::deliver(&env, Path::new(&crafted), &[PNG, b"c"].concat());
+    wait_for("both in failed", DEADLINE, || {
+        files(&env.failed)
+            .iter()
+            .filter(|f| f.ends_with(".reason"))
+            .count()
+            == 2
+    });
+    wait_for("work empty", DEADLINE, || claims(&env).is_empty());
+    drop(d);
     assert!(
-        files(&env.failed).is_empty(),
-        "left in failed: {:?}",
+        !files(&env.failed)
+            .iter()
+            .any(|f| f.contains(&"l".repeat(245))),
+        "not shortened: {:?}",
         files(&env.failed)
     );
-    assert!(
-        !env.failed
-            .join(".pare-requeue")
-            .join("requeue-77-1")
-            .exists()
-    );
-    // A reason naming no plain relative path is not followed.
+    // A reason a killed requeue held without its file (the file stayed in failed)...
+    let dead = env
+        .failed
+        .join(".pare-requeue/requeue-999999999-1/site.com_a_b.html.reason");
+    fs::create_dir_all(dead.parent().unwrap()).unwrap();
+    fs::write(&dead, "why (original name: site.com/a/b.html)\n").unwrap();
+    fs::write(env.failed.join("site.com_a_b.html"), "b").unwrap();
+    // ... and the hold of a requeue still running (this test's pid is alive).
+    let live = env.failed.join(format!(
+        ".pare-requeue/requeue-{}-1/z.html.reason",
+        std::process::id()
+    ));
+    fs::create_dir_all(live.parent().unwrap()).unwrap();
+    fs::write(&live, "z's").unwrap();
+    // Reasons that name what the daemon would not have shortened to the failed name.
     fs::write(env.failed.join("m.html"), "m").unwrap();
     fs::write(
         env.failed.join("m.html.reason"),
         "x (original name: ../../etc/m.html)\n",
     )
     .unwrap();
+    fs::write(env.failed.join("n.html"), "n").unwrap();
+    fs::write(
+        env.failed.join("n.html.reason"),
+        "x (original name: .pare-work/n.html)\n",
+    )
+    .unwrap();
     let o = pare(
         &["requeue", "--config", env.config.to_str().unwrap()],
         env.dir.path(),
     );
     assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fs::read(env.inbox.join(&long)).unwrap(), PNG);
+    assert_eq!(
+        fs::read(env.inbox.join(&crafted)).unwrap(),
+        [PNG, b"c"].concat()
+    );
+    assert_eq!(fs::read(env.inbox.join("site.com/a/b.html")).unwrap(), b"b");
     assert_eq!(fs::read(env.inbox.join("m.html")).unwrap(), b"m");
+    assert_eq!(fs::read(env.inbox.join("n.html")).unwrap(), b"n");
+    assert!(!env.inbox.join(".pare-work/n.html").exists());
+    assert_eq!(
+        fs::read_to_string(&live).unwrap(),
+        "z's",
+        "a running requeue's hold was touched"
+    );
+    let left: Vec<_> = files(&env.failed)
+        .into_iter()
+        .filter(|f| !f.starts_with(".pare-requeue/requeue-") || !f.ends_with("/z.html.reason"))
+        .collect();
+    assert!(left.is_empty(), "left in failed: {left:?}");
+    assert!(!dead.parent().unwrap().exists());
 }
 
 /// A cleaned file whose original cannot go to `done` (the folder gone, or full) waits in
