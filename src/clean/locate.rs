@@ -57,8 +57,9 @@ pub struct Region {
     #[serde(skip)]
     pub lead_start: u64,
     /// Where the page's one `article` (or `[itemprop=articleBody]`) element holding it
-    /// starts, when the region is inside it: what lies between is the article's own
-    /// header (headline, byline, lead image) by the page's word.
+    /// starts, when the region is inside it — or, on a page of many, the nearest one
+    /// around it that starts at most [`HEADER_WORDS`] words before it: what lies between
+    /// is the article's own header (headline, byline, lead image) by the page's word.
     #[serde(skip)]
     pub declared_start: Option<u64>,
 }
@@ -274,6 +275,13 @@ const RUN_GAP: u64 = 40;
 
 /// How many candidates are kept (the best, and enough of its ancestors to widen to).
 const KEEP: usize = 64;
+
+/// At most this many words between an `article` element's start and the region inside
+/// it, on a page of many `article` elements, for what lies between to be the article's
+/// own header (a headline, a standfirst, a byline and a caption fit; a page's masthead
+/// and menus wrapped in one `article` with the story do not, as a rule).
+const HEADER_WORDS: u64 = 150;
+
 /// Direct text shorter than this is no paragraph.
 const MIN_PARAGRAPH: u32 = 25;
 /// A paragraph reads as prose with this many words, two commas or sentence stops, and
@@ -686,6 +694,25 @@ impl Locator {
         {
             pick = b;
         }
+        // Where the article starts by the page's word: its one `article` element; or,
+        // on a page of many (teaser cards beside the story), the nearest one around the
+        // region that starts a header's length before it. What lies between — headline,
+        // standfirst, byline, lead image — is the article's own header.
+        let declared_start = if declared {
+            Some(lo)
+        } else {
+            self.largest
+                .iter()
+                .chain(cands.iter())
+                .filter(|a| {
+                    a.bounds > 0
+                        && a.start < pick.start
+                        && a.end >= pick.end
+                        && pick.words_before.saturating_sub(a.words_before) <= HEADER_WORDS
+                })
+                .map(|a| a.start)
+                .max()
+        };
         let outside = cands
             .iter()
             .filter(|c| c.end <= pick.start || c.start >= pick.end)
@@ -719,7 +746,7 @@ impl Locator {
             words_before: pick.words_before,
             prose_before: pick.prose_before,
             lead_start: pick.lead_start,
-            declared_start: declared.then_some(lo),
+            declared_start,
         })
     }
 }

@@ -540,3 +540,76 @@ fn the_header_of_the_pages_one_article_is_inside_the_article() {
         "site chrome kept: {out}"
     );
 }
+
+/// A page of many `<article>` elements — teaser cards beside the story, as news sites
+/// and blog themes mark them up — still says where the story starts: the `<article>`
+/// around the located block. Its header (headline, standfirst, byline) is inside the
+/// article for `where`, and it is the reading copy's lead when no `h1` is there; the
+/// site's header and the cards are outside.
+#[test]
+fn the_header_of_the_article_around_the_region_is_inside_it_among_teaser_cards() {
+    let body: String = [P1, P2, P3, P1]
+        .iter()
+        .map(|p| format!("<p>{p}</p>"))
+        .collect();
+    let cards: String = (0..4)
+        .map(|i| {
+            format!(
+                "<article class=\"card\"><header><h3><a href=\"/s/{i}\">Story {i} of the day</a></h3></header>\
+                 <p>A short teaser for story {i}.</p></article>"
+            )
+        })
+        .collect();
+    let page = format!(
+        "<html><head><title>Council raises repair budget</title></head><body>\
+         <header class=\"masthead\"><a href=\"/\">The Gazette</a><p>Printed since 1901, news of the valley.</p></header>\
+         <main><article><header>\
+         <h2 class=\"entry-title\">Council raises repair budget</h2>\
+         <p class=\"standfirst\">A tenth more for streets after a long night.</p>\
+         <div class=\"byline\">By Ann Lee</div></header>\
+         <div class=\"entry-content\">{body}</div></article>\
+         <section class=\"more\">{cards}</section></main></body></html>"
+    );
+    let r = clean::locate(page.as_bytes()).unwrap().expect("a region");
+    assert!(r.sure(), "{r:?}");
+    let story = page.find("<main><article>").unwrap() as u64 + 6;
+    assert!(
+        r.start > story,
+        "the test wants the region inside the story: {r:?}"
+    );
+    assert_eq!(r.declared_start, Some(story), "{r:?}");
+
+    // A rule for site headers outside the article, with no other condition.
+    let g = "generic = true\n[[rule]]\nid = \"g-headers\"\ncategory = \"related\"\nremove = \"header\"\nwhere = \"outside_article\"\n";
+    let (out, _) = clean(&book(&[("g.toml", g)]), &page);
+    for kept in [
+        "Council raises repair budget</h2>",
+        "A tenth more for streets",
+        "By Ann Lee",
+        P3,
+    ] {
+        assert!(out.contains(kept), "{kept} lost: {out}");
+    }
+    assert!(!out.contains("Printed since 1901"), "masthead kept: {out}");
+    assert!(
+        !out.contains("Story 2 of the day"),
+        "a card's header kept: {out}"
+    );
+
+    // The reading copy: the story's header is its lead (no h1 to find), the cards and
+    // the masthead are not in it.
+    let opts = Options {
+        profile: clean::Profile::Reader,
+        format: clean::Format::Text,
+        ..Options::default()
+    };
+    let mut copy = Vec::new();
+    clean::clean(Input::Bytes(page.as_bytes()), &book(&[]), &opts, &mut copy).unwrap();
+    let copy = String::from_utf8(copy).unwrap();
+    for kept in ["A tenth more for streets", "By Ann Lee", P1, P3] {
+        assert!(copy.contains(kept), "{kept} not in the copy: {copy}");
+    }
+    for gone in ["Printed since 1901", "A short teaser for story"] {
+        assert!(!copy.contains(gone), "{gone} in the copy: {copy}");
+    }
+}
